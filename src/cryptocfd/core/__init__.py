@@ -1,0 +1,1 @@
+"""Money, scales and small shared types. Pure: no I/O, no clocks."""

@@ -1,0 +1,78 @@
+"""Integer money with named scales, and the only place decimals are parsed or printed.
+
+Account currency is held in integer cents, quantities in integer units of 1e-8 and prices in
+integer ticks whose scale is the asset's price decimals. Every division says which way it rounds.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+CENTS_DECIMALS = 2
+CENTS_SCALE = 10**CENTS_DECIMALS
+QTY_DECIMALS = 8
+QTY_SCALE = 10**QTY_DECIMALS
+BPS = 10_000
+
+# Decimal strings longer than this are refused before Decimal ever sees them.
+MAX_DECIMAL_CHARS = 32
+
+
+class DecimalFormatError(ValueError):
+    """A decimal string that cannot be an amount at the requested scale."""
+
+
+def floor_div(numerator: int, denominator: int) -> int:
+    """Divide rounding toward minus infinity (Python's own ``//``), named for the reader."""
+    return numerator // denominator
+
+
+def ceil_div(numerator: int, denominator: int) -> int:
+    """Divide rounding toward plus infinity."""
+    return -(-numerator // denominator)
+
+
+def parse_scaled(text: str, decimals: int) -> int:
+    """Parse a plain decimal string into an integer at ``decimals`` places, exactly.
+
+    Refuses exponents, NaN, infinities, signs other than a leading minus, negative zero and more
+    fractional digits than the scale holds: nothing is silently rounded at the edge.
+    """
+    if not text or len(text) > MAX_DECIMAL_CHARS:
+        raise DecimalFormatError("not a decimal of a reasonable length")
+    body = text[1:] if text.startswith("-") else text
+    whole, dot, frac = body.partition(".")
+    if (
+        not whole.isdigit()
+        or not whole.isascii()
+        or (dot and not (frac.isdigit() and frac.isascii()))
+    ):
+        raise DecimalFormatError("expected digits with an optional fraction, like 12.34")
+    if len(frac) > decimals:
+        raise DecimalFormatError(f"at most {decimals} decimal places")
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:  # unreachable after the checks above; kept as a guard
+        raise DecimalFormatError("not a decimal") from exc
+    if value.is_zero() and text.startswith("-"):
+        raise DecimalFormatError("negative zero is not an amount")
+    return int(value.scaleb(decimals))
+
+
+def format_scaled(value: int, decimals: int) -> str:
+    """Print an integer at ``decimals`` places as a plain decimal string."""
+    if decimals == 0:
+        return str(value)
+    sign = "-" if value < 0 else ""
+    digits = str(abs(value)).rjust(decimals + 1, "0")
+    return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
+
+
+def cents(text: str) -> int:
+    """Parse an account-currency amount like ``"10000.00"`` into cents."""
+    return parse_scaled(text, CENTS_DECIMALS)
+
+
+def format_cents(value: int) -> str:
+    """Print cents as a currency amount with two decimals."""
+    return format_scaled(value, CENTS_DECIMALS)

@@ -1,0 +1,1 @@
+"""The trading state machine: commands in, events out. Pure: no I/O, no clocks, no randomness."""

@@ -1,0 +1,125 @@
+"""The engine's live records: positions, pending entries, accounts and quotes.
+
+They are mutable on purpose and change only inside ``State.evolve``. Positions and pending
+entries are ``gc=False`` structs: a million of them must stay under the memory budget, and
+none of them takes part in a reference cycle.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.trading.commands import OrderType
+
+
+class TrailGroup:
+    """Trailing stops of one side that share a peak (longs) or trough (shorts).
+
+    ``keys`` is a heap of ``distance << 40 | order_id``: the smallest distance stops out first.
+    """
+
+    __slots__ = ("entry_level", "extreme", "gid", "keys", "long")
+
+    def __init__(self, gid: int, long: bool, extreme: int) -> None:  # noqa: FBT001
+        self.gid = gid
+        self.long = long
+        self.extreme = extreme
+        self.keys: list[int] = []
+        self.entry_level: int | None = None
+
+
+class Position(msgspec.Struct, gc=False):
+    """An open position. ``trail_group`` is set while its trailing stop is armed."""
+
+    id: int
+    account_id: int
+    asset: str
+    long: bool
+    margin: int
+    leverage: int
+    quantity: int
+    open_price: int
+    liquidation_price: int
+    take_profit: int | None
+    stop_loss: int | None
+    trailing_distance: int | None
+    opened_at: int
+    trail_group: TrailGroup | None = None
+
+
+class PendingOrder(msgspec.Struct, gc=False):
+    """A limit or stop entry waiting for the quote to cross ``price``; its margin is reserved."""
+
+    id: int
+    account_id: int
+    asset: str
+    long: bool
+    order_type: OrderType
+    price: int
+    margin: int
+    leverage: int
+    take_profit: int | None
+    stop_loss: int | None
+    trailing_distance: int | None
+    expires_at: int | None
+    placed_at: int
+
+
+class AccountBook:
+    """An account's positions in one asset, with their unrealized PnL cached per quote."""
+
+    __slots__ = ("pnl", "positions", "seq")
+
+    def __init__(self) -> None:
+        self.positions: dict[int, Position] = {}
+        self.pnl = 0
+        self.seq = -1
+
+
+class Account:
+    """Cash balance, margin in use (positions and pending entries) and the books behind them."""
+
+    __slots__ = ("balance", "books", "id", "pending", "used_margin")
+
+    def __init__(self, account_id: int, balance: int) -> None:
+        self.id = account_id
+        self.balance = balance
+        self.used_margin = 0
+        self.books: dict[str, AccountBook] = {}
+        self.pending: dict[int, PendingOrder] = {}
+
+
+class Quote:
+    """The house quote for an asset: ``bid``/``ask`` with markup, ``mark`` the feed's mid."""
+
+    __slots__ = ("ask", "bid", "mark", "ts")
+
+    def __init__(self, bid: int, ask: int, mark: int, ts: int) -> None:
+        self.bid = bid
+        self.ask = ask
+        self.mark = mark
+        self.ts = ts
+
+
+class HeldTick:
+    """A feed tick beyond the sanity band, waiting for a confirming one."""
+
+    __slots__ = ("ask", "bid", "ts")
+
+    def __init__(self, bid: int, ask: int, ts: int) -> None:
+        self.bid = bid
+        self.ask = ask
+        self.ts = ts
+
+
+class AssetState:
+    """Everything the engine holds per asset; ``seq`` counts accepted quotes."""
+
+    __slots__ = ("held", "quote", "seq", "spec")
+
+    def __init__(self, spec: AssetSpec) -> None:
+        self.spec = spec
+        self.quote: Quote | None = None
+        self.held: HeldTick | None = None
+        self.seq = 0

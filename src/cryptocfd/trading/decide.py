@@ -1,0 +1,351 @@
+"""Deciding commands: validate against the state, then emit the events that carry them out.
+
+Checks run in a fixed order, so the same command in the same state always gets the same
+rejection code; ``docs/engine.md`` lists that order.
+"""
+
+from __future__ import annotations
+
+from msgspec import UNSET
+
+from cryptocfd.core.money import BPS
+from cryptocfd.trading.book import Account, AssetState, Quote
+from cryptocfd.trading.commands import (
+    CancelOrder,
+    ClosePosition,
+    Deposit,
+    ModifyPosition,
+    OpenAccount,
+    OrderType,
+    PlaceOrder,
+    Side,
+    Withdraw,
+)
+from cryptocfd.trading.events import (
+    AccountOpened,
+    CloseReason,
+    Event,
+    FundsDeposited,
+    FundsWithdrawn,
+    OrderCancelled,
+    OrderPlaced,
+    PositionClosed,
+    PositionModified,
+    PositionOpened,
+)
+from cryptocfd.trading.margin import capped_pnl, liquidation_price, quantity_for
+from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.state import State
+
+Decision = list[Event] | Rejection
+
+
+def reject(code: RejectCode, message: str) -> Rejection:
+    """A refusal with its stable code."""
+    return Rejection(code, message)
+
+
+UNKNOWN_ACCOUNT = reject(RejectCode.UNKNOWN_ACCOUNT, "no such account")
+ORDER_NOT_FOUND = reject(RejectCode.ORDER_NOT_FOUND, "no such order")
+
+
+def open_account(state: State, cmd: OpenAccount) -> Decision:
+    """Open an account with its starting balance."""
+    if cmd.account_id in state.accounts:
+        return reject(RejectCode.ACCOUNT_EXISTS, "the account already exists")
+    if cmd.balance < 0:
+        return reject(RejectCode.INVALID_AMOUNT, "a starting balance cannot be negative")
+    return [AccountOpened(cmd.account_id, cmd.balance, cmd.ts)]
+
+
+def deposit(state: State, cmd: Deposit) -> Decision:
+    """Credit an account."""
+    if cmd.account_id not in state.accounts:
+        return UNKNOWN_ACCOUNT
+    if cmd.amount <= 0:
+        return reject(RejectCode.INVALID_AMOUNT, "the amount must be positive")
+    return [FundsDeposited(cmd.account_id, cmd.amount, cmd.ts)]
+
+
+def withdraw(state: State, cmd: Withdraw) -> Decision:
+    """Debit an account, never below what its open margin needs."""
+    account = state.accounts.get(cmd.account_id)
+    if account is None:
+        return UNKNOWN_ACCOUNT
+    if cmd.amount <= 0:
+        return reject(RejectCode.INVALID_AMOUNT, "the amount must be positive")
+    if cmd.amount > account.balance or cmd.amount > state.free_margin(account):
+        return reject(RejectCode.INSUFFICIENT_BALANCE, "the amount exceeds the free margin")
+    return [FundsWithdrawn(cmd.account_id, cmd.amount, cmd.ts)]
+
+
+def fresh_quote(asset: AssetState, ts: int) -> Quote | Rejection:
+    """The asset's quote, if there is one and it is within the staleness limit at ``ts``."""
+    quote = asset.quote
+    if quote is None:
+        return reject(RejectCode.PRICE_UNAVAILABLE, f"no price for {asset.spec.symbol} yet")
+    if ts - quote.ts > asset.spec.staleness_ms:
+        return reject(RejectCode.PRICE_STALE, f"the {asset.spec.symbol} price is stale")
+    return quote
+
+
+def _check_shape(cmd: PlaceOrder, asset: AssetState) -> Rejection | None:
+    """Checks that need no quote and no balance."""
+    spec = asset.spec
+    if not 1 <= cmd.leverage <= spec.max_leverage:
+        return reject(
+            RejectCode.LEVERAGE_OUT_OF_RANGE, f"leverage must be 1 to {spec.max_leverage}"
+        )
+    if cmd.margin <= 0:
+        return reject(RejectCode.INVALID_MARGIN, "margin must be positive")
+    pending = cmd.order_type is not OrderType.MARKET
+    if pending and (cmd.price is None or cmd.price <= 0):
+        return reject(RejectCode.INVALID_ORDER_PRICE, "limit and stop orders need a price")
+    if cmd.trailing_distance is not None and cmd.trailing_distance <= 0:
+        return reject(RejectCode.INVALID_TRAILING_DISTANCE, "trailing distance must be positive")
+    if cmd.expires_at is not None and (not pending or cmd.expires_at <= cmd.ts):
+        return reject(RejectCode.INVALID_EXPIRY, "only pending orders expire, in the future")
+    if (cmd.expected_price is not None and cmd.expected_price <= 0) or (
+        cmd.slippage_bps is not None and not 0 <= cmd.slippage_bps <= BPS
+    ):
+        return reject(RejectCode.INVALID_SLIPPAGE, "expected price > 0, slippage 0 to 10000 bps")
+    return None
+
+
+def check_exits(long: bool, reference: int, tp: int | None, sl: int | None) -> Rejection | None:  # noqa: FBT001
+    """Take-profit beyond and stop-loss short of ``reference`` on the position's side."""
+    if tp is not None and (tp <= 0 or (tp <= reference if long else tp >= reference)):
+        side = "above" if long else "below"
+        return reject(RejectCode.INVALID_TAKE_PROFIT, f"take profit must be {side} {reference}")
+    if sl is not None and (sl <= 0 or (sl >= reference if long else sl <= reference)):
+        side = "below" if long else "above"
+        return reject(RejectCode.INVALID_STOP_LOSS, f"stop loss must be {side} {reference}")
+    return None
+
+
+def place_order(state: State, cmd: PlaceOrder) -> Decision:
+    """Open a position at market, or leave a limit or stop entry pending."""
+    account = state.accounts.get(cmd.account_id)
+    if account is None:
+        return UNKNOWN_ACCOUNT
+    asset = state.assets.get(cmd.asset)
+    if asset is None:
+        return reject(RejectCode.UNKNOWN_ASSET, f"unknown asset {cmd.asset!r}")
+    problem = _check_shape(cmd, asset)
+    if problem is not None:
+        return problem
+    quote = fresh_quote(asset, cmd.ts)
+    if isinstance(quote, Rejection):
+        return quote
+    if cmd.order_type is OrderType.MARKET:
+        return _open_market(state, account, asset, quote, cmd)
+    return _place_pending(state, account, asset, quote, cmd)
+
+
+def _open_market(
+    state: State, account: Account, asset: AssetState, quote: Quote, cmd: PlaceOrder
+) -> Decision:
+    long = cmd.side is Side.LONG
+    price = quote.ask if long else quote.bid
+    expected, bps = cmd.expected_price, cmd.slippage_bps
+    if (
+        expected is not None
+        and bps is not None
+        and (price * BPS > expected * (BPS + bps) if long else price * BPS < expected * (BPS - bps))
+    ):
+        return reject(RejectCode.SLIPPAGE_EXCEEDED, f"price {price} is beyond the slippage bound")
+    problem = check_exits(long, quote.bid if long else quote.ask, cmd.take_profit, cmd.stop_loss)
+    if problem is not None:
+        return problem
+    if cmd.margin > state.free_margin(account):
+        return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
+    event = open_event(asset, cmd, long, price, OrderType.MARKET, state.next_order_id)
+    if isinstance(event, Rejection):
+        return event
+    return [event]
+
+
+def open_event(
+    asset: AssetState,
+    order: PlaceOrder,
+    long: bool,  # noqa: FBT001
+    price: int,
+    order_type: OrderType,
+    order_id: int,
+) -> PositionOpened | Rejection:
+    """The PositionOpened for ``order`` filled at ``price``, unless it is too small or too close
+    to liquidation to open."""
+    spec = asset.spec
+    divisor = spec.value_divisor
+    qty = quantity_for(order.margin * order.leverage, price, divisor, spec.quantity_step)
+    if qty <= 0:
+        return reject(RejectCode.POSITION_TOO_SMALL, "the position would have no quantity")
+    liq = liquidation_price(long, price, qty, order.margin, spec.maintenance_bps, divisor)
+    mark = asset.quote.mark if asset.quote is not None else price
+    if mark <= liq if long else mark >= liq:
+        return reject(RejectCode.WOULD_LIQUIDATE, "the position would be liquidated at once")
+    return PositionOpened(
+        order_id,
+        order.account_id,
+        order.asset,
+        order.side,
+        order_type,
+        order.margin,
+        order.leverage,
+        qty,
+        price,
+        liq,
+        order.take_profit,
+        order.stop_loss,
+        order.trailing_distance,
+        order.ts,
+    )
+
+
+def _place_pending(
+    state: State, account: Account, asset: AssetState, quote: Quote, cmd: PlaceOrder
+) -> Decision:
+    long = cmd.side is Side.LONG
+    price = cmd.price
+    assert price is not None
+    watched = quote.ask if long else quote.bid
+    limit = cmd.order_type is OrderType.LIMIT
+    # An entry that would fill at once is a market order in disguise: refuse it.
+    crossed = (
+        (watched <= price if limit else watched >= price)
+        if long
+        else (watched >= price if limit else watched <= price)
+    )
+    if crossed:
+        return reject(RejectCode.INVALID_ORDER_PRICE, f"price {price} would fill at once")
+    problem = check_exits(long, price, cmd.take_profit, cmd.stop_loss)
+    if problem is not None:
+        return problem
+    if cmd.margin > state.free_margin(account):
+        return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
+    spec = asset.spec
+    if quantity_for(cmd.margin * cmd.leverage, price, spec.value_divisor, spec.quantity_step) <= 0:
+        return reject(RejectCode.POSITION_TOO_SMALL, "the position would have no quantity")
+    return [
+        OrderPlaced(
+            state.next_order_id,
+            cmd.account_id,
+            cmd.asset,
+            cmd.side,
+            cmd.order_type,
+            price,
+            cmd.margin,
+            cmd.leverage,
+            cmd.take_profit,
+            cmd.stop_loss,
+            cmd.trailing_distance,
+            cmd.expires_at,
+            cmd.ts,
+        )
+    ]
+
+
+def modify_position(state: State, cmd: ModifyPosition) -> Decision:
+    """Change a position's exits, validated against its current closing price."""
+    if cmd.account_id not in state.accounts:
+        return UNKNOWN_ACCOUNT
+    pos = state.positions.get(cmd.order_id)
+    if pos is None or pos.account_id != cmd.account_id:
+        return ORDER_NOT_FOUND
+    tp = pos.take_profit if cmd.take_profit is UNSET else cmd.take_profit
+    sl = pos.stop_loss if cmd.stop_loss is UNSET else cmd.stop_loss
+    trailing = pos.trailing_distance if cmd.trailing_distance is UNSET else cmd.trailing_distance
+    if trailing is not None and trailing <= 0:
+        return reject(RejectCode.INVALID_TRAILING_DISTANCE, "trailing distance must be positive")
+    quote = state.assets[pos.asset].quote
+    assert quote is not None
+    closing = quote.bid if pos.long else quote.ask
+    problem = check_exits(
+        pos.long,
+        closing,
+        None if cmd.take_profit is UNSET else tp,
+        None if cmd.stop_loss is UNSET else sl,
+    )
+    if problem is not None:
+        return problem
+    rearm = cmd.trailing_distance is not UNSET and cmd.trailing_distance is not None
+    return [PositionModified(pos.id, pos.account_id, tp, sl, trailing, rearm, cmd.ts)]
+
+
+def close_position(state: State, cmd: ClosePosition) -> Decision:
+    """Close a position, or a share of it, at the closing price."""
+    if cmd.account_id not in state.accounts:
+        return UNKNOWN_ACCOUNT
+    pos = state.positions.get(cmd.order_id)
+    if pos is None or pos.account_id != cmd.account_id:
+        return ORDER_NOT_FOUND
+    if not 1 <= cmd.fraction_bps <= BPS:
+        return reject(RejectCode.INVALID_FRACTION, "fraction must be 1 to 10000 bps")
+    asset = state.assets[pos.asset]
+    quote = fresh_quote(asset, cmd.ts)
+    if isinstance(quote, Rejection):
+        return quote
+    spec = asset.spec
+    if cmd.fraction_bps == BPS:
+        qty, margin = pos.quantity, pos.margin
+    else:
+        step = spec.quantity_step
+        qty = pos.quantity * cmd.fraction_bps // BPS // step * step
+        margin = pos.margin * cmd.fraction_bps // BPS
+        if qty == 0 or margin == 0:
+            return reject(RejectCode.CLOSE_TOO_SMALL, "that share of the position is too small")
+    return [close_event(state, asset, pos.id, CloseReason.CLOSED, qty, margin, cmd.ts)]
+
+
+def close_event(
+    state: State,
+    asset: AssetState,
+    order_id: int,
+    reason: CloseReason,
+    qty: int,
+    margin: int,
+    ts: int,
+) -> PositionClosed:
+    """The PositionClosed for ``qty`` (and ``margin``) of a position at its closing price."""
+    pos = state.positions[order_id]
+    quote = asset.quote
+    assert quote is not None
+    spec = asset.spec
+    divisor = spec.value_divisor
+    long = pos.long
+    price = quote.bid if long else quote.ask
+    profit = capped_pnl(long, pos.open_price, price, qty, margin, divisor)
+    rest_qty, rest_margin = pos.quantity - qty, pos.margin - margin
+    liq = (
+        liquidation_price(
+            long, pos.open_price, rest_qty, rest_margin, spec.maintenance_bps, divisor
+        )
+        if rest_qty
+        else None
+    )
+    return PositionClosed(
+        order_id,
+        pos.account_id,
+        pos.asset,
+        Side.LONG if long else Side.SHORT,
+        reason,
+        qty,
+        margin,
+        pos.open_price,
+        price,
+        profit,
+        rest_qty,
+        rest_margin,
+        liq,
+        ts,
+    )
+
+
+def cancel_order(state: State, cmd: CancelOrder) -> Decision:
+    """Cancel a pending entry of the caller's."""
+    if cmd.account_id not in state.accounts:
+        return UNKNOWN_ACCOUNT
+    order = state.pending.get(cmd.order_id)
+    if order is None or order.account_id != cmd.account_id:
+        return ORDER_NOT_FOUND
+    return [OrderCancelled(order.id, order.account_id, order.margin, cmd.ts)]

@@ -1,0 +1,188 @@
+"""Events: facts in the past tense. The engine's state changes only by applying them.
+
+A close carries everything the journal needs to book it (quantity, margin released, price, PnL),
+so history and the ledger are built from events alone.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import msgspec
+
+from cryptocfd.trading.commands import OrderType, Side
+
+
+class CloseReason(StrEnum):
+    """Why a position (or part of it) closed."""
+
+    CLOSED = "closed"
+    TAKE_PROFIT = "take_profit"
+    STOP_LOSS = "stop_loss"
+    TRAILING_STOP = "trailing_stop"
+    LIQUIDATED = "liquidated"
+
+
+class AccountOpened(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """An account was opened with a starting balance."""
+
+    account_id: int
+    balance: int
+    ts: int
+
+
+class FundsDeposited(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """Cents were credited to an account."""
+
+    account_id: int
+    amount: int
+    ts: int
+
+
+class FundsWithdrawn(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """Cents were debited from an account."""
+
+    account_id: int
+    amount: int
+    ts: int
+
+
+class QuoteUpdated(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """The house quote moved: ``bid``/``ask`` include the markup, ``mark`` is the feed's mid."""
+
+    asset: str
+    bid: int
+    ask: int
+    mark: int
+    ts: int
+
+
+class TickHeld(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """A feed tick jumped beyond the sanity band and waits for a confirming tick."""
+
+    asset: str
+    bid: int
+    ask: int
+    ts: int
+
+
+class OrderPlaced(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """A limit or stop entry is pending; its margin is reserved."""
+
+    order_id: int
+    account_id: int
+    asset: str
+    side: Side
+    order_type: OrderType
+    price: int
+    margin: int
+    leverage: int
+    take_profit: int | None
+    stop_loss: int | None
+    trailing_distance: int | None
+    expires_at: int | None
+    ts: int
+
+
+class OrderCancelled(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """A pending entry was cancelled by its owner; its margin is released."""
+
+    order_id: int
+    account_id: int
+    margin: int
+    ts: int
+
+
+class OrderExpired(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """A pending entry reached its expiry unfilled; its margin is released."""
+
+    order_id: int
+    account_id: int
+    margin: int
+    ts: int
+
+
+class OrderRejected(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """A pending entry triggered but could not fill (``code`` says why); its margin is released."""
+
+    order_id: int
+    account_id: int
+    margin: int
+    code: str
+    ts: int
+
+
+class PositionOpened(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """A position opened, at market or from a pending entry (same ``order_id``)."""
+
+    order_id: int
+    account_id: int
+    asset: str
+    side: Side
+    order_type: OrderType
+    margin: int
+    leverage: int
+    quantity: int
+    open_price: int
+    liquidation_price: int
+    take_profit: int | None
+    stop_loss: int | None
+    trailing_distance: int | None
+    ts: int
+
+
+class PositionModified(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """A position's exits changed; the fields are the new values (``None`` = none)."""
+
+    order_id: int
+    account_id: int
+    take_profit: int | None
+    stop_loss: int | None
+    trailing_distance: int | None
+    rearm_trailing: bool
+    ts: int
+
+
+class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """A position closed, fully or in part (``remaining_quantity > 0``).
+
+    ``pnl`` is credited to the account's balance and debited from the house; ``margin`` is the
+    margin released. ``liquidation_price`` is that of the remainder, if any.
+    """
+
+    order_id: int
+    account_id: int
+    asset: str
+    side: Side
+    reason: CloseReason
+    quantity: int
+    margin: int
+    open_price: int
+    close_price: int
+    pnl: int
+    remaining_quantity: int
+    remaining_margin: int
+    liquidation_price: int | None
+    ts: int
+
+
+Event = (
+    AccountOpened
+    | FundsDeposited
+    | FundsWithdrawn
+    | QuoteUpdated
+    | TickHeld
+    | OrderPlaced
+    | OrderCancelled
+    | OrderExpired
+    | OrderRejected
+    | PositionOpened
+    | PositionModified
+    | PositionClosed
+)
+
+
+class Accepted(msgspec.Struct, frozen=True, tag="accepted"):
+    """A command that was carried out, with the events it produced in order."""
+
+    events: tuple[Event, ...]

@@ -1,0 +1,267 @@
+"""The engine's state and the only code that changes it: ``State.evolve(event)``.
+
+Replaying the same events into a fresh ``State`` rebuilds the same state, so recovery is a
+snapshot plus the events after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+
+from cryptocfd.core.money import BPS
+from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.trading.book import (
+    Account,
+    AccountBook,
+    AssetState,
+    HeldTick,
+    PendingOrder,
+    Position,
+    Quote,
+)
+from cryptocfd.trading.commands import Side
+from cryptocfd.trading.events import (
+    AccountOpened,
+    Event,
+    FundsDeposited,
+    FundsWithdrawn,
+    OrderCancelled,
+    OrderExpired,
+    OrderPlaced,
+    OrderRejected,
+    PositionClosed,
+    PositionModified,
+    PositionOpened,
+    QuoteUpdated,
+    TickHeld,
+)
+from cryptocfd.trading.margin import capped_pnl
+from cryptocfd.trading.triggers import TriggerBook
+
+
+class AccountView(msgspec.Struct, frozen=True):
+    """An account as a trader sees it, in cents; no margin used means no margin level."""
+
+    account_id: int
+    balance: int
+    equity: int
+    used_margin: int
+    free_margin: int
+    margin_level_bps: int | None
+    unrealized_pnl: int
+
+
+class State:
+    """Accounts, positions, pending entries, quotes and their trigger indexes."""
+
+    def __init__(self, assets: Iterable[AssetSpec]) -> None:
+        self.assets: dict[str, AssetState] = {}
+        self.triggers: dict[str, TriggerBook] = {}
+        self.accounts: dict[int, Account] = {}
+        self.positions: dict[int, Position] = {}
+        self.pending: dict[int, PendingOrder] = {}
+        for spec in assets:
+            self.assets[spec.symbol] = AssetState(spec)
+            self.triggers[spec.symbol] = TriggerBook(self.positions, self.pending)
+        self.house_balance = 0
+        self.deposited = 0
+        self.next_order_id = 1
+        self._evolvers: dict[type[Any], Callable[[Any], None]] = {
+            AccountOpened: self._account_opened,
+            FundsDeposited: self._funds_deposited,
+            FundsWithdrawn: self._funds_withdrawn,
+            QuoteUpdated: self._quote_updated,
+            TickHeld: self._tick_held,
+            OrderPlaced: self._order_placed,
+            OrderCancelled: self._order_released,
+            OrderExpired: self._order_released,
+            OrderRejected: self._order_released,
+            PositionOpened: self._position_opened,
+            PositionModified: self._position_modified,
+            PositionClosed: self._position_closed,
+        }
+
+    def evolve(self, event: Event) -> None:
+        """Apply one event to the state."""
+        self._evolvers[type(event)](event)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def position_pnl(self, pos: Position) -> int:
+        """Unrealized PnL of a position at its closing price (bid for a long, ask for a short)."""
+        asset = self.assets[pos.asset]
+        quote = asset.quote
+        assert quote is not None  # a position exists only once its asset has a quote
+        close = quote.bid if pos.long else quote.ask
+        return capped_pnl(
+            pos.long, pos.open_price, close, pos.quantity, pos.margin, asset.spec.value_divisor
+        )
+
+    def _book_pnl(self, symbol: str, book: AccountBook) -> int:
+        seq = self.assets[symbol].seq
+        if book.seq != seq:
+            book.pnl = sum(self.position_pnl(p) for p in book.positions.values())
+            book.seq = seq
+        return book.pnl
+
+    def unrealized_pnl(self, account: Account) -> int:
+        """Sum of the account's positions' unrealized PnL."""
+        return sum(self._book_pnl(symbol, book) for symbol, book in account.books.items())
+
+    def free_margin(self, account: Account) -> int:
+        """Equity less the margin in use."""
+        return account.balance + self.unrealized_pnl(account) - account.used_margin
+
+    def account_view(self, account: Account) -> AccountView:
+        """Balance, equity, used and free margin, margin level and unrealized PnL."""
+        upnl = self.unrealized_pnl(account)
+        equity = account.balance + upnl
+        used = account.used_margin
+        return AccountView(
+            account_id=account.id,
+            balance=account.balance,
+            equity=equity,
+            used_margin=used,
+            free_margin=equity - used,
+            margin_level_bps=equity * BPS // used if used else None,
+            unrealized_pnl=upnl,
+        )
+
+    # -- evolvers ---------------------------------------------------------------------------
+
+    def _account_opened(self, e: AccountOpened) -> None:
+        self.accounts[e.account_id] = Account(e.account_id, e.balance)
+        self.deposited += e.balance
+
+    def _funds_deposited(self, e: FundsDeposited) -> None:
+        self.accounts[e.account_id].balance += e.amount
+        self.deposited += e.amount
+
+    def _funds_withdrawn(self, e: FundsWithdrawn) -> None:
+        self.accounts[e.account_id].balance -= e.amount
+        self.deposited -= e.amount
+
+    def _quote_updated(self, e: QuoteUpdated) -> None:
+        asset = self.assets[e.asset]
+        quote = asset.quote
+        if quote is None:
+            asset.quote = Quote(e.bid, e.ask, e.mark, e.ts)
+        else:
+            quote.bid, quote.ask, quote.mark, quote.ts = e.bid, e.ask, e.mark, e.ts
+        asset.held = None
+        asset.seq += 1
+        self.triggers[e.asset].follow(e.bid, e.ask)
+
+    def _tick_held(self, e: TickHeld) -> None:
+        self.assets[e.asset].held = HeldTick(e.bid, e.ask, e.ts)
+
+    def _order_placed(self, e: OrderPlaced) -> None:
+        order = PendingOrder(
+            e.order_id,
+            e.account_id,
+            e.asset,
+            e.side is Side.LONG,
+            e.order_type,
+            e.price,
+            e.margin,
+            e.leverage,
+            e.take_profit,
+            e.stop_loss,
+            e.trailing_distance,
+            e.expires_at,
+            e.ts,
+        )
+        self.pending[e.order_id] = order
+        account = self.accounts[e.account_id]
+        account.pending[e.order_id] = order
+        account.used_margin += e.margin
+        self.triggers[e.asset].add_pending(order)
+        self.next_order_id = max(self.next_order_id, e.order_id + 1)
+
+    def _remove_pending(self, order_id: int) -> PendingOrder:
+        order = self.pending.pop(order_id)
+        del self.accounts[order.account_id].pending[order_id]
+        self.triggers[order.asset].forget(1 if order.expires_at is None else 2)
+        return order
+
+    def _order_released(self, e: OrderCancelled | OrderExpired | OrderRejected) -> None:
+        order = self._remove_pending(e.order_id)
+        self.accounts[order.account_id].used_margin -= order.margin
+
+    def _position_opened(self, e: PositionOpened) -> None:
+        account = self.accounts[e.account_id]
+        if e.order_id in self.pending:
+            self._remove_pending(e.order_id)  # its reserved margin now backs the position
+        else:
+            account.used_margin += e.margin
+        pos = Position(
+            e.order_id,
+            e.account_id,
+            e.asset,
+            e.side is Side.LONG,
+            e.margin,
+            e.leverage,
+            e.quantity,
+            e.open_price,
+            e.liquidation_price,
+            e.take_profit,
+            e.stop_loss,
+            e.trailing_distance,
+            e.ts,
+        )
+        self.positions[e.order_id] = pos
+        book = account.books.get(e.asset)
+        if book is None:
+            book = account.books[e.asset] = AccountBook()
+        book.positions[e.order_id] = pos
+        asset = self.assets[e.asset]
+        if book.seq == asset.seq:
+            book.pnl += self.position_pnl(pos)
+        quote = asset.quote
+        assert quote is not None
+        self.triggers[e.asset].add_position(pos, quote.bid, quote.ask)
+        if e.order_id >= self.next_order_id:
+            self.next_order_id = e.order_id + 1
+
+    def _position_modified(self, e: PositionModified) -> None:
+        pos = self.positions[e.order_id]
+        triggers = self.triggers[pos.asset]
+        stale = (pos.take_profit is not None) + (pos.stop_loss is not None)
+        pos.take_profit, pos.stop_loss = e.take_profit, e.stop_loss
+        if e.rearm_trailing or e.trailing_distance is None:
+            triggers.disarm_trailing(pos)
+        pos.trailing_distance = e.trailing_distance
+        quote = self.assets[pos.asset].quote
+        assert quote is not None
+        triggers.add_exits(pos, quote.bid, quote.ask)
+        triggers.forget(stale)
+
+    def _position_closed(self, e: PositionClosed) -> None:
+        pos = self.positions[e.order_id]
+        account = self.accounts[e.account_id]
+        book = account.books[pos.asset]
+        cached = book.seq == self.assets[pos.asset].seq
+        if cached:
+            book.pnl -= self.position_pnl(pos)
+        account.balance += e.pnl
+        self.house_balance -= e.pnl
+        account.used_margin -= e.margin
+        triggers = self.triggers[pos.asset]
+        if e.remaining_quantity == 0:
+            del self.positions[e.order_id]
+            del book.positions[e.order_id]
+            if not book.positions:
+                del account.books[pos.asset]
+            triggers.disarm_trailing(pos)
+            triggers.forget(1 + (pos.take_profit is not None) + (pos.stop_loss is not None))
+            return
+        assert e.liquidation_price is not None
+        pos.quantity = e.remaining_quantity
+        pos.margin = e.remaining_margin
+        pos.liquidation_price = e.liquidation_price
+        triggers.add_liquidation(pos)
+        if cached:
+            book.pnl += self.position_pnl(pos)

@@ -1,0 +1,189 @@
+"""Deciding a tick: the sanity band, then expiries, entry fills and exits, in a fixed order.
+
+The order, documented in ``docs/engine.md``:
+
+1. A tick for an unknown asset, with ``bid <= 0`` or ``ask < bid``, or older than the current
+   quote is rejected. A tick whose mid moves beyond the sanity band from the current mark is
+   held (``TickHeld``) until the next tick lands within the band of it.
+2. ``QuoteUpdated`` with the house markup; trailing peaks and troughs follow the new quote.
+3. Pending entries of the asset that expire at or before the tick's time: ``OrderExpired``,
+   by order id.
+4. Pending entries the quote crossed fill at the quote (buys at the ask, sells at the bid):
+   ``PositionOpened``, by order id; one that cannot fill gets ``OrderRejected``.
+5. Exits, including those of positions just filled: ``PositionClosed`` by order id, each for
+   one reason: liquidation (mark) before stop-loss before trailing stop before take-profit.
+"""
+
+from __future__ import annotations
+
+from heapq import heappop
+
+from cryptocfd.core.money import BPS
+from cryptocfd.trading.book import AssetState, PendingOrder
+from cryptocfd.trading.commands import PlaceOrder, Side, Tick
+from cryptocfd.trading.decide import Decision, close_event, open_event, reject
+from cryptocfd.trading.events import (
+    CloseReason,
+    Event,
+    OrderExpired,
+    OrderRejected,
+    QuoteUpdated,
+    TickHeld,
+)
+from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.state import State
+from cryptocfd.trading.triggers import (
+    ENTRY,
+    ID_MASK,
+    KIND_SHIFT,
+    TRAILING,
+    TriggerBook,
+    decode,
+    down_threshold,
+    up_threshold,
+)
+
+REASONS = (
+    CloseReason.LIQUIDATED,
+    CloseReason.STOP_LOSS,
+    CloseReason.TRAILING_STOP,
+    CloseReason.TAKE_PROFIT,
+)
+
+
+def _within_band(mid: int, reference: int, band_bps: int) -> bool:
+    return abs(mid - reference) * BPS <= band_bps * reference
+
+
+def _markup(price: int, bps: int) -> int:
+    return -(-price * bps // (2 * BPS))
+
+
+def accept_quote(state: State, tick: Tick) -> QuoteUpdated | TickHeld | Rejection:
+    """Step 1 and 2: the event a tick makes, before any trigger is looked at."""
+    asset = state.assets.get(tick.asset)
+    if asset is None:
+        return reject(RejectCode.UNKNOWN_ASSET, f"unknown asset {tick.asset!r}")
+    bid, ask = tick.bid, tick.ask
+    if bid <= 0 or ask < bid:
+        return reject(RejectCode.INVALID_QUOTE, "a quote needs 0 < bid <= ask")
+    quote = asset.quote
+    if quote is not None and tick.ts < quote.ts:
+        return reject(RejectCode.TICK_OUT_OF_ORDER, "the tick is older than the current quote")
+    mid = (bid + ask) // 2
+    spec = asset.spec
+    if quote is not None and not _within_band(mid, quote.mark, spec.sanity_band_bps):
+        held = asset.held
+        if held is None or not _within_band(mid, (held.bid + held.ask) // 2, spec.sanity_band_bps):
+            return TickHeld(tick.asset, bid, ask, tick.ts)
+    markup = spec.spread_markup_bps
+    house_bid = max(1, bid - _markup(bid, markup))
+    return QuoteUpdated(tick.asset, house_bid, ask + _markup(ask, markup), mid, tick.ts)
+
+
+def decide_tick(state: State, tick: Tick) -> Decision:
+    """Every event a tick causes, evolving the state as it goes (later steps see earlier ones)."""
+    first = accept_quote(state, tick)
+    if isinstance(first, Rejection):
+        return first
+    state.evolve(first)
+    if isinstance(first, TickHeld):
+        return [first]
+    events: list[Event] = [first]
+    asset = state.assets[tick.asset]
+    triggers = state.triggers[tick.asset]
+    if triggers.expiry and triggers.expiry[0] >> KIND_SHIFT <= tick.ts:
+        _expire(state, triggers, tick.ts, events)
+    entries, exits = _collect(triggers, asset)
+    if entries:
+        for order_id in sorted(entries):
+            _fill(state, asset, state.pending[order_id], tick.ts, events)
+        more_entries, more_exits = _collect(triggers, asset)
+        assert not more_entries
+        for order_id, kind in more_exits.items():
+            if kind < exits.get(order_id, ENTRY):
+                exits[order_id] = kind
+    for order_id in sorted(exits):
+        pos = state.positions[order_id]
+        event = close_event(
+            state, asset, order_id, REASONS[exits[order_id]], pos.quantity, pos.margin, tick.ts
+        )
+        state.evolve(event)
+        events.append(event)
+    return events
+
+
+def _expire(state: State, triggers: TriggerBook, ts: int, events: list[Event]) -> None:
+    expired = []
+    heap = triggers.expiry
+    while heap and heap[0] >> KIND_SHIFT <= ts:
+        key = heappop(heap)
+        order = state.pending.get(key & ID_MASK)
+        if order is not None and order.expires_at == key >> KIND_SHIFT:
+            expired.append(order)
+    for order in sorted(expired, key=lambda o: o.id):
+        event = OrderExpired(order.id, order.account_id, order.margin, ts)
+        state.evolve(event)
+        events.append(event)
+
+
+def _collect(triggers: TriggerBook, asset: AssetState) -> tuple[set[int], dict[int, int]]:
+    """Pop every trigger the quote reached: (entries to fill, exits by order id -> kind)."""
+    quote = asset.quote
+    assert quote is not None
+    entries: set[int] = set()
+    exits: dict[int, int] = {}
+    for heap, threshold, down, price in (
+        (triggers.mark_down, down_threshold(quote.mark), True, quote.mark),
+        (triggers.mark_up, up_threshold(quote.mark), False, quote.mark),
+        (triggers.bid_down, down_threshold(quote.bid), True, quote.bid),
+        (triggers.bid_up, up_threshold(quote.bid), False, quote.bid),
+        (triggers.ask_down, down_threshold(quote.ask), True, quote.ask),
+        (triggers.ask_up, up_threshold(quote.ask), False, quote.ask),
+    ):
+        while heap and heap[0] < threshold:
+            key = heappop(heap)
+            level, kind, ident = decode(key, down)
+            if kind == TRAILING:
+                for order_id in triggers.fire_group(ident, level, price):
+                    if kind < exits.get(order_id, ENTRY):
+                        exits[order_id] = kind
+            elif not triggers.is_live(key, down):
+                continue
+            elif kind == ENTRY:
+                entries.add(ident)
+            elif kind < exits.get(ident, ENTRY):
+                exits[ident] = kind
+    return entries, exits
+
+
+def _fill(
+    state: State, asset: AssetState, order: PendingOrder, ts: int, events: list[Event]
+) -> None:
+    quote = asset.quote
+    assert quote is not None
+    long = order.long
+    as_order = PlaceOrder(
+        "",
+        ts,
+        order.account_id,
+        order.asset,
+        Side.LONG if long else Side.SHORT,
+        order.margin,
+        order.leverage,
+        order.order_type,
+        order.price,
+        order.take_profit,
+        order.stop_loss,
+        order.trailing_distance,
+    )
+    event = open_event(
+        asset, as_order, long, quote.ask if long else quote.bid, order.order_type, order.id
+    )
+    if isinstance(event, Rejection):
+        rejected = OrderRejected(order.id, order.account_id, order.margin, event.code, ts)
+        state.evolve(rejected)
+        events.append(rejected)
+        return
+    state.evolve(event)
+    events.append(event)

@@ -1,0 +1,313 @@
+"""Per-asset trigger indexes: a tick costs O(log n + fired), never a scan of all positions.
+
+Every trigger is an int in a binary heap: ``level << 44 | kind << 40 | order_id``. Heaps that
+fire when the price falls to a level store ``-level`` instead, so a single ``heap[0] < threshold``
+comparison tells whether anything fires. Entries are never searched for: a close or a change
+leaves the old entry behind, and it is recognised as stale (its order is gone or its level moved)
+when it reaches the top, or dropped when the heaps are compacted.
+
+Trailing stops move with the price, so they are grouped: every long whose trailing stop armed
+since the bid last exceeded some level shares that level as its peak. The groups form a stack
+(oldest peak highest); when the bid rises past the newest groups they merge into one, smaller
+into larger, so each trailing stop moves O(log n) times in all rather than on every tick. Each
+group has one entry in the heaps, at ``peak - smallest distance``.
+"""
+
+from __future__ import annotations
+
+from heapq import heapify, heappop, heappush
+
+from cryptocfd.trading.book import PendingOrder, Position, TrailGroup
+
+LEVEL_SHIFT = 44
+KIND_SHIFT = 40
+ID_MASK = (1 << KIND_SHIFT) - 1
+KIND_MASK = 0xF
+
+# Kinds double as exit priority: when several exits of one position fire on the same tick, the
+# lowest kind gives the reason.
+LIQUIDATION = 0
+STOP_LOSS = 1
+TRAILING = 2
+TAKE_PROFIT = 3
+ENTRY = 4
+
+COMPACT_MIN_GARBAGE = 4096
+
+
+def down_key(level: int, kind: int, ident: int) -> int:
+    """Key for a trigger that fires when the price falls to ``level`` or below."""
+    return (-level << LEVEL_SHIFT) | (kind << KIND_SHIFT) | ident
+
+
+def up_key(level: int, kind: int, ident: int) -> int:
+    """Key for a trigger that fires when the price rises to ``level`` or above."""
+    return (level << LEVEL_SHIFT) | (kind << KIND_SHIFT) | ident
+
+
+def down_threshold(price: int) -> int:
+    """Keys below this fire at ``price`` in a falls-to heap."""
+    return (1 - price) << LEVEL_SHIFT
+
+
+def up_threshold(price: int) -> int:
+    """Keys below this fire at ``price`` in a rises-to heap."""
+    return (price + 1) << LEVEL_SHIFT
+
+
+def decode(key: int, down: bool) -> tuple[int, int, int]:  # noqa: FBT001
+    """Split a key into (level, kind, order or group id)."""
+    level = key >> LEVEL_SHIFT
+    return (-level if down else level), (key >> KIND_SHIFT) & KIND_MASK, key & ID_MASK
+
+
+class TriggerBook:
+    """All triggers of one asset, and its trailing-stop groups."""
+
+    __slots__ = (
+        "ask_down",
+        "ask_up",
+        "bid_down",
+        "bid_up",
+        "expiry",
+        "garbage",
+        "groups",
+        "long_trail",
+        "mark_down",
+        "mark_up",
+        "next_gid",
+        "pending",
+        "positions",
+        "short_trail",
+    )
+
+    def __init__(self, positions: dict[int, Position], pending: dict[int, PendingOrder]) -> None:
+        self.positions = positions
+        self.pending = pending
+        self.bid_down: list[int] = []  # long stop-loss, long trailing groups, sell stop entries
+        self.bid_up: list[int] = []  # long take-profit, sell limit entries
+        self.ask_down: list[int] = []  # short take-profit, buy limit entries
+        self.ask_up: list[int] = []  # short stop-loss, short trailing groups, buy stop entries
+        self.mark_down: list[int] = []  # long liquidations
+        self.mark_up: list[int] = []  # short liquidations
+        self.expiry: list[int] = []  # expires_at << 40 | order_id
+        self.long_trail: list[TrailGroup] = []  # stack: peaks fall toward the top
+        self.short_trail: list[TrailGroup] = []  # stack: troughs rise toward the top
+        self.groups: dict[int, TrailGroup] = {}
+        self.next_gid = 1
+        self.garbage = 0
+
+    # -- adding -----------------------------------------------------------------------------
+
+    def add_position(self, pos: Position, bid: int, ask: int) -> None:
+        """Index a new position's liquidation, stop-loss, take-profit and trailing stop."""
+        ident = pos.id
+        if pos.long:
+            heappush(self.mark_down, down_key(pos.liquidation_price, LIQUIDATION, ident))
+        else:
+            heappush(self.mark_up, up_key(pos.liquidation_price, LIQUIDATION, ident))
+        self.add_exits(pos, bid, ask)
+
+    def add_exits(self, pos: Position, bid: int, ask: int) -> None:
+        """Index a position's stop-loss, take-profit and (re)armed trailing stop."""
+        ident = pos.id
+        if pos.long:
+            if pos.stop_loss is not None:
+                heappush(self.bid_down, down_key(pos.stop_loss, STOP_LOSS, ident))
+            if pos.take_profit is not None:
+                heappush(self.bid_up, up_key(pos.take_profit, TAKE_PROFIT, ident))
+        else:
+            if pos.stop_loss is not None:
+                heappush(self.ask_up, up_key(pos.stop_loss, STOP_LOSS, ident))
+            if pos.take_profit is not None:
+                heappush(self.ask_down, down_key(pos.take_profit, TAKE_PROFIT, ident))
+        if pos.trailing_distance is not None and pos.trail_group is None:
+            self._arm_trailing(pos, bid if pos.long else ask)
+
+    def add_liquidation(self, pos: Position) -> None:
+        """Index a position's liquidation price after it changed (a partial close)."""
+        if pos.long:
+            heappush(self.mark_down, down_key(pos.liquidation_price, LIQUIDATION, pos.id))
+        else:
+            heappush(self.mark_up, up_key(pos.liquidation_price, LIQUIDATION, pos.id))
+        self.garbage += 1
+
+    def add_pending(self, order: PendingOrder) -> None:
+        """Index a pending entry by the side of the quote it waits on, and its expiry."""
+        price, ident = order.price, order.id
+        if order.long:
+            if order.order_type == "limit":
+                heappush(self.ask_down, down_key(price, ENTRY, ident))
+            else:
+                heappush(self.ask_up, up_key(price, ENTRY, ident))
+        elif order.order_type == "limit":
+            heappush(self.bid_up, up_key(price, ENTRY, ident))
+        else:
+            heappush(self.bid_down, down_key(price, ENTRY, ident))
+        if order.expires_at is not None:
+            heappush(self.expiry, (order.expires_at << KIND_SHIFT) | ident)
+
+    def forget(self, count: int = 1) -> None:
+        """Note that ``count`` entries went stale, and compact the heaps when enough have."""
+        self.garbage += count
+        if self.garbage >= COMPACT_MIN_GARBAGE and self.garbage * 2 > self._size():
+            self.compact()
+
+    # -- trailing stops ---------------------------------------------------------------------
+
+    def _arm_trailing(self, pos: Position, price: int) -> None:
+        stack = self.long_trail if pos.long else self.short_trail
+        top = stack[-1] if stack else None
+        if top is None or top.extreme != price:
+            top = TrailGroup(self.next_gid, pos.long, price)
+            self.next_gid += 1
+            self.groups[top.gid] = top
+            stack.append(top)
+        distance = pos.trailing_distance
+        assert distance is not None
+        pos.trail_group = top
+        heappush(top.keys, (distance << KIND_SHIFT) | pos.id)
+        self._refresh_group(top)
+
+    def disarm_trailing(self, pos: Position) -> None:
+        """Detach a position from its trailing group (its heap key goes stale)."""
+        if pos.trail_group is not None:
+            pos.trail_group = None
+            self.garbage += 1
+
+    def _live_key(self, group: TrailGroup, key: int) -> Position | None:
+        pos = self.positions.get(key & ID_MASK)
+        if (
+            pos is None
+            or pos.trail_group is not group
+            or pos.trailing_distance != key >> KIND_SHIFT
+        ):
+            return None
+        return pos
+
+    def _refresh_group(self, group: TrailGroup) -> None:
+        """Drop stale keys from the top and (re)index the group at its current stop level."""
+        keys = group.keys
+        while keys and self._live_key(group, keys[0]) is None:
+            heappop(keys)
+        if not keys:
+            group.entry_level = None
+            return
+        distance = keys[0] >> KIND_SHIFT
+        if group.long:
+            level = group.extreme - distance
+            if level == group.entry_level:
+                return
+            heappush(self.bid_down, down_key(level, TRAILING, group.gid))
+        else:
+            level = group.extreme + distance
+            if level == group.entry_level:
+                return
+            heappush(self.ask_up, up_key(level, TRAILING, group.gid))
+        if group.entry_level is not None:
+            self.garbage += 1
+        group.entry_level = level
+
+    def follow(self, bid: int, ask: int) -> None:
+        """Move trailing peaks (troughs) to a new bid (ask), merging the groups it passes."""
+        stack = self.long_trail
+        if stack and stack[-1].extreme < bid:
+            merged = []
+            while stack and stack[-1].extreme < bid:
+                merged.append(stack.pop())
+            self._merge(stack, merged, bid)
+        stack = self.short_trail
+        if stack and stack[-1].extreme > ask:
+            merged = []
+            while stack and stack[-1].extreme > ask:
+                merged.append(stack.pop())
+            self._merge(stack, merged, ask)
+
+    def _merge(self, stack: list[TrailGroup], merged: list[TrailGroup], price: int) -> None:
+        base = max(merged, key=lambda g: len(g.keys))
+        for group in merged:
+            if group is base:
+                continue
+            del self.groups[group.gid]
+            if group.entry_level is not None:
+                self.garbage += 1
+            for key in group.keys:
+                pos = self._live_key(group, key)
+                if pos is not None:
+                    pos.trail_group = base
+                    heappush(base.keys, key)
+        base.extreme = price
+        stack.append(base)
+        self._refresh_group(base)
+
+    def fire_group(self, gid: int, level: int, price: int) -> list[int]:
+        """Ids of the trailing stops of group ``gid`` that the price reached; re-index the rest."""
+        group = self.groups.get(gid)
+        if group is None or group.entry_level != level:
+            return []
+        group.entry_level = None
+        fired = []
+        reach = group.extreme - price if group.long else price - group.extreme
+        keys = group.keys
+        while keys and keys[0] >> KIND_SHIFT <= reach:
+            key = heappop(keys)
+            if self._live_key(group, key) is not None:
+                fired.append(key & ID_MASK)
+        self._refresh_group(group)
+        return fired
+
+    # -- housekeeping -----------------------------------------------------------------------
+
+    def _size(self) -> int:
+        return (
+            len(self.bid_down)
+            + len(self.bid_up)
+            + len(self.ask_down)
+            + len(self.ask_up)
+            + len(self.mark_down)
+            + len(self.mark_up)
+            + len(self.expiry)
+        )
+
+    def is_live(self, key: int, down: bool) -> bool:  # noqa: FBT001
+        """Whether a trigger key still stands for an order's current level."""
+        level, kind, ident = decode(key, down)
+        if kind == ENTRY:
+            order = self.pending.get(ident)
+            return order is not None and order.price == level
+        if kind == TRAILING:
+            group = self.groups.get(ident)
+            return group is not None and group.entry_level == level
+        pos = self.positions.get(ident)
+        if pos is None:
+            return False
+        if kind == LIQUIDATION:
+            return pos.liquidation_price == level
+        if kind == STOP_LOSS:
+            return pos.stop_loss == level
+        return pos.take_profit == level
+
+    def compact(self) -> None:
+        """Rebuild every heap without its stale entries."""
+        for name, down in (
+            ("bid_down", True),
+            ("bid_up", False),
+            ("ask_down", True),
+            ("ask_up", False),
+            ("mark_down", True),
+            ("mark_up", False),
+        ):
+            heap = [k for k in getattr(self, name) if self.is_live(k, down)]
+            heapify(heap)
+            setattr(self, name, heap)
+        expiry = [
+            k
+            for k in self.expiry
+            if (o := self.pending.get(k & ID_MASK)) is not None and o.expires_at == k >> KIND_SHIFT
+        ]
+        heapify(expiry)
+        self.expiry = expiry
+        for group in self.groups.values():
+            group.keys = [k for k in group.keys if self._live_key(group, k) is not None]
+            heapify(group.keys)
+        self.garbage = 0
