@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import cryptocfd
@@ -26,7 +27,10 @@ def run_bench(name: str, argv: list[str]) -> int:
     if name not in available():
         print(f"unknown benchmark {name!r}; choose from: {', '.join(available())}")
         return 2
-    path = bench_dir() / f"{name}.py"
+    folder = bench_dir()
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))  # the workloads share bench/_common.py
+    path = folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"cryptocfd_bench_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -66,28 +66,23 @@ class PendingOrder(msgspec.Struct, gc=False):
     placed_at: int
 
 
-class AccountBook:
-    """An account's positions in one asset, with their unrealized PnL cached per quote."""
-
-    __slots__ = ("pnl", "positions", "seq")
-
-    def __init__(self) -> None:
-        self.positions: dict[int, Position] = {}
-        self.pnl = 0
-        self.seq = -1
-
-
 class Account:
-    """Cash balance, margin in use (positions and pending entries) and the books behind them."""
+    """Cash balance, margin in use (positions and pending entries), and what backs them.
 
-    __slots__ = ("balance", "books", "id", "pending", "used_margin")
+    ``pnl`` caches the positions' unrealized PnL as of quote epoch ``epoch``; any accepted quote
+    moves the epoch on, and opens and closes keep the cached sum current in between.
+    """
+
+    __slots__ = ("balance", "epoch", "id", "pending", "pnl", "positions", "used_margin")
 
     def __init__(self, account_id: int, balance: int) -> None:
         self.id = account_id
         self.balance = balance
         self.used_margin = 0
-        self.books: dict[str, AccountBook] = {}
+        self.positions: dict[int, Position] = {}
         self.pending: dict[int, PendingOrder] = {}
+        self.pnl = 0
+        self.epoch = -1
 
 
 class Quote:
@@ -114,12 +109,13 @@ class HeldTick:
 
 
 class AssetState:
-    """Everything the engine holds per asset; ``seq`` counts accepted quotes."""
+    """Everything the engine holds per asset, with the spec's derived constants at hand."""
 
-    __slots__ = ("held", "quote", "seq", "spec")
+    __slots__ = ("divisor", "held", "quote", "spec", "step")
 
     def __init__(self, spec: AssetSpec) -> None:
         self.spec = spec
+        self.divisor = spec.value_divisor
+        self.step = spec.quantity_step
         self.quote: Quote | None = None
         self.held: HeldTick | None = None
-        self.seq = 0

@@ -6,6 +6,8 @@ rejection code; ``docs/engine.md`` lists that order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from msgspec import UNSET
 
 from cryptocfd.core.money import BPS
@@ -37,7 +39,7 @@ from cryptocfd.trading.margin import capped_pnl, liquidation_price, quantity_for
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import State
 
-Decision = list[Event] | Rejection
+Decision = Sequence[Event] | Rejection
 
 
 def reject(code: RejectCode, message: str) -> Rejection:
@@ -176,8 +178,8 @@ def open_event(
     """The PositionOpened for ``order`` filled at ``price``, unless it is too small or too close
     to liquidation to open."""
     spec = asset.spec
-    divisor = spec.value_divisor
-    qty = quantity_for(order.margin * order.leverage, price, divisor, spec.quantity_step)
+    divisor = asset.divisor
+    qty = quantity_for(order.margin * order.leverage, price, divisor, asset.step)
     if qty <= 0:
         return reject(RejectCode.POSITION_TOO_SMALL, "the position would have no quantity")
     liq = liquidation_price(long, price, qty, order.margin, spec.maintenance_bps, divisor)
@@ -223,8 +225,7 @@ def _place_pending(
         return problem
     if cmd.margin > state.free_margin(account):
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
-    spec = asset.spec
-    if quantity_for(cmd.margin * cmd.leverage, price, spec.value_divisor, spec.quantity_step) <= 0:
+    if quantity_for(cmd.margin * cmd.leverage, price, asset.divisor, asset.step) <= 0:
         return reject(RejectCode.POSITION_TOO_SMALL, "the position would have no quantity")
     return [
         OrderPlaced(
@@ -285,11 +286,10 @@ def close_position(state: State, cmd: ClosePosition) -> Decision:
     quote = fresh_quote(asset, cmd.ts)
     if isinstance(quote, Rejection):
         return quote
-    spec = asset.spec
     if cmd.fraction_bps == BPS:
         qty, margin = pos.quantity, pos.margin
     else:
-        step = spec.quantity_step
+        step = asset.step
         qty = pos.quantity * cmd.fraction_bps // BPS // step * step
         margin = pos.margin * cmd.fraction_bps // BPS
         if qty == 0 or margin == 0:
@@ -311,7 +311,7 @@ def close_event(
     quote = asset.quote
     assert quote is not None
     spec = asset.spec
-    divisor = spec.value_divisor
+    divisor = asset.divisor
     long = pos.long
     price = quote.bid if long else quote.ask
     profit = capped_pnl(long, pos.open_price, price, qty, margin, divisor)

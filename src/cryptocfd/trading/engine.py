@@ -66,36 +66,43 @@ class Engine:
         self.state = State(assets)
         self.dedupe_window_ms = dedupe_window_ms
         self._outcomes: dict[str, Outcome] = {}
-        self._arrivals: deque[tuple[int, str]] = deque()
+        self._arrival_ts: deque[int] = deque()
+        self._arrival_ids: deque[str] = deque()
 
     def apply(self, command: Command | Tick) -> Outcome:
         """Carry out a command or a tick; return its events, or why it was refused."""
         if type(command) is Tick:
-            return self._finish(decide_tick(self.state, command), evolved=True)
+            decision = decide_tick(self.state, command)  # evolves as it decides
+            if isinstance(decision, Rejection):
+                return decision
+            return Accepted(tuple(decision))
         assert not isinstance(command, Tick)
-        seen = self._outcomes.get(command.request_id)
+        request_id = command.request_id
+        seen = self._outcomes.get(request_id)
         if seen is not None:
             return seen
-        outcome = self._finish(_DECIDERS[type(command)](self.state, command), evolved=False)
-        self._remember(command.request_id, command.ts, outcome)
-        return outcome
-
-    def _finish(self, decision: Decision, *, evolved: bool) -> Outcome:
+        decision = _DECIDERS[type(command)](self.state, command)
+        outcome: Outcome
         if isinstance(decision, Rejection):
-            return decision
-        if not evolved:
+            outcome = decision
+        else:
             evolve = self.state.evolve
             for event in decision:
                 evolve(event)
-        return Accepted(tuple(decision))
+            outcome = Accepted(tuple(decision))
+        self._remember(request_id, command.ts, outcome)
+        return outcome
 
     def _remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
+        # Two deques rather than one of (ts, id) pairs: a tuple per request costs 64 bytes.
         self._outcomes[request_id] = outcome
-        arrivals = self._arrivals
-        arrivals.append((ts, request_id))
+        self._arrival_ts.append(ts)
+        self._arrival_ids.append(request_id)
         horizon = ts - self.dedupe_window_ms
-        while arrivals[0][0] < horizon:
-            del self._outcomes[arrivals.popleft()[1]]
+        arrival_ts = self._arrival_ts
+        while arrival_ts[0] < horizon:
+            arrival_ts.popleft()
+            del self._outcomes[self._arrival_ids.popleft()]
 
     def replay(self, events: Iterable[Event]) -> None:
         """Rebuild state from events already decided (recovery after a snapshot)."""

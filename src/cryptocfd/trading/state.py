@@ -15,7 +15,6 @@ from cryptocfd.core.money import BPS
 from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.book import (
     Account,
-    AccountBook,
     AssetState,
     HeldTick,
     PendingOrder,
@@ -69,6 +68,7 @@ class State:
         self.house_balance = 0
         self.deposited = 0
         self.next_order_id = 1
+        self.quote_epoch = 0  # counts accepted quotes of every asset: the PnL caches' clock
         self._evolvers: dict[type[Any], Callable[[Any], None]] = {
             AccountOpened: self._account_opened,
             FundsDeposited: self._funds_deposited,
@@ -95,21 +95,22 @@ class State:
         asset = self.assets[pos.asset]
         quote = asset.quote
         assert quote is not None  # a position exists only once its asset has a quote
-        close = quote.bid if pos.long else quote.ask
         return capped_pnl(
-            pos.long, pos.open_price, close, pos.quantity, pos.margin, asset.spec.value_divisor
+            pos.long,
+            pos.open_price,
+            quote.bid if pos.long else quote.ask,
+            pos.quantity,
+            pos.margin,
+            asset.divisor,
         )
 
-    def _book_pnl(self, symbol: str, book: AccountBook) -> int:
-        seq = self.assets[symbol].seq
-        if book.seq != seq:
-            book.pnl = sum(self.position_pnl(p) for p in book.positions.values())
-            book.seq = seq
-        return book.pnl
-
     def unrealized_pnl(self, account: Account) -> int:
-        """Sum of the account's positions' unrealized PnL."""
-        return sum(self._book_pnl(symbol, book) for symbol, book in account.books.items())
+        """Sum of the account's positions' unrealized PnL, recomputed once per quote epoch."""
+        if account.epoch != self.quote_epoch:
+            position_pnl = self.position_pnl
+            account.pnl = sum([position_pnl(p) for p in account.positions.values()])
+            account.epoch = self.quote_epoch
+        return account.pnl
 
     def free_margin(self, account: Account) -> int:
         """Equity less the margin in use."""
@@ -152,7 +153,7 @@ class State:
         else:
             quote.bid, quote.ask, quote.mark, quote.ts = e.bid, e.ask, e.mark, e.ts
         asset.held = None
-        asset.seq += 1
+        self.quote_epoch += 1
         self.triggers[e.asset].follow(e.bid, e.ask)
 
     def _tick_held(self, e: TickHeld) -> None:
@@ -193,13 +194,14 @@ class State:
 
     def _position_opened(self, e: PositionOpened) -> None:
         account = self.accounts[e.account_id]
-        if e.order_id in self.pending:
-            self._remove_pending(e.order_id)  # its reserved margin now backs the position
+        order_id = e.order_id
+        if order_id in self.pending:
+            self._remove_pending(order_id)  # its reserved margin now backs the position
         else:
             account.used_margin += e.margin
         pos = Position(
-            e.order_id,
-            e.account_id,
+            order_id,
+            account.id,  # shares the account's int: one less object per position
             e.asset,
             e.side is Side.LONG,
             e.margin,
@@ -212,19 +214,15 @@ class State:
             e.trailing_distance,
             e.ts,
         )
-        self.positions[e.order_id] = pos
-        book = account.books.get(e.asset)
-        if book is None:
-            book = account.books[e.asset] = AccountBook()
-        book.positions[e.order_id] = pos
-        asset = self.assets[e.asset]
-        if book.seq == asset.seq:
-            book.pnl += self.position_pnl(pos)
-        quote = asset.quote
+        self.positions[order_id] = pos
+        account.positions[order_id] = pos
+        if account.epoch == self.quote_epoch:
+            account.pnl += self.position_pnl(pos)
+        quote = self.assets[e.asset].quote
         assert quote is not None
         self.triggers[e.asset].add_position(pos, quote.bid, quote.ask)
-        if e.order_id >= self.next_order_id:
-            self.next_order_id = e.order_id + 1
+        if order_id >= self.next_order_id:
+            self.next_order_id = order_id + 1
 
     def _position_modified(self, e: PositionModified) -> None:
         pos = self.positions[e.order_id]
@@ -242,19 +240,16 @@ class State:
     def _position_closed(self, e: PositionClosed) -> None:
         pos = self.positions[e.order_id]
         account = self.accounts[e.account_id]
-        book = account.books[pos.asset]
-        cached = book.seq == self.assets[pos.asset].seq
+        cached = account.epoch == self.quote_epoch
         if cached:
-            book.pnl -= self.position_pnl(pos)
+            account.pnl -= self.position_pnl(pos)
         account.balance += e.pnl
         self.house_balance -= e.pnl
         account.used_margin -= e.margin
         triggers = self.triggers[pos.asset]
         if e.remaining_quantity == 0:
             del self.positions[e.order_id]
-            del book.positions[e.order_id]
-            if not book.positions:
-                del account.books[pos.asset]
+            del account.positions[e.order_id]
             triggers.disarm_trailing(pos)
             triggers.forget(1 + (pos.take_profit is not None) + (pos.stop_loss is not None))
             return
@@ -264,4 +259,4 @@ class State:
         pos.liquidation_price = e.liquidation_price
         triggers.add_liquidation(pos)
         if cached:
-            book.pnl += self.position_pnl(pos)
+            account.pnl += self.position_pnl(pos)

@@ -36,6 +36,7 @@ from cryptocfd.trading.triggers import (
     ENTRY,
     ID_MASK,
     KIND_SHIFT,
+    LEVEL_SHIFT,
     TRAILING,
     TriggerBook,
     decode,
@@ -51,34 +52,38 @@ REASONS = (
 )
 
 
-def _within_band(mid: int, reference: int, band_bps: int) -> bool:
-    return abs(mid - reference) * BPS <= band_bps * reference
-
-
 def _markup(price: int, bps: int) -> int:
     return -(-price * bps // (2 * BPS))
 
 
 def accept_quote(state: State, tick: Tick) -> QuoteUpdated | TickHeld | Rejection:
-    """Step 1 and 2: the event a tick makes, before any trigger is looked at."""
+    """Step 1: the event a tick makes, before any trigger is looked at."""
     asset = state.assets.get(tick.asset)
     if asset is None:
         return reject(RejectCode.UNKNOWN_ASSET, f"unknown asset {tick.asset!r}")
     bid, ask = tick.bid, tick.ask
     if bid <= 0 or ask < bid:
         return reject(RejectCode.INVALID_QUOTE, "a quote needs 0 < bid <= ask")
-    quote = asset.quote
-    if quote is not None and tick.ts < quote.ts:
-        return reject(RejectCode.TICK_OUT_OF_ORDER, "the tick is older than the current quote")
     mid = (bid + ask) // 2
     spec = asset.spec
-    if quote is not None and not _within_band(mid, quote.mark, spec.sanity_band_bps):
-        held = asset.held
-        if held is None or not _within_band(mid, (held.bid + held.ask) // 2, spec.sanity_band_bps):
-            return TickHeld(tick.asset, bid, ask, tick.ts)
+    quote = asset.quote
+    if quote is not None:
+        if tick.ts < quote.ts:
+            return reject(RejectCode.TICK_OUT_OF_ORDER, "the tick is older than the current quote")
+        band = spec.sanity_band_bps
+        mark = quote.mark
+        if abs(mid - mark) * BPS > band * mark:
+            held = asset.held
+            confirmed = held is not None and (
+                abs(mid - (held_mid := (held.bid + held.ask) // 2)) * BPS <= band * held_mid
+            )
+            if not confirmed:
+                return TickHeld(tick.asset, bid, ask, tick.ts)
     markup = spec.spread_markup_bps
-    house_bid = max(1, bid - _markup(bid, markup))
-    return QuoteUpdated(tick.asset, house_bid, ask + _markup(ask, markup), mid, tick.ts)
+    house_bid = bid - _markup(bid, markup)
+    return QuoteUpdated(
+        tick.asset, house_bid if house_bid > 0 else 1, ask + _markup(ask, markup), mid, tick.ts
+    )
 
 
 def decide_tick(state: State, tick: Tick) -> Decision:
@@ -87,12 +92,19 @@ def decide_tick(state: State, tick: Tick) -> Decision:
     if isinstance(first, Rejection):
         return first
     state.evolve(first)
-    if isinstance(first, TickHeld):
-        return [first]
+    if type(first) is TickHeld:
+        return (first,)
+    assert isinstance(first, QuoteUpdated)
+    triggers = state.triggers[tick.asset]
+    expiry = triggers.expiry
+    # The common case, nothing reached: six heap tops and the expiry heap, then done.
+    if not (expiry and expiry[0] >> KIND_SHIFT <= tick.ts) and not _reached(
+        triggers, first.bid, first.ask, first.mark
+    ):
+        return (first,)
     events: list[Event] = [first]
     asset = state.assets[tick.asset]
-    triggers = state.triggers[tick.asset]
-    if triggers.expiry and triggers.expiry[0] >> KIND_SHIFT <= tick.ts:
+    if expiry and expiry[0] >> KIND_SHIFT <= tick.ts:
         _expire(state, triggers, tick.ts, events)
     entries, exits = _collect(triggers, asset)
     if entries:
@@ -111,6 +123,27 @@ def decide_tick(state: State, tick: Tick) -> Decision:
         state.evolve(event)
         events.append(event)
     return events
+
+
+def _reached(triggers: TriggerBook, bid: int, ask: int, mark: int) -> bool:
+    """Whether any heap's top fires at this quote (see the key layout in ``triggers``)."""
+    heap = triggers.mark_down
+    if heap and heap[0] < (1 - mark) << LEVEL_SHIFT:
+        return True
+    heap = triggers.mark_up
+    if heap and heap[0] < (mark + 1) << LEVEL_SHIFT:
+        return True
+    heap = triggers.bid_down
+    if heap and heap[0] < (1 - bid) << LEVEL_SHIFT:
+        return True
+    heap = triggers.bid_up
+    if heap and heap[0] < (bid + 1) << LEVEL_SHIFT:
+        return True
+    heap = triggers.ask_down
+    if heap and heap[0] < (1 - ask) << LEVEL_SHIFT:
+        return True
+    heap = triggers.ask_up
+    return bool(heap) and heap[0] < (ask + 1) << LEVEL_SHIFT
 
 
 def _expire(state: State, triggers: TriggerBook, ts: int, events: list[Event]) -> None:

@@ -1,0 +1,51 @@
+"""Shared bits of the benchmarks: medians over runs, the machine, the closing JSON line."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.table import Table
+
+
+def machine() -> str:
+    """A short description of where the figures were measured."""
+    cpu = "unknown cpu"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def median(values: list[float]) -> float:
+    """The median, rounded for printing."""
+    return round(statistics.median(values), 3)
+
+
+def report(title: str, figures: Mapping[str, list[float]], targets: Mapping[str, str]) -> None:
+    """Print a table of medians (and every run), then the JSON line of medians."""
+    console = Console(stderr=False)
+    table = Table(title=f"{title} — {machine()}")
+    table.add_column("figure")
+    table.add_column("median", justify="right")
+    table.add_column("runs", justify="right")
+    table.add_column("target")
+    for name, values in figures.items():
+        runs = ", ".join(f"{v:,.1f}" for v in values)
+        table.add_row(name, f"{median(values):,.3f}", runs, targets.get(name, ""))
+    console.print(table)
+    line = {name: median(values) for name, values in figures.items()}
+    line["runs"] = max((len(v) for v in figures.values()), default=0)
+    line["machine"] = machine()  # type: ignore[assignment]
+    line["date"] = datetime.now(UTC).date().isoformat()  # type: ignore[assignment]
+    print(json.dumps(line))

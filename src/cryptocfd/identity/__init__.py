@@ -1,0 +1,1 @@
+"""Sign-in policy: login tokens, PINs and sessions. Pure."""

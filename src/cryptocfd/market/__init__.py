@@ -1,0 +1,1 @@
+"""Market data: ticks, simulated and real feeds, candle aggregation. Pure where it can be."""
