@@ -28,7 +28,15 @@ class OrderType(StrEnum):
     STOP = "stop"
 
 
-class OpenAccount(msgspec.Struct, frozen=True, tag=True):
+# Enum members read through their class cost ~60 ns each on Python 3.11; the hot paths compare
+# against these module constants instead.
+LONG = Side.LONG
+SHORT = Side.SHORT
+MARKET = OrderType.MARKET
+LIMIT = OrderType.LIMIT
+
+
+class OpenAccount(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Open a trading account with a starting (demo) balance in cents."""
 
     request_id: str
@@ -37,7 +45,7 @@ class OpenAccount(msgspec.Struct, frozen=True, tag=True):
     balance: int
 
 
-class Deposit(msgspec.Struct, frozen=True, tag=True):
+class Deposit(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Credit cents to an account's balance."""
 
     request_id: str
@@ -46,7 +54,7 @@ class Deposit(msgspec.Struct, frozen=True, tag=True):
     amount: int
 
 
-class Withdraw(msgspec.Struct, frozen=True, tag=True):
+class Withdraw(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Debit cents from an account's balance, at most its free margin."""
 
     request_id: str
@@ -55,7 +63,7 @@ class Withdraw(msgspec.Struct, frozen=True, tag=True):
     amount: int
 
 
-class PlaceOrder(msgspec.Struct, frozen=True, tag=True):
+class PlaceOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Open a position now (market) or leave a limit or stop entry pending.
 
     ``expected_price`` with ``slippage_bps`` bounds a market fill against the price the client
@@ -79,7 +87,7 @@ class PlaceOrder(msgspec.Struct, frozen=True, tag=True):
     expires_at: int | None = None
 
 
-class ModifyPosition(msgspec.Struct, frozen=True, tag=True):
+class ModifyPosition(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Change a position's take-profit, stop-loss or trailing distance.
 
     A field left UNSET keeps its value; ``None`` removes it. Setting a trailing distance (re)arms
@@ -95,7 +103,7 @@ class ModifyPosition(msgspec.Struct, frozen=True, tag=True):
     trailing_distance: int | UnsetType | None = UNSET
 
 
-class ClosePosition(msgspec.Struct, frozen=True, tag=True):
+class ClosePosition(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Close a position, or the share ``fraction_bps`` (1..10000) of it, at the closing price."""
 
     request_id: str
@@ -105,7 +113,7 @@ class ClosePosition(msgspec.Struct, frozen=True, tag=True):
     fraction_bps: int = 10_000
 
 
-class CancelOrder(msgspec.Struct, frozen=True, tag=True):
+class CancelOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Cancel a pending entry and release the margin it reserved."""
 
     request_id: str
@@ -114,7 +122,7 @@ class CancelOrder(msgspec.Struct, frozen=True, tag=True):
     order_id: int
 
 
-class Tick(msgspec.Struct, frozen=True, tag=True):
+class Tick(msgspec.Struct, frozen=True, tag=True, gc=False):
     """A feed quote for one asset, in price ticks, before the house spread is added."""
 
     asset: str

@@ -13,6 +13,10 @@ from msgspec import UNSET
 from cryptocfd.core.money import BPS
 from cryptocfd.trading.book import Account, AssetState, Quote
 from cryptocfd.trading.commands import (
+    LIMIT,
+    LONG,
+    MARKET,
+    SHORT,
     CancelOrder,
     ClosePosition,
     Deposit,
@@ -20,7 +24,6 @@ from cryptocfd.trading.commands import (
     OpenAccount,
     OrderType,
     PlaceOrder,
-    Side,
     Withdraw,
 )
 from cryptocfd.trading.events import (
@@ -100,9 +103,16 @@ def _check_shape(cmd: PlaceOrder, asset: AssetState) -> Rejection | None:
         )
     if cmd.margin <= 0:
         return reject(RejectCode.INVALID_MARGIN, "margin must be positive")
-    pending = cmd.order_type is not OrderType.MARKET
+    pending = cmd.order_type is not MARKET
     if pending and (cmd.price is None or cmd.price <= 0):
         return reject(RejectCode.INVALID_ORDER_PRICE, "limit and stop orders need a price")
+    if (
+        cmd.trailing_distance is None
+        and cmd.expires_at is None
+        and cmd.expected_price is None
+        and cmd.slippage_bps is None
+    ):
+        return None  # the usual order: nothing optional to check
     if cmd.trailing_distance is not None and cmd.trailing_distance <= 0:
         return reject(RejectCode.INVALID_TRAILING_DISTANCE, "trailing distance must be positive")
     if cmd.expires_at is not None and (not pending or cmd.expires_at <= cmd.ts):
@@ -136,10 +146,10 @@ def place_order(state: State, cmd: PlaceOrder) -> Decision:
     problem = _check_shape(cmd, asset)
     if problem is not None:
         return problem
-    quote = fresh_quote(asset, cmd.ts)
-    if isinstance(quote, Rejection):
-        return quote
-    if cmd.order_type is OrderType.MARKET:
+    quote = asset.quote
+    if quote is None or cmd.ts - quote.ts > asset.spec.staleness_ms:
+        return fresh_quote(asset, cmd.ts)  # type: ignore[return-value]  # it is a Rejection
+    if cmd.order_type is MARKET:
         return _open_market(state, account, asset, quote, cmd)
     return _place_pending(state, account, asset, quote, cmd)
 
@@ -147,7 +157,7 @@ def place_order(state: State, cmd: PlaceOrder) -> Decision:
 def _open_market(
     state: State, account: Account, asset: AssetState, quote: Quote, cmd: PlaceOrder
 ) -> Decision:
-    long = cmd.side is Side.LONG
+    long = cmd.side is LONG
     price = quote.ask if long else quote.bid
     expected, bps = cmd.expected_price, cmd.slippage_bps
     if (
@@ -156,12 +166,14 @@ def _open_market(
         and (price * BPS > expected * (BPS + bps) if long else price * BPS < expected * (BPS - bps))
     ):
         return reject(RejectCode.SLIPPAGE_EXCEEDED, f"price {price} is beyond the slippage bound")
-    problem = check_exits(long, quote.bid if long else quote.ask, cmd.take_profit, cmd.stop_loss)
-    if problem is not None:
-        return problem
+    if cmd.take_profit is not None or cmd.stop_loss is not None:
+        closing = quote.bid if long else quote.ask
+        problem = check_exits(long, closing, cmd.take_profit, cmd.stop_loss)
+        if problem is not None:
+            return problem
     if cmd.margin > state.free_margin(account):
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
-    event = open_event(asset, cmd, long, price, OrderType.MARKET, state.next_order_id)
+    event = open_event(asset, cmd, long, price, MARKET, state.next_order_id)
     if isinstance(event, Rejection):
         return event
     return [event]
@@ -207,11 +219,11 @@ def open_event(
 def _place_pending(
     state: State, account: Account, asset: AssetState, quote: Quote, cmd: PlaceOrder
 ) -> Decision:
-    long = cmd.side is Side.LONG
+    long = cmd.side is LONG
     price = cmd.price
     assert price is not None
     watched = quote.ask if long else quote.bid
-    limit = cmd.order_type is OrderType.LIMIT
+    limit = cmd.order_type is LIMIT
     # An entry that would fill at once is a market order in disguise: refuse it.
     crossed = (
         (watched <= price if limit else watched >= price)
@@ -327,7 +339,7 @@ def close_event(
         order_id,
         pos.account_id,
         pos.asset,
-        Side.LONG if long else Side.SHORT,
+        LONG if long else SHORT,
         reason,
         qty,
         margin,

@@ -71,12 +71,11 @@ class Engine:
 
     def apply(self, command: Command | Tick) -> Outcome:
         """Carry out a command or a tick; return its events, or why it was refused."""
-        if type(command) is Tick:
+        if isinstance(command, Tick):
             decision = decide_tick(self.state, command)  # evolves as it decides
             if isinstance(decision, Rejection):
                 return decision
             return Accepted(tuple(decision))
-        assert not isinstance(command, Tick)
         request_id = command.request_id
         seen = self._outcomes.get(request_id)
         if seen is not None:

@@ -182,7 +182,7 @@ Event = (
 )
 
 
-class Accepted(msgspec.Struct, frozen=True, tag="accepted"):
+class Accepted(msgspec.Struct, frozen=True, tag="accepted", gc=False):
     """A command that was carried out, with the events it produced in order."""
 
     events: tuple[Event, ...]

@@ -35,7 +35,7 @@ class RejectCode(StrEnum):
     TICK_OUT_OF_ORDER = "TICK_OUT_OF_ORDER"
 
 
-class Rejection(msgspec.Struct, frozen=True, tag="rejected"):
+class Rejection(msgspec.Struct, frozen=True, tag="rejected", gc=False):
     """A refused command: nothing changed."""
 
     code: RejectCode

@@ -21,7 +21,7 @@ from cryptocfd.trading.book import (
     Position,
     Quote,
 )
-from cryptocfd.trading.commands import Side
+from cryptocfd.trading.commands import LONG
 from cryptocfd.trading.events import (
     AccountOpened,
     Event,
@@ -37,7 +37,6 @@ from cryptocfd.trading.events import (
     QuoteUpdated,
     TickHeld,
 )
-from cryptocfd.trading.margin import capped_pnl
 from cryptocfd.trading.triggers import TriggerBook
 
 
@@ -91,18 +90,18 @@ class State:
     # -- queries ----------------------------------------------------------------------------
 
     def position_pnl(self, pos: Position) -> int:
-        """Unrealized PnL of a position at its closing price (bid for a long, ask for a short)."""
+        """Unrealized PnL of a position at its closing price (bid for a long, ask for a short).
+
+        This is ``margin.capped_pnl`` written out: it runs for every open and close.
+        """
         asset = self.assets[pos.asset]
         quote = asset.quote
         assert quote is not None  # a position exists only once its asset has a quote
-        return capped_pnl(
-            pos.long,
-            pos.open_price,
-            quote.bid if pos.long else quote.ask,
-            pos.quantity,
-            pos.margin,
-            asset.divisor,
-        )
+        if pos.long:
+            value = (quote.bid - pos.open_price) * pos.quantity // asset.divisor
+        else:
+            value = (pos.open_price - quote.ask) * pos.quantity // asset.divisor
+        return value if value > -pos.margin else -pos.margin
 
     def unrealized_pnl(self, account: Account) -> int:
         """Sum of the account's positions' unrealized PnL, recomputed once per quote epoch."""
@@ -164,7 +163,7 @@ class State:
             e.order_id,
             e.account_id,
             e.asset,
-            e.side is Side.LONG,
+            e.side is LONG,
             e.order_type,
             e.price,
             e.margin,
@@ -203,7 +202,7 @@ class State:
             order_id,
             account.id,  # shares the account's int: one less object per position
             e.asset,
-            e.side is Side.LONG,
+            e.side is LONG,
             e.margin,
             e.leverage,
             e.quantity,
@@ -238,7 +237,8 @@ class State:
         triggers.forget(stale)
 
     def _position_closed(self, e: PositionClosed) -> None:
-        pos = self.positions[e.order_id]
+        order_id = e.order_id
+        pos = self.positions[order_id]
         account = self.accounts[e.account_id]
         cached = account.epoch == self.quote_epoch
         if cached:
@@ -247,10 +247,11 @@ class State:
         self.house_balance -= e.pnl
         account.used_margin -= e.margin
         triggers = self.triggers[pos.asset]
-        if e.remaining_quantity == 0:
-            del self.positions[e.order_id]
-            del account.positions[e.order_id]
-            triggers.disarm_trailing(pos)
+        if not e.remaining_quantity:
+            del self.positions[order_id]
+            del account.positions[order_id]
+            if pos.trail_group is not None:
+                triggers.disarm_trailing(pos)
             triggers.forget(1 + (pos.take_profit is not None) + (pos.stop_loss is not None))
             return
         assert e.liquidation_price is not None

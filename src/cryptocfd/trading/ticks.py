@@ -20,7 +20,7 @@ from heapq import heappop
 
 from cryptocfd.core.money import BPS
 from cryptocfd.trading.book import AssetState, PendingOrder
-from cryptocfd.trading.commands import PlaceOrder, Side, Tick
+from cryptocfd.trading.commands import LONG, SHORT, PlaceOrder, Tick
 from cryptocfd.trading.decide import Decision, close_event, open_event, reject
 from cryptocfd.trading.events import (
     CloseReason,
@@ -201,7 +201,7 @@ def _fill(
         ts,
         order.account_id,
         order.asset,
-        Side.LONG if long else Side.SHORT,
+        LONG if long else SHORT,
         order.margin,
         order.leverage,
         order.order_type,

@@ -18,6 +18,7 @@ from __future__ import annotations
 from heapq import heapify, heappop, heappush
 
 from cryptocfd.trading.book import PendingOrder, Position, TrailGroup
+from cryptocfd.trading.commands import LIMIT
 
 LEVEL_SHIFT = 44
 KIND_SHIFT = 40
@@ -69,6 +70,7 @@ class TriggerBook:
         "ask_up",
         "bid_down",
         "bid_up",
+        "compact_at",
         "expiry",
         "garbage",
         "groups",
@@ -96,6 +98,7 @@ class TriggerBook:
         self.groups: dict[int, TrailGroup] = {}
         self.next_gid = 1
         self.garbage = 0
+        self.compact_at = COMPACT_MIN_GARBAGE
 
     # -- adding -----------------------------------------------------------------------------
 
@@ -136,11 +139,11 @@ class TriggerBook:
         """Index a pending entry by the side of the quote it waits on, and its expiry."""
         price, ident = order.price, order.id
         if order.long:
-            if order.order_type == "limit":
+            if order.order_type is LIMIT:
                 heappush(self.ask_down, down_key(price, ENTRY, ident))
             else:
                 heappush(self.ask_up, up_key(price, ENTRY, ident))
-        elif order.order_type == "limit":
+        elif order.order_type is LIMIT:
             heappush(self.bid_up, up_key(price, ENTRY, ident))
         else:
             heappush(self.bid_down, down_key(price, ENTRY, ident))
@@ -148,10 +151,14 @@ class TriggerBook:
             heappush(self.expiry, (order.expires_at << KIND_SHIFT) | ident)
 
     def forget(self, count: int = 1) -> None:
-        """Note that ``count`` entries went stale, and compact the heaps when enough have."""
-        self.garbage += count
-        if self.garbage >= COMPACT_MIN_GARBAGE and self.garbage * 2 > self._size():
-            self.compact()
+        """Note that ``count`` entries went stale; compact once about half of them are."""
+        garbage = self.garbage = self.garbage + count
+        if garbage >= self.compact_at:
+            size = self._size()
+            if garbage * 2 > size:
+                self.compact()
+            else:  # look again when the garbage could first be half the heaps
+                self.compact_at = max(COMPACT_MIN_GARBAGE, size - garbage)
 
     # -- trailing stops ---------------------------------------------------------------------
 
@@ -297,13 +304,15 @@ class TriggerBook:
             ("mark_down", True),
             ("mark_up", False),
         ):
-            heap = [k for k in getattr(self, name) if self.is_live(k, down)]
+            is_live = self.is_live
+            heap = [k for k in getattr(self, name) if is_live(k, down)]
             heapify(heap)
             setattr(self, name, heap)
+        pending = self.pending
         expiry = [
             k
             for k in self.expiry
-            if (o := self.pending.get(k & ID_MASK)) is not None and o.expires_at == k >> KIND_SHIFT
+            if (o := pending.get(k & ID_MASK)) is not None and o.expires_at == k >> KIND_SHIFT
         ]
         heapify(expiry)
         self.expiry = expiry
@@ -311,3 +320,4 @@ class TriggerBook:
             group.keys = [k for k in group.keys if self._live_key(group, k) is not None]
             heapify(group.keys)
         self.garbage = 0
+        self.compact_at = max(COMPACT_MIN_GARBAGE, self._size())
