@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-UV := $(shell command -v uv 2>/dev/null)
+# uv from PATH, else the one pip puts beside python3 (installed on first use).
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 STAMP := $(VENV)/.synced
 
 .PHONY: setup run test check lint typecheck contracts unit bench clean
@@ -11,8 +12,9 @@ STAMP := $(VENV)/.synced
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml uv.lock
-	@if [ -z "$(UV)" ]; then python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv; fi
-	uv sync --frozen --python 3.11
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
+		|| python3 -m pip install --quiet --break-system-packages uv
+	$(UV) sync --frozen --python 3.11
 	@touch $(STAMP)
 
 run: setup
