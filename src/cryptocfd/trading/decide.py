@@ -6,8 +6,6 @@ rejection code; ``docs/engine.md`` lists that order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from msgspec import UNSET
 
 from cryptocfd.core.money import BPS
@@ -42,7 +40,7 @@ from cryptocfd.trading.margin import capped_pnl, liquidation_price, quantity_for
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import State
 
-Decision = Sequence[Event] | Rejection
+Decision = tuple[Event, ...] | Rejection
 
 
 def reject(code: RejectCode, message: str) -> Rejection:
@@ -60,7 +58,7 @@ def open_account(state: State, cmd: OpenAccount) -> Decision:
         return reject(RejectCode.ACCOUNT_EXISTS, "the account already exists")
     if cmd.balance < 0:
         return reject(RejectCode.INVALID_AMOUNT, "a starting balance cannot be negative")
-    return [AccountOpened(cmd.account_id, cmd.balance, cmd.ts)]
+    return (AccountOpened(cmd.account_id, cmd.balance, cmd.ts),)
 
 
 def deposit(state: State, cmd: Deposit) -> Decision:
@@ -69,7 +67,7 @@ def deposit(state: State, cmd: Deposit) -> Decision:
         return UNKNOWN_ACCOUNT
     if cmd.amount <= 0:
         return reject(RejectCode.INVALID_AMOUNT, "the amount must be positive")
-    return [FundsDeposited(cmd.account_id, cmd.amount, cmd.ts)]
+    return (FundsDeposited(cmd.account_id, cmd.amount, cmd.ts),)
 
 
 def withdraw(state: State, cmd: Withdraw) -> Decision:
@@ -81,7 +79,7 @@ def withdraw(state: State, cmd: Withdraw) -> Decision:
         return reject(RejectCode.INVALID_AMOUNT, "the amount must be positive")
     if cmd.amount > account.balance or cmd.amount > state.free_margin(account):
         return reject(RejectCode.INSUFFICIENT_BALANCE, "the amount exceeds the free margin")
-    return [FundsWithdrawn(cmd.account_id, cmd.amount, cmd.ts)]
+    return (FundsWithdrawn(cmd.account_id, cmd.amount, cmd.ts),)
 
 
 def fresh_quote(asset: AssetState, ts: int) -> Quote | Rejection:
@@ -176,7 +174,7 @@ def _open_market(
     event = open_event(asset, cmd, long, price, MARKET, state.next_order_id)
     if isinstance(event, Rejection):
         return event
-    return [event]
+    return (event,)
 
 
 def open_event(
@@ -239,7 +237,7 @@ def _place_pending(
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
     if quantity_for(cmd.margin * cmd.leverage, price, asset.divisor, asset.step) <= 0:
         return reject(RejectCode.POSITION_TOO_SMALL, "the position would have no quantity")
-    return [
+    return (
         OrderPlaced(
             state.next_order_id,
             cmd.account_id,
@@ -254,8 +252,8 @@ def _place_pending(
             cmd.trailing_distance,
             cmd.expires_at,
             cmd.ts,
-        )
-    ]
+        ),
+    )
 
 
 def modify_position(state: State, cmd: ModifyPosition) -> Decision:
@@ -282,7 +280,7 @@ def modify_position(state: State, cmd: ModifyPosition) -> Decision:
     if problem is not None:
         return problem
     rearm = cmd.trailing_distance is not UNSET and cmd.trailing_distance is not None
-    return [PositionModified(pos.id, pos.account_id, tp, sl, trailing, rearm, cmd.ts)]
+    return (PositionModified(pos.id, pos.account_id, tp, sl, trailing, rearm, cmd.ts),)
 
 
 def close_position(state: State, cmd: ClosePosition) -> Decision:
@@ -306,7 +304,7 @@ def close_position(state: State, cmd: ClosePosition) -> Decision:
         margin = pos.margin * cmd.fraction_bps // BPS
         if qty == 0 or margin == 0:
             return reject(RejectCode.CLOSE_TOO_SMALL, "that share of the position is too small")
-    return [close_event(state, asset, pos.id, CloseReason.CLOSED, qty, margin, cmd.ts)]
+    return (close_event(state, asset, pos.id, CloseReason.CLOSED, qty, margin, cmd.ts),)
 
 
 def close_event(
@@ -360,4 +358,4 @@ def cancel_order(state: State, cmd: CancelOrder) -> Decision:
     order = state.pending.get(cmd.order_id)
     if order is None or order.account_id != cmd.account_id:
         return ORDER_NOT_FOUND
-    return [OrderCancelled(order.id, order.account_id, order.margin, cmd.ts)]
+    return (OrderCancelled(order.id, order.account_id, order.margin, cmd.ts),)

@@ -75,7 +75,7 @@ class Engine:
             decision = decide_tick(self.state, command)  # evolves as it decides
             if isinstance(decision, Rejection):
                 return decision
-            return Accepted(tuple(decision))
+            return Accepted(decision)
         request_id = command.request_id
         seen = self._outcomes.get(request_id)
         if seen is not None:
@@ -85,10 +85,10 @@ class Engine:
         if isinstance(decision, Rejection):
             outcome = decision
         else:
-            evolve = self.state.evolve
+            evolvers = self.state.evolvers
             for event in decision:
-                evolve(event)
-            outcome = Accepted(tuple(decision))
+                evolvers[type(event)](event)
+            outcome = Accepted(decision)
         self._remember(request_id, command.ts, outcome)
         return outcome
 

@@ -68,7 +68,8 @@ class State:
         self.deposited = 0
         self.next_order_id = 1
         self.quote_epoch = 0  # counts accepted quotes of every asset: the PnL caches' clock
-        self._evolvers: dict[type[Any], Callable[[Any], None]] = {
+        # Event type -> the method that applies it; public so the engine's loop can skip a call.
+        self.evolvers: dict[type[Any], Callable[[Any], None]] = {
             AccountOpened: self._account_opened,
             FundsDeposited: self._funds_deposited,
             FundsWithdrawn: self._funds_withdrawn,
@@ -85,7 +86,7 @@ class State:
 
     def evolve(self, event: Event) -> None:
         """Apply one event to the state."""
-        self._evolvers[type(event)](event)
+        self.evolvers[type(event)](event)
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -113,7 +114,8 @@ class State:
 
     def free_margin(self, account: Account) -> int:
         """Equity less the margin in use."""
-        return account.balance + self.unrealized_pnl(account) - account.used_margin
+        pnl = account.pnl if account.epoch == self.quote_epoch else self.unrealized_pnl(account)
+        return account.balance + pnl - account.used_margin
 
     def account_view(self, account: Account) -> AccountView:
         """Balance, equity, used and free margin, margin level and unrealized PnL."""
@@ -217,9 +219,12 @@ class State:
         account.positions[order_id] = pos
         if account.epoch == self.quote_epoch:
             account.pnl += self.position_pnl(pos)
-        quote = self.assets[e.asset].quote
-        assert quote is not None
-        self.triggers[e.asset].add_position(pos, quote.bid, quote.ask)
+        triggers = self.triggers[e.asset]
+        triggers.add_liquidation(pos)
+        if e.take_profit is not None or e.stop_loss is not None or e.trailing_distance is not None:
+            quote = self.assets[e.asset].quote
+            assert quote is not None
+            triggers.add_exits(pos, quote.bid, quote.ask)
         if order_id >= self.next_order_id:
             self.next_order_id = order_id + 1
 
@@ -259,5 +264,6 @@ class State:
         pos.margin = e.remaining_margin
         pos.liquidation_price = e.liquidation_price
         triggers.add_liquidation(pos)
+        triggers.forget(1)  # the old liquidation entry
         if cached:
             account.pnl += self.position_pnl(pos)

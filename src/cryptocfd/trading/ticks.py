@@ -122,7 +122,7 @@ def decide_tick(state: State, tick: Tick) -> Decision:
         )
         state.evolve(event)
         events.append(event)
-    return events
+    return tuple(events)
 
 
 def _reached(triggers: TriggerBook, bid: int, ask: int, mark: int) -> bool:

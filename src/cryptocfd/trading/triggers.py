@@ -102,15 +102,6 @@ class TriggerBook:
 
     # -- adding -----------------------------------------------------------------------------
 
-    def add_position(self, pos: Position, bid: int, ask: int) -> None:
-        """Index a new position's liquidation, stop-loss, take-profit and trailing stop."""
-        ident = pos.id
-        if pos.long:
-            heappush(self.mark_down, down_key(pos.liquidation_price, LIQUIDATION, ident))
-        else:
-            heappush(self.mark_up, up_key(pos.liquidation_price, LIQUIDATION, ident))
-        self.add_exits(pos, bid, ask)
-
     def add_exits(self, pos: Position, bid: int, ask: int) -> None:
         """Index a position's stop-loss, take-profit and (re)armed trailing stop."""
         ident = pos.id
@@ -128,12 +119,11 @@ class TriggerBook:
             self._arm_trailing(pos, bid if pos.long else ask)
 
     def add_liquidation(self, pos: Position) -> None:
-        """Index a position's liquidation price after it changed (a partial close)."""
+        """Index a position's liquidation price (when it opens, and after a partial close)."""
         if pos.long:
             heappush(self.mark_down, down_key(pos.liquidation_price, LIQUIDATION, pos.id))
         else:
             heappush(self.mark_up, up_key(pos.liquidation_price, LIQUIDATION, pos.id))
-        self.garbage += 1
 
     def add_pending(self, order: PendingOrder) -> None:
         """Index a pending entry by the side of the quote it waits on, and its expiry."""
