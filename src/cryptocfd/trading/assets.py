@@ -32,8 +32,9 @@ class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         problems = []
-        if not (self.symbol.isascii() and self.symbol.isupper() and 1 <= len(self.symbol) <= 10):
-            problems.append("symbol must be 1-10 upper-case ASCII letters")
+        symbol = self.symbol
+        if not (symbol.isascii() and symbol.isalnum() and symbol.isupper() and len(symbol) <= 10):
+            problems.append("symbol must be 1-10 upper-case ASCII letters or digits")
         if not 0 <= self.price_decimals <= 10:
             problems.append("price_decimals must be 0..10")
         if not 0 <= self.quantity_decimals <= QTY_DECIMALS:

@@ -82,14 +82,15 @@ def withdraw(state: State, cmd: Withdraw) -> Decision:
     return (FundsWithdrawn(cmd.account_id, cmd.amount, cmd.ts),)
 
 
-def fresh_quote(asset: AssetState, ts: int) -> Quote | Rejection:
-    """The asset's quote, if there is one and it is within the staleness limit at ``ts``."""
-    quote = asset.quote
-    if quote is None:
+def quote_problem(asset: AssetState) -> Rejection:
+    """Why the asset's quote cannot be traded on now: there is none yet, or it is stale.
+
+    Callers check ``quote is None or ts - quote.ts > staleness_ms`` inline (it runs on every
+    order) and come here only for the rejection.
+    """
+    if asset.quote is None:
         return reject(RejectCode.PRICE_UNAVAILABLE, f"no price for {asset.spec.symbol} yet")
-    if ts - quote.ts > asset.spec.staleness_ms:
-        return reject(RejectCode.PRICE_STALE, f"the {asset.spec.symbol} price is stale")
-    return quote
+    return reject(RejectCode.PRICE_STALE, f"the {asset.spec.symbol} price is stale")
 
 
 def _check_shape(cmd: PlaceOrder, asset: AssetState) -> Rejection | None:
@@ -146,7 +147,7 @@ def place_order(state: State, cmd: PlaceOrder) -> Decision:
         return problem
     quote = asset.quote
     if quote is None or cmd.ts - quote.ts > asset.spec.staleness_ms:
-        return fresh_quote(asset, cmd.ts)  # type: ignore[return-value]  # it is a Rejection
+        return quote_problem(asset)
     if cmd.order_type is MARKET:
         return _open_market(state, account, asset, quote, cmd)
     return _place_pending(state, account, asset, quote, cmd)
@@ -293,9 +294,9 @@ def close_position(state: State, cmd: ClosePosition) -> Decision:
     if not 1 <= cmd.fraction_bps <= BPS:
         return reject(RejectCode.INVALID_FRACTION, "fraction must be 1 to 10000 bps")
     asset = state.assets[pos.asset]
-    quote = fresh_quote(asset, cmd.ts)
-    if isinstance(quote, Rejection):
-        return quote
+    quote = asset.quote
+    if quote is None or cmd.ts - quote.ts > asset.spec.staleness_ms:
+        return quote_problem(asset)
     if cmd.fraction_bps == BPS:
         qty, margin = pos.quantity, pos.margin
     else:
