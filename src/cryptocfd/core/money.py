@@ -6,8 +6,6 @@ integer ticks whose scale is the asset's price decimals. Every division says whi
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 CENTS_DECIMALS = 2
 CENTS_SCALE = 10**CENTS_DECIMALS
 QTY_DECIMALS = 8
@@ -50,13 +48,11 @@ def parse_scaled(text: str, decimals: int) -> int:
         raise DecimalFormatError("expected digits with an optional fraction, like 12.34")
     if len(frac) > decimals:
         raise DecimalFormatError(f"at most {decimals} decimal places")
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:  # unreachable after the checks above; kept as a guard
-        raise DecimalFormatError("not a decimal") from exc
-    if value.is_zero() and text.startswith("-"):
+    if text.startswith("-") and not (whole + frac).strip("0"):
         raise DecimalFormatError("negative zero is not an amount")
-    return int(value.scaleb(decimals))
+    # Built from the digits themselves: Decimal arithmetic would round past 28 digits.
+    value = int(whole + frac.ljust(decimals, "0"))
+    return -value if text.startswith("-") else value
 
 
 def format_scaled(value: int, decimals: int) -> str:

@@ -79,10 +79,15 @@ DEFAULT_ASSETS: tuple[AssetSpec, ...] = (
 
 
 def assets_from_mapping(raw: Mapping[str, Any]) -> tuple[AssetSpec, ...]:
-    """Build asset specs from configuration shaped like ``{"BTC": {"name": ..., ...}, ...}``."""
+    """Build asset specs from configuration shaped like ``{"BTC": {"name": ..., ...}, ...}``.
+
+    The key is the symbol; a ``symbol`` field, if present, must agree with it.
+    """
     specs = []
     for symbol, fields in raw.items():
-        specs.append(msgspec.convert({"symbol": symbol, **fields}, AssetSpec))
+        if fields.get("symbol", symbol) != symbol:
+            raise ValueError(f"asset {symbol!r} says its symbol is {fields['symbol']!r}")
+        specs.append(msgspec.convert({**fields, "symbol": symbol}, AssetSpec))
     if not specs:
         raise ValueError("at least one asset must be configured")
     return tuple(specs)

@@ -77,6 +77,7 @@ class Engine:
                 return decision
             return Accepted(decision)
         request_id = command.request_id
+        self._forget_before(command.ts - self.dedupe_window_ms)
         seen = self._outcomes.get(request_id)
         if seen is not None:
             return seen
@@ -97,9 +98,11 @@ class Engine:
         self._outcomes[request_id] = outcome
         self._arrival_ts.append(ts)
         self._arrival_ids.append(request_id)
-        horizon = ts - self.dedupe_window_ms
+
+    def _forget_before(self, horizon: int) -> None:
+        """Forget request ids that arrived before ``horizon`` (command time)."""
         arrival_ts = self._arrival_ts
-        while arrival_ts[0] < horizon:
+        while arrival_ts and arrival_ts[0] < horizon:
             arrival_ts.popleft()
             del self._outcomes[self._arrival_ids.popleft()]
 
