@@ -12,7 +12,7 @@ QTY_DECIMALS = 8
 QTY_SCALE = 10**QTY_DECIMALS
 BPS = 10_000
 
-# Decimal strings longer than this are refused before Decimal ever sees them.
+# Decimal strings longer than this are refused before any digit is read.
 MAX_DECIMAL_CHARS = 32
 
 
