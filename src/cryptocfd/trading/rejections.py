@@ -33,6 +33,7 @@ class RejectCode(StrEnum):
     CLOSE_TOO_SMALL = "CLOSE_TOO_SMALL"
     INVALID_QUOTE = "INVALID_QUOTE"
     TICK_OUT_OF_ORDER = "TICK_OUT_OF_ORDER"
+    INVALID_MESSAGE = "INVALID_MESSAGE"
 
 
 class Rejection(msgspec.Struct, frozen=True, tag="rejected", gc=False):

@@ -1,0 +1,108 @@
+"""What travels on the streams, versioned, as msgpack.
+
+``stream:exness`` carries ``CommandMessage``s; ``stream:prices`` carries ``Tick``s; the engine
+answers on ``stream:exnessReceive`` with one ``Record`` per applied input. A record is both the
+reply to its request and the event log: recovery replays the records whose ``applied`` is true.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from cryptocfd.trading.commands import Command, Tick
+from cryptocfd.trading.events import Accepted
+from cryptocfd.trading.rejections import RejectCode, Rejection
+
+VERSION = 1
+FIELD = b"m"  # every stream entry is one field holding one msgpack message
+
+
+class CommandMessage(msgspec.Struct, frozen=True, gc=False):
+    """A command for the engine; ``v`` is the message format's version."""
+
+    command: Command
+    v: int = VERSION
+
+
+class TickMessage(msgspec.Struct, frozen=True, gc=False):
+    """A feed tick for the engine."""
+
+    tick: Tick
+    v: int = VERSION
+
+
+class Record(msgspec.Struct, frozen=True, gc=False):
+    """The engine's answer to one input, in the order it applied them.
+
+    ``applied`` is false for a repeat of a known request id (the first outcome, sent again) and
+    for a message it could not read: recovery skips those.
+    """
+
+    request_id: str | None
+    ts: int
+    outcome: Accepted | Rejection
+    applied: bool
+    v: int = VERSION
+
+
+_command_decoder = msgspec.msgpack.Decoder(CommandMessage)
+_tick_decoder = msgspec.msgpack.Decoder(TickMessage)
+_record_decoder = msgspec.msgpack.Decoder(Record)
+_loose_decoder = msgspec.msgpack.Decoder(dict[str, Any])
+_encoder = msgspec.msgpack.Encoder()
+
+encode = _encoder.encode
+
+
+class BadMessage(Exception):  # noqa: N818 - it names the message, not an error class family
+    """A stream entry that is not a message this version understands."""
+
+    def __init__(self, reason: str, request_id: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.request_id = request_id
+
+    def rejection(self) -> Rejection:
+        """How the engine answers it."""
+        return Rejection(RejectCode.INVALID_MESSAGE, self.reason)
+
+
+def _request_id_of(data: bytes) -> str | None:
+    """Best effort: the request id of a message that failed to decode, to address the error."""
+    try:
+        loose = _loose_decoder.decode(data)
+    except msgspec.DecodeError:
+        return None
+    command = loose.get("command")
+    if isinstance(command, dict) and isinstance(command.get("request_id"), str):
+        return str(command["request_id"])[:200]
+    return None
+
+
+def decode_command(data: bytes) -> CommandMessage:
+    """Decode a command message, or raise ``BadMessage`` saying why."""
+    try:
+        message = _command_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise BadMessage(f"unreadable command: {exc}", _request_id_of(data)) from exc
+    if message.v != VERSION:
+        raise BadMessage(f"message version {message.v} is not {VERSION}", _request_id_of(data))
+    return message
+
+
+def decode_tick(data: bytes) -> TickMessage:
+    """Decode a tick message, or raise ``BadMessage``."""
+    try:
+        message = _tick_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise BadMessage(f"unreadable tick: {exc}", None) from exc
+    if message.v != VERSION:
+        raise BadMessage(f"message version {message.v} is not {VERSION}", None)
+    return message
+
+
+def decode_record(data: bytes) -> Record:
+    """Decode a record from ``stream:exnessReceive``."""
+    return _record_decoder.decode(data)
