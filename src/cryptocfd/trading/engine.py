@@ -6,8 +6,8 @@ counter in the state, and nothing here reads a clock, the environment or a rando
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
+from heapq import heappop, heappush
 from typing import Any
 
 from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
@@ -66,8 +66,7 @@ class Engine:
         self.state = State(assets)
         self.dedupe_window_ms = dedupe_window_ms
         self._outcomes: dict[str, Outcome] = {}
-        self._arrival_ts: deque[int] = deque()
-        self._arrival_ids: deque[str] = deque()
+        self._arrivals: list[tuple[int, str]] = []  # heap of (command ts, request id)
 
     def apply(self, command: Command | Tick) -> Outcome:
         """Carry out a command or a tick; return its events, or why it was refused."""
@@ -94,17 +93,18 @@ class Engine:
         return outcome
 
     def _remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
-        # Two deques rather than one of (ts, id) pairs: a tuple per request costs 64 bytes.
         self._outcomes[request_id] = outcome
-        self._arrival_ts.append(ts)
-        self._arrival_ids.append(request_id)
+        heappush(self._arrivals, (ts, request_id))
 
     def _forget_before(self, horizon: int) -> None:
-        """Forget request ids that arrived before ``horizon`` (command time)."""
-        arrival_ts = self._arrival_ts
-        while arrival_ts and arrival_ts[0] < horizon:
-            arrival_ts.popleft()
-            del self._outcomes[self._arrival_ids.popleft()]
+        """Forget request ids whose command time is before ``horizon``.
+
+        A heap by time, not a queue by arrival: callers' clocks differ, and an id that arrived
+        late with an early time must still be forgotten on time.
+        """
+        arrivals = self._arrivals
+        while arrivals and arrivals[0][0] < horizon:
+            del self._outcomes[heappop(arrivals)[1]]
 
     def replay(self, events: Iterable[Event]) -> None:
         """Rebuild state from events already decided (recovery after a snapshot)."""

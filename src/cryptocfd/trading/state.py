@@ -113,9 +113,12 @@ class State:
         return account.pnl
 
     def free_margin(self, account: Account) -> int:
-        """Equity less the margin in use."""
+        """What new margin or a withdrawal may use: cash plus unrealized losses, less margin
+        in use. Unrealized profit is not free until it is realized, so that margin always
+        stands on cash and, with each position's loss capped at its margin, no balance can go
+        below zero."""
         pnl = account.pnl if account.epoch == self.quote_epoch else self.unrealized_pnl(account)
-        return account.balance + pnl - account.used_margin
+        return account.balance + (pnl if pnl < 0 else 0) - account.used_margin
 
     def account_view(self, account: Account) -> AccountView:
         """Balance, equity, used and free margin, margin level and unrealized PnL."""
@@ -127,7 +130,7 @@ class State:
             balance=account.balance,
             equity=equity,
             used_margin=used,
-            free_margin=equity - used,
+            free_margin=self.free_margin(account),
             margin_level_bps=equity * BPS // used if used else None,
             unrealized_pnl=upnl,
         )

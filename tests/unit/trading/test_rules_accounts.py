@@ -179,18 +179,18 @@ def test_withdraw_when_position_has_unrealized_loss_is_bounded_by_free_margin() 
     events_of(engine.apply(withdraw(18_000)))
 
 
-def test_withdraw_when_unrealized_profit_exceeds_balance_is_bounded_by_balance() -> None:
+def test_withdraw_when_position_is_in_unrealized_profit_cannot_take_the_profit() -> None:
     # Long margin 1,000 at leverage 100: q = 1,000 * 100 * 10^6 // 1000 = 10^8 (one unit).
-    # Bid 1040 is +40 * 100 = 4,000 cents unrealized, so
-    # free margin = 1,000 + 4,000 - 1,000 = 4,000 > balance 1,000: the cash is the limit.
+    # Bid 1040 is +40 * 100 = 4,000 cents unrealized, but profit is not free until realized:
+    # free margin = 1,000 + min(0, 4,000) - 1,000 = 0.
     engine = make_engine(balance=1_000)
     open_position(engine, LONG, 1_000, 100)
     events_of(tick(engine, 1040))
 
-    assert view(engine).free_margin == 4_000
-    assert code_of(engine.apply(withdraw(1_001))) == RejectCode.INSUFFICIENT_BALANCE
-    events_of(engine.apply(withdraw(1_000)))
-    assert view(engine).balance == 0
+    assert view(engine).equity == 5_000
+    assert view(engine).free_margin == 0
+    assert code_of(engine.apply(withdraw(1))) == RejectCode.INSUFFICIENT_BALANCE
+    assert view(engine).balance == 1_000
 
 
 def test_withdraw_when_pending_order_reserves_margin_is_bounded_by_free_margin() -> None:
