@@ -170,7 +170,9 @@ def _open_market(
         problem = check_exits(long, closing, cmd.take_profit, cmd.stop_loss)
         if problem is not None:
             return problem
-    if cmd.margin > state.free_margin(account):
+    # state.free_margin(account), with its cache check written out: this runs on every order.
+    pnl = account.pnl if account.epoch == state.quote_epoch else state.unrealized_pnl(account)
+    if cmd.margin > account.balance + (pnl if pnl < 0 else 0) - account.used_margin:
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
     event = open_event(asset, cmd, long, price, MARKET, state.next_order_id)
     if isinstance(event, Rejection):

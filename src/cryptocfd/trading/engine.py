@@ -6,6 +6,7 @@ counter in the state, and nothing here reads a clock, the environment or a rando
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from heapq import heappop, heappush
 from typing import Any
@@ -34,6 +35,7 @@ from cryptocfd.trading.decide import (
 )
 from cryptocfd.trading.events import Accepted, Event
 from cryptocfd.trading.hashing import state_digest
+from cryptocfd.trading.image import EngineImage, RememberedRow, image_state, restore_state
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import AccountView, State
 from cryptocfd.trading.ticks import decide_tick
@@ -66,7 +68,9 @@ class Engine:
         self.state = State(assets)
         self.dedupe_window_ms = dedupe_window_ms
         self._outcomes: dict[str, Outcome] = {}
-        self._arrivals: list[tuple[int, str]] = []  # heap of (command ts, request id)
+        self._arrival_ts: deque[int] = deque()
+        self._arrival_ids: deque[str] = deque()
+        self._late: list[tuple[int, str]] = []  # heap of (command ts, request id)
 
     def apply(self, command: Command | Tick) -> Outcome:
         """Carry out a command or a tick; return its events, or why it was refused."""
@@ -76,7 +80,9 @@ class Engine:
                 return decision
             return Accepted(decision)
         request_id = command.request_id
-        self._forget_before(command.ts - self.dedupe_window_ms)
+        arrival_ts = self._arrival_ts
+        if (arrival_ts and arrival_ts[0] < command.ts - self.dedupe_window_ms) or self._late:
+            self._forget_before(command.ts - self.dedupe_window_ms)
         seen = self._outcomes.get(request_id)
         if seen is not None:
             return seen
@@ -94,17 +100,28 @@ class Engine:
 
     def _remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
         self._outcomes[request_id] = outcome
-        heappush(self._arrivals, (ts, request_id))
+        arrival_ts = self._arrival_ts
+        if not arrival_ts or arrival_ts[-1] <= ts:
+            # In time order, as nearly every request is: two deque appends, no tuple.
+            arrival_ts.append(ts)
+            self._arrival_ids.append(request_id)
+        else:
+            heappush(self._late, (ts, request_id))
 
     def _forget_before(self, horizon: int) -> None:
         """Forget request ids whose command time is before ``horizon``.
 
-        A heap by time, not a queue by arrival: callers' clocks differ, and an id that arrived
-        late with an early time must still be forgotten on time.
+        Ids are kept in two time-ordered places: queues for those that arrived in time order,
+        and a heap for the few whose callers' clocks ran behind, so every id is forgotten on
+        its own time, whatever order it arrived in.
         """
-        arrivals = self._arrivals
-        while arrivals and arrivals[0][0] < horizon:
-            del self._outcomes[heappop(arrivals)[1]]
+        arrival_ts = self._arrival_ts
+        while arrival_ts and arrival_ts[0] < horizon:
+            arrival_ts.popleft()
+            del self._outcomes[self._arrival_ids.popleft()]
+        late = self._late
+        while late and late[0][0] < horizon:
+            del self._outcomes[heappop(late)[1]]
 
     def replay(self, events: Iterable[Event]) -> None:
         """Rebuild state from events already decided (recovery after a snapshot)."""
@@ -118,6 +135,41 @@ class Engine:
         if account is None:
             return Rejection(RejectCode.UNKNOWN_ACCOUNT, "no such account")
         return self.state.account_view(account)
+
+    def image(self) -> EngineImage:
+        """The whole state as rows, for a snapshot."""
+        arrivals = sorted([*zip(self._arrival_ts, self._arrival_ids, strict=True), *self._late])
+        remembered = [
+            RememberedRow(request_id, ts, self._outcomes[request_id]) for ts, request_id in arrivals
+        ]
+        return image_state(self.state, remembered)
+
+    @classmethod
+    def from_image(
+        cls,
+        image: EngineImage,
+        assets: Iterable[AssetSpec] = DEFAULT_ASSETS,
+        dedupe_window_ms: int = DAY_MS,
+    ) -> Engine:
+        """An engine in the state an image describes."""
+        engine = cls((), dedupe_window_ms)
+        engine.state = restore_state(image, assets)
+        for row in image.remembered:
+            engine.remember(row.request_id, row.ts, row.outcome)
+        return engine
+
+    def remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
+        """Record a request's outcome decided elsewhere (replaying the log after a snapshot)."""
+        if request_id not in self._outcomes:
+            self._remember(request_id, ts, outcome)
+
+    def expire_requests(self, ts: int) -> None:
+        """Forget what a command at ``ts`` would forget first (``apply`` does this itself)."""
+        self._forget_before(ts - self.dedupe_window_ms)
+
+    def remembers(self, request_id: str) -> bool:
+        """Whether a command with this request id would get a remembered outcome."""
+        return request_id in self._outcomes
 
     def state_hash(self) -> str:
         """A hex digest of the whole state, equal for equal states."""

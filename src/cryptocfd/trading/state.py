@@ -220,12 +220,20 @@ class State:
         )
         self.positions[order_id] = pos
         account.positions[order_id] = pos
+        asset = self.assets[e.asset]
         if account.epoch == self.quote_epoch:
-            account.pnl += self.position_pnl(pos)
+            # position_pnl(pos) written out: this runs on every open.
+            quote = asset.quote
+            assert quote is not None
+            if pos.long:
+                value = (quote.bid - e.open_price) * e.quantity // asset.divisor
+            else:
+                value = (e.open_price - quote.ask) * e.quantity // asset.divisor
+            account.pnl += value if value > -e.margin else -e.margin
         triggers = self.triggers[e.asset]
         triggers.add_liquidation(pos)
         if e.take_profit is not None or e.stop_loss is not None or e.trailing_distance is not None:
-            quote = self.assets[e.asset].quote
+            quote = asset.quote
             assert quote is not None
             triggers.add_exits(pos, quote.bid, quote.ask)
         if order_id >= self.next_order_id:

@@ -104,6 +104,12 @@ class TriggerBook:
 
     def add_exits(self, pos: Position, bid: int, ask: int) -> None:
         """Index a position's stop-loss, take-profit and (re)armed trailing stop."""
+        self.add_stops(pos)
+        if pos.trailing_distance is not None and pos.trail_group is None:
+            self.arm_trailing(pos, bid if pos.long else ask)
+
+    def add_stops(self, pos: Position) -> None:
+        """Index a position's stop-loss and take-profit."""
         ident = pos.id
         if pos.long:
             if pos.stop_loss is not None:
@@ -115,8 +121,6 @@ class TriggerBook:
                 heappush(self.ask_up, up_key(pos.stop_loss, STOP_LOSS, ident))
             if pos.take_profit is not None:
                 heappush(self.ask_down, down_key(pos.take_profit, TAKE_PROFIT, ident))
-        if pos.trailing_distance is not None and pos.trail_group is None:
-            self._arm_trailing(pos, bid if pos.long else ask)
 
     def add_liquidation(self, pos: Position) -> None:
         """Index a position's liquidation price (when it opens, and after a partial close)."""
@@ -152,7 +156,12 @@ class TriggerBook:
 
     # -- trailing stops ---------------------------------------------------------------------
 
-    def _arm_trailing(self, pos: Position, price: int) -> None:
+    def arm_trailing(self, pos: Position, price: int) -> None:
+        """Arm ``pos``'s trailing stop with ``price`` as its peak (long) or trough (short).
+
+        The price must be at or past every armed group's (true when arming at the current
+        quote, and when restoring in order of peak), so the stack stays ordered.
+        """
         stack = self.long_trail if pos.long else self.short_trail
         top = stack[-1] if stack else None
         if top is None or top.extreme != price:

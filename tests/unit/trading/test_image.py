@@ -1,0 +1,100 @@
+"""An engine rebuilt from its image hashes equal and behaves identically from then on."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.trading.commands import OpenAccount, Tick
+from cryptocfd.trading.engine import Engine
+from cryptocfd.trading.image import EngineImage
+from tests.unit.trading.random_steps import START_MIDS, Snapshot, World, draw_step
+
+from .builders import LONG, SHORT, T0, TEST_ASSETS, make_engine, open_position, tick
+
+
+def snapshot_of(engine: Engine) -> Snapshot:
+    """What the step drawers may know, read from the engine."""
+    state = engine.state
+    return Snapshot(
+        quotes={
+            s: (a.quote.bid, a.quote.ask, a.quote.ts) for s, a in state.assets.items() if a.quote
+        },
+        positions=[(p.id, p.account_id, p.asset, p.long) for p in state.positions.values()],
+        pending=[(o.id, o.account_id) for o in state.pending.values()],
+        balances={a.id: a.balance for a in state.accounts.values()},
+        next_order_id=state.next_order_id,
+    )
+
+
+def through_bytes(engine: Engine, assets: tuple[AssetSpec, ...] = DEFAULT_ASSETS) -> Engine:
+    """Image the engine, encode and decode the image as a snapshot would, and restore it."""
+    data = msgspec.msgpack.encode(engine.image())
+    return Engine.from_image(msgspec.msgpack.decode(data, type=EngineImage), assets)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_restore_when_imaged_mid_run_continues_exactly_like_the_original(
+    data: st.DataObject,
+) -> None:
+    engine, world = Engine(), World()
+    for account_id in (1, 2):
+        engine.apply(OpenAccount(world.fresh_request_id(), world.now, account_id, 2_000_000))
+    for asset in ("BTC", "SOL"):
+        mid = START_MIDS[asset]
+        engine.apply(Tick(asset, mid - mid // 5_000, mid + mid // 5_000, world.now))
+    for _ in range(data.draw(st.integers(0, 60), label="before")):
+        step = draw_step(data, world, snapshot_of(engine))
+        if step is not None:
+            engine.apply(step)
+
+    restored = through_bytes(engine)
+
+    assert restored.state_hash() == engine.state_hash()
+    for _ in range(data.draw(st.integers(1, 60), label="after")):
+        step = draw_step(data, world, snapshot_of(engine))
+        if step is not None:
+            assert restored.apply(step) == engine.apply(step)
+    assert restored.state_hash() == engine.state_hash()
+
+
+def test_restore_when_trailing_stops_sit_in_several_groups_keeps_each_peak() -> None:
+    engine = make_engine(bid=1000)
+    first = open_position(engine, LONG, trailing_distance=30).order_id
+    tick(engine, 990, ts=T0 + 1)
+    second = open_position(engine, LONG, trailing_distance=15).order_id
+    short = open_position(engine, SHORT, trailing_distance=20).order_id
+
+    restored = through_bytes(engine, TEST_ASSETS)
+
+    assert restored.state_hash() == engine.state_hash()
+    groups = restored.state.triggers["TST"]
+    assert [g.extreme for g in groups.long_trail] == [1000, 990]
+    assert restored.state.positions[short].trail_group is not None
+    # 970 reaches the first's stop (1000 - 30) and the second's (990 - 15), in id order.
+    assert tick(restored, 970, ts=T0 + 2) == tick(engine, 970, ts=T0 + 2)
+    assert first not in restored.state.positions
+    assert second not in restored.state.positions
+
+
+def test_restore_when_the_image_holds_an_asset_not_configured_refuses() -> None:
+    engine = make_engine(bid=1000)
+    open_position(engine, LONG)
+
+    with pytest.raises(ValueError, match="TST"):
+        through_bytes(engine, DEFAULT_ASSETS)
+
+
+def test_restore_when_requests_were_remembered_answers_a_repeat_with_the_first_outcome() -> None:
+    engine = make_engine(bid=1000)
+    command = OpenAccount("again", T0, 42, 5_000)
+    first = engine.apply(command)
+
+    restored = through_bytes(engine, TEST_ASSETS)
+
+    assert restored.apply(command) == first
+    assert restored.state_hash() == engine.state_hash()
