@@ -17,7 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="run a benchmark: a summary, then one JSON line")
     bench.add_argument("name")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.add_parser("engine", help="the trading engine on Redis Streams")
     args = parser.parse_args(argv)
+    if args.command == "engine":
+        return _engine()
     if args.command == "bench":
         from cryptocfd.benchmarks import run_bench  # noqa: PLC0415 - keep start-up light
 
@@ -25,6 +28,23 @@ def main(argv: list[str] | None = None) -> int:
     from cryptocfd.services.simulate import run_simulation  # noqa: PLC0415
 
     return run_simulation(args.seconds, args.speed, args.seed)
+
+
+def _engine() -> int:
+    import asyncio  # noqa: PLC0415 - only the engine process needs these
+    import logging  # noqa: PLC0415
+
+    from cryptocfd.services.engine import EngineRefused  # noqa: PLC0415
+    from cryptocfd.services.engine_main import run_engine  # noqa: PLC0415
+    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        asyncio.run(run_engine(load_settings()))
+    except (SettingsError, EngineRefused) as exc:
+        print(f"cryptocfd engine: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

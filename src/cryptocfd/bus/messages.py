@@ -7,7 +7,7 @@ reply to its request and the event log: recovery replays the records whose ``app
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -36,10 +36,13 @@ class TickMessage(msgspec.Struct, frozen=True, gc=False):
 class Record(msgspec.Struct, frozen=True, gc=False):
     """The engine's answer to one input, in the order it applied them.
 
-    ``applied`` is false for a repeat of a known request id (the first outcome, sent again) and
-    for a message it could not read: recovery skips those.
+    ``kind`` says what the input was. ``applied`` is false for a repeat of a known request id
+    (the first outcome, sent again) and for an input it could not read: recovery replays the
+    events of applied records, remembers applied commands' request ids, and lets every command
+    record move the dedupe window on, exactly as live processing did.
     """
 
+    kind: Literal["command", "tick", "invalid"]
     request_id: str | None
     ts: int
     outcome: Accepted | Rejection

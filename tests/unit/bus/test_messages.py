@@ -34,7 +34,7 @@ def test_record_when_encoded_and_decoded_keeps_its_outcome() -> None:
         Accepted((QuoteUpdated("BTC", 1, 2, 1, 5),)),
         Rejection(RejectCode.PRICE_STALE, "stale"),
     ):
-        record = Record("r", 5, outcome, applied=True)
+        record = Record("command", "r", 5, outcome, applied=True)
         assert decode_record(encode(record)) == record
 
 

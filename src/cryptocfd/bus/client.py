@@ -1,0 +1,116 @@
+"""The engine's async client: send a command, await its reply by request id.
+
+One reader task per client follows ``stream:exnessReceive`` from where it started and resolves
+the waiting requests; sends made while a flush is under way go out together in one pipeline.
+A reply that does not come in time raises ``EngineUnavailable``; sending the same command again
+(same request id) is always safe, because the engine answers a repeat with the first outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from cryptocfd.bus.messages import FIELD, CommandMessage, Record, decode_record, encode
+from cryptocfd.bus.replies import entries, stream_entries
+from cryptocfd.bus.streams import Streams
+from cryptocfd.trading.commands import Command
+from cryptocfd.trading.engine import Outcome
+
+log = logging.getLogger(__name__)
+
+
+class EngineUnavailable(Exception):  # noqa: N818 - the name is the error code clients see
+    """The engine did not answer in time, or Redis could not be reached. Safe to retry."""
+
+    code = "ENGINE_UNAVAILABLE"
+
+
+class EngineClient:
+    """Request/reply over Redis Streams for one process (a gateway, a test, a benchmark)."""
+
+    def __init__(self, redis: Redis, streams: Streams, timeout_s: float = 5.0) -> None:
+        self._redis = redis
+        self._streams = streams
+        self._timeout_s = timeout_s
+        self._waiting: dict[str, asyncio.Future[Outcome]] = {}
+        self._outbox: list[bytes] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Begin following the records stream from its current end."""
+        newest = entries(await self._redis.xrevrange(self._streams.records, count=1))
+        last_id = newest[0][0] if newest else b"0-0"
+        self._reader = asyncio.create_task(self._read(last_id), name="engine-client-reader")
+
+    async def close(self) -> None:
+        """Stop reading; waiting requests fail with ``EngineUnavailable``."""
+        for task in (self._reader, self._flushing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(EngineUnavailable("the client closed"))
+        self._waiting.clear()
+
+    async def send(self, command: Command) -> Outcome:
+        """Send ``command`` and return the engine's outcome for its request id."""
+        if self._reader is None:
+            raise RuntimeError("start() the client before sending")
+        request_id = command.request_id
+        future = self._waiting.get(request_id)
+        if future is None or future.done():
+            future = asyncio.get_running_loop().create_future()
+            self._waiting[request_id] = future
+        self._outbox.append(encode(CommandMessage(command)))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._timeout_s)
+        except TimeoutError as exc:
+            raise EngineUnavailable(f"no reply to {request_id} in {self._timeout_s} s") from exc
+        finally:
+            if future.done() and self._waiting.get(request_id) is future:
+                del self._waiting[request_id]
+
+    async def _flush(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for message in batch:
+                        pipe.xadd(self._streams.commands, {FIELD: message})
+                    await pipe.execute()
+            except RedisError:
+                log.exception("could not send %d commands to the engine", len(batch))
+                return  # the senders time out with EngineUnavailable and may retry
+
+    async def _read(self, last_id: bytes) -> None:
+        stream = self._streams.records
+        while True:
+            try:
+                answer = stream_entries(
+                    await self._redis.xread({stream: last_id}, count=1000, block=1000)
+                )
+            except RedisError:
+                log.exception("reading engine records failed; retrying")
+                await asyncio.sleep(0.2)
+                continue
+            for _name, page in answer:
+                for entry_id, fields in page:
+                    last_id = entry_id
+                    self._deliver(decode_record(fields[FIELD]))
+
+    def _deliver(self, record: Record) -> None:
+        if record.request_id is None:
+            return
+        future = self._waiting.get(record.request_id)
+        if future is not None and not future.done():
+            future.set_result(record.outcome)

@@ -1,0 +1,154 @@
+"""Encrypted engine snapshots on disk: AES-256-GCM, written atomically, kept N deep.
+
+A file is ``MAGIC | header length (4 bytes) | header (msgpack) | ciphertext``. The header says
+which log record the image includes and the state hash it must restore to; it is authenticated
+as associated data, so neither it nor the image can be altered unnoticed. A snapshot that fails
+authentication or will not decode is skipped, with a log line, for the one before it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from cryptocfd.trading.image import EngineImage
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"CCFDSNAP"
+FORMAT = 1
+KEY_BYTES = 32
+SUFFIX = ".snap"
+
+
+class SnapshotHeader(msgspec.Struct, frozen=True):
+    """What a snapshot says about itself, in the clear but authenticated."""
+
+    format: int
+    sequence: int
+    last_record_id: str  # the newest stream:exnessReceive record the image includes
+    state_hash: str
+    created_ms: int
+    nonce: bytes
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A snapshot read back and verified."""
+
+    header: SnapshotHeader
+    image: EngineImage
+    path: Path
+
+
+class SnapshotError(Exception):
+    """A snapshot file that cannot be trusted."""
+
+
+def parse_key(text: str) -> bytes:
+    """A 256-bit key from 64 hex digits."""
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError as exc:
+        raise ValueError("CRYPTOCFD_SNAPSHOT_KEY must be 64 hex digits") from exc
+    if len(key) != KEY_BYTES:
+        raise ValueError("CRYPTOCFD_SNAPSHOT_KEY must be 64 hex digits (256 bits)")
+    return key
+
+
+def dev_key(state_dir: Path) -> bytes:
+    """The development key kept in the state directory, made on first use."""
+    path = state_dir / "snapshot.key"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        log.warning("no CRYPTOCFD_SNAPSHOT_KEY: generated a development key at %s", path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(KEY_BYTES))
+    return parse_key(path.read_text())
+
+
+class SnapshotStore:
+    """The snapshots of one engine, in one directory."""
+
+    def __init__(self, directory: Path, key: bytes, keep: int = 3) -> None:
+        if keep < 1:
+            raise ValueError("keep at least one snapshot")
+        self.directory = directory
+        self._aead = AESGCM(key)
+        self.keep = keep
+
+    def paths(self) -> list[Path]:
+        """Snapshot files, newest first."""
+        if not self.directory.exists():
+            return []
+        return sorted(self.directory.glob(f"snapshot-*{SUFFIX}"), reverse=True)
+
+    def write(self, image_bytes: bytes, header: SnapshotHeader) -> Path:
+        """Encrypt and write a snapshot atomically, then drop all but the newest ``keep``."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        header_bytes = msgspec.msgpack.encode(header)
+        preamble = MAGIC + len(header_bytes).to_bytes(4, "big") + header_bytes
+        sealed = self._aead.encrypt(header.nonce, image_bytes, preamble)
+        path = self.directory / f"snapshot-{header.sequence:012d}{SUFFIX}"
+        temporary = path.with_suffix(".tmp")
+        with open(temporary, "wb") as out:
+            out.write(preamble)
+            out.write(sealed)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+        directory = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself must survive a power cut
+        finally:
+            os.close(directory)
+        for old in self.paths()[self.keep :]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def read(self, path: Path) -> Snapshot:
+        """Read, authenticate and decode one snapshot, or raise ``SnapshotError``."""
+        data = path.read_bytes()
+        if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
+            raise SnapshotError(f"{path.name}: not a snapshot")
+        size = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 4], "big")
+        end = len(MAGIC) + 4 + size
+        try:
+            header = msgspec.msgpack.decode(data[len(MAGIC) + 4 : end], type=SnapshotHeader)
+        except msgspec.MsgspecError as exc:
+            raise SnapshotError(f"{path.name}: unreadable header") from exc
+        if header.format != FORMAT:
+            raise SnapshotError(f"{path.name}: format {header.format} is not {FORMAT}")
+        try:
+            plain = self._aead.decrypt(header.nonce, data[end:], data[:end])
+        except InvalidTag as exc:
+            raise SnapshotError(f"{path.name}: failed authentication") from exc
+        try:
+            image = msgspec.msgpack.decode(plain, type=EngineImage)
+        except msgspec.MsgspecError as exc:
+            raise SnapshotError(f"{path.name}: unreadable image") from exc
+        return Snapshot(header, image, path)
+
+    def newest_valid(self) -> Snapshot | None:
+        """The newest snapshot that authenticates and decodes, skipping the others."""
+        for path in self.paths():
+            try:
+                return self.read(path)
+            except (SnapshotError, OSError) as exc:
+                log.error("skipping snapshot %s: %s", path, exc)  # noqa: TRY400 - no traceback helps
+        return None
+
+
+def new_header(
+    sequence: int, last_record_id: str, state_hash: str, created_ms: int
+) -> SnapshotHeader:
+    """A header with a fresh random nonce."""
+    return SnapshotHeader(FORMAT, sequence, last_record_id, state_hash, created_ms, os.urandom(12))

@@ -1,0 +1,93 @@
+"""Settings: read once from the environment into one frozen, validated object.
+
+Only this module reads the environment. In ``prod`` a missing or placeholder secret stops the
+process at start-up rather than running with a guessable one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "placeholder", "dev", "test"})
+MIN_SECRET_CHARS = 32
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a runnable process."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a process needs to know about where it runs."""
+
+    env: Literal["dev", "prod"] = "dev"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = ""  # prepended to every key, so tests and tenants can share a Redis
+    database_url: str = "postgresql://127.0.0.1:5432/cryptocfd"
+    state_dir: Path = Path("state")
+    http_port: int = 8000
+    public_url: str = "http://localhost:8000"
+    secret_key: str | None = None
+    snapshot_key: str | None = None
+    snapshot_every_s: float = 60.0
+    snapshot_every_events: int = 100_000
+    snapshots_kept: int = 3
+    allow_redis_without_aof: bool = False
+    engine_consumer: str = "engine-1"
+
+
+def _secret_problem(name: str, value: str | None) -> str | None:
+    if value is None or value.strip().lower() in PLACEHOLDERS:
+        return f"{name} is missing or a placeholder"
+    if len(value.strip()) < MIN_SECRET_CHARS:
+        return f"{name} must be at least {MIN_SECRET_CHARS} characters"
+    return None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (the process environment by default)."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    names = {
+        "CRYPTOCFD_ENV": "env",
+        "REDIS_URL": "redis_url",
+        "CRYPTOCFD_REDIS_PREFIX": "redis_prefix",
+        "DATABASE_URL": "database_url",
+        "CRYPTOCFD_STATE_DIR": "state_dir",
+        "CRYPTOCFD_HTTP_PORT": "http_port",
+        "CRYPTOCFD_PUBLIC_URL": "public_url",
+        "CRYPTOCFD_SECRET_KEY": "secret_key",
+        "CRYPTOCFD_SNAPSHOT_KEY": "snapshot_key",
+        "CRYPTOCFD_SNAPSHOT_EVERY_S": "snapshot_every_s",
+        "CRYPTOCFD_SNAPSHOT_EVERY_EVENTS": "snapshot_every_events",
+        "CRYPTOCFD_SNAPSHOTS_KEPT": "snapshots_kept",
+        "CRYPTOCFD_ALLOW_REDIS_WITHOUT_AOF": "allow_redis_without_aof",
+        "CRYPTOCFD_ENGINE_CONSUMER": "engine_consumer",
+    }
+    for variable, field in names.items():
+        if variable in env:
+            raw[field] = env[variable]
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"bad setting: {exc}") from exc
+    if settings.env == "prod":
+        problems = [
+            p
+            for p in (
+                _secret_problem("CRYPTOCFD_SECRET_KEY", settings.secret_key),
+                _secret_problem("CRYPTOCFD_SNAPSHOT_KEY", settings.snapshot_key),
+            )
+            if p is not None
+        ]
+        if problems:
+            raise SettingsError("refusing to start in prod: " + "; ".join(problems))
+    if settings.snapshot_every_s <= 0 or settings.snapshot_every_events <= 0:
+        raise SettingsError("snapshot cadence must be positive")
+    if settings.snapshots_kept < 1:
+        raise SettingsError("keep at least one snapshot")
+    return settings

@@ -1,0 +1,41 @@
+"""Fixtures for the integration tests: a real Redis and a key prefix of the test's own."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from redis.asyncio import Redis
+
+from cryptocfd.bus.streams import Streams
+from tests.integration.servers import some_redis
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis every test shares, each under its own prefix."""
+    with some_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
+        yield url
+
+
+@pytest.fixture
+def streams(redis_url: str) -> Iterator[Streams]:
+    """Stream names under a fresh prefix; the test's keys are deleted afterwards."""
+    prefix = f"test:{uuid.uuid4().hex[:12]}:"
+    yield Streams(prefix)
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
+    """An asyncio Redis client for the test."""
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
