@@ -9,7 +9,6 @@ A reply that does not come in time raises ``EngineUnavailable``; sending the sam
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from redis.asyncio import Redis
@@ -22,6 +21,8 @@ from cryptocfd.trading.commands import Command
 from cryptocfd.trading.engine import Outcome
 
 log = logging.getLogger(__name__)
+
+READ_BLOCK_MS = 200  # how long one read waits; also how long close() may wait for the reader
 
 
 class EngineUnavailable(Exception):  # noqa: N818 - the name is the error code clients see
@@ -41,6 +42,7 @@ class EngineClient:
         self._outbox: list[bytes] = []
         self._flushing: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def start(self) -> None:
         """Begin following the records stream from its current end."""
@@ -49,12 +51,16 @@ class EngineClient:
         self._reader = asyncio.create_task(self._read(last_id), name="engine-client-reader")
 
     async def close(self) -> None:
-        """Stop reading; waiting requests fail with ``EngineUnavailable``."""
-        for task in (self._reader, self._flushing):
+        """Stop reading; waiting requests fail with ``EngineUnavailable``.
+
+        The reader is asked to stop rather than cancelled: cancelling redis-py in the middle
+        of a blocking read can leave the task stuck (redis/redis-py#2579), so it reads with a
+        short block and checks a flag between reads.
+        """
+        self._closing = True
+        for task in (self._flushing, self._reader):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await task
         for future in self._waiting.values():
             if not future.done():
                 future.set_exception(EngineUnavailable("the client closed"))
@@ -94,10 +100,10 @@ class EngineClient:
 
     async def _read(self, last_id: bytes) -> None:
         stream = self._streams.records
-        while True:
+        while not self._closing:
             try:
                 answer = stream_entries(
-                    await self._redis.xread({stream: last_id}, count=1000, block=1000)
+                    await self._redis.xread({stream: last_id}, count=1000, block=READ_BLOCK_MS)
                 )
             except RedisError:
                 log.exception("reading engine records failed; retrying")

@@ -101,12 +101,16 @@ class EngineService:
 
     async def recover(self) -> int:
         """Load the newest valid snapshot and replay the records after it; return how many."""
-        snapshot = self.store.newest_valid()
-        if snapshot is not None:
-            self.engine = Engine.from_image(snapshot.image)
+        for snapshot in self.store.valid():
+            engine = Engine.from_image(snapshot.image)
+            if engine.state_hash() != snapshot.header.state_hash:
+                log.error("skipping snapshot %s: it restores to another state", snapshot.path)
+                continue
+            self.engine = engine
             self.last_record_id = snapshot.header.last_record_id
             self.snapshot_sequence = snapshot.header.sequence
             log.info("restored %s (record %s)", snapshot.path.name, self.last_record_id)
+            break
         replayed = 0
         while True:
             page = entries(

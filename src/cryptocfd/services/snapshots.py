@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,14 +138,13 @@ class SnapshotStore:
             raise SnapshotError(f"{path.name}: unreadable image") from exc
         return Snapshot(header, image, path)
 
-    def newest_valid(self) -> Snapshot | None:
-        """The newest snapshot that authenticates and decodes, skipping the others."""
+    def valid(self) -> Iterator[Snapshot]:
+        """Snapshots that authenticate and decode, newest first; the others are logged."""
         for path in self.paths():
             try:
-                return self.read(path)
+                yield self.read(path)
             except (SnapshotError, OSError) as exc:
                 log.error("skipping snapshot %s: %s", path, exc)  # noqa: TRY400 - no traceback helps
-        return None
 
 
 def new_header(

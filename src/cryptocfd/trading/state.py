@@ -257,19 +257,21 @@ class State:
         pos = self.positions[order_id]
         account = self.accounts[e.account_id]
         cached = account.epoch == self.quote_epoch
-        if cached:
-            account.pnl -= self.position_pnl(pos)
         account.balance += e.pnl
         self.house_balance -= e.pnl
         account.used_margin -= e.margin
         triggers = self.triggers[pos.asset]
         if not e.remaining_quantity:
+            if cached:  # closed whole at this very quote, its PnL is what it contributed
+                account.pnl -= e.pnl
             del self.positions[order_id]
             del account.positions[order_id]
             if pos.trail_group is not None:
                 triggers.disarm_trailing(pos)
             triggers.forget(1 + (pos.take_profit is not None) + (pos.stop_loss is not None))
             return
+        if cached:
+            account.pnl -= self.position_pnl(pos)
         assert e.liquidation_price is not None
         pos.quantity = e.remaining_quantity
         pos.margin = e.remaining_margin

@@ -27,7 +27,7 @@ KIND_MASK = 0xF
 
 # Kinds double as exit priority: when several exits of one position fire on the same tick, the
 # lowest kind gives the reason.
-LIQUIDATION = 0
+LIQUIDATION = 0  # kind 0: add_liquidation relies on it adding nothing to a key
 STOP_LOSS = 1
 TRAILING = 2
 TAKE_PROFIT = 3
@@ -124,10 +124,11 @@ class TriggerBook:
 
     def add_liquidation(self, pos: Position) -> None:
         """Index a position's liquidation price (when it opens, and after a partial close)."""
+        # down_key / up_key with LIQUIDATION (kind 0) written out: this runs on every open.
         if pos.long:
-            heappush(self.mark_down, down_key(pos.liquidation_price, LIQUIDATION, pos.id))
+            heappush(self.mark_down, (-pos.liquidation_price << LEVEL_SHIFT) | pos.id)
         else:
-            heappush(self.mark_up, up_key(pos.liquidation_price, LIQUIDATION, pos.id))
+            heappush(self.mark_up, (pos.liquidation_price << LEVEL_SHIFT) | pos.id)
 
     def add_pending(self, order: PendingOrder) -> None:
         """Index a pending entry by the side of the quote it waits on, and its expiry."""

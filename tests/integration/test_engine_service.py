@@ -1,0 +1,141 @@
+"""The engine as a service: request/reply over real Redis Streams, the log, recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from cryptocfd.bus.client import EngineUnavailable
+from cryptocfd.bus.messages import FIELD, decode_record
+from cryptocfd.bus.replies import entries
+from cryptocfd.bus.streams import Streams
+from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side, Tick
+from cryptocfd.trading.events import Accepted, PositionClosed, PositionOpened, QuoteUpdated
+from cryptocfd.trading.rejections import RejectCode, Rejection
+from tests.integration.engine_harness import (
+    engine_and_client,
+    engine_client,
+    publish_tick,
+    running_engine,
+    store_in,
+    until,
+)
+
+T0 = 1_700_000_000_000
+
+
+async def test_send_when_the_engine_runs_returns_each_outcome_and_logs_it(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
+        opened = await client.send(OpenAccount("acc", T0, 1, 1_000_000))
+        await publish_tick(redis_client, streams, Tick("BTC", 6_000_000, 6_001_000, T0))
+        await until(lambda: service.engine.state.assets["BTC"].quote is not None)
+        placed = await client.send(PlaceOrder("buy", T0 + 1, 1, "BTC", Side.LONG, 10_000, 10))
+        refused = await client.send(PlaceOrder("bad", T0 + 1, 1, "NOPE", Side.LONG, 1, 1))
+
+    assert isinstance(opened, Accepted)
+    assert isinstance(placed, Accepted)
+    assert isinstance(placed.events[0], PositionOpened)
+    assert isinstance(refused, Rejection)
+    assert refused.code is RejectCode.UNKNOWN_ASSET
+    log = [decode_record(f[FIELD]) for _i, f in entries(await redis_client.xrange(streams.records))]
+    assert [(r.kind, r.request_id) for r in log] == [
+        ("command", "acc"),
+        ("tick", None),
+        ("command", "buy"),
+        ("command", "bad"),
+    ]
+    assert isinstance(log[1].outcome, Accepted)
+    assert isinstance(log[1].outcome.events[0], QuoteUpdated)
+    pending = await redis_client.xpending(streams.commands, "engine")
+    assert pending["pending"] == 0  # every command was acknowledged
+
+
+async def test_send_when_the_request_id_repeats_returns_the_first_outcome_unapplied(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
+        first = await client.send(OpenAccount("same", T0, 1, 5_000))
+        again = await client.send(OpenAccount("same", T0 + 5, 1, 99_999))
+        balance = service.engine.state.accounts[1].balance
+
+    assert again == first
+    assert balance == 5_000
+    log = [decode_record(f[FIELD]) for _i, f in entries(await redis_client.xrange(streams.records))]
+    assert [r.applied for r in log] == [True, False]
+
+
+async def test_unreadable_message_when_sent_is_answered_and_the_engine_keeps_serving(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    unreadable = b"\x81\xa7command\x81\xaarequest_id\xa1x"  # {"command": {"request_id": "x"}}
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (_, client):
+        await redis_client.xadd(streams.commands, {FIELD: unreadable})
+        await redis_client.xadd(streams.commands, {FIELD: b"not msgpack at all \xc1"})
+        await redis_client.xadd(streams.commands, {b"other": b"field"})
+        after = await client.send(OpenAccount("after", T0, 3, 100))
+
+    assert isinstance(after, Accepted)
+    log = [decode_record(f[FIELD]) for _i, f in entries(await redis_client.xrange(streams.records))]
+    invalid = [r for r in log if r.kind == "invalid"]
+    assert [r.request_id for r in invalid] == ["x"]
+    assert isinstance(invalid[0].outcome, Rejection)
+    assert invalid[0].outcome.code is RejectCode.INVALID_MESSAGE
+
+
+async def test_send_when_no_engine_answers_raises_engine_unavailable(
+    redis_client: Redis, streams: Streams
+) -> None:
+    async with engine_client(redis_client, streams, timeout_s=0.2) as client:
+        with pytest.raises(EngineUnavailable):
+            await client.send(OpenAccount("lonely", T0, 1, 1))
+
+
+async def test_restart_when_a_snapshot_and_later_records_exist_recovers_the_same_state(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    store = store_in(tmp_path)
+    async with engine_and_client(redis_client, streams, store) as (first, client):
+        await client.send(OpenAccount("a", T0, 1, 1_000_000))
+        await publish_tick(redis_client, streams, Tick("ETH", 300_000, 300_100, T0))
+        await until(lambda: first.engine.state.assets["ETH"].quote is not None)
+        await client.send(PlaceOrder("p1", T0 + 1, 1, "ETH", Side.SHORT, 50_000, 5))
+        first.write_snapshot()  # in-line: the records after it must be replayed
+        await client.send(
+            PlaceOrder("p2", T0 + 2, 1, "ETH", Side.LONG, 20_000, 3, trailing_distance=500)
+        )
+        await publish_tick(redis_client, streams, Tick("ETH", 301_000, 301_100, T0 + 3))
+        closed = await client.send(ClosePosition("c1", T0 + 4, 1, 2))
+        expected = first.engine.state_hash()
+
+    async with engine_and_client(redis_client, streams, store) as (second, client):
+        assert second.engine.state_hash() == expected
+        repeat = await client.send(ClosePosition("c1", T0 + 5, 1, 2))
+
+    assert isinstance(closed, Accepted)
+    assert isinstance(closed.events[0], PositionClosed)
+    assert repeat == closed
+
+
+async def test_restart_when_the_newest_snapshot_is_tampered_with_uses_the_one_before(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    store = store_in(tmp_path)
+    async with engine_and_client(redis_client, streams, store) as (first, client):
+        await client.send(OpenAccount("a", T0, 1, 1_000))
+        first.write_snapshot()
+        first.snapshot_sequence += 1
+        await client.send(OpenAccount("b", T0, 2, 2_000))
+        first.write_snapshot()
+        expected = first.engine.state_hash()
+    newest = store.paths()[0]
+    data = bytearray(newest.read_bytes())
+    data[-20] ^= 0x01
+    newest.write_bytes(bytes(data))
+
+    async with running_engine(redis_client, streams, store) as second:
+        assert second.snapshot_sequence == 0  # the older one, then the records after it
+        assert second.engine.state_hash() == expected
