@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import msgspec
 from redis.asyncio import Redis
@@ -81,6 +82,7 @@ class EngineService:
         self.cadence = cadence or Cadence()
         self.engine = Engine()
         self.last_record_id = "0-0"
+        self.restored_from: Path | None = None
         self.snapshot_sequence = 0
         self.records_since_snapshot = 0
         self.last_snapshot_at = time.monotonic()
@@ -101,14 +103,16 @@ class EngineService:
 
     async def recover(self) -> int:
         """Load the newest valid snapshot and replay the records after it; return how many."""
+        self.store.remove_partial()
+        self.snapshot_sequence = self.store.newest_sequence()  # never reuse a file's number
         for snapshot in self.store.valid():
             engine = Engine.from_image(snapshot.image)
             if engine.state_hash() != snapshot.header.state_hash:
                 log.error("skipping snapshot %s: it restores to another state", snapshot.path)
                 continue
             self.engine = engine
+            self.restored_from = snapshot.path
             self.last_record_id = snapshot.header.last_record_id
-            self.snapshot_sequence = snapshot.header.sequence
             log.info("restored %s (record %s)", snapshot.path.name, self.last_record_id)
             break
         replayed = 0
@@ -139,13 +143,26 @@ class EngineService:
     # -- serving ----------------------------------------------------------------------------
 
     async def serve(self) -> None:
-        """Process inputs until ``stopping`` is set: first the unacknowledged, then new ones."""
+        """Process inputs until ``stopping`` is set: first the unacknowledged, then new ones.
+
+        On a clean stop it writes a last snapshot, so the next start replays nothing.
+        """
         await self._read_and_apply("0")  # entries delivered to us before a crash
         while not self.stopping.is_set():
             await self._read_and_apply(">")
             self._reap_child()
             if self._snapshot_due():
                 self.snapshot()
+        await self.wait_for_snapshot()
+        if self.records_since_snapshot:
+            self.snapshot_now()
+
+    def snapshot_now(self) -> None:
+        """Write a snapshot in-line (at a clean stop, and in tests), pausing the engine."""
+        self.snapshot_sequence += 1
+        self.write_snapshot()
+        self.records_since_snapshot = 0
+        self.last_snapshot_at = time.monotonic()
 
     async def _read_and_apply(self, position: str) -> None:
         while True:

@@ -92,6 +92,17 @@ class SnapshotStore:
             return []
         return sorted(self.directory.glob(f"snapshot-*{SUFFIX}"), reverse=True)
 
+    def newest_sequence(self) -> int:
+        """The highest sequence number on disk (0 with none), valid or not."""
+        numbers = [int(p.stem.removeprefix("snapshot-")) for p in self.paths()]
+        return max(numbers, default=0)
+
+    def remove_partial(self) -> None:
+        """Delete temporary files left by a writer that died mid-write."""
+        if self.directory.exists():
+            for leftover in self.directory.glob("snapshot-*.tmp"):
+                leftover.unlink(missing_ok=True)
+
     def write(self, image_bytes: bytes, header: SnapshotHeader) -> Path:
         """Encrypt and write a snapshot atomically, then drop all but the newest ``keep``."""
         self.directory.mkdir(parents=True, exist_ok=True)
