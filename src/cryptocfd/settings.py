@@ -28,7 +28,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = ""  # prepended to every key, so tests and tenants can share a Redis
     database_url: str = "postgresql://127.0.0.1:5432/cryptocfd"
-    state_dir: Path = Path("state")
+    state_dir: str = "state"
     http_port: int = 8000
     public_url: str = "http://localhost:8000"
     secret_key: str | None = None
@@ -38,6 +38,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     snapshots_kept: int = 3
     allow_redis_without_aof: bool = False
     engine_consumer: str = "engine-1"
+
+    @property
+    def state_path(self) -> Path:
+        """The state directory (snapshots, development keys, private databases)."""
+        return Path(self.state_dir)
 
 
 def _secret_problem(name: str, value: str | None) -> str | None:

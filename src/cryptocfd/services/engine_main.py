@@ -18,11 +18,11 @@ log = logging.getLogger(__name__)
 
 def build_store(settings: Settings) -> SnapshotStore:
     """The snapshot store under the state directory, with the configured (or dev) key."""
-    directory = settings.state_dir / "snapshots"
+    directory = settings.state_path / "snapshots"
     key = (
         parse_key(settings.snapshot_key)
         if settings.snapshot_key
-        else dev_key(settings.state_dir)  # settings already refused this in prod
+        else dev_key(settings.state_path)  # settings already refused this in prod
     )
     return SnapshotStore(directory, key, keep=settings.snapshots_kept)
 

@@ -1,0 +1,59 @@
+"""``cryptocfd engine`` as a real child process, to be killed and restarted by the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+class EngineProcess:
+    """One engine process in its own process group (so a kill takes its snapshot child too)."""
+
+    def __init__(self, redis_url: str, prefix: str, state_dir: Path, key_hex: str, **env: str):
+        self.environment = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "CRYPTOCFD_REDIS_PREFIX": prefix,
+            "CRYPTOCFD_STATE_DIR": str(state_dir),
+            "CRYPTOCFD_SNAPSHOT_KEY": key_hex,
+            "CRYPTOCFD_ENV": "dev",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = state_dir / "engine.log"
+        self.starts = 0
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        """Start the engine and wait until it says it is serving."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.starts += 1
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "cryptocfd.cli", "engine"],
+                env=self.environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout_s
+        while self.log.read_bytes().count(b"engine ready") < self.starts:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the engine did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.01)
+
+    def kill(self) -> None:
+        """SIGKILL the engine and any snapshot child it forked."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        """SIGTERM: a clean stop, which writes a last snapshot."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        if self.process.wait(30) != 0:
+            raise RuntimeError(f"the engine failed on stop:\n{self.log.read_text()[-3000:]}")
