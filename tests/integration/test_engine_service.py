@@ -103,7 +103,7 @@ async def test_restart_when_a_snapshot_and_later_records_exist_recovers_the_same
         await publish_tick(redis_client, streams, Tick("ETH", 300_000, 300_100, T0))
         await until(lambda: first.engine.state.assets["ETH"].quote is not None)
         await client.send(PlaceOrder("p1", T0 + 1, 1, "ETH", Side.SHORT, 50_000, 5))
-        first.snapshot_now()  # the records after it must be replayed
+        await first.snapshot_now()  # the records after it must be replayed
         await client.send(
             PlaceOrder("p2", T0 + 2, 1, "ETH", Side.LONG, 20_000, 3, trailing_distance=500)
         )
@@ -126,9 +126,9 @@ async def test_restart_when_the_newest_snapshot_is_tampered_with_uses_the_one_be
     store = store_in(tmp_path)
     async with engine_and_client(redis_client, streams, store) as (first, client):
         await client.send(OpenAccount("a", T0, 1, 1_000))
-        first.snapshot_now()
+        await first.snapshot_now()
         await client.send(OpenAccount("b", T0, 2, 2_000))
-        first.snapshot_now()
+        await first.snapshot_now()
         expected = first.engine.state_hash()
     newest, older = store.paths()
     data = bytearray(newest.read_bytes())

@@ -72,19 +72,23 @@ class EngineClient:
             raise RuntimeError("start() the client before sending")
         request_id = command.request_id
         future = self._waiting.get(request_id)
-        if future is None or future.done():
-            future = asyncio.get_running_loop().create_future()
+        if future is None:
+            loop = asyncio.get_running_loop()
+            future = loop.create_future()
             self._waiting[request_id] = future
+            # One timer per request, not wait_for: on 3.11 that costs a task per call.
+            timer = loop.call_later(self._timeout_s, self._expire, request_id)
+            future.add_done_callback(lambda _: timer.cancel())
         self._outbox.append(encode(CommandMessage(command)))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush())
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), self._timeout_s)
-        except TimeoutError as exc:
-            raise EngineUnavailable(f"no reply to {request_id} in {self._timeout_s} s") from exc
-        finally:
-            if future.done() and self._waiting.get(request_id) is future:
-                del self._waiting[request_id]
+        return await future
+
+    def _expire(self, request_id: str) -> None:
+        future = self._waiting.pop(request_id, None)
+        if future is not None and not future.done():
+            message = f"no reply to {request_id} in {self._timeout_s} s"
+            future.set_exception(EngineUnavailable(message))
 
     async def _flush(self) -> None:
         while self._outbox:
@@ -117,6 +121,6 @@ class EngineClient:
     def _deliver(self, record: Record) -> None:
         if record.request_id is None:
             return
-        future = self._waiting.get(record.request_id)
+        future = self._waiting.pop(record.request_id, None)
         if future is not None and not future.done():
             future.set_result(record.outcome)

@@ -89,6 +89,7 @@ class EngineService:
         self.child: int | None = None
         self.stats = SnapshotStats()
         self.stopping = asyncio.Event()
+        self._batch = asyncio.Lock()  # held from applying a batch until its records are written
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -155,14 +156,19 @@ class EngineService:
                 self.snapshot()
         await self.wait_for_snapshot()
         if self.records_since_snapshot:
-            self.snapshot_now()
+            await self.snapshot_now()
 
-    def snapshot_now(self) -> None:
-        """Write a snapshot in-line (at a clean stop, and in tests), pausing the engine."""
-        self.snapshot_sequence += 1
-        self.write_snapshot()
-        self.records_since_snapshot = 0
-        self.last_snapshot_at = time.monotonic()
+    async def snapshot_now(self) -> None:
+        """Write a snapshot in-line (at a clean stop, and in tests), pausing the engine.
+
+        It waits for any batch in flight: between applying a batch and learning its record
+        ids the state is ahead of ``last_record_id``, and a snapshot then would replay twice.
+        """
+        async with self._batch:
+            self.snapshot_sequence += 1
+            self.write_snapshot()
+            self.records_since_snapshot = 0
+            self.last_snapshot_at = time.monotonic()
 
     async def _read_and_apply(self, position: str) -> None:
         while True:
@@ -182,6 +188,10 @@ class EngineService:
                 return
 
     async def _apply_batch(self, answer: list[tuple[str, list[Entry]]]) -> None:
+        async with self._batch:
+            await self._apply_batch_locked(answer)
+
+    async def _apply_batch_locked(self, answer: list[tuple[str, list[Entry]]]) -> None:
         records: list[bytes] = []
         acks: dict[str, list[bytes]] = {}
         for stream, items in answer:
