@@ -1,0 +1,83 @@
+"""Settings come from the environment once, validated; prod refuses placeholder secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from cryptocfd.settings import SettingsError, load_settings
+
+STRONG = "k" * 40
+SNAPSHOT_KEY = "ab" * 32
+
+
+def test_load_settings_when_the_environment_is_empty_gives_dev_defaults() -> None:
+    settings = load_settings({})
+
+    assert settings.env == "dev"
+    assert settings.redis_prefix == ""
+    assert settings.snapshot_every_s == 60.0
+    assert settings.snapshot_every_events == 100_000
+    assert str(settings.state_path) == "state"
+
+
+def test_load_settings_when_values_are_given_as_text_converts_them() -> None:
+    settings = load_settings(
+        {
+            "CRYPTOCFD_HTTP_PORT": "9000",
+            "CRYPTOCFD_SNAPSHOT_EVERY_S": "3600",
+            "CRYPTOCFD_ALLOW_REDIS_WITHOUT_AOF": "true",
+            "CRYPTOCFD_STATE_DIR": "/var/lib/cryptocfd",
+        }
+    )
+
+    assert settings.http_port == 9000
+    assert settings.snapshot_every_s == 3600.0
+    assert settings.allow_redis_without_aof is True
+    assert str(settings.state_path) == "/var/lib/cryptocfd"
+
+
+@pytest.mark.parametrize(
+    ("secret", "snapshot_key"),
+    [
+        (None, SNAPSHOT_KEY),
+        ("changeme", SNAPSHOT_KEY),
+        ("short", SNAPSHOT_KEY),
+        (STRONG, None),
+        (STRONG, "placeholder"),
+    ],
+)
+def test_load_settings_when_prod_lacks_a_real_secret_refuses(
+    secret: str | None, snapshot_key: str | None
+) -> None:
+    env = {"CRYPTOCFD_ENV": "prod"}
+    if secret is not None:
+        env["CRYPTOCFD_SECRET_KEY"] = secret
+    if snapshot_key is not None:
+        env["CRYPTOCFD_SNAPSHOT_KEY"] = snapshot_key
+
+    with pytest.raises(SettingsError, match="refusing to start in prod"):
+        load_settings(env)
+
+
+def test_load_settings_when_prod_has_real_secrets_starts() -> None:
+    env = {
+        "CRYPTOCFD_ENV": "prod",
+        "CRYPTOCFD_SECRET_KEY": STRONG,
+        "CRYPTOCFD_SNAPSHOT_KEY": SNAPSHOT_KEY,
+    }
+
+    assert load_settings(env).env == "prod"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CRYPTOCFD_ENV": "staging"},
+        {"CRYPTOCFD_HTTP_PORT": "eighty"},
+        {"CRYPTOCFD_SNAPSHOT_EVERY_EVENTS": "0"},
+        {"CRYPTOCFD_SNAPSHOTS_KEPT": "0"},
+    ],
+)
+def test_load_settings_when_a_value_is_invalid_says_so(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError):
+        load_settings(env)
