@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.client import EngineUnavailable
 from cryptocfd.bus.messages import FIELD, decode_record
-from cryptocfd.bus.replies import entries
+from cryptocfd.bus.replies import entries, stream_entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side, Tick
 from cryptocfd.trading.events import Accepted, PositionClosed, PositionOpened, QuoteUpdated
@@ -138,3 +138,41 @@ async def test_restart_when_the_newest_snapshot_is_tampered_with_uses_the_one_be
     async with running_engine(redis_client, streams, store) as second:
         assert second.restored_from == older  # then the records after it
         assert second.engine.state_hash() == expected
+
+
+async def test_trim_when_the_journal_lags_keeps_what_it_and_the_snapshots_still_need(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    await redis_client.xgroup_create(streams.records, "journal", id="0", mkstream=True)
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
+        for n in range(10):
+            await client.send(OpenAccount(f"a{n}", T0, n + 1, 100))
+        await service.snapshot_now()
+        for n in range(10, 15):
+            await client.send(OpenAccount(f"a{n}", T0, n + 1, 100))
+        # The journal has read 8 records and finished the first 6.
+        read = stream_entries(
+            await redis_client.xreadgroup("journal", "w1", {streams.records: ">"}, count=8)
+        )
+        ids = [entry_id for entry_id, _fields in read[0][1]]
+        await redis_client.xack(streams.records, "journal", *ids[:6])
+
+        await service.trim()
+
+        kept = entries(await redis_client.xrange(streams.records))
+        assert kept[0][0] == ids[6]  # the oldest unfinished
+        assert len(kept) == 15 - 6
+        assert await redis_client.xlen(streams.commands) == 0  # all acknowledged
+
+
+async def test_trim_when_no_journal_exists_keeps_every_record(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
+        for n in range(5):
+            await client.send(OpenAccount(f"a{n}", T0, n + 1, 100))
+        await service.snapshot_now()
+
+        await service.trim()
+
+        assert await redis_client.xlen(streams.records) == 5

@@ -35,6 +35,7 @@ from cryptocfd.bus.messages import (
 from cryptocfd.bus.replies import Entry, entries, stream_entries
 from cryptocfd.bus.streams import ENGINE_GROUP, Streams
 from cryptocfd.services.snapshots import SnapshotStore, new_header
+from cryptocfd.services.trimming import trim_streams
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted
 
@@ -151,7 +152,8 @@ class EngineService:
         await self._read_and_apply("0")  # entries delivered to us before a crash
         while not self.stopping.is_set():
             await self._read_and_apply(">")
-            self._reap_child()
+            if self._reap_child():
+                await self.trim()
             if self._snapshot_due():
                 self.snapshot()
         await self.wait_for_snapshot()
@@ -270,17 +272,25 @@ class EngineService:
         )
         self.store.write(msgspec.msgpack.encode(self.engine.image()), header)
 
-    def _reap_child(self) -> None:
+    def _reap_child(self) -> bool:
+        """Collect a finished snapshot child; true when it wrote its snapshot."""
         if self.child is None:
-            return
+            return False
         pid, status = os.waitpid(self.child, os.WNOHANG)
         if pid == 0:
-            return
+            return False
         self.child = None
         if os.waitstatus_to_exitcode(status) == 0:
             self.stats.taken += 1
-        else:
-            log.error("the snapshot child exited with status %s", status)
+            return True
+        log.error("the snapshot child exited with status %s", status)
+        return False
+
+    async def trim(self) -> None:
+        """Trim the streams behind the oldest kept snapshot and the journal's progress."""
+        oldest = self.store.oldest_record_id()
+        if oldest is not None:
+            await trim_streams(self.redis, self.streams, oldest)
 
     async def wait_for_snapshot(self) -> None:
         """Block until the snapshot child (if any) is done."""

@@ -27,6 +27,7 @@ MAGIC = b"CCFDSNAP"
 FORMAT = 1
 KEY_BYTES = 32
 SUFFIX = ".snap"
+HEADER_READ = 4096  # enough of a file to hold its header
 
 
 class SnapshotHeader(msgspec.Struct, frozen=True):
@@ -92,6 +93,22 @@ class SnapshotStore:
             return []
         return sorted(self.directory.glob(f"snapshot-*{SUFFIX}"), reverse=True)
 
+    def oldest_record_id(self) -> str | None:
+        """The smallest last-record id among the snapshots' headers, if any.
+
+        Headers are read without decrypting (that would pause the engine for every image);
+        taking the minimum over all of them means one altered header cannot trim too far.
+        """
+        ids = []
+        for path in self.paths():
+            try:
+                with open(path, "rb") as snapshot:
+                    prefix = snapshot.read(HEADER_READ)
+                ids.append(self._header(prefix, path)[0].last_record_id)
+            except (SnapshotError, OSError):
+                continue
+        return min(ids, key=lambda i: tuple(int(p) for p in i.split("-"))) if ids else None
+
     def newest_sequence(self) -> int:
         """The highest sequence number on disk (0 with none), valid or not."""
         numbers = [int(p.stem.removeprefix("snapshot-")) for p in self.paths()]
@@ -126,9 +143,8 @@ class SnapshotStore:
             old.unlink(missing_ok=True)
         return path
 
-    def read(self, path: Path) -> Snapshot:
-        """Read, authenticate and decode one snapshot, or raise ``SnapshotError``."""
-        data = path.read_bytes()
+    def _header(self, data: bytes, path: Path) -> tuple[SnapshotHeader, int]:
+        """The header of a snapshot's bytes, and where the ciphertext starts."""
         if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
             raise SnapshotError(f"{path.name}: not a snapshot")
         size = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 4], "big")
@@ -139,6 +155,12 @@ class SnapshotStore:
             raise SnapshotError(f"{path.name}: unreadable header") from exc
         if header.format != FORMAT:
             raise SnapshotError(f"{path.name}: format {header.format} is not {FORMAT}")
+        return header, end
+
+    def read(self, path: Path) -> Snapshot:
+        """Read, authenticate and decode one snapshot, or raise ``SnapshotError``."""
+        data = path.read_bytes()
+        header, end = self._header(data, path)
         try:
             plain = self._aead.decrypt(header.nonce, data[end:], data[:end])
         except InvalidTag as exc:

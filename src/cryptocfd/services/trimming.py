@@ -1,0 +1,60 @@
+"""Trimming the streams, never past what recovery or the journal still needs.
+
+``stream:exnessReceive`` is kept back to the oldest kept snapshot's last record (recovery may
+fall back to that snapshot) and to the journaling group's oldest unfinished record (the worker
+turns records into history and ledger entries). With no journaling group yet, nothing is
+trimmed. The input streams are kept back to the engine group's oldest unacknowledged entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from cryptocfd.bus.streams import ENGINE_GROUP, JOURNAL_GROUP, Streams
+
+
+def _id(value: Any) -> tuple[int, int]:
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    millis, _, seq = text.partition("-")
+    return int(millis), int(seq or 0)
+
+
+def _text(stream_id: tuple[int, int]) -> str:
+    return f"{stream_id[0]}-{stream_id[1]}"
+
+
+async def _group_floor(redis: Redis, stream: str, group: str) -> tuple[int, int] | None:
+    """The oldest entry ``group`` may still need: its oldest pending one, else the next."""
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except ResponseError:
+        return None  # no such stream
+    info = next((g for g in groups if _text_name(g) == group), None)
+    if info is None:
+        return None
+    pending = await redis.xpending(stream, group)
+    if pending.get("pending"):
+        return _id(pending["min"])
+    last = _id(info["last-delivered-id"])
+    return last[0], last[1] + 1
+
+
+def _text_name(info: dict[Any, Any]) -> str:
+    name = info["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+async def trim_streams(redis: Redis, streams: Streams, oldest_snapshot_record: str) -> None:
+    """Trim the three streams as far as is safe (see the module's docstring)."""
+    journal = await _group_floor(redis, streams.records, JOURNAL_GROUP)
+    if journal is not None:
+        floor = min(journal, _id(oldest_snapshot_record))
+        # MINID keeps entries at or after the id; the snapshot's own record may go.
+        await redis.xtrim(streams.records, minid=_text(floor), approximate=False)
+    for stream in (streams.commands, streams.prices):
+        engine = await _group_floor(redis, stream, ENGINE_GROUP)
+        if engine is not None:
+            await redis.xtrim(stream, minid=_text(engine), approximate=False)
