@@ -156,10 +156,11 @@ def replay_inputs(
     return ordered
 
 
-async def crash_and_recover(seed: int, redis_url: str, directory: Path) -> int:
+async def crash_and_recover(seed: int, redis_url: str, directory: Path) -> tuple[int, int]:
     """One seed: run, kill at a random moment, restart, retry, stop, and check.
 
-    Returns how many requests the crash left unanswered (they were retried).
+    Returns how many requests the crash left unanswered (they were retried), and whether the
+    kill caught a snapshot being written (the restart found its partial file).
     """
     rng = random.Random(seed)
     inputs = random_inputs(rng)
@@ -218,7 +219,8 @@ async def crash_and_recover(seed: int, redis_url: str, directory: Path) -> int:
     final = next(iter(store.valid()))
     assert final.header.state_hash == uninterrupted.state_hash(), f"seed {seed}: state differs"
     assert Engine.from_image(final.image).state_hash() == final.header.state_hash
-    return interrupted
+    torn = engine.log.read_text().count("left by a snapshot writer that died")
+    return interrupted, torn
 
 
 @pytest.mark.parametrize("block", range(max(1, SEEDS // BLOCK)))
@@ -228,10 +230,11 @@ async def test_engine_when_killed_at_a_random_point_loses_nothing_and_applies_no
     seeds = range(block * BLOCK, min(SEEDS, (block + 1) * BLOCK))
     gate = asyncio.Semaphore(AT_ONCE)
 
-    async def guarded(seed: int) -> int:
+    async def guarded(seed: int) -> tuple[int, int]:
         async with gate:
             return await crash_and_recover(seed, aof_redis, tmp_path / f"seed-{seed}")
 
-    interrupted = await asyncio.gather(*(guarded(seed) for seed in seeds))
+    results = await asyncio.gather(*(guarded(seed) for seed in seeds))
     # The kills must really land on requests in flight, or this proves little.
-    assert sum(interrupted) > 0
+    assert sum(interrupted for interrupted, _torn in results) > 0
+    print(f"seeds {seeds}: {sum(torn for _i, torn in results)} kills during a snapshot write")

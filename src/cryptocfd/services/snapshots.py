@@ -114,11 +114,15 @@ class SnapshotStore:
         numbers = [int(p.stem.removeprefix("snapshot-")) for p in self.paths()]
         return max(numbers, default=0)
 
-    def remove_partial(self) -> None:
-        """Delete temporary files left by a writer that died mid-write."""
-        if self.directory.exists():
-            for leftover in self.directory.glob("snapshot-*.tmp"):
-                leftover.unlink(missing_ok=True)
+    def remove_partial(self) -> int:
+        """Delete temporary files left by a writer that died mid-write; say how many."""
+        if not self.directory.exists():
+            return 0
+        leftovers = list(self.directory.glob("snapshot-*.tmp"))
+        for leftover in leftovers:
+            log.warning("removing %s, left by a snapshot writer that died", leftover.name)
+            leftover.unlink(missing_ok=True)
+        return len(leftovers)
 
     def write(self, image_bytes: bytes, header: SnapshotHeader) -> Path:
         """Encrypt and write a snapshot atomically, then drop all but the newest ``keep``."""
