@@ -33,7 +33,7 @@ class TickMessage(msgspec.Struct, frozen=True, gc=False):
     v: int = VERSION
 
 
-class Record(msgspec.Struct, frozen=True, gc=False):
+class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """The engine's answer to one input, in the order it applied them.
 
     ``kind`` says what the input was. ``applied`` is false for a repeat of a known request id

@@ -1,5 +1,8 @@
 """Events: facts in the past tense. The engine's state changes only by applying them.
 
+On the wire they are msgpack arrays (``array_like``): the log and snapshots hold millions of
+them, and field names would triple their size. New fields go at the end, with defaults.
+
 A close carries everything the journal needs to book it (quantity, margin released, price, PnL),
 so history and the ledger are built from events alone.
 """
@@ -23,7 +26,7 @@ class CloseReason(StrEnum):
     LIQUIDATED = "liquidated"
 
 
-class AccountOpened(msgspec.Struct, frozen=True, tag=True, gc=False):
+class AccountOpened(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """An account was opened with a starting balance."""
 
     account_id: int
@@ -31,7 +34,7 @@ class AccountOpened(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class FundsDeposited(msgspec.Struct, frozen=True, tag=True, gc=False):
+class FundsDeposited(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """Cents were credited to an account."""
 
     account_id: int
@@ -39,7 +42,7 @@ class FundsDeposited(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class FundsWithdrawn(msgspec.Struct, frozen=True, tag=True, gc=False):
+class FundsWithdrawn(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """Cents were debited from an account."""
 
     account_id: int
@@ -47,7 +50,7 @@ class FundsWithdrawn(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class QuoteUpdated(msgspec.Struct, frozen=True, tag=True, gc=False):
+class QuoteUpdated(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """The house quote moved: ``bid``/``ask`` include the markup, ``mark`` is the feed's mid."""
 
     asset: str
@@ -57,7 +60,7 @@ class QuoteUpdated(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class TickHeld(msgspec.Struct, frozen=True, tag=True, gc=False):
+class TickHeld(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """A feed tick jumped beyond the sanity band and waits for a confirming tick."""
 
     asset: str
@@ -66,7 +69,7 @@ class TickHeld(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class OrderPlaced(msgspec.Struct, frozen=True, tag=True, gc=False):
+class OrderPlaced(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """A limit or stop entry is pending; its margin is reserved."""
 
     order_id: int
@@ -84,7 +87,7 @@ class OrderPlaced(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class OrderCancelled(msgspec.Struct, frozen=True, tag=True, gc=False):
+class OrderCancelled(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """A pending entry was cancelled by its owner; its margin is released."""
 
     order_id: int
@@ -93,7 +96,7 @@ class OrderCancelled(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class OrderExpired(msgspec.Struct, frozen=True, tag=True, gc=False):
+class OrderExpired(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """A pending entry reached its expiry unfilled; its margin is released."""
 
     order_id: int
@@ -102,7 +105,7 @@ class OrderExpired(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class OrderRejected(msgspec.Struct, frozen=True, tag=True, gc=False):
+class OrderRejected(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """A pending entry triggered but could not fill (``code`` says why); its margin is released."""
 
     order_id: int
@@ -112,7 +115,7 @@ class OrderRejected(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class PositionOpened(msgspec.Struct, frozen=True, tag=True, gc=False):
+class PositionOpened(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """A position opened, at market or from a pending entry (same ``order_id``)."""
 
     order_id: int
@@ -131,7 +134,7 @@ class PositionOpened(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class PositionModified(msgspec.Struct, frozen=True, tag=True, gc=False):
+class PositionModified(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """A position's exits changed; the fields are the new values (``None`` = none)."""
 
     order_id: int
@@ -143,7 +146,7 @@ class PositionModified(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: int
 
 
-class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False):
+class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """A position closed, fully or in part (``remaining_quantity > 0``).
 
     ``pnl`` is credited to the account's balance and debited from the house; ``margin`` is the
@@ -182,7 +185,7 @@ Event = (
 )
 
 
-class Accepted(msgspec.Struct, frozen=True, tag="accepted", gc=False):
+class Accepted(msgspec.Struct, frozen=True, tag="accepted", gc=False, array_like=True):
     """A command that was carried out, with the events it produced in order."""
 
     events: tuple[Event, ...]

@@ -36,7 +36,7 @@ class RejectCode(StrEnum):
     INVALID_MESSAGE = "INVALID_MESSAGE"
 
 
-class Rejection(msgspec.Struct, frozen=True, tag="rejected", gc=False):
+class Rejection(msgspec.Struct, frozen=True, tag="rejected", gc=False, array_like=True):
     """A refused command: nothing changed."""
 
     code: RejectCode
