@@ -41,7 +41,7 @@ def report(title: str, figures: Mapping[str, list[float]], targets: Mapping[str,
     table.add_column("runs", justify="right")
     table.add_column("target")
     for name, values in figures.items():
-        runs = ", ".join(f"{v:,.1f}" for v in values)
+        runs = ", ".join(f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}" for v in values)
         table.add_row(name, f"{median(values):,.3f}", runs, targets.get(name, ""))
     console.print(table)
     line = {name: median(values) for name, values in figures.items()}
