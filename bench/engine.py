@@ -164,6 +164,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--commands", type=int, default=300_000)
     parser.add_argument("--burst", type=int, default=10_000)
     parser.add_argument("--ticks", type=int, default=600_000)
+    parser.add_argument("--commands-only", action="store_true", help="only commands_per_s")
     args = parser.parse_args(argv)
     figures: dict[str, list[float]] = {
         "commands_per_s": [],
@@ -174,6 +175,8 @@ def main(argv: list[str]) -> int:
     }
     for run in range(args.runs):
         figures["commands_per_s"].append(commands_per_s(args.commands, seed=run))
+        if args.commands_only:
+            continue
         figures["liquidation_burst_ms"].append(liquidation_burst_ms(args.burst))
         for window, name in (
             (0, "bytes_per_position"),
@@ -192,7 +195,7 @@ def main(argv: list[str]) -> int:
             gc.collect()
     report(
         "engine",
-        figures,
+        {name: values for name, values in figures.items() if values},
         {
             "commands_per_s": ">= 200,000",
             "ticks_per_s": ">= 500,000 (1M positions, nothing fires)",

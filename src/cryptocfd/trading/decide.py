@@ -105,13 +105,6 @@ def _check_shape(cmd: PlaceOrder, asset: AssetState) -> Rejection | None:
     pending = cmd.order_type is not MARKET
     if pending and (cmd.price is None or cmd.price <= 0):
         return reject(RejectCode.INVALID_ORDER_PRICE, "limit and stop orders need a price")
-    if (
-        cmd.trailing_distance is None
-        and cmd.expires_at is None
-        and cmd.expected_price is None
-        and cmd.slippage_bps is None
-    ):
-        return None  # the usual order: nothing optional to check
     if cmd.trailing_distance is not None and cmd.trailing_distance <= 0:
         return reject(RejectCode.INVALID_TRAILING_DISTANCE, "trailing distance must be positive")
     if cmd.expires_at is not None and (not pending or cmd.expires_at <= cmd.ts):
@@ -142,9 +135,19 @@ def place_order(state: State, cmd: PlaceOrder) -> Decision:
     asset = state.assets.get(cmd.asset)
     if asset is None:
         return reject(RejectCode.UNKNOWN_ASSET, f"unknown asset {cmd.asset!r}")
-    problem = _check_shape(cmd, asset)
-    if problem is not None:
-        return problem
+    # The usual order passes these three; anything else takes the full, ordered checks.
+    if not (
+        0 < cmd.leverage <= asset.spec.max_leverage
+        and cmd.margin > 0
+        and cmd.order_type is MARKET
+        and cmd.trailing_distance is None
+        and cmd.expires_at is None
+        and cmd.expected_price is None
+        and cmd.slippage_bps is None
+    ):
+        problem = _check_shape(cmd, asset)
+        if problem is not None:
+            return problem
     quote = asset.quote
     if quote is None or cmd.ts - quote.ts > asset.spec.staleness_ms:
         return quote_problem(asset)

@@ -63,9 +63,14 @@ class Engine:
     """
 
     def __init__(
-        self, assets: Iterable[AssetSpec] = DEFAULT_ASSETS, dedupe_window_ms: int = DAY_MS
+        self,
+        assets: Iterable[AssetSpec] = DEFAULT_ASSETS,
+        dedupe_window_ms: int = DAY_MS,
+        *,
+        state: State | None = None,
     ) -> None:
-        self.state = State(assets)
+        self.state = State(assets) if state is None else state
+        self._evolvers = self.state.evolvers
         self.dedupe_window_ms = dedupe_window_ms
         self._outcomes: dict[str, Outcome] = {}
         self._arrival_ts: deque[int] = deque()
@@ -74,28 +79,38 @@ class Engine:
 
     def apply(self, command: Command | Tick) -> Outcome:
         """Carry out a command or a tick; return its events, or why it was refused."""
-        if isinstance(command, Tick):
+        decide = _DECIDERS.get(type(command))
+        if decide is None:
+            assert isinstance(command, Tick), f"not a command: {command!r}"
             decision = decide_tick(self.state, command)  # evolves as it decides
-            if isinstance(decision, Rejection):
-                return decision
-            return Accepted(decision)
+            return decision if isinstance(decision, Rejection) else Accepted(decision)
+        assert not isinstance(command, Tick)
         request_id = command.request_id
+        ts = command.ts
         arrival_ts = self._arrival_ts
-        if (arrival_ts and arrival_ts[0] < command.ts - self.dedupe_window_ms) or self._late:
-            self._forget_before(command.ts - self.dedupe_window_ms)
-        seen = self._outcomes.get(request_id)
+        if (arrival_ts and arrival_ts[0] < ts - self.dedupe_window_ms) or self._late:
+            self._forget_before(ts - self.dedupe_window_ms)
+        outcomes = self._outcomes
+        seen = outcomes.get(request_id)
         if seen is not None:
             return seen
-        decision = _DECIDERS[type(command)](self.state, command)
+        decision = decide(self.state, command)
         outcome: Outcome
-        if isinstance(decision, Rejection):
+        if type(decision) is Rejection:
             outcome = decision
         else:
-            evolvers = self.state.evolvers
+            assert isinstance(decision, tuple)
+            evolvers = self._evolvers
             for event in decision:
                 evolvers[type(event)](event)
             outcome = Accepted(decision)
-        self._remember(request_id, command.ts, outcome)
+        # _remember, written out: it runs on every command.
+        outcomes[request_id] = outcome
+        if not arrival_ts or arrival_ts[-1] <= ts:
+            arrival_ts.append(ts)
+            self._arrival_ids.append(request_id)
+        else:
+            heappush(self._late, (ts, request_id))
         return outcome
 
     def _remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
@@ -152,8 +167,7 @@ class Engine:
         dedupe_window_ms: int = DAY_MS,
     ) -> Engine:
         """An engine in the state an image describes."""
-        engine = cls((), dedupe_window_ms)
-        engine.state = restore_state(image, assets)
+        engine = cls((), dedupe_window_ms, state=restore_state(image, assets))
         for row in image.remembered:
             engine.remember(row.request_id, row.ts, row.outcome)
         return engine
