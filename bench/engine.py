@@ -173,26 +173,28 @@ def main(argv: list[str]) -> int:
         "bytes_per_position": [],
         "bytes_per_position_with_dedupe": [],
     }
+    # Each figure's runs together, the command mix first, in a process that has not yet
+    # built and freed the million-position engines of the memory runs.
     for run in range(args.runs):
         figures["commands_per_s"].append(commands_per_s(args.commands, seed=run))
-        if args.commands_only:
-            continue
-        figures["liquidation_burst_ms"].append(liquidation_burst_ms(args.burst))
-        for window, name in (
-            (0, "bytes_per_position"),
-            (86_400_000, "bytes_per_position_with_dedupe"),
-        ):
-            gc.collect()
-            before = _rss_bytes()
-            engine = _engine(ACCOUNTS, dedupe_window_ms=window)
-            base = _rss_bytes()
-            _fill(engine, args.positions, random.Random(run))
-            gc.collect()
-            figures[name].append((_rss_bytes() - base) / args.positions)
-            if window == 0:
-                figures["ticks_per_s"].append(ticks_per_s(engine, args.ticks))
-            del engine, before
-            gc.collect()
+    if not args.commands_only:
+        for _ in range(args.runs):
+            figures["liquidation_burst_ms"].append(liquidation_burst_ms(args.burst))
+        for run in range(args.runs):
+            for window, name in (
+                (0, "bytes_per_position"),
+                (86_400_000, "bytes_per_position_with_dedupe"),
+            ):
+                gc.collect()
+                engine = _engine(ACCOUNTS, dedupe_window_ms=window)
+                base = _rss_bytes()
+                _fill(engine, args.positions, random.Random(run))
+                gc.collect()
+                figures[name].append((_rss_bytes() - base) / args.positions)
+                if window == 0:
+                    figures["ticks_per_s"].append(ticks_per_s(engine, args.ticks))
+                del engine
+                gc.collect()
     report(
         "engine",
         {name: values for name, values in figures.items() if values},
