@@ -180,14 +180,34 @@ async def crash_and_recover(seed: int, redis_url: str, directory: Path) -> tuple
     ticks = {(t.asset, t.ts): t for t in inputs if isinstance(t, Tick)}
     plan = bursts(rng, inputs)
     crash_burst = rng.randrange(len(plan))
+    killed = asyncio.Event()
+
+    def kill_once() -> None:
+        if not killed.is_set():
+            killed.set()
+            engine.kill()
+
+    async def hunt_a_snapshot_write() -> None:
+        # Every fourth seed kills the moment a snapshot's temporary file appears, if one does
+        # before the planned crash: the kill then lands while the child is writing.
+        while not killed.is_set():
+            if any((directory / "snapshots").glob("snapshot-*.tmp")):
+                kill_once()
+                return
+            await asyncio.sleep(0.0002)
+
+    hunter = asyncio.create_task(hunt_a_snapshot_write()) if seed % 4 == 0 else None
+    restarted = False
     try:
         for number, burst in enumerate(plan):
-            if number == crash_burst:
+            if number == crash_burst and not killed.is_set():
                 delay = rng.random() * 0.01
-                asyncio.get_running_loop().call_later(delay, engine.kill)
+                asyncio.get_running_loop().call_later(delay, kill_once)
             answered = await send_burst(client, redis, streams, burst)
             if number == crash_burst:
-                await asyncio.sleep(0.02)  # the kill has happened
+                await asyncio.sleep(0.02)  # the planned kill has happened
+            if killed.is_set() and not restarted:
+                restarted = True
                 await asyncio.to_thread(engine.start)
             for rid, outcome in answered.items():
                 if outcome is None:
@@ -202,6 +222,8 @@ async def crash_and_recover(seed: int, redis_url: str, directory: Path) -> tuple
         for rid in rng.sample(sorted(replies), min(5, len(replies))):
             assert await client.send(commands[rid]) == replies[rid], f"seed {seed}: {rid}"
     finally:
+        if hunter is not None:
+            hunter.cancel()
         await client.close()
         await asyncio.to_thread(engine.stop)
     log = await read_log(redis, streams)
