@@ -6,6 +6,8 @@ rejection code; ``docs/engine.md`` lists that order.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from msgspec import UNSET
 
 from cryptocfd.core.money import BPS
@@ -177,22 +179,42 @@ def _open_market(
     pnl = account.pnl if account.epoch == state.quote_epoch else state.unrealized_pnl(account)
     if cmd.margin > account.balance + (pnl if pnl < 0 else 0) - account.used_margin:
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
-    event = open_event(asset, cmd, long, price, MARKET, state.next_order_id)
+    event = open_event(asset, cmd, long, price, MARKET, state.next_order_id, cmd.ts)
     if isinstance(event, Rejection):
         return event
     return (event,)
 
 
+class OrderTerms(Protocol):
+    """What a fill needs of an order: a market ``PlaceOrder`` or a ``PendingOrder``."""
+
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def asset(self) -> str: ...
+    @property
+    def margin(self) -> int: ...
+    @property
+    def leverage(self) -> int: ...
+    @property
+    def take_profit(self) -> int | None: ...
+    @property
+    def stop_loss(self) -> int | None: ...
+    @property
+    def trailing_distance(self) -> int | None: ...
+
+
 def open_event(
     asset: AssetState,
-    order: PlaceOrder,
+    order: OrderTerms,
     long: bool,  # noqa: FBT001
     price: int,
     order_type: OrderType,
     order_id: int,
+    ts: int,
 ) -> PositionOpened | Rejection:
-    """The PositionOpened for ``order`` filled at ``price``, unless it is too small or too close
-    to liquidation to open."""
+    """The PositionOpened for ``order`` filled at ``price`` at ``ts``, unless it is too small
+    or too close to liquidation to open."""
     spec = asset.spec
     divisor = asset.divisor
     qty = quantity_for(order.margin * order.leverage, price, divisor, asset.step)
@@ -206,7 +228,7 @@ def open_event(
         order_id,
         order.account_id,
         order.asset,
-        order.side,
+        LONG if long else SHORT,
         order_type,
         order.margin,
         order.leverage,
@@ -216,7 +238,7 @@ def open_event(
         order.take_profit,
         order.stop_loss,
         order.trailing_distance,
-        order.ts,
+        ts,
     )
 
 

@@ -20,7 +20,7 @@ from heapq import heappop
 
 from cryptocfd.core.money import BPS
 from cryptocfd.trading.book import AssetState, PendingOrder
-from cryptocfd.trading.commands import LONG, SHORT, PlaceOrder, Tick
+from cryptocfd.trading.commands import Tick
 from cryptocfd.trading.decide import Decision, close_event, open_event, reject
 from cryptocfd.trading.events import (
     CloseReason,
@@ -196,23 +196,8 @@ def _fill(
     quote = asset.quote
     assert quote is not None
     long = order.long
-    as_order = PlaceOrder(
-        "",
-        ts,
-        order.account_id,
-        order.asset,
-        LONG if long else SHORT,
-        order.margin,
-        order.leverage,
-        order.order_type,
-        order.price,
-        order.take_profit,
-        order.stop_loss,
-        order.trailing_distance,
-    )
-    event = open_event(
-        asset, as_order, long, quote.ask if long else quote.bid, order.order_type, order.id
-    )
+    price = quote.ask if long else quote.bid
+    event = open_event(asset, order, long, price, order.order_type, order.id, ts)
     if isinstance(event, Rejection):
         rejected = OrderRejected(order.id, order.account_id, order.margin, event.code, ts)
         state.evolve(rejected)
