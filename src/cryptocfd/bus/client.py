@@ -10,15 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from cryptocfd.bus.messages import FIELD, CommandMessage, Record, decode_record, encode
+from cryptocfd.bus.messages import (
+    FIELD,
+    Answer,
+    CommandMessage,
+    GetBalances,
+    GetPortfolio,
+    Query,
+    Record,
+    decode_answer,
+    decode_record,
+    encode,
+)
 from cryptocfd.bus.replies import entries, stream_entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.trading.commands import Command
 from cryptocfd.trading.engine import Outcome
+from cryptocfd.trading.rejections import Rejection
+from cryptocfd.trading.views import Balances, Portfolio
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +52,20 @@ class EngineClient:
         self._redis = redis
         self._streams = streams
         self._timeout_s = timeout_s
-        self._waiting: dict[str, asyncio.Future[Outcome]] = {}
+        # A command's future gets its Outcome, a query's its Answer's result.
+        self._waiting: dict[str, asyncio.Future[Any]] = {}
         self._outbox: list[bytes] = []
         self._flushing: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
 
     async def start(self) -> None:
-        """Begin following the records stream from its current end."""
-        newest = entries(await self._redis.xrevrange(self._streams.records, count=1))
-        last_id = newest[0][0] if newest else b"0-0"
-        self._reader = asyncio.create_task(self._read(last_id), name="engine-client-reader")
+        """Begin following the records and answers streams from their current ends."""
+        last_ids: dict[str, bytes] = {}
+        for stream in (self._streams.records, self._streams.views):
+            newest = entries(await self._redis.xrevrange(stream, count=1))
+            last_ids[stream] = newest[0][0] if newest else b"0-0"
+        self._reader = asyncio.create_task(self._read(last_ids), name="engine-client-reader")
 
     async def close(self) -> None:
         """Stop reading; waiting requests fail with ``EngineUnavailable``.
@@ -68,6 +85,21 @@ class EngineClient:
 
     async def send(self, command: Command) -> Outcome:
         """Send ``command`` and return the engine's outcome for its request id."""
+        outcome: Outcome = await self._request(command)
+        return outcome
+
+    async def portfolio(self, query: GetPortfolio) -> Portfolio | Rejection:
+        """An account's figures, positions and pending entries, as of every command sent
+        before this query."""
+        result: Portfolio | Rejection = await self._request(query)
+        return result
+
+    async def balances(self, query: GetBalances) -> Balances:
+        """A page of every account's balance (for reconciliation)."""
+        result: Balances = await self._request(query)
+        return result
+
+    async def _request(self, command: Command | Query) -> Any:
         if self._reader is None:
             raise RuntimeError("start() the client before sending")
         request_id = command.request_id
@@ -102,25 +134,33 @@ class EngineClient:
                 log.exception("could not send %d commands to the engine", len(batch))
                 return  # the senders time out with EngineUnavailable and may retry
 
-    async def _read(self, last_id: bytes) -> None:
-        stream = self._streams.records
+    async def _read(self, last_ids: dict[str, bytes]) -> None:
+        records = self._streams.records
         while not self._closing:
             try:
                 answer = stream_entries(
-                    await self._redis.xread({stream: last_id}, count=1000, block=READ_BLOCK_MS)
+                    await self._redis.xread(last_ids, count=1000, block=READ_BLOCK_MS)  # type: ignore[arg-type]
                 )
             except RedisError:
                 log.exception("reading engine records failed; retrying")
                 await asyncio.sleep(0.2)
                 continue
-            for _name, page in answer:
+            for name, page in answer:
                 for entry_id, fields in page:
-                    last_id = entry_id
-                    self._deliver(decode_record(fields[FIELD]))
+                    last_ids[name] = entry_id
+                    if name == records:
+                        self._deliver_record(decode_record(fields[FIELD]))
+                    else:
+                        self._deliver_answer(decode_answer(fields[FIELD]))
 
-    def _deliver(self, record: Record) -> None:
-        if record.request_id is None:
-            return
-        future = self._waiting.pop(record.request_id, None)
+    def _deliver_record(self, record: Record) -> None:
+        if record.request_id is not None:
+            self._resolve(record.request_id, record.outcome)
+
+    def _deliver_answer(self, answer: Answer) -> None:
+        self._resolve(answer.request_id, answer.result)
+
+    def _resolve(self, request_id: str, result: object) -> None:
+        future = self._waiting.pop(request_id, None)
         if future is not None and not future.done():
-            future.set_result(record.outcome)
+            future.set_result(result)

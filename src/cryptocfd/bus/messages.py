@@ -3,6 +3,10 @@
 ``stream:exness`` carries ``CommandMessage``s; ``stream:prices`` carries ``Tick``s; the engine
 answers on ``stream:exnessReceive`` with one ``Record`` per applied input. A record is both the
 reply to its request and the event log: recovery replays the records whose ``applied`` is true.
+
+Queries travel on ``stream:exness`` too, so a query sent after a command sees its effect, but
+their answers (``Answer``) go to ``stream:exnessViews``: they change nothing and are not part
+of the log.
 """
 
 from __future__ import annotations
@@ -14,15 +18,42 @@ import msgspec
 from cryptocfd.trading.commands import Command, Tick
 from cryptocfd.trading.events import Accepted
 from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.views import Balances, Portfolio
 
 VERSION = 1
 FIELD = b"m"  # every stream entry is one field holding one msgpack message
 
 
-class CommandMessage(msgspec.Struct, frozen=True, gc=False):
-    """A command for the engine; ``v`` is the message format's version."""
+class GetPortfolio(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """Ask for one account's figures, open positions and pending entries."""
 
-    command: Command
+    request_id: str
+    account_id: int
+
+
+class GetBalances(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """Ask for a page of every account's balance and used margin, by account id."""
+
+    request_id: str
+    after_account_id: int = 0
+    limit: int = 1000
+
+
+Query = GetPortfolio | GetBalances
+
+
+class Answer(msgspec.Struct, frozen=True, gc=False, array_like=True):
+    """The engine's answer to a query, on ``stream:exnessViews``."""
+
+    request_id: str
+    result: Portfolio | Balances | Rejection
+    v: int = VERSION
+
+
+class CommandMessage(msgspec.Struct, frozen=True, gc=False):
+    """A command or query for the engine; ``v`` is the message format's version."""
+
+    command: Command | Query
     v: int = VERSION
 
 
@@ -53,6 +84,7 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
 _command_decoder = msgspec.msgpack.Decoder(CommandMessage)
 _tick_decoder = msgspec.msgpack.Decoder(TickMessage)
 _record_decoder = msgspec.msgpack.Decoder(Record)
+_answer_decoder = msgspec.msgpack.Decoder(Answer)
 _loose_decoder = msgspec.msgpack.Decoder(dict[str, Any])
 _encoder = msgspec.msgpack.Encoder()
 
@@ -109,3 +141,8 @@ def decode_tick(data: bytes) -> TickMessage:
 def decode_record(data: bytes) -> Record:
     """Decode a record from ``stream:exnessReceive``."""
     return _record_decoder.decode(data)
+
+
+def decode_answer(data: bytes) -> Answer:
+    """Decode a query's answer from ``stream:exnessViews``."""
+    return _answer_decoder.decode(data)

@@ -28,3 +28,8 @@ class Streams:
     def prices(self) -> str:
         """Feed ticks for the engine."""
         return f"{self.prefix}stream:prices"
+
+    @property
+    def views(self) -> str:
+        """The engine's answers to queries: not the log, trimmed to a bound."""
+        return f"{self.prefix}stream:exnessViews"

@@ -25,7 +25,11 @@ from redis.exceptions import ResponseError
 
 from cryptocfd.bus.messages import (
     FIELD,
+    Answer,
     BadMessage,
+    GetBalances,
+    GetPortfolio,
+    Query,
     Record,
     decode_command,
     decode_record,
@@ -38,11 +42,15 @@ from cryptocfd.services.snapshots import SnapshotStore, new_header
 from cryptocfd.services.trimming import trim_streams
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted
+from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.views import balances, portfolio
 
 log = logging.getLogger(__name__)
 
 BATCH = 512
 REPLAY_PAGE = 10_000
+VIEWS_MAXLEN = 100_000  # answers to queries are read within seconds; keep about this many
+MAX_BALANCES_PAGE = 10_000
 
 
 class EngineRefused(Exception):  # noqa: N818 - it is a refusal to start, not a failure mid-run
@@ -195,17 +203,22 @@ class EngineService:
 
     async def _apply_batch_locked(self, answer: list[tuple[str, list[Entry]]]) -> None:
         records: list[bytes] = []
+        answers: list[bytes] = []
         acks: dict[str, list[bytes]] = {}
         for stream, items in answer:
             is_commands = stream == self.streams.commands
             for entry_id, fields in items:
-                record = self._apply_one(fields.get(FIELD, b""), is_commands)
-                if record is not None:
-                    records.append(encode(record))
+                reply = self._apply_one(fields.get(FIELD, b""), is_commands)
+                if type(reply) is Record:
+                    records.append(encode(reply))
+                elif reply is not None:
+                    answers.append(encode(reply))
                 acks.setdefault(stream, []).append(entry_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             for data in records:
                 pipe.xadd(self.streams.records, {FIELD: data})
+            for data in answers:
+                pipe.xadd(self.streams.views, {FIELD: data}, maxlen=VIEWS_MAXLEN, approximate=True)
             for stream, ids in acks.items():
                 pipe.xack(stream, ENGINE_GROUP, *ids)
             results = await pipe.execute()
@@ -213,11 +226,13 @@ class EngineService:
             self.last_record_id = results[len(records) - 1].decode()
             self.records_since_snapshot += len(records)
 
-    def _apply_one(self, data: bytes, is_command: bool) -> Record | None:  # noqa: FBT001
+    def _apply_one(self, data: bytes, is_command: bool) -> Record | Answer | None:  # noqa: FBT001
         engine = self.engine
         try:
             if is_command:
                 command = decode_command(data).command
+                if isinstance(command, GetPortfolio | GetBalances):
+                    return self._answer(command)
                 engine.expire_requests(command.ts)
                 fresh = not engine.remembers(command.request_id)
                 outcome = engine.apply(command)
@@ -232,6 +247,18 @@ class EngineService:
         if not isinstance(outcome, Accepted):
             return None  # a refused tick changes nothing and has nobody waiting on it
         return Record("tick", None, tick.ts, outcome, applied=True)
+
+    def _answer(self, query: Query) -> Answer:
+        state = self.engine.state
+        if isinstance(query, GetBalances):
+            limit = min(query.limit, MAX_BALANCES_PAGE)
+            return Answer(query.request_id, balances(state, query.after_account_id, limit))
+        found = portfolio(state, query.account_id)
+        if found is None:
+            return Answer(
+                query.request_id, Rejection(RejectCode.UNKNOWN_ACCOUNT, "no such account")
+            )
+        return Answer(query.request_id, found)
 
     # -- snapshots --------------------------------------------------------------------------
 

@@ -1,0 +1,131 @@
+"""Read-only views of one account, for the gateway: what ``GET /balance`` and
+``GET /trade/open`` show. Building one changes nothing, so a view is never logged or replayed.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from cryptocfd.trading.book import PendingOrder, Position
+from cryptocfd.trading.commands import LONG, SHORT, OrderType, Side
+from cryptocfd.trading.state import AccountView, State
+
+
+class PositionView(msgspec.Struct, frozen=True, array_like=True):
+    """An open position with its unrealized PnL at the current closing price."""
+
+    order_id: int
+    asset: str
+    side: Side
+    margin: int
+    leverage: int
+    quantity: int
+    open_price: int
+    take_profit: int | None
+    stop_loss: int | None
+    trailing_distance: int | None
+    liquidation_price: int
+    unrealized_pnl: int
+    opened_at: int
+
+
+class PendingView(msgspec.Struct, frozen=True, array_like=True):
+    """A limit or stop entry waiting for its price."""
+
+    order_id: int
+    asset: str
+    side: Side
+    order_type: OrderType
+    price: int
+    margin: int
+    leverage: int
+    take_profit: int | None
+    stop_loss: int | None
+    trailing_distance: int | None
+    expires_at: int | None
+    placed_at: int
+
+
+class Portfolio(msgspec.Struct, frozen=True, tag=True, array_like=True):
+    """An account's figures, open positions and pending entries, oldest first."""
+
+    account: AccountView
+    positions: tuple[PositionView, ...]
+    pending: tuple[PendingView, ...]
+
+
+class BalanceRow(msgspec.Struct, frozen=True, array_like=True):
+    """One account's cash and margin in use, in cents."""
+
+    account_id: int
+    balance: int
+    used_margin: int
+
+
+class Balances(msgspec.Struct, frozen=True, tag=True, array_like=True):
+    """A page of balances by account id, and the house's; the next page starts after the
+    last row's account id."""
+
+    rows: tuple[BalanceRow, ...]
+    house_balance: int
+
+
+def _position_view(state: State, pos: Position) -> PositionView:
+    return PositionView(
+        order_id=pos.id,
+        asset=pos.asset,
+        side=LONG if pos.long else SHORT,
+        margin=pos.margin,
+        leverage=pos.leverage,
+        quantity=pos.quantity,
+        open_price=pos.open_price,
+        take_profit=pos.take_profit,
+        stop_loss=pos.stop_loss,
+        trailing_distance=pos.trailing_distance,
+        liquidation_price=pos.liquidation_price,
+        unrealized_pnl=state.position_pnl(pos),
+        opened_at=pos.opened_at,
+    )
+
+
+def _pending_view(order: PendingOrder) -> PendingView:
+    return PendingView(
+        order_id=order.id,
+        asset=order.asset,
+        side=LONG if order.long else SHORT,
+        order_type=order.order_type,
+        price=order.price,
+        margin=order.margin,
+        leverage=order.leverage,
+        take_profit=order.take_profit,
+        stop_loss=order.stop_loss,
+        trailing_distance=order.trailing_distance,
+        expires_at=order.expires_at,
+        placed_at=order.placed_at,
+    )
+
+
+def portfolio(state: State, account_id: int) -> Portfolio | None:
+    """The account's portfolio, or ``None`` when there is no such account."""
+    account = state.accounts.get(account_id)
+    if account is None:
+        return None
+    positions = sorted(account.positions.values(), key=_id)
+    pending = sorted(account.pending.values(), key=_id)
+    return Portfolio(
+        account=state.account_view(account),
+        positions=tuple(_position_view(state, p) for p in positions),
+        pending=tuple(_pending_view(o) for o in pending),
+    )
+
+
+def _id(item: Position | PendingOrder) -> int:
+    return item.id
+
+
+def balances(state: State, after_account_id: int, limit: int) -> Balances:
+    """Up to ``limit`` accounts' balances, in account id order, after ``after_account_id``."""
+    ids = sorted(i for i in state.accounts if i > after_account_id)[: max(limit, 0)]
+    accounts = state.accounts
+    rows = tuple(BalanceRow(i, accounts[i].balance, accounts[i].used_margin) for i in ids)
+    return Balances(rows, state.house_balance)

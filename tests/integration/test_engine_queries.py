@@ -1,0 +1,79 @@
+"""Queries: read-only views answered on their own stream, never logged, never replayed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from cryptocfd.bus.messages import GetBalances, GetPortfolio
+from cryptocfd.bus.streams import Streams
+from cryptocfd.trading.commands import OpenAccount, OrderType, PlaceOrder, Side, Tick
+from cryptocfd.trading.events import Accepted
+from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.views import Balances, Portfolio
+from tests.integration.engine_harness import engine_and_client, publish_tick, store_in, until
+
+T0 = 1_700_000_000_000
+
+
+async def test_portfolio_when_sent_after_commands_shows_their_effect_and_logs_nothing(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
+        await client.send(OpenAccount("acc", T0, 7, 1_000_000))
+        await publish_tick(redis_client, streams, Tick("BTC", 6_000_000, 6_001_000, T0))
+        await until(lambda: service.engine.state.assets["BTC"].quote is not None)
+        opened = await client.send(PlaceOrder("buy", T0 + 1, 7, "BTC", Side.LONG, 10_000, 10))
+        await client.send(
+            PlaceOrder("lim", T0 + 2, 7, "BTC", Side.SHORT, 5_000, 2, OrderType.LIMIT, 7_000_000)
+        )
+        records_before = await redis_client.xlen(streams.records)
+        view = await client.portfolio(GetPortfolio("q1", 7))
+        records_after = await redis_client.xlen(streams.records)
+
+    assert isinstance(opened, Accepted)
+    assert isinstance(view, Portfolio)
+    assert [p.order_id for p in view.positions] == [opened.events[0].order_id]  # type: ignore[union-attr]
+    position = view.positions[0]
+    assert (position.asset, position.side, position.margin, position.leverage) == (
+        "BTC",
+        Side.LONG,
+        10_000,
+        10,
+    )
+    assert [(o.order_type, o.price, o.margin) for o in view.pending] == [
+        (OrderType.LIMIT, 7_000_000, 5_000)
+    ]
+    assert view.account.used_margin == 15_000
+    assert view.account.balance == 1_000_000
+    assert view.account.equity == 1_000_000 + position.unrealized_pnl
+    assert records_after == records_before  # a query is not an event
+
+
+async def test_portfolio_when_the_account_is_unknown_is_rejected(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (_service, client):
+        view = await client.portfolio(GetPortfolio("q-unknown", 404))
+
+    assert isinstance(view, Rejection)
+    assert view.code is RejectCode.UNKNOWN_ACCOUNT
+
+
+async def test_balances_when_paged_lists_every_account_once_in_id_order(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (_service, client):
+        for account_id in (5, 1, 3):
+            await client.send(OpenAccount(f"acc-{account_id}", T0, account_id, account_id * 100))
+        first = await client.balances(GetBalances("b1", 0, 2))
+        second = await client.balances(GetBalances("b2", first.rows[-1].account_id, 2))
+
+    assert isinstance(first, Balances)
+    assert [(r.account_id, r.balance) for r in first.rows + second.rows] == [
+        (1, 100),
+        (3, 300),
+        (5, 500),
+    ]
+    assert first.house_balance == 0
