@@ -18,9 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("name")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     sub.add_parser("engine", help="the trading engine on Redis Streams")
+    sub.add_parser("migrate", help="bring the PostgreSQL schema to the newest revision")
     args = parser.parse_args(argv)
     if args.command == "engine":
         return _engine()
+    if args.command == "migrate":
+        return _migrate()
     if args.command == "bench":
         from cryptocfd.benchmarks import run_bench  # noqa: PLC0415 - keep start-up light
 
@@ -44,6 +47,19 @@ def _engine() -> int:
     except (SettingsError, EngineRefused) as exc:
         print(f"cryptocfd engine: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _migrate() -> int:
+    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
+    from cryptocfd.store.migrate import upgrade  # noqa: PLC0415
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"cryptocfd migrate: {exc}", file=sys.stderr)
+        return 2
+    upgrade(settings.database_url)
     return 0
 
 

@@ -11,6 +11,7 @@ import redis
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from tests.integration.postgres import fresh_database
 from tests.integration.servers import some_redis
 
 
@@ -39,3 +40,10 @@ async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of this run's own, dropped at the end."""
+    with fresh_database() as url:
+        yield url

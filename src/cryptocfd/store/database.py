@@ -1,0 +1,20 @@
+"""Connections to PostgreSQL: one asyncpg pool per process."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """``database_url`` in the form asyncpg reads (it knows no ``+driver`` suffix)."""
+    scheme, sep, rest = database_url.partition("://")
+    return f"postgresql{sep}{rest}" if scheme.startswith("postgres") else database_url
+
+
+async def create_pool(database_url: str, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """A pool of connections to ``database_url``."""
+    pool = await asyncpg.create_pool(
+        asyncpg_dsn(database_url), min_size=min_size, max_size=max_size, command_timeout=30
+    )
+    assert pool is not None  # create_pool returns None only when not awaited
+    return pool
