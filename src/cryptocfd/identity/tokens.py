@@ -1,0 +1,85 @@
+"""Tokens: what is stored of them, and the signed access token.
+
+Login links, sessions and refresh tokens are random strings from the caller (``secrets``)
+and are stored only as their SHA-256, so a copy of the database signs no one in. Access
+tokens are short-lived and self-contained: an HMAC-SHA256 over the user, the token family
+(so logout can revoke them) and the expiry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+import msgspec
+
+LOGIN_TOKEN_TTL_MS = 15 * 60 * 1000
+ACCESS_TOKEN_TTL_MS = 15 * 60 * 1000
+REFRESH_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000
+SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1000
+LOGIN_EMAILS_PER_HOUR = 5
+_VERSION = "v1"
+
+
+class AccessClaims(msgspec.Struct, frozen=True, array_like=True):
+    """Who an access token speaks for, under which revocable family, until when."""
+
+    user_id: int
+    family: str
+    expires_at_ms: int
+    device_id: str | None = None
+
+
+class BadToken(ValueError):  # noqa: N818 - the name is the error clients see
+    """A token that is malformed, forged or expired."""
+
+
+def token_hash(token: str) -> bytes:
+    """What is stored of a random token: its SHA-256."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(key: bytes, payload: str) -> str:
+    return _b64(hmac.new(key, f"{_VERSION}.{payload}".encode(), hashlib.sha256).digest())
+
+
+def sign_access_token(key: bytes, claims: AccessClaims) -> str:
+    """An access token carrying ``claims``, signed with ``key``."""
+    payload = _b64(msgspec.msgpack.encode(claims))
+    return f"{_VERSION}.{payload}.{_signature(key, payload)}"
+
+
+def verify_access_token(key: bytes, token: str, now_ms: int) -> AccessClaims:
+    """The claims of a genuine, unexpired token; raise ``BadToken`` otherwise."""
+    version, _, rest = token.partition(".")
+    payload, _, signature = rest.partition(".")
+    if version != _VERSION or not payload or not signature or len(token) > 1024:
+        raise BadToken("malformed access token")
+    if not hmac.compare_digest(signature, _signature(key, payload)):
+        raise BadToken("access token signature does not match")
+    try:
+        claims = msgspec.msgpack.decode(_unb64(payload), type=AccessClaims)
+    except (ValueError, msgspec.DecodeError) as exc:
+        raise BadToken("malformed access token") from exc
+    if claims.expires_at_ms <= now_ms:
+        raise BadToken("access token expired")
+    return claims
+
+
+def csrf_token(key: bytes, session_id: str) -> str:
+    """The CSRF token bound to a browser session: only the server can derive it."""
+    return _b64(hmac.new(key, f"csrf.{session_id}".encode(), hashlib.sha256).digest())
+
+
+def csrf_matches(key: bytes, session_id: str, presented: str) -> bool:
+    """Whether ``presented`` is the session's CSRF token (constant-time)."""
+    return hmac.compare_digest(csrf_token(key, session_id), presented)

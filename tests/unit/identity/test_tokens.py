@@ -1,0 +1,58 @@
+"""Access tokens: genuine and fresh, or refused; stored tokens only as hashes."""
+
+from __future__ import annotations
+
+import pytest
+
+from cryptocfd.identity.tokens import (
+    AccessClaims,
+    BadToken,
+    csrf_matches,
+    csrf_token,
+    sign_access_token,
+    token_hash,
+    verify_access_token,
+)
+
+KEY = b"k" * 32
+CLAIMS = AccessClaims(user_id=42, family="fam", expires_at_ms=2_000, device_id="phone-1")
+
+
+def test_verify_access_token_when_genuine_and_fresh_returns_its_claims() -> None:
+    assert verify_access_token(KEY, sign_access_token(KEY, CLAIMS), 1_999) == CLAIMS
+
+
+def test_verify_access_token_when_expired_is_refused() -> None:
+    with pytest.raises(BadToken, match="expired"):
+        verify_access_token(KEY, sign_access_token(KEY, CLAIMS), 2_000)
+
+
+def test_verify_access_token_when_signed_with_another_key_is_refused() -> None:
+    with pytest.raises(BadToken, match="signature"):
+        verify_access_token(KEY, sign_access_token(b"x" * 32, CLAIMS), 1_000)
+
+
+def test_verify_access_token_when_the_payload_is_altered_is_refused() -> None:
+    token = sign_access_token(KEY, CLAIMS)
+    other = sign_access_token(KEY, AccessClaims(1, "fam", 2_000))
+    forged = ".".join([*other.split(".")[:2], token.split(".")[2]])
+    with pytest.raises(BadToken):
+        verify_access_token(KEY, forged, 1_000)
+
+
+@pytest.mark.parametrize("token", ["", "v1", "v1..", "v2.abc.def", "v1.!!!.xyz", "x" * 2000])
+def test_verify_access_token_when_malformed_is_refused(token: str) -> None:
+    with pytest.raises(BadToken):
+        verify_access_token(KEY, token, 1_000)
+
+
+def test_token_hash_when_stored_is_not_the_token_and_is_stable() -> None:
+    assert token_hash("abc") == token_hash("abc")
+    assert token_hash("abc") != b"abc"
+    assert len(token_hash("abc")) == 32
+
+
+def test_csrf_token_when_bound_to_a_session_matches_only_that_session() -> None:
+    token = csrf_token(KEY, "session-a")
+    assert csrf_matches(KEY, "session-a", token)
+    assert not csrf_matches(KEY, "session-b", token)
