@@ -19,11 +19,17 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     sub.add_parser("engine", help="the trading engine on Redis Streams")
     sub.add_parser("migrate", help="bring the PostgreSQL schema to the newest revision")
+    gateway = sub.add_parser("gateway", help="the HTTP API, API explorer and dashboard")
+    gateway.add_argument("--host", default="127.0.0.1")
+    gateway.add_argument("--port", type=int, default=None, help="default: CRYPTOCFD_HTTP_PORT")
+    gateway.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     if args.command == "engine":
         return _engine()
     if args.command == "migrate":
         return _migrate()
+    if args.command == "gateway":
+        return _gateway(args.host, args.port, args.workers)
     if args.command == "bench":
         from cryptocfd.benchmarks import run_bench  # noqa: PLC0415 - keep start-up light
 
@@ -47,6 +53,19 @@ def _engine() -> int:
     except (SettingsError, EngineRefused) as exc:
         print(f"cryptocfd engine: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _gateway(host: str, port: int | None, workers: int) -> int:
+    from cryptocfd.gateway.main import run_gateway  # noqa: PLC0415
+    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    try:
+        settings = load_settings()  # refuse bad settings before uvicorn starts workers
+    except SettingsError as exc:
+        print(f"cryptocfd gateway: {exc}", file=sys.stderr)
+        return 2
+    run_gateway(host, settings.http_port if port is None else port, workers)
     return 0
 
 

@@ -38,6 +38,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     snapshots_kept: int = 3
     allow_redis_without_aof: bool = False
     engine_consumer: str = "engine-1"
+    # Requests per minute before a 429: every request per client IP, trading writes per user.
+    rate_per_ip_per_min: int = 3_000
+    rate_per_user_per_min: int = 600
+    engine_timeout_s: float = 5.0
 
     @property
     def state_path(self) -> Path:
@@ -72,6 +76,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_SNAPSHOTS_KEPT": "snapshots_kept",
         "CRYPTOCFD_ALLOW_REDIS_WITHOUT_AOF": "allow_redis_without_aof",
         "CRYPTOCFD_ENGINE_CONSUMER": "engine_consumer",
+        "CRYPTOCFD_RATE_PER_IP_PER_MIN": "rate_per_ip_per_min",
+        "CRYPTOCFD_RATE_PER_USER_PER_MIN": "rate_per_user_per_min",
+        "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
     }
     for variable, field in names.items():
         if variable in env:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 
 def asyncpg_dsn(database_url: str) -> str:
@@ -18,3 +19,9 @@ async def create_pool(database_url: str, min_size: int = 2, max_size: int = 10) 
     )
     assert pool is not None  # create_pool returns None only when not awaited
     return pool
+
+
+# Whatever runs a query: a connection, a pooled connection, or the pool itself.
+Db = asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool
+# What runs statements that must share a transaction: a connection, never the pool.
+Conn = asyncpg.Connection | PoolConnectionProxy

@@ -1,0 +1,77 @@
+"""The gateway application: routes, dependencies, errors, docs and metrics, from settings."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, Request, Router, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+from cryptocfd.gateway import docs
+from cryptocfd.gateway.auth import client_ip, provide_principal
+from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
+from cryptocfd.gateway.metrics import MetricsMiddleware
+from cryptocfd.gateway.ratelimit import hit
+from cryptocfd.gateway.resources import open_resources, resources_of
+from cryptocfd.gateway.routes import account, auth, devmail, ops, trade
+from cryptocfd.settings import Settings
+
+API = "/api/v1"
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>CryptoCFD</title>
+</head><body><h1>CryptoCFD</h1>
+<p>The trading dashboard is not built yet. The whole API is live in the
+<a href="/docs">API explorer</a>.</p></body></html>"""
+
+
+@get("/", include_in_schema=False, media_type="text/html")
+async def home() -> str:
+    """The dashboard's place."""
+    return PAGE
+
+
+async def _limit_ip(request: Request[Any, Any, Any]) -> None:
+    resources = resources_of(request.app)
+    key = f"{resources.prefix}rl:ip:{client_ip(request)}"
+    await hit(resources.redis, key, resources.settings.rate_per_ip_per_min)
+
+
+def create_app(settings: Settings) -> Litestar:
+    """A gateway for ``settings``; connections open when the app starts."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            app.state.resources = resources
+            yield
+
+    private = Router(
+        "/",
+        route_handlers=[*trade.ROUTES, *account.ROUTES],
+        dependencies={"principal": Provide(provide_principal)},
+    )
+    api = Router(API, route_handlers=[*auth.ROUTES, private], before_request=_limit_ip)
+    handlers: list[Any] = [home, api, *ops.ROUTES, *docs.ROUTES]
+    if settings.env == "dev":
+        handlers.append(devmail.mailbox)
+    return Litestar(
+        route_handlers=handlers,
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[MetricsMiddleware()],
+        openapi_config=OpenAPIConfig(
+            title="CryptoCFD API",
+            version="1.0.0",
+            description=(
+                "Trade crypto CFDs: long or short with margin and leverage. Amounts and "
+                'prices are decimal strings. Errors are `{"error": {"code", "message"}}`.'
+            ),
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,102 @@
+"""Who is calling: a bearer access token, or a browser session cookie with its CSRF token.
+
+Bearer tokens are checked without a database round trip (signature, expiry, and a Redis
+marker set when their family is revoked). Session cookies are looked up in PostgreSQL, and
+every write made with one must carry the session's CSRF token in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.resources import Resources, resources_of
+from cryptocfd.identity.tokens import (
+    ACCESS_TOKEN_TTL_MS,
+    BadToken,
+    csrf_matches,
+    token_hash,
+    verify_access_token,
+)
+from cryptocfd.store.credentials import live_session
+from cryptocfd.store.logins import utcnow
+
+SESSION_COOKIE = "cfd_session"
+CSRF_COOKIE = "cfd_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """The signed-in user of a request, and how they signed in."""
+
+    user_id: int
+    family: str | None = None  # bearer tokens: the revocable token family
+    device_id: str | None = None
+    session_hash: bytes | None = None  # cookie sessions: the stored hash of the session id
+
+    @property
+    def account_id(self) -> int:
+        """The user's trading account (one per user, same id)."""
+        return self.user_id
+
+
+def revoked_key(resources: Resources, family: str) -> str:
+    """The Redis marker that a token family's access tokens no longer count."""
+    return f"{resources.prefix}revoked:{family}"
+
+
+async def mark_family_revoked(resources: Resources, family: str) -> None:
+    """Refuse the family's outstanding access tokens until they would have expired anyway."""
+    await resources.redis.set(revoked_key(resources, family), b"1", px=ACCESS_TOKEN_TTL_MS)
+
+
+def _unauthenticated(message: str) -> ApiError:
+    return ApiError(401, "UNAUTHENTICATED", message, {"WWW-Authenticate": "Bearer"})
+
+
+async def _bearer(resources: Resources, token: str) -> Principal:
+    try:
+        claims = verify_access_token(resources.secret, token, int(time.time() * 1000))
+    except BadToken as exc:
+        raise _unauthenticated(str(exc)) from exc
+    if await resources.redis.exists(revoked_key(resources, claims.family)):
+        raise _unauthenticated("access token revoked")
+    return Principal(claims.user_id, family=claims.family, device_id=claims.device_id)
+
+
+async def _session(resources: Resources, request: Request[Any, Any, Any], sid: str) -> Principal:
+    id_hash = token_hash(sid)
+    session = await live_session(resources.pool, id_hash, utcnow())
+    if session is None:
+        raise _unauthenticated("session expired or signed out")
+    if request.method not in SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER, "")
+        if not presented or not csrf_matches(resources.secret, sid, presented):
+            raise ApiError(403, "CSRF_FAILED", "missing or wrong X-CSRF-Token for this session")
+    return Principal(session.user_id, session_hash=id_hash)
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The caller, or a 401 (403 for a cookie write without its CSRF token)."""
+    resources = resources_of(request.app)
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthenticated("expected Authorization: Bearer <access token>")
+        return await _bearer(resources, token.strip())
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        return await _session(resources, request, sid)
+    raise _unauthenticated("sign in first: a bearer token or a session cookie")
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    """The client's address as the server saw it (put a trusted proxy's header here if any)."""
+    client = request.client
+    return client.host if client is not None else "unknown"

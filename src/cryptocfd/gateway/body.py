@@ -1,0 +1,98 @@
+"""Request bodies decoded exactly: amounts keep the digits the client sent.
+
+Litestar would parse JSON numbers into floats before we saw them, and ``0.1`` would already
+be wrong. Bodies are decoded here with msgspec instead, amounts as raw JSON, and each amount
+is read from its own text: a decimal string or a plain JSON number, never an exponent, NaN,
+infinity, negative zero or more digits than the scale holds.
+
+Handlers that read their body here declare it with ``body_of`` so the OpenAPI document still
+describes it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+
+from cryptocfd.core.money import DecimalFormatError, parse_scaled
+from cryptocfd.gateway.errors import ApiError
+
+T = TypeVar("T")
+
+MAX_BODY_BYTES = 16_384
+
+Amount = Annotated[
+    msgspec.Raw,
+    msgspec.Meta(
+        description="A decimal as a string (preferred) or a plain JSON number: 100.25",
+        extra_json_schema={"type": ["string", "number"], "examples": ["100.00"]},
+    ),
+]
+
+OptionalAmount = Annotated[
+    msgspec.Raw,
+    msgspec.Meta(
+        description="A decimal as a string or a plain JSON number; null or absent for none",
+        extra_json_schema={"type": ["string", "number", "null"], "examples": ["100.00"]},
+    ),
+]
+_NULL = msgspec.Raw(b"null")
+
+
+def no_amount() -> msgspec.Raw:
+    """The default of an ``OptionalAmount`` field: JSON null (msgspec cannot union ``Raw``)."""
+    return _NULL
+
+
+# (method, path) -> the struct its body decodes into; read by the OpenAPI document.
+DOCUMENTED_BODIES: dict[tuple[str, str], type[Any]] = {}
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+def body_of(method: str, path: str, struct: type[T]) -> type[T]:
+    """Declare that ``method path`` takes a ``struct`` body (for the OpenAPI document)."""
+    DOCUMENTED_BODIES[(method.lower(), path)] = struct
+    return struct
+
+
+def decode_body(raw: bytes, struct: type[T]) -> T:
+    """``raw`` decoded into ``struct``, or a 400 saying what is wrong."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "BODY_TOO_LARGE", f"bodies are at most {MAX_BODY_BYTES} bytes")
+    decoder = _decoders.get(struct)
+    if decoder is None:
+        decoder = _decoders[struct] = msgspec.json.Decoder(struct)
+    try:
+        value: T = decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "INVALID_REQUEST", str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "INVALID_JSON", f"the body is not valid JSON: {exc}") from exc
+    return value
+
+
+def amount(raw: msgspec.Raw, decimals: int, field: str) -> int:
+    """The amount in ``raw`` as an integer at ``decimals`` places, or a 400."""
+    text = bytes(raw).decode()
+    if text.startswith('"'):
+        try:
+            text = msgspec.json.decode(text, type=str)
+        except msgspec.DecodeError as exc:  # pragma: no cover - msgspec validated the JSON
+            raise ApiError(400, "INVALID_NUMBER", f"{field}: not a string") from exc
+    elif not text or text[0] not in "-0123456789":
+        raise ApiError(400, "INVALID_NUMBER", f"{field}: expected a decimal string or number")
+    try:
+        return parse_scaled(text, decimals)
+    except DecimalFormatError as exc:
+        raise ApiError(400, "INVALID_NUMBER", f"{field}: {exc}") from exc
+
+
+def is_null(raw: msgspec.Raw) -> bool:
+    """Whether a raw field holds JSON null."""
+    return bytes(raw) == b"null"
+
+
+def optional_amount(raw: msgspec.Raw, decimals: int, field: str) -> int | None:
+    """``amount`` for an ``OptionalAmount`` field (absent or JSON null gives ``None``)."""
+    return None if is_null(raw) else amount(raw, decimals, field)

@@ -1,0 +1,33 @@
+"""``cryptocfd gateway``: the app under uvicorn (uvloop, httptools), one or more workers."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from litestar import Litestar
+
+from cryptocfd.gateway.app import create_app
+from cryptocfd.settings import load_settings
+
+
+def app_from_environment() -> Litestar:
+    """The app for this process's environment (uvicorn calls this in every worker)."""
+    return create_app(load_settings())
+
+
+def run_gateway(host: str, port: int, workers: int) -> None:
+    """Serve until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    uvicorn.run(
+        "cryptocfd.gateway.main:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="info",
+        proxy_headers=False,
+    )

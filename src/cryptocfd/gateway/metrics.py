@@ -1,0 +1,98 @@
+"""Prometheus metrics: requests by route, engine round trips, and how far consumers lag.
+
+Each gateway process has its own registry; scrape every process (the usual way with
+several workers behind one port is one scrape target per worker port).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from litestar.middleware import ASGIMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+from redis.exceptions import RedisError
+
+from cryptocfd.bus.streams import ENGINE_GROUP, JOURNAL_GROUP, Streams
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+    from cryptocfd.gateway.resources import Resources
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter(
+    "cryptocfd_http_requests",
+    "HTTP requests by route template, method and status",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "cryptocfd_http_request_seconds",
+    "HTTP request latency by route template",
+    ["method", "route"],
+    buckets=(0.001, 0.002, 0.003, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+ENGINE_ROUND_TRIP = Histogram(
+    "cryptocfd_engine_round_trip_seconds",
+    "From sending a command or query to the engine until its answer arrived",
+    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0),
+    registry=REGISTRY,
+)
+STREAM_LAG = Gauge(
+    "cryptocfd_stream_lag",
+    "Entries a consumer group has not yet been delivered, by stream and group",
+    ["stream", "group"],
+    registry=REGISTRY,
+)
+
+
+class MetricsMiddleware(ASGIMiddleware):
+    """Count and time every HTTP request under its route template (not its raw path)."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Time the request and record its status."""
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await next_app(scope, receive, record_status)
+        finally:
+            route = scope.get("path_template") or "unmatched"
+            method = scope.get("method", "")
+            REQUESTS.labels(method, route, str(status)).inc()
+            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+
+
+async def _update_lag(resources: Resources) -> None:
+    streams = Streams(resources.prefix)
+    for stream, group in (
+        (streams.commands, ENGINE_GROUP),
+        (streams.prices, ENGINE_GROUP),
+        (streams.records, JOURNAL_GROUP),
+    ):
+        try:
+            groups = await resources.redis.xinfo_groups(stream)
+        except RedisError:
+            continue  # the stream does not exist yet
+        for info in groups:
+            name = info.get("name")
+            name = name.decode() if isinstance(name, bytes) else name
+            if name == group and info.get("lag") is not None:
+                STREAM_LAG.labels(stream, group).set(int(info["lag"]))
+
+
+async def render_metrics(resources: Resources) -> tuple[bytes, str]:
+    """The exposition text, with stream lag read now."""
+    await _update_lag(resources)
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

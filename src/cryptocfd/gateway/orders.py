@@ -1,0 +1,149 @@
+"""Trade requests checked and turned into engine commands, before anything reaches the engine.
+
+The gateway refuses what it can see is wrong (unknown asset, leverage outside the asset's
+bounds, a margin that is not positive, a limit without a price) with the engine's own codes,
+so a client sees one vocabulary whichever side caught the mistake.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+
+from msgspec import Raw, UnsetType
+
+from cryptocfd.core.money import BPS, CENTS_DECIMALS
+from cryptocfd.gateway.auth import Principal
+from cryptocfd.gateway.body import amount, optional_amount
+from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.schemas import CreateOrderRequest, ModifyRequest
+from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.trading.commands import ModifyPosition, OrderType, PlaceOrder, Side
+from cryptocfd.trading.rejections import RejectCode
+
+_SIDES = {"long": Side.LONG, "buy": Side.LONG, "short": Side.SHORT, "sell": Side.SHORT}
+
+
+def now_ms() -> int:
+    """The wall clock in unix milliseconds: commands carry the gateway's time."""
+    return time.time_ns() // 1_000_000
+
+
+def request_id(principal: Principal, key: str | None) -> str:
+    """The engine request id: the client's idempotency key, scoped to the user, or a new one.
+
+    A retry with the same key gets the first outcome and changes nothing.
+    """
+    if key:
+        if len(key) > 64 or not key.isascii() or not key.isprintable():
+            raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", "keys are up to 64 printable ASCII")
+        return f"u{principal.user_id}:{key}"
+    return f"g:{uuid.uuid4().hex}"
+
+
+def _bad(code: RejectCode | str, message: str) -> ApiError:
+    return ApiError(400, str(code), message)
+
+
+def asset_spec(assets: dict[str, AssetSpec], symbol: str) -> AssetSpec:
+    """The asset's spec, or a 400 ``UNKNOWN_ASSET``."""
+    spec = assets.get(symbol.upper())
+    if spec is None:
+        raise _bad(RejectCode.UNKNOWN_ASSET, f"unknown asset {symbol!r}; see /supportedAssets")
+    return spec
+
+
+def _expiry_ms(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise _bad(RejectCode.INVALID_EXPIRY, "expires_at: expected ISO 8601") from exc
+    if moment.tzinfo is None:
+        raise _bad(RejectCode.INVALID_EXPIRY, "expires_at: give a time zone, e.g. Z")
+    return int(moment.timestamp() * 1000)
+
+
+def place_order(
+    body: CreateOrderRequest,
+    principal: Principal,
+    assets: dict[str, AssetSpec],
+    rid: str,
+    ts: int,
+) -> PlaceOrder:
+    """The engine command for a create request, or a 400 saying what is wrong."""
+    spec = asset_spec(assets, body.asset)
+    side_text = body.side or body.type
+    if side_text is None:
+        raise _bad("INVALID_REQUEST", "give side (long or short), or type (buy or sell)")
+    if body.side and body.type and _SIDES[body.side] != _SIDES[body.type]:
+        raise _bad("INVALID_REQUEST", "side and type disagree")
+    margin = amount(body.margin, CENTS_DECIMALS, "margin")
+    if margin <= 0:
+        raise _bad(RejectCode.INVALID_MARGIN, "margin must be more than 0")
+    leverage = amount(body.leverage, 0, "leverage")
+    if not 1 <= leverage <= spec.max_leverage:
+        raise _bad(
+            RejectCode.LEVERAGE_OUT_OF_RANGE,
+            f"{spec.symbol} leverage is 1 to {spec.max_leverage}",
+        )
+    order_type = OrderType(body.order_type)
+    decimals = spec.price_decimals
+    price = optional_amount(body.price, decimals, "price")
+    if order_type is not OrderType.MARKET and (price is None or price <= 0):
+        raise _bad(RejectCode.INVALID_ORDER_PRICE, f"a {order_type} order needs a price")
+    if order_type is OrderType.MARKET and price is not None:
+        raise _bad(RejectCode.INVALID_ORDER_PRICE, "a market order takes no price")
+    if body.slippage_bps is not None and body.expected_price is None:
+        raise _bad(RejectCode.INVALID_SLIPPAGE, "slippage_bps needs expected_price")
+    return PlaceOrder(
+        request_id=rid,
+        ts=ts,
+        account_id=principal.account_id,
+        asset=spec.symbol,
+        side=_SIDES[side_text],
+        margin=margin,
+        leverage=leverage,
+        order_type=order_type,
+        price=price,
+        take_profit=optional_amount(body.take_profit, decimals, "take_profit"),
+        stop_loss=optional_amount(body.stop_loss, decimals, "stop_loss"),
+        trailing_distance=optional_amount(body.trailing_distance, decimals, "trailing_distance"),
+        expected_price=optional_amount(body.expected_price, decimals, "expected_price"),
+        slippage_bps=body.slippage_bps,
+        expires_at=_expiry_ms(body.expires_at),
+    )
+
+
+def fraction_bps(raw: Raw) -> int:
+    """A close fraction (0 < f <= 1, up to four decimals) in basis points; default all."""
+    bps = optional_amount(raw, 4, "fraction")
+    if bps is None:
+        return BPS
+    if not 0 < bps <= BPS:
+        raise _bad(RejectCode.INVALID_FRACTION, "fraction must be above 0 and at most 1")
+    return bps
+
+
+def modify_position(
+    body: ModifyRequest, principal: Principal, spec: AssetSpec, rid: str, ts: int
+) -> ModifyPosition:
+    """The engine command for a modify request (omitted fields keep their value)."""
+    decimals = spec.price_decimals
+
+    def exit_level(raw: Raw | UnsetType, field: str) -> int | UnsetType | None:
+        if isinstance(raw, Raw):
+            return optional_amount(raw, decimals, field)
+        return raw
+
+    return ModifyPosition(
+        request_id=rid,
+        ts=ts,
+        account_id=principal.account_id,
+        order_id=body.order_id,
+        take_profit=exit_level(body.take_profit, "take_profit"),
+        stop_loss=exit_level(body.stop_loss, "stop_loss"),
+        trailing_distance=exit_level(body.trailing_distance, "trailing_distance"),
+    )

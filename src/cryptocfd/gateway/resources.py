@@ -1,0 +1,81 @@
+"""What every request handler shares in one gateway process, built once from settings."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import asyncpg
+from litestar import Litestar
+from redis.asyncio import Redis
+
+from cryptocfd.bus.client import EngineClient
+from cryptocfd.bus.streams import Streams
+from cryptocfd.settings import Settings
+from cryptocfd.store.database import create_pool
+from cryptocfd.store.keyfiles import dev_key_file
+from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Resources:
+    """Connections, keys and configuration of one gateway process. It holds no user state:
+    any number of gateways can serve the same users."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: Redis
+    engine: EngineClient
+    secret: bytes
+    assets: dict[str, AssetSpec]
+
+    @property
+    def prefix(self) -> str:
+        """The Redis key prefix of this installation."""
+        return self.settings.redis_prefix
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are ``Secure`` everywhere but on a localhost URL (plain HTTP in dev)."""
+        host = urlsplit(self.settings.public_url).hostname or ""
+        return host not in {"localhost", "127.0.0.1", "::1"}
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The key that signs access tokens and CSRF tokens (a dev key is made in ``dev``)."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    return dev_key_file(settings.state_path, "secret.key")  # settings refused this in prod
+
+
+@contextlib.asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Connect to PostgreSQL, Redis and the engine; close them all at the end."""
+    pool = await create_pool(settings.database_url)
+    redis = Redis.from_url(settings.redis_url)
+    engine = EngineClient(redis, Streams(settings.redis_prefix), settings.engine_timeout_s)
+    await engine.start()
+    try:
+        yield Resources(
+            settings=settings,
+            pool=pool,
+            redis=redis,
+            engine=engine,
+            secret=secret_key(settings),
+            assets={spec.symbol: spec for spec in DEFAULT_ASSETS},
+        )
+    finally:
+        await engine.close()
+        await redis.aclose()
+        await pool.close()
+
+
+def resources_of(app: Litestar) -> Resources:
+    """The resources the app's lifespan opened."""
+    resources: Resources = app.state.resources
+    return resources

@@ -1,0 +1,144 @@
+"""``/trade``: open, list, modify, close and cancel, each checked against the caller's account.
+
+Every command carries the caller's own account id, and the engine answers ``ORDER_NOT_FOUND``
+for an order of another account, so asking about someone else's order is a 404, never a leak.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+
+from cryptocfd.core.money import format_cents
+from cryptocfd.gateway.auth import Principal
+from cryptocfd.gateway.body import body_of, decode_body
+from cryptocfd.gateway.engine_calls import outcome_events, portfolio_of, send_as
+from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.orders import (
+    asset_spec,
+    fraction_bps,
+    modify_position,
+    now_ms,
+    place_order,
+    request_id,
+)
+from cryptocfd.gateway.present import closed, pending, position
+from cryptocfd.gateway.ratelimit import hit
+from cryptocfd.gateway.resources import Resources, resources_of
+from cryptocfd.gateway.schemas import (
+    CancelledOut,
+    CancelRequest,
+    ClosedOut,
+    CloseRequest,
+    CreateOrderOut,
+    CreateOrderRequest,
+    ModifyRequest,
+    OpenOut,
+    PositionOut,
+)
+from cryptocfd.trading.commands import CancelOrder, ClosePosition
+from cryptocfd.trading.events import OrderCancelled, OrderPlaced, PositionClosed, PositionOpened
+from cryptocfd.trading.views import Portfolio, PositionView
+
+TRADE = "/api/v1/trade"
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+async def _limited(resources: Resources, principal: Principal) -> None:
+    key = f"{resources.prefix}rl:trade-user:{principal.user_id}"
+    await hit(resources.redis, key, resources.settings.rate_per_user_per_min)
+
+
+def _position_in(view: Portfolio, order_id: int) -> PositionView:
+    for candidate in view.positions:
+        if candidate.order_id == order_id:
+            return candidate
+    raise ApiError(404, "ORDER_NOT_FOUND", f"no open position {order_id} on this account")
+
+
+@post("/trade/create", status_code=200, summary="Open a position or place a pending entry")
+async def create(request: Request[Any, Any, Any], principal: Principal) -> CreateOrderOut:
+    """Market orders fill now at the ask (long) or bid (short); limit and stop entries wait.
+
+    Send an ``Idempotency-Key`` header (or ``client_order_id``) to make retries safe.
+    """
+    resources = resources_of(request.app)
+    body = decode_body(await request.body(), body_of("post", f"{TRADE}/create", CreateOrderRequest))
+    await _limited(resources, principal)
+    key = body.client_order_id or request.headers.get(IDEMPOTENCY_HEADER)
+    command = place_order(body, principal, resources.assets, request_id(principal, key), now_ms())
+    events = outcome_events(await send_as(resources, principal, command))
+    first = events[0]
+    spec = resources.assets[command.asset]
+    if isinstance(first, OrderPlaced):
+        view = await portfolio_of(resources, principal)
+        for entry in view.pending:
+            if entry.order_id == first.order_id:
+                return CreateOrderOut(first.order_id, "pending", order=pending(entry, spec))
+        # Filled or expired between the two calls: report what it became.
+    assert isinstance(first, PositionOpened | OrderPlaced)
+    view = await portfolio_of(resources, principal)
+    for candidate in view.positions:
+        if candidate.order_id == first.order_id:
+            return CreateOrderOut(first.order_id, "open", position=position(candidate, spec))
+    raise ApiError(409, "ORDER_CLOSED", f"order {first.order_id} closed as soon as it opened")
+
+
+@get("/trade/open", summary="Open positions and pending entries")
+async def open_orders(request: Request[Any, Any, Any], principal: Principal) -> OpenOut:
+    """Positions with their unrealized PnL now, and entries waiting for their price."""
+    resources = resources_of(request.app)
+    view = await portfolio_of(resources, principal)
+    assets = resources.assets
+    return OpenOut(
+        positions=[position(p, assets[p.asset]) for p in view.positions],
+        pending=[pending(o, assets[o.asset]) for o in view.pending],
+    )
+
+
+@post("/trade/close", status_code=200, summary="Close a position, fully or in part")
+async def close(request: Request[Any, Any, Any], principal: Principal) -> ClosedOut:
+    """Close at the bid (long) or ask (short); ``fraction`` 0.5 closes half."""
+    resources = resources_of(request.app)
+    body = decode_body(await request.body(), body_of("post", f"{TRADE}/close", CloseRequest))
+    await _limited(resources, principal)
+    bps = fraction_bps(body.fraction)
+    held = _position_in(await portfolio_of(resources, principal), body.order_id)
+    rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
+    command = ClosePosition(rid, now_ms(), principal.account_id, body.order_id, bps)
+    events = outcome_events(await send_as(resources, principal, command))
+    event = events[0]
+    assert isinstance(event, PositionClosed)
+    return closed(event, resources.assets[event.asset], held.leverage, held.opened_at)
+
+
+@post("/trade/modify", status_code=200, summary="Change a position's take-profit, stop or trail")
+async def modify(request: Request[Any, Any, Any], principal: Principal) -> PositionOut:
+    """Omit a field to keep it, send ``null`` to remove it; a new trailing distance re-arms."""
+    resources = resources_of(request.app)
+    body = decode_body(await request.body(), body_of("post", f"{TRADE}/modify", ModifyRequest))
+    await _limited(resources, principal)
+    held = _position_in(await portfolio_of(resources, principal), body.order_id)
+    spec = asset_spec(resources.assets, held.asset)
+    rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
+    outcome_events(
+        await send_as(resources, principal, modify_position(body, principal, spec, rid, now_ms()))
+    )
+    return position(_position_in(await portfolio_of(resources, principal), body.order_id), spec)
+
+
+@post("/trade/cancel", status_code=200, summary="Cancel a pending entry")
+async def cancel(request: Request[Any, Any, Any], principal: Principal) -> CancelledOut:
+    """Cancel a limit or stop entry and release its margin."""
+    resources = resources_of(request.app)
+    body = decode_body(await request.body(), body_of("post", f"{TRADE}/cancel", CancelRequest))
+    await _limited(resources, principal)
+    rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
+    command = CancelOrder(rid, now_ms(), principal.account_id, body.order_id)
+    event = outcome_events(await send_as(resources, principal, command))[0]
+    assert isinstance(event, OrderCancelled)
+    return CancelledOut(event.order_id, format_cents(event.margin))
+
+
+ROUTES = [create, open_orders, close, modify, cancel]

@@ -1,0 +1,251 @@
+"""The API's shapes: request bodies and responses, apart from the engine's own types.
+
+Amounts, prices and quantities leave as decimal strings at their scale; times as ISO 8601
+UTC strings. Request bodies forbid unknown fields, so a typo is an error, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from cryptocfd.gateway.body import Amount, OptionalAmount, no_amount
+
+Money = Annotated[str, Meta(description="US dollars, two decimals", examples=["10000.00"])]
+Price = Annotated[str, Meta(description="A price at the asset's decimals", examples=["64250.50"])]
+Quantity = Annotated[str, Meta(description="Units of the asset, eight decimals")]
+Timestamp = Annotated[str, Meta(description="ISO 8601, UTC", examples=["2026-11-25T10:00:00.000Z"])]
+ClientId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+Email = Annotated[str, Meta(max_length=320, examples=["trader@example.com"])]
+
+
+class _Body(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    pass
+
+
+# -- auth -----------------------------------------------------------------------------------
+
+
+class LoginRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """Ask for a sign-in link by email."""
+
+    email: Email
+
+
+class LoginAccepted(msgspec.Struct, frozen=True):
+    """The same answer whether or not the address has an account."""
+
+    message: str
+
+
+class UserOut(msgspec.Struct, frozen=True):
+    """A signed-in user."""
+
+    id: int
+    email: str
+
+
+class TokensOut(msgspec.Struct, frozen=True):
+    """Tokens for API clients: a short-lived access token and a rotating refresh token."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: UserOut
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
+
+
+class RefreshRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """Trade a refresh token for new tokens; the old one is spent."""
+
+    refresh_token: Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class PinRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """Set or change the mobile PIN: exactly six digits, not a common one."""
+
+    pin: Annotated[str, Meta(examples=["739150"])]
+
+
+class PinLoginRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """Sign in on a device with email and PIN."""
+
+    email: Email
+    pin: str
+    device_id: Annotated[str, Meta(min_length=1, max_length=128)]
+
+
+# -- account --------------------------------------------------------------------------------
+
+
+class BalanceOut(msgspec.Struct, frozen=True):
+    """The account as MetaTrader shows it; margin level is a percentage, null with no margin."""
+
+    currency: str
+    balance: Money
+    equity: Money
+    used_margin: Money
+    free_margin: Money
+    margin_level: str | None
+    unrealized_pnl: Money
+
+
+class ResetOut(msgspec.Struct, frozen=True):
+    """The demo account after a reset."""
+
+    closed_positions: int
+    cancelled_orders: int
+    balance: BalanceOut
+
+
+# -- trade ----------------------------------------------------------------------------------
+
+
+class CreateOrderRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """Open a position at market, or leave a limit or stop entry pending at ``price``.
+
+    ``side`` is ``long`` or ``short``; ``type: buy|sell`` is accepted instead, as older
+    clients send it. ``margin`` is in dollars; ``leverage`` a whole number within the asset's
+    bounds. ``expected_price`` with ``slippage_bps`` bounds a market fill.
+    """
+
+    asset: Annotated[str, Meta(max_length=16, examples=["BTC"])]
+    margin: Amount
+    leverage: Amount
+    side: Literal["long", "short", "buy", "sell"] | None = None
+    type: Literal["buy", "sell", "long", "short"] | None = None
+    order_type: Literal["market", "limit", "stop"] = "market"
+    price: OptionalAmount = msgspec.field(default_factory=no_amount)
+    take_profit: OptionalAmount = msgspec.field(default_factory=no_amount)
+    stop_loss: OptionalAmount = msgspec.field(default_factory=no_amount)
+    trailing_distance: OptionalAmount = msgspec.field(default_factory=no_amount)
+    slippage_bps: Annotated[int, Meta(ge=0, le=10_000)] | None = None
+    expected_price: OptionalAmount = msgspec.field(default_factory=no_amount)
+    expires_at: Timestamp | None = None
+    client_order_id: ClientId | None = None
+
+
+class PositionOut(msgspec.Struct, frozen=True):
+    """An open position."""
+
+    order_id: int
+    asset: str
+    side: str
+    margin: Money
+    leverage: int
+    quantity: Quantity
+    open_price: Price
+    take_profit: Price | None
+    stop_loss: Price | None
+    trailing_distance: Price | None
+    liquidation_price: Price
+    unrealized_pnl: Money
+    opened_at: Timestamp
+
+
+class PendingOut(msgspec.Struct, frozen=True):
+    """A limit or stop entry waiting for its price."""
+
+    order_id: int
+    asset: str
+    side: str
+    order_type: str
+    price: Price
+    margin: Money
+    leverage: int
+    take_profit: Price | None
+    stop_loss: Price | None
+    trailing_distance: Price | None
+    expires_at: Timestamp | None
+    placed_at: Timestamp
+
+
+class CreateOrderOut(msgspec.Struct, frozen=True):
+    """What an order became: an open position, or a pending entry."""
+
+    order_id: int
+    status: Literal["open", "pending"]
+    position: PositionOut | None = None
+    order: PendingOut | None = None
+
+
+class OpenOut(msgspec.Struct, frozen=True):
+    """Open positions and pending entries, oldest first."""
+
+    positions: list[PositionOut]
+    pending: list[PendingOut]
+
+
+class CloseRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """Close a position, or ``fraction`` of it (0 < fraction ≤ 1, default all)."""
+
+    order_id: int
+    fraction: OptionalAmount = msgspec.field(default_factory=no_amount)
+
+
+class ModifyRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """Change a position's exits: an omitted field keeps its value, ``null`` removes it."""
+
+    order_id: int
+    take_profit: OptionalAmount | UnsetType = UNSET
+    stop_loss: OptionalAmount | UnsetType = UNSET
+    trailing_distance: OptionalAmount | UnsetType = UNSET
+
+
+class CancelRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """Cancel a pending entry."""
+
+    order_id: int
+
+
+class ClosedOut(msgspec.Struct, frozen=True):
+    """A close, full or partial: what closed, at what price, for what PnL, and why."""
+
+    order_id: int
+    asset: str
+    side: str
+    margin: Money
+    leverage: int
+    quantity: Quantity
+    open_price: Price
+    close_price: Price
+    pnl: Money
+    close_reason: str
+    opened_at: Timestamp | None
+    closed_at: Timestamp
+    remaining_quantity: Quantity = "0.00000000"
+
+
+class ModifiedOut(msgspec.Struct, frozen=True):
+    """A position's exits after a change."""
+
+    order_id: int
+    take_profit: Price | None
+    stop_loss: Price | None
+    trailing_distance: Price | None
+
+
+class CancelledOut(msgspec.Struct, frozen=True):
+    """A cancelled entry and the margin it released."""
+
+    order_id: int
+    released_margin: Money
+
+
+class ClosedPage(msgspec.Struct, frozen=True):
+    """Closes, newest first; pass ``next_cursor`` back for the next page."""
+
+    items: list[ClosedOut]
+    next_cursor: str | None
+
+
+# -- operations -----------------------------------------------------------------------------
+
+
+class Health(msgspec.Struct, frozen=True):
+    """Liveness, or readiness with each dependency's state."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = msgspec.field(default_factory=dict)

@@ -1,0 +1,48 @@
+"""Single-use sign-in links, stored as token hashes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from cryptocfd.store.database import Conn, Db
+
+
+async def recent_login_count(conn: Conn, email: str, now: datetime) -> int:
+    """How many sign-in links were issued to ``email`` in the hour before ``now``."""
+    count = await conn.fetchval(
+        "SELECT count(*) FROM login_tokens WHERE email = $1 AND created_at > $2",
+        email,
+        now - timedelta(hours=1),
+    )
+    return int(count)
+
+
+async def add_login_token(
+    conn: Conn, token_hash: bytes, email: str, now: datetime, ttl_ms: int
+) -> None:
+    """Record a sign-in link's token hash, valid for ``ttl_ms``."""
+    await conn.execute(
+        "INSERT INTO login_tokens (token_hash, email, created_at, expires_at)"
+        " VALUES ($1, $2, $3, $4)",
+        token_hash,
+        email,
+        now,
+        now + timedelta(milliseconds=ttl_ms),
+    )
+
+
+async def use_login_token(conn: Db, token_hash: bytes, now: datetime) -> str | None:
+    """Spend a sign-in link: the email it was for, or ``None`` when it is unknown, already
+    used or expired. One statement, so two clicks racing cannot both sign in."""
+    email: str | None = await conn.fetchval(
+        "UPDATE login_tokens SET used_at = $2"
+        " WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING email",
+        token_hash,
+        now,
+    )
+    return email
+
+
+def utcnow() -> datetime:
+    """The wall clock, timezone-aware, for the store's timestamps."""
+    return datetime.now(UTC)
