@@ -11,6 +11,7 @@ import redis
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from tests.integration.gateway_harness import Gateway, held, running_gateway
 from tests.integration.postgres import fresh_database
 from tests.integration.servers import some_redis
 
@@ -47,3 +48,14 @@ def database_url() -> Iterator[str]:
     """A migrated PostgreSQL database of this run's own, dropped at the end."""
     with fresh_database() as url:
         yield url
+
+
+@pytest.fixture
+async def gateway(
+    redis_client: Redis, redis_url: str, database_url: str, streams: Streams, tmp_path: Path
+) -> AsyncIterator[Gateway]:
+    """A gateway with an engine behind it, on the run's database and the test's key prefix."""
+    async with held(
+        running_gateway(redis_client, redis_url, database_url, streams, tmp_path)
+    ) as gw:
+        yield gw

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.di import NamedDependency
 
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.resources import Resources, resources_of
@@ -43,6 +44,10 @@ class Principal(msgspec.Struct, frozen=True):
     def account_id(self) -> int:
         """The user's trading account (one per user, same id)."""
         return self.user_id
+
+
+Caller = NamedDependency[Principal]
+"""A handler parameter ``principal: Caller`` receives the signed-in caller."""
 
 
 def revoked_key(resources: Resources, family: str) -> str:

@@ -14,6 +14,7 @@ import msgspec
 import swagger_ui_bundle  # type: ignore[import-untyped]
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from cryptocfd.gateway.body import DOCUMENTED_BODIES
 from cryptocfd.gateway.errors import ErrorBody
@@ -94,7 +95,7 @@ async def explorer_script() -> str:
 
 
 @get("/docs/assets/{name:str}", include_in_schema=False)
-async def explorer_asset(name: str) -> Response[bytes]:
+async def explorer_asset(name: FromPath[str]) -> Response[bytes]:
     """Swagger UI's own files, from the installed ``swagger-ui-bundle`` package."""
     if name not in SERVED:
         raise NotFoundException()

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Request, get, post
 
-from cryptocfd.gateway.auth import Principal
+from cryptocfd.gateway.auth import Caller
 from cryptocfd.gateway.engine_calls import outcome_events, portfolio_of, send_as
 from cryptocfd.gateway.orders import now_ms
 from cryptocfd.gateway.present import balance
@@ -20,13 +20,13 @@ from cryptocfd.trading.rejections import RejectCode, Rejection
 
 
 @get("/balance", summary="Balance, equity, margin and unrealized PnL")
-async def get_balance(request: Request[Any, Any, Any], principal: Principal) -> BalanceOut:
+async def get_balance(request: Request[Any, Any, Any], principal: Caller) -> BalanceOut:
     """The account now: equity moves with every tick of an open position's asset."""
     return balance((await portfolio_of(resources_of(request.app), principal)).account)
 
 
 @post("/account/demo/reset", status_code=200, summary="Reset the demo account")
-async def reset_demo(request: Request[Any, Any, Any], principal: Principal) -> ResetOut:
+async def reset_demo(request: Request[Any, Any, Any], principal: Caller) -> ResetOut:
     """Close every position, cancel every entry, and bring the balance back to 10,000.00."""
     resources = resources_of(request.app)
     reset = uuid.uuid4().hex

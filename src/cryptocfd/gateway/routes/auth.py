@@ -8,13 +8,14 @@ from typing import Any
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.di import Provide
+from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from cryptocfd.gateway.auth import (
     CSRF_COOKIE,
     SESSION_COOKIE,
-    Principal,
+    Caller,
     client_ip,
     mark_family_revoked,
     provide_principal,
@@ -114,7 +115,7 @@ def _session_cookies(resources: Resources, sid: str) -> list[Cookie]:
     ),
     responses=None,
 )
-async def verify(request: Request[Any, Any, Any], token: str) -> Response[Any]:
+async def verify(request: Request[Any, Any, Any], token: FromQuery[str]) -> Response[Any]:
     """Spend the link's token; the first sign-in opens the demo account."""
     resources = resources_of(request.app)
     email = await use_login_token(resources.pool, token_hash(token), utcnow())
@@ -153,7 +154,7 @@ async def refresh(request: Request[Any, Any, Any]) -> TokensOut:
 
 
 @post("/auth/logout", status_code=HTTP_204_NO_CONTENT, dependencies=_principal, summary="Sign out")
-async def logout(request: Request[Any, Any, Any], principal: Principal) -> Response[None]:
+async def logout(request: Request[Any, Any, Any], principal: Caller) -> Response[None]:
     """End this session, or revoke this token family (its access and refresh tokens)."""
     resources = resources_of(request.app)
     if principal.session_hash is not None:
@@ -168,7 +169,7 @@ async def logout(request: Request[Any, Any, Any], principal: Principal) -> Respo
 
 
 @get("/auth/me", dependencies=_principal, summary="Who am I")
-async def me(request: Request[Any, Any, Any], principal: Principal) -> UserOut:
+async def me(request: Request[Any, Any, Any], principal: Caller) -> UserOut:
     """The signed-in user."""
     user = await user_by_id(resources_of(request.app).pool, principal.user_id)
     if user is None:
@@ -178,7 +179,7 @@ async def me(request: Request[Any, Any, Any], principal: Principal) -> UserOut:
 
 @post("/auth/mobile/pin", status_code=HTTP_204_NO_CONTENT, dependencies=_principal,
       summary="Set or change the mobile PIN")  # fmt: skip
-async def set_mobile_pin(request: Request[Any, Any, Any], principal: Principal) -> None:
+async def set_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> None:
     """Six digits, not one of the most guessed; stored as an argon2id hash."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), body_of("post", f"{AUTH}/mobile/pin", PinRequest))
@@ -191,7 +192,7 @@ async def set_mobile_pin(request: Request[Any, Any, Any], principal: Principal) 
 
 @delete("/auth/mobile/pin", status_code=HTTP_204_NO_CONTENT, dependencies=_principal,
         summary="Remove the mobile PIN")  # fmt: skip
-async def delete_mobile_pin(request: Request[Any, Any, Any], principal: Principal) -> None:
+async def delete_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> None:
     """Remove the PIN and revoke every token a PIN sign-in issued."""
     resources = resources_of(request.app)
     await remove_pin(resources.pool, principal.user_id)

@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Request, get, post
 
 from cryptocfd.core.money import format_cents
-from cryptocfd.gateway.auth import Principal
+from cryptocfd.gateway.auth import Caller
 from cryptocfd.gateway.body import body_of, decode_body
 from cryptocfd.gateway.engine_calls import outcome_events, portfolio_of, send_as
 from cryptocfd.gateway.errors import ApiError
@@ -45,7 +45,7 @@ TRADE = "/api/v1/trade"
 IDEMPOTENCY_HEADER = "idempotency-key"
 
 
-async def _limited(resources: Resources, principal: Principal) -> None:
+async def _limited(resources: Resources, principal: Caller) -> None:
     key = f"{resources.prefix}rl:trade-user:{principal.user_id}"
     await hit(resources.redis, key, resources.settings.rate_per_user_per_min)
 
@@ -58,7 +58,7 @@ def _position_in(view: Portfolio, order_id: int) -> PositionView:
 
 
 @post("/trade/create", status_code=200, summary="Open a position or place a pending entry")
-async def create(request: Request[Any, Any, Any], principal: Principal) -> CreateOrderOut:
+async def create(request: Request[Any, Any, Any], principal: Caller) -> CreateOrderOut:
     """Market orders fill now at the ask (long) or bid (short); limit and stop entries wait.
 
     Send an ``Idempotency-Key`` header (or ``client_order_id``) to make retries safe.
@@ -86,7 +86,7 @@ async def create(request: Request[Any, Any, Any], principal: Principal) -> Creat
 
 
 @get("/trade/open", summary="Open positions and pending entries")
-async def open_orders(request: Request[Any, Any, Any], principal: Principal) -> OpenOut:
+async def open_orders(request: Request[Any, Any, Any], principal: Caller) -> OpenOut:
     """Positions with their unrealized PnL now, and entries waiting for their price."""
     resources = resources_of(request.app)
     view = await portfolio_of(resources, principal)
@@ -98,7 +98,7 @@ async def open_orders(request: Request[Any, Any, Any], principal: Principal) -> 
 
 
 @post("/trade/close", status_code=200, summary="Close a position, fully or in part")
-async def close(request: Request[Any, Any, Any], principal: Principal) -> ClosedOut:
+async def close(request: Request[Any, Any, Any], principal: Caller) -> ClosedOut:
     """Close at the bid (long) or ask (short); ``fraction`` 0.5 closes half."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), body_of("post", f"{TRADE}/close", CloseRequest))
@@ -114,7 +114,7 @@ async def close(request: Request[Any, Any, Any], principal: Principal) -> Closed
 
 
 @post("/trade/modify", status_code=200, summary="Change a position's take-profit, stop or trail")
-async def modify(request: Request[Any, Any, Any], principal: Principal) -> PositionOut:
+async def modify(request: Request[Any, Any, Any], principal: Caller) -> PositionOut:
     """Omit a field to keep it, send ``null`` to remove it; a new trailing distance re-arms."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), body_of("post", f"{TRADE}/modify", ModifyRequest))
@@ -129,7 +129,7 @@ async def modify(request: Request[Any, Any, Any], principal: Principal) -> Posit
 
 
 @post("/trade/cancel", status_code=200, summary="Cancel a pending entry")
-async def cancel(request: Request[Any, Any, Any], principal: Principal) -> CancelledOut:
+async def cancel(request: Request[Any, Any, Any], principal: Caller) -> CancelledOut:
     """Cancel a limit or stop entry and release its margin."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), body_of("post", f"{TRADE}/cancel", CancelRequest))

@@ -1,0 +1,145 @@
+"""A gateway app against real Redis, real PostgreSQL and an engine served in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+
+from cryptocfd.bus.streams import Streams
+from cryptocfd.gateway.app import create_app
+from cryptocfd.services.engine import EngineService
+from cryptocfd.settings import Settings
+from cryptocfd.store.database import asyncpg_dsn
+from cryptocfd.trading.commands import Tick
+from tests.integration.engine_harness import publish_tick, running_engine, store_in, until
+
+T = TypeVar("T")
+PUBLIC_URL = "http://127.0.0.1:8000"
+Client = httpx.AsyncClient
+
+
+@dataclass
+class Gateway:
+    """A running gateway and what a test needs beside it."""
+
+    client: Client
+    engine: EngineService
+    settings: Settings
+    redis: Redis
+    database_url: str
+    streams: Streams
+
+    async def tick(self, asset: str, bid: int, ask: int) -> None:
+        """Publish a fresh feed tick and wait until the engine quotes it."""
+        ts = time.time_ns() // 1_000_000
+        await publish_tick(self.redis, self.streams, Tick(asset, bid, ask, ts))
+        state = self.engine.engine.state.assets[asset]
+        await until(lambda: state.quote is not None and state.quote.ts == ts)
+
+    async def sql(self, query: str, *args: object) -> list[asyncpg.Record]:
+        """Run ``query`` on the test database."""
+        connection = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        try:
+            return list(await connection.fetch(query, *args))
+        finally:
+            await connection.close()
+
+    async def link_for(self, email: str) -> str:
+        """The path of the newest sign-in link emailed to ``email`` (from the outbox)."""
+        rows = await self.sql(
+            "SELECT body FROM email_outbox WHERE recipient = $1 ORDER BY id DESC LIMIT 1", email
+        )
+        assert rows, f"no email to {email}"
+        match = re.search(r"https?://\S+", rows[0]["body"])
+        assert match is not None
+        return match.group(0).removeprefix(PUBLIC_URL)
+
+    async def sign_in(self, email: str) -> dict[str, str]:
+        """Sign ``email`` in through the link, as an API client; return bearer headers."""
+        answer = await self.client.post("/api/v1/auth/login", json={"email": email})
+        assert answer.status_code == 202, answer.text
+        tokens = await self.client.get(
+            await self.link_for(email), headers={"Accept": "application/json"}
+        )
+        assert tokens.status_code == 200, tokens.text
+        return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+
+
+def gateway_settings(
+    redis_url: str, database_url: str, streams: Streams, state_dir: Path, **overrides: object
+) -> Settings:
+    """Settings for a test gateway: dev, its own key prefix and state directory."""
+    values: dict[str, object] = {
+        "env": "dev",
+        "redis_url": redis_url,
+        "redis_prefix": streams.prefix,
+        "database_url": database_url,
+        "state_dir": str(state_dir),
+        "public_url": PUBLIC_URL,
+        "rate_per_ip_per_min": 100_000,
+        "rate_per_user_per_min": 100_000,
+        "engine_timeout_s": 5.0,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(
+    redis: Redis,
+    redis_url: str,
+    database_url: str,
+    streams: Streams,
+    tmp_path: Path,
+    **overrides: object,
+) -> AsyncIterator[Gateway]:
+    """An engine and a gateway app with a client; both stop when the block ends.
+
+    The app runs on the test's own event loop (httpx's ASGI transport), beside the engine.
+    """
+    settings = gateway_settings(redis_url, database_url, streams, tmp_path / "state", **overrides)
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))  # type: ignore[arg-type]
+    async with (
+        running_engine(redis, streams, store_in(tmp_path)) as engine,
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client,
+    ):
+        yield Gateway(client, engine, settings, redis, database_url, streams)
+
+
+@contextlib.asynccontextmanager
+async def held(context: contextlib.AbstractAsyncContextManager[T]) -> AsyncIterator[T]:
+    """Enter and exit ``context`` in one task of its own.
+
+    pytest-asyncio runs a fixture's setup and teardown in different tasks, and the app's
+    lifespan (anyio) must be left in the task that entered it.
+    """
+    entered: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    leave = asyncio.Event()
+
+    async def hold() -> None:
+        async with context as value:
+            entered.set_result(value)
+            await leave.wait()
+
+    task = asyncio.create_task(hold())
+    waiting: list[asyncio.Future[object]] = [task, entered]  # type: ignore[list-item]
+    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    if task.done() and not entered.done():
+        task.result()  # raises why it could not start
+    try:
+        yield entered.result()
+    finally:
+        leave.set()
+        await task

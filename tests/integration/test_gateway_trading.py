@@ -1,0 +1,292 @@
+"""Trading through the gateway: real HTTP app, real engine, real Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.integration.gateway_harness import Gateway
+
+BTC_BID, BTC_ASK = 6_400_000, 6_401_000  # 64,000.00 / 64,010.00
+
+
+def _email() -> str:
+    return f"trader-{uuid.uuid4().hex[:10]}@example.com"
+
+
+async def test_create_when_signed_in_opens_a_position_that_open_and_balance_show(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+
+    created = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "side": "long", "margin": "100.00", "leverage": 10},
+    )
+    listed = await gateway.client.get("/api/v1/trade/open", headers=headers)
+    balance = await gateway.client.get("/api/v1/balance", headers=headers)
+
+    assert created.status_code == 200, created.text
+    body = created.json()
+    assert body["status"] == "open"
+    assert body["position"]["margin"] == "100.00"
+    assert body["position"]["side"] == "long"
+    assert [p["order_id"] for p in listed.json()["positions"]] == [body["order_id"]]
+    figures = balance.json()
+    assert figures["balance"] == "10000.00"
+    assert figures["used_margin"] == "100.00"
+    assert figures["unrealized_pnl"] == body["position"]["unrealized_pnl"]
+
+
+async def test_close_when_partial_then_full_books_pnl_into_the_balance(gateway: Gateway) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    opened = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "type": "sell", "margin": 200, "leverage": "5"},
+    )
+    order_id = opened.json()["order_id"]
+    await gateway.tick("BTC", 6_300_000, 6_301_000)  # the short gains
+
+    half = await gateway.client.post(
+        "/api/v1/trade/close", headers=headers, json={"order_id": order_id, "fraction": "0.5"}
+    )
+    rest = await gateway.client.post(
+        "/api/v1/trade/close", headers=headers, json={"order_id": order_id}
+    )
+    balance = (await gateway.client.get("/api/v1/balance", headers=headers)).json()
+
+    assert half.status_code == 200, half.text
+    assert rest.status_code == 200, rest.text
+    assert half.json()["remaining_quantity"] != "0.00000000"
+    assert rest.json()["remaining_quantity"] == "0.00000000"
+    pnl_cents = sum(round(float(c.json()["pnl"]) * 100) for c in (half, rest))
+    assert pnl_cents > 0
+    assert int(balance["balance"].replace(".", "")) == 1_000_000 + pnl_cents
+    assert balance["used_margin"] == "0.00"
+
+
+async def test_pending_when_modified_and_cancelled_releases_its_margin(gateway: Gateway) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    placed = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={
+            "asset": "BTC",
+            "side": "long",
+            "margin": "50",
+            "leverage": 2,
+            "order_type": "limit",
+            "price": "60000.00",
+        },
+    )
+    assert placed.status_code == 200, placed.text
+    assert placed.json()["status"] == "pending"
+    order_id = placed.json()["order_id"]
+    used = (await gateway.client.get("/api/v1/balance", headers=headers)).json()["used_margin"]
+
+    cancelled = await gateway.client.post(
+        "/api/v1/trade/cancel", headers=headers, json={"order_id": order_id}
+    )
+    after = (await gateway.client.get("/api/v1/balance", headers=headers)).json()["used_margin"]
+
+    assert used == "50.00"
+    assert cancelled.json() == {"order_id": order_id, "released_margin": "50.00"}
+    assert after == "0.00"
+
+
+async def test_modify_when_a_field_is_omitted_keeps_it_and_null_removes_it(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    opened = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={
+            "asset": "BTC",
+            "side": "long",
+            "margin": "100",
+            "leverage": 10,
+            "take_profit": "70000",
+            "stop_loss": "62000",
+        },
+    )
+    order_id = opened.json()["order_id"]
+
+    changed = await gateway.client.post(
+        "/api/v1/trade/modify",
+        headers=headers,
+        json={"order_id": order_id, "stop_loss": None, "trailing_distance": "500.5"},
+    )
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["take_profit"] == "70000.00"
+    assert changed.json()["stop_loss"] is None
+    assert changed.json()["trailing_distance"] == "500.50"
+
+
+async def test_orders_when_another_user_asks_are_not_found(gateway: Gateway) -> None:
+    alice = await gateway.sign_in(_email())
+    bob = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    position = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=alice,
+        json={"asset": "BTC", "side": "long", "margin": "10", "leverage": 2},
+    )
+    entry = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=alice,
+        json={"asset": "BTC", "side": "long", "margin": "10", "leverage": 2,
+              "order_type": "limit", "price": "50000"},
+    )  # fmt: skip
+    position_id, entry_id = position.json()["order_id"], entry.json()["order_id"]
+
+    answers = [
+        await gateway.client.post(
+            "/api/v1/trade/close", headers=bob, json={"order_id": position_id}
+        ),
+        await gateway.client.post(
+            "/api/v1/trade/modify", headers=bob, json={"order_id": position_id, "stop_loss": "1"}
+        ),
+        await gateway.client.post("/api/v1/trade/cancel", headers=bob, json={"order_id": entry_id}),
+    ]
+    bobs = (await gateway.client.get("/api/v1/trade/open", headers=bob)).json()
+    alices = (await gateway.client.get("/api/v1/trade/open", headers=alice)).json()
+
+    assert [a.status_code for a in answers] == [404, 404, 404]
+    assert {a.json()["error"]["code"] for a in answers} == {"ORDER_NOT_FOUND"}
+    assert bobs == {"positions": [], "pending": []}
+    assert len(alices["positions"]) == 1
+    assert len(alices["pending"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'{"asset":"BTC","side":"long","margin":NaN,"leverage":10}', "INVALID_JSON"),
+        (b'{"asset":"BTC","side":"long","margin":Infinity,"leverage":10}', "INVALID_JSON"),
+        (b'{"asset":"BTC","side":"long","margin":"NaN","leverage":10}', "INVALID_NUMBER"),
+        (b'{"asset":"BTC","side":"long","margin":"Infinity","leverage":10}', "INVALID_NUMBER"),
+        (b'{"asset":"BTC","side":"long","margin":1e2,"leverage":10}', "INVALID_NUMBER"),
+        (b'{"asset":"BTC","side":"long","margin":"1E2","leverage":10}', "INVALID_NUMBER"),
+        (b'{"asset":"BTC","side":"long","margin":"-0","leverage":10}', "INVALID_NUMBER"),
+        (b'{"asset":"BTC","side":"long","margin":-0.0,"leverage":10}', "INVALID_NUMBER"),
+        (b'{"asset":"BTC","side":"long","margin":"1.001","leverage":10}', "INVALID_NUMBER"),
+        (
+            b'{"asset":"BTC","side":"long","margin":1234567890123456789012345678901234567890,'
+            b'"leverage":10}',
+            "INVALID_NUMBER",
+        ),
+        (b'{"asset":"BTC","side":"long","margin":true,"leverage":10}', "INVALID_NUMBER"),
+        (b'{"asset":"BTC","side":"long","margin":"10","leverage":[1]}', "INVALID_NUMBER"),
+        (b'{"asset":7,"side":"long","margin":"10","leverage":10}', "INVALID_REQUEST"),
+        (b'{"asset":"BTC","side":"up","margin":"10","leverage":10}', "INVALID_REQUEST"),
+        (b'{"asset":"BTC","side":"long","leverage":10}', "INVALID_REQUEST"),
+        (b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"x":1}', "INVALID_REQUEST"),
+        (b'{"asset":"NOPE","side":"long","margin":"10","leverage":10}', "UNKNOWN_ASSET"),
+        (b'{"asset":"BTC","side":"long","margin":"10","leverage":101}', "LEVERAGE_OUT_OF_RANGE"),
+        (b'{"asset":"BTC","side":"long","margin":"10","leverage":0}', "LEVERAGE_OUT_OF_RANGE"),
+        (b'{"asset":"BTC","side":"long","margin":"0","leverage":10}', "INVALID_MARGIN"),
+        (b'{"asset":"BTC","side":"long","margin":"-5","leverage":10}', "INVALID_MARGIN"),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"order_type":"limit"}',
+            "INVALID_ORDER_PRICE",
+        ),
+        (b"[]", "INVALID_REQUEST"),
+        (b"{", "INVALID_JSON"),
+    ],
+)
+async def test_create_when_the_input_is_bad_is_refused_before_the_engine(
+    gateway: Gateway, body: bytes, code: str
+) -> None:
+    headers = await gateway.sign_in(_email())
+    records_before = await gateway.redis.xlen(gateway.streams.records)
+
+    answer = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers={**headers, "Content-Type": "application/json"},
+        content=body,
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == code
+    assert answer.json()["error"]["message"]
+    assert await gateway.redis.xlen(gateway.streams.records) == records_before
+
+
+async def test_create_when_margin_exceeds_free_margin_is_refused_with_the_engine_code(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+
+    answer = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "side": "long", "margin": "10000.01", "leverage": 2},
+    )
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "INSUFFICIENT_BALANCE"
+
+
+async def test_create_when_retried_with_the_same_key_opens_one_position(gateway: Gateway) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    body = {"asset": "BTC", "side": "long", "margin": "10", "leverage": 2, "client_order_id": "k1"}
+
+    first = await gateway.client.post("/api/v1/trade/create", headers=headers, json=body)
+    again = await gateway.client.post("/api/v1/trade/create", headers=headers, json=body)
+    listed = (await gateway.client.get("/api/v1/trade/open", headers=headers)).json()
+
+    assert first.json()["order_id"] == again.json()["order_id"]
+    assert len(listed["positions"]) == 1
+
+
+async def test_demo_reset_when_positions_are_open_closes_them_and_restores_the_balance(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "side": "long", "margin": "300", "leverage": 20},
+    )
+    await gateway.tick("BTC", 6_350_000, 6_351_000)  # a loss
+
+    reset = await gateway.client.post("/api/v1/account/demo/reset", headers=headers)
+
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["closed_positions"] == 1
+    assert reset.json()["balance"]["balance"] == "10000.00"
+    assert reset.json()["balance"]["used_margin"] == "0.00"
+
+
+async def test_trade_when_over_the_user_rate_limit_is_429_with_retry_after(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    key_prefix = f"{gateway.settings.redis_prefix}rl:trade-user:"
+    user_id = (await gateway.client.get("/api/v1/auth/me", headers=headers)).json()["id"]
+    # Fill this minute's window to the limit, as a burst of requests would.
+    limit = gateway.settings.rate_per_user_per_min
+    for key in await gateway.redis.keys(f"{key_prefix}{user_id}:*") or [
+        f"{key_prefix}{user_id}:{int(__import__('time').time()) // 60}"
+    ]:
+        await gateway.redis.set(key, limit, ex=61)
+
+    answer = await gateway.client.post(
+        "/api/v1/trade/cancel", headers=headers, json={"order_id": 1}
+    )
+
+    assert answer.status_code == 429
+    assert answer.json()["error"]["code"] == "RATE_LIMITED"
+    assert 1 <= int(answer.headers["Retry-After"]) <= 60
