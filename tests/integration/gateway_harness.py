@@ -56,13 +56,7 @@ class Gateway:
 
     async def link_for(self, email: str) -> str:
         """The path of the newest sign-in link emailed to ``email`` (from the outbox)."""
-        rows = await self.sql(
-            "SELECT body FROM email_outbox WHERE recipient = $1 ORDER BY id DESC LIMIT 1", email
-        )
-        assert rows, f"no email to {email}"
-        match = re.search(r"https?://\S+", rows[0]["body"])
-        assert match is not None
-        return match.group(0).removeprefix(PUBLIC_URL)
+        return await newest_link(self.database_url, email)
 
     async def sign_in(self, email: str) -> dict[str, str]:
         """Sign ``email`` in through the link, as an API client; return bearer headers."""
@@ -73,6 +67,21 @@ class Gateway:
         )
         assert tokens.status_code == 200, tokens.text
         return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+
+
+async def newest_link(database_url: str, email: str) -> str:
+    """The path of the newest sign-in link queued for ``email`` in the email outbox."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        body = await connection.fetchval(
+            "SELECT body FROM email_outbox WHERE recipient = $1 ORDER BY id DESC LIMIT 1", email
+        )
+    finally:
+        await connection.close()
+    assert body is not None, f"no email to {email}"
+    match = re.search(r"https?://\S+", body)
+    assert match is not None
+    return match.group(0).removeprefix(PUBLIC_URL)
 
 
 def gateway_settings(

@@ -56,6 +56,12 @@ from cryptocfd.store.pins import pin_for_update, record_attempt, remove_pin, set
 from cryptocfd.store.users import get_or_create_user, user_by_email, user_by_id
 
 AUTH = "/api/v1/auth"
+
+# Bodies these handlers decode themselves, declared for the OpenAPI document.
+body_of("post", f"{AUTH}/login", LoginRequest)
+body_of("post", f"{AUTH}/refresh", RefreshRequest)
+body_of("post", f"{AUTH}/mobile/pin", PinRequest)
+body_of("post", f"{AUTH}/mobile/pin/login", PinLoginRequest)
 PIN_TRIES_PER_IP_PER_MIN = 20
 LOGINS_PER_IP_PER_MIN = 30
 LOGIN_ACCEPTED = LoginAccepted(
@@ -80,7 +86,7 @@ def _email(text: str) -> str:
 async def login(request: Request[Any, Any, Any]) -> LoginAccepted:
     """Always 202, with the same body, whether or not the address has an account."""
     resources = resources_of(request.app)
-    body = decode_body(await request.body(), body_of("post", f"{AUTH}/login", LoginRequest))
+    body = decode_body(await request.body(), LoginRequest)
     email = _email(body.email)
     await hit(
         resources.redis,
@@ -118,12 +124,16 @@ def _session_cookies(resources: Resources, sid: str) -> list[Cookie]:
 async def verify(request: Request[Any, Any, Any], token: FromQuery[str]) -> Response[Any]:
     """Spend the link's token; the first sign-in opens the demo account."""
     resources = resources_of(request.app)
-    email = await use_login_token(resources.pool, token_hash(token), utcnow())
-    if email is None:
-        raise ApiError(400, "INVALID_LOGIN_LINK", "this sign-in link is unknown, used or expired")
-    async with resources.pool.acquire() as conn:
+    # The token is spent, the user made and the account opened in one transaction: if the
+    # engine does not answer, nothing is kept and the same link works again.
+    async with resources.pool.acquire() as conn, conn.transaction():
+        email = await use_login_token(conn, token_hash(token), utcnow())
+        if email is None:
+            raise ApiError(
+                400, "INVALID_LOGIN_LINK", "this sign-in link is unknown, used or expired"
+            )
         user, _created = await get_or_create_user(conn, email)
-    await ensure_account(resources, user.id)
+        await ensure_account(resources, user.id)
     if _wants_json(request):
         tokens = await issue_tokens(resources, resources.pool, user)
         return Response(tokens)
@@ -138,7 +148,7 @@ async def verify(request: Request[Any, Any, Any], token: FromQuery[str]) -> Resp
 async def refresh(request: Request[Any, Any, Any]) -> TokensOut:
     """Spend a refresh token for new tokens. A spent token presented again revokes its family."""
     resources = resources_of(request.app)
-    body = decode_body(await request.body(), body_of("post", f"{AUTH}/refresh", RefreshRequest))
+    body = decode_body(await request.body(), RefreshRequest)
     async with resources.pool.acquire() as conn, conn.transaction():
         grant, reused_family = await spend_refresh_token(
             conn, token_hash(body.refresh_token), utcnow()
@@ -182,7 +192,7 @@ async def me(request: Request[Any, Any, Any], principal: Caller) -> UserOut:
 async def set_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> None:
     """Six digits, not one of the most guessed; stored as an argon2id hash."""
     resources = resources_of(request.app)
-    body = decode_body(await request.body(), body_of("post", f"{AUTH}/mobile/pin", PinRequest))
+    body = decode_body(await request.body(), PinRequest)
     try:
         pin = check_pin(body.pin)
     except PinRefused as exc:
@@ -205,9 +215,7 @@ async def delete_mobile_pin(request: Request[Any, Any, Any], principal: Caller) 
 async def pin_login(request: Request[Any, Any, Any]) -> TokensOut:
     """Tokens bound to ``device_id``. Five wrong PINs lock it for 15 minutes."""
     resources = resources_of(request.app)
-    body = decode_body(
-        await request.body(), body_of("post", f"{AUTH}/mobile/pin/login", PinLoginRequest)
-    )
+    body = decode_body(await request.body(), PinLoginRequest)
     ip_key = f"{resources.prefix}rl:pin-ip:{client_ip(request)}"
     await hit(resources.redis, ip_key, PIN_TRIES_PER_IP_PER_MIN)
     email = _email(body.email)

@@ -42,6 +42,12 @@ from cryptocfd.trading.events import OrderCancelled, OrderPlaced, PositionClosed
 from cryptocfd.trading.views import Portfolio, PositionView
 
 TRADE = "/api/v1/trade"
+
+# Bodies these handlers decode themselves, declared for the OpenAPI document.
+body_of("post", f"{TRADE}/create", CreateOrderRequest)
+body_of("post", f"{TRADE}/close", CloseRequest)
+body_of("post", f"{TRADE}/modify", ModifyRequest)
+body_of("post", f"{TRADE}/cancel", CancelRequest)
 IDEMPOTENCY_HEADER = "idempotency-key"
 
 
@@ -64,7 +70,7 @@ async def create(request: Request[Any, Any, Any], principal: Caller) -> CreateOr
     Send an ``Idempotency-Key`` header (or ``client_order_id``) to make retries safe.
     """
     resources = resources_of(request.app)
-    body = decode_body(await request.body(), body_of("post", f"{TRADE}/create", CreateOrderRequest))
+    body = decode_body(await request.body(), CreateOrderRequest)
     await _limited(resources, principal)
     key = body.client_order_id or request.headers.get(IDEMPOTENCY_HEADER)
     command = place_order(body, principal, resources.assets, request_id(principal, key), now_ms())
@@ -101,7 +107,7 @@ async def open_orders(request: Request[Any, Any, Any], principal: Caller) -> Ope
 async def close(request: Request[Any, Any, Any], principal: Caller) -> ClosedOut:
     """Close at the bid (long) or ask (short); ``fraction`` 0.5 closes half."""
     resources = resources_of(request.app)
-    body = decode_body(await request.body(), body_of("post", f"{TRADE}/close", CloseRequest))
+    body = decode_body(await request.body(), CloseRequest)
     await _limited(resources, principal)
     bps = fraction_bps(body.fraction)
     held = _position_in(await portfolio_of(resources, principal), body.order_id)
@@ -117,7 +123,7 @@ async def close(request: Request[Any, Any, Any], principal: Caller) -> ClosedOut
 async def modify(request: Request[Any, Any, Any], principal: Caller) -> PositionOut:
     """Omit a field to keep it, send ``null`` to remove it; a new trailing distance re-arms."""
     resources = resources_of(request.app)
-    body = decode_body(await request.body(), body_of("post", f"{TRADE}/modify", ModifyRequest))
+    body = decode_body(await request.body(), ModifyRequest)
     await _limited(resources, principal)
     held = _position_in(await portfolio_of(resources, principal), body.order_id)
     spec = asset_spec(resources.assets, held.asset)
@@ -132,7 +138,7 @@ async def modify(request: Request[Any, Any, Any], principal: Caller) -> Position
 async def cancel(request: Request[Any, Any, Any], principal: Caller) -> CancelledOut:
     """Cancel a limit or stop entry and release its margin."""
     resources = resources_of(request.app)
-    body = decode_body(await request.body(), body_of("post", f"{TRADE}/cancel", CancelRequest))
+    body = decode_body(await request.body(), CancelRequest)
     await _limited(resources, principal)
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
     command = CancelOrder(rid, now_ms(), principal.account_id, body.order_id)

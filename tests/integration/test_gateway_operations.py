@@ -1,0 +1,139 @@
+"""Operations and docs: health, readiness, metrics, the offline API explorer, OpenAPI."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import httpx
+from redis.asyncio import Redis
+
+from cryptocfd.bus.streams import Streams
+from cryptocfd.gateway.app import create_app
+from tests.integration.engine_harness import running_engine, store_in
+from tests.integration.gateway_harness import PUBLIC_URL, Gateway, gateway_settings, newest_link
+
+ROUTES = {
+    ("post", "/api/v1/auth/login"),
+    ("get", "/api/v1/auth/verify"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/auth/me"),
+    ("post", "/api/v1/auth/mobile/pin"),
+    ("delete", "/api/v1/auth/mobile/pin"),
+    ("post", "/api/v1/auth/mobile/pin/login"),
+    ("get", "/api/v1/balance"),
+    ("post", "/api/v1/account/demo/reset"),
+    ("post", "/api/v1/trade/create"),
+    ("get", "/api/v1/trade/open"),
+    ("post", "/api/v1/trade/close"),
+    ("post", "/api/v1/trade/modify"),
+    ("post", "/api/v1/trade/cancel"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+}
+
+
+async def test_openapi_when_fetched_documents_every_route_body_error_and_auth_scheme(
+    gateway: Gateway,
+) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+
+    operations = {
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "post", "delete"}
+    }
+    create = document["paths"]["/api/v1/trade/create"]["post"]
+    schemas = document["components"]["schemas"]
+
+    assert document["openapi"].startswith("3.1")
+    assert operations >= ROUTES
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CreateOrderRequest"
+    }
+    assert schemas["CreateOrderRequest"]["properties"]["margin"]["type"] == ["string", "number"]
+    assert "ErrorBody" in schemas
+    assert {"400", "401", "404", "422", "429", "503"} <= set(create["responses"])
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "session"}
+    assert create["security"] == [{"bearer": []}, {"session": []}]
+    assert "security" not in document["paths"]["/api/v1/auth/login"]["post"]
+
+
+async def test_docs_when_loaded_serves_every_asset_itself(gateway: Gateway) -> None:
+    page = await gateway.client.get("/docs")
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    fetched = [await gateway.client.get(source) for source in sources]
+
+    assert page.status_code == 200
+    assert sources
+    assert all(source.startswith("/") for source in sources)  # nothing from the internet
+    assert [f.status_code for f in fetched] == [200] * len(sources)
+    assert "SwaggerUIBundle" in fetched[sources.index("/docs/assets/swagger-ui-bundle.js")].text
+    script = (await gateway.client.get("/docs/explorer.js")).text
+    assert "https://" not in script
+    assert "http://" not in script
+    assert (await gateway.client.get("/docs/assets/../../etc/passwd")).status_code == 404
+
+
+async def test_readyz_when_everything_answers_is_ok(gateway: Gateway) -> None:
+    answer = await gateway.client.get("/readyz")
+
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "status": "ok",
+        "checks": {"redis": "ok", "postgres": "ok", "engine": "ok"},
+    }
+
+
+async def test_metrics_when_requests_were_served_counts_them_by_route(gateway: Gateway) -> None:
+    await gateway.client.get("/healthz")
+    await gateway.client.get("/api/v1/balance")  # 401
+
+    text = (await gateway.client.get("/metrics")).text
+
+    healthz = r'cryptocfd_http_requests_total\{method="GET",route="/healthz",status="200"\} [1-9]'
+    assert re.search(healthz, text)
+    assert 'route="/api/v1/balance",status="401"' in text
+    assert "cryptocfd_engine_round_trip_seconds_bucket" in text
+    assert 'cryptocfd_stream_lag{group="engine"' in text
+
+
+async def test_verify_when_the_engine_is_down_is_503_and_the_link_still_works_after(
+    redis_client: Redis, redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    streams = Streams(f"test:{uuid.uuid4().hex[:12]}:")  # no engine serves this prefix yet
+    settings = gateway_settings(
+        redis_url, database_url, streams, tmp_path / "state", engine_timeout_s=0.3
+    )
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    email = f"early-{uuid.uuid4().hex[:8]}@example.com"
+    try:
+        async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as c:
+            alive = await c.get("/healthz")
+            ready = await c.get("/readyz")
+            await c.post("/api/v1/auth/login", json={"email": email})
+            link = await newest_link(database_url, email)
+            down = await c.get(link, headers={"Accept": "application/json"})
+            async with running_engine(redis_client, streams, store_in(tmp_path)):
+                up = await c.get(link, headers={"Accept": "application/json"})
+                ready_after = await c.get("/readyz")
+    finally:
+        keys = [k async for k in redis_client.scan_iter(match=f"{streams.prefix}*")]
+        if keys:
+            await redis_client.delete(*keys)
+
+    assert alive.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["engine"].startswith("unavailable")
+    assert ready.json()["checks"]["redis"] == "ok"
+    assert down.status_code == 503
+    assert down.json()["error"]["code"] == "ENGINE_UNAVAILABLE"
+    assert down.headers["Retry-After"] == "1"
+    assert up.status_code == 200, up.text
+    assert up.json()["user"]["email"] == email
+    assert ready_after.status_code == 200
