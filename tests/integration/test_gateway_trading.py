@@ -290,3 +290,17 @@ async def test_trade_when_over_the_user_rate_limit_is_429_with_retry_after(
     assert answer.status_code == 429
     assert answer.json()["error"]["code"] == "RATE_LIMITED"
     assert 1 <= int(answer.headers["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize("order_id", [0, -1, 10**30, "7", 1.5, None])
+async def test_close_when_the_order_id_is_not_a_sane_integer_is_a_400(
+    gateway: Gateway, order_id: object
+) -> None:
+    headers = await gateway.sign_in(_email())
+
+    answer = await gateway.client.post(
+        "/api/v1/trade/close", headers=headers, json={"order_id": order_id}
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "INVALID_REQUEST"

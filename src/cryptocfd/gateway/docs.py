@@ -37,9 +37,13 @@ PUBLIC = {
     ("get", "/readyz"),
     ("get", "/metrics"),
 }
+# Responses a handler documents itself, which the error shape must not replace.
+OWN_RESPONSES = {("get", "/readyz", "503")}
 ERROR_STATUSES = {
     "400": "The request is malformed or refused by a rule; `error.code` says which",
     "401": "Not signed in, or the token expired or was revoked",
+    "403": "A cookie-authenticated write without the session's X-CSRF-Token",
+    "413": "The body is larger than 16 KiB",
     "404": "No such order or route (another user's order is also 404)",
     "422": "Well-formed but refused now: insufficient balance, stale price, slippage…",
     "429": "Rate limited; `Retry-After` says when to come back",
@@ -137,10 +141,13 @@ def _document(base: dict[str, Any]) -> dict[str, Any]:
                 }
             responses = operation.setdefault("responses", {})
             for status, text in ERROR_STATUSES.items():
-                responses.setdefault(
-                    status,
-                    {"description": text, "content": {"application/json": {"schema": error_ref}}},
-                )
+                if (method, path, status) in OWN_RESPONSES:
+                    continue
+                # Replaces Litestar's own 400 shape: every error here is an ErrorBody.
+                responses[status] = {
+                    "description": text,
+                    "content": {"application/json": {"schema": error_ref}},
+                }
             if (method, path) not in PUBLIC:
                 operation["security"] = [{"bearer": []}, {"session": []}]
     return document

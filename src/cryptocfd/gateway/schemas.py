@@ -18,6 +18,7 @@ Price = Annotated[str, Meta(description="A price at the asset's decimals", examp
 Quantity = Annotated[str, Meta(description="Units of the asset, eight decimals")]
 Timestamp = Annotated[str, Meta(description="ISO 8601, UTC", examples=["2026-11-25T10:00:00.000Z"])]
 ClientId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+OrderId = Annotated[int, Meta(ge=1, le=2**53, description="An order id from this API")]
 Email = Annotated[str, Meta(max_length=320, examples=["trader@example.com"])]
 
 
@@ -181,14 +182,14 @@ class OpenOut(msgspec.Struct, frozen=True):
 class CloseRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Close a position, or ``fraction`` of it (0 < fraction ≤ 1, default all)."""
 
-    order_id: int
+    order_id: OrderId
     fraction: OptionalAmount = msgspec.field(default_factory=no_amount)
 
 
 class ModifyRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Change a position's exits: an omitted field keeps its value, ``null`` removes it."""
 
-    order_id: int
+    order_id: OrderId
     take_profit: OptionalAmount | UnsetType = UNSET
     stop_loss: OptionalAmount | UnsetType = UNSET
     trailing_distance: OptionalAmount | UnsetType = UNSET
@@ -197,7 +198,7 @@ class ModifyRequest(_Body, frozen=True, forbid_unknown_fields=True):
 class CancelRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Cancel a pending entry."""
 
-    order_id: int
+    order_id: OrderId
 
 
 class ClosedOut(msgspec.Struct, frozen=True):

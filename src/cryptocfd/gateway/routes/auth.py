@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.di import Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
@@ -119,7 +120,10 @@ def _session_cookies(resources: Resources, sid: str) -> list[Cookie]:
         "A browser gets a session cookie and a redirect to the dashboard; a client sending "
         "`Accept: application/json` gets tokens. The link works once, for 15 minutes."
     ),
-    responses=None,
+    responses={
+        200: ResponseSpec(TokensOut, description="Tokens, for `Accept: application/json`"),
+        303: ResponseSpec(None, description="Signed in: a session cookie and the dashboard"),
+    },
 )
 async def verify(request: Request[Any, Any, Any], token: FromQuery[str]) -> Response[Any]:
     """Spend the link's token; the first sign-in opens the demo account."""

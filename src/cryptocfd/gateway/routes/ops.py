@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from cryptocfd.bus.client import EngineUnavailable
@@ -28,7 +29,7 @@ async def healthz() -> Health:
     "/readyz",
     summary="Ready: Redis, PostgreSQL and the engine answer",
     tags=["operations"],
-    responses=None,
+    responses={503: ResponseSpec(Health, description="A dependency did not answer")},
 )
 async def readyz(request: Request[Any, Any, Any]) -> Response[Health]:
     """200 when every dependency answers within two seconds, else 503 saying which did not."""

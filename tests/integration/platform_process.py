@@ -1,0 +1,80 @@
+"""The engine and a gateway as real processes on a free port, for tests that need a server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.integration.engine_process import EngineProcess
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Platform:
+    """A running engine and gateway."""
+
+    base_url: str
+    prefix: str
+    state_dir: Path
+
+
+@contextlib.contextmanager
+def running_platform(
+    redis_url: str, database_url: str, prefix: str, state_dir: Path, **env: str
+) -> Iterator[Platform]:
+    """Start ``cryptocfd engine`` and ``cryptocfd gateway``; stop both at the end."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    environment = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url,
+        "CRYPTOCFD_REDIS_PREFIX": prefix,
+        "CRYPTOCFD_STATE_DIR": str(state_dir),
+        "CRYPTOCFD_PUBLIC_URL": base_url,
+        "CRYPTOCFD_ENV": "dev",
+        **env,
+    }
+    engine = EngineProcess(redis_url, prefix, state_dir, secrets.token_hex(32), **env)
+    engine.start()
+    log = state_dir / "gateway.log"
+    with open(log, "ab") as out:
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "cryptocfd.cli", "gateway", "--port", str(port)],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if gateway.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the gateway did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        yield Platform(base_url, prefix, state_dir)
+    finally:
+        gateway.terminate()
+        gateway.wait(10)
+        engine.stop()
