@@ -56,7 +56,7 @@ def running_platform(
     engine.start()
     log = state_dir / "gateway.log"
     with open(log, "ab") as out:
-        gateway = subprocess.Popen(
+        gateway = subprocess.Popen(  # noqa: S603 - our own command line
             [sys.executable, "-m", "cryptocfd.cli", "gateway", "--port", str(port)],
             env=environment,
             stdout=out,
