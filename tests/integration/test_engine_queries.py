@@ -77,3 +77,27 @@ async def test_balances_when_paged_lists_every_account_once_in_id_order(
         (5, 500),
     ]
     assert first.house_balance == 0
+
+
+async def test_portfolio_when_narrowed_lists_one_order_or_none(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
+        await client.send(OpenAccount("acc", T0, 7, 1_000_000))
+        await publish_tick(redis_client, streams, Tick("BTC", 6_000_000, 6_001_000, T0))
+        await until(lambda: service.engine.state.assets["BTC"].quote is not None)
+        for n in range(3):
+            await client.send(PlaceOrder(f"buy{n}", T0 + 1, 7, "BTC", Side.LONG, 1_000, 2))
+        everything = await client.portfolio(GetPortfolio("all", 7))
+        one = await client.portfolio(GetPortfolio("one", 7, order_id=2))
+        figures = await client.portfolio(GetPortfolio("figures", 7, orders=False))
+        foreign = await client.portfolio(GetPortfolio("foreign", 8, order_id=2))
+
+    assert isinstance(everything, Portfolio)
+    assert isinstance(one, Portfolio)
+    assert isinstance(figures, Portfolio)
+    assert [p.order_id for p in everything.positions] == [1, 2, 3]
+    assert [p.order_id for p in one.positions] == [2]
+    assert figures.positions == ()
+    assert figures.account == everything.account == one.account
+    assert isinstance(foreign, Rejection)  # account 8 does not exist, let alone own order 2

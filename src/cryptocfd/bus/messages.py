@@ -25,10 +25,15 @@ FIELD = b"m"  # every stream entry is one field holding one msgpack message
 
 
 class GetPortfolio(msgspec.Struct, frozen=True, tag=True, gc=False):
-    """Ask for one account's figures, open positions and pending entries."""
+    """Ask for one account's figures, open positions and pending entries.
+
+    ``order_id`` narrows the lists to that order; ``orders`` false asks for the figures only.
+    """
 
     request_id: str
     account_id: int
+    order_id: int | None = None
+    orders: bool = True
 
 
 class GetBalances(msgspec.Struct, frozen=True, tag=True, gc=False):

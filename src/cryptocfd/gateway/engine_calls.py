@@ -42,9 +42,16 @@ async def send_as(resources: Resources, principal: Principal, command: Command) 
     return outcome
 
 
-async def portfolio_of(resources: Resources, principal: Principal) -> Portfolio:
-    """The caller's portfolio as of every command they sent before."""
-    query = GetPortfolio(f"q:{uuid.uuid4().hex}", principal.account_id)
+async def portfolio_of(
+    resources: Resources,
+    principal: Principal,
+    order_id: int | None = None,
+    *,
+    orders: bool = True,
+) -> Portfolio:
+    """The caller's portfolio as of every command they sent before (``order_id``: only that
+    order; ``orders`` false: the figures only)."""
+    query = GetPortfolio(f"q:{uuid.uuid4().hex}", principal.account_id, order_id, orders)
     started = time.perf_counter()
     view = await resources.engine.portfolio(query)
     ENGINE_ROUND_TRIP.observe(time.perf_counter() - started)

@@ -253,7 +253,7 @@ class EngineService:
         if isinstance(query, GetBalances):
             limit = min(query.limit, MAX_BALANCES_PAGE)
             return Answer(query.request_id, balances(state, query.after_account_id, limit))
-        found = portfolio(state, query.account_id)
+        found = portfolio(state, query.account_id, query.order_id, orders=query.orders)
         if found is None:
             return Answer(
                 query.request_id, Rejection(RejectCode.UNKNOWN_ACCOUNT, "no such account")

@@ -105,13 +105,28 @@ def _pending_view(order: PendingOrder) -> PendingView:
     )
 
 
-def portfolio(state: State, account_id: int) -> Portfolio | None:
-    """The account's portfolio, or ``None`` when there is no such account."""
+def portfolio(
+    state: State, account_id: int, order_id: int | None = None, *, orders: bool = True
+) -> Portfolio | None:
+    """The account's portfolio, or ``None`` when there is no such account.
+
+    ``order_id`` narrows the lists to that one order (if it is the account's); ``orders``
+    false leaves them empty, for callers that want only the figures.
+    """
     account = state.accounts.get(account_id)
     if account is None:
         return None
-    positions = sorted(account.positions.values(), key=_id)
-    pending = sorted(account.pending.values(), key=_id)
+    if not orders:
+        positions: list[Position] = []
+        pending: list[PendingOrder] = []
+    elif order_id is not None:
+        one_position = account.positions.get(order_id)
+        one_pending = account.pending.get(order_id)
+        positions = [] if one_position is None else [one_position]
+        pending = [] if one_pending is None else [one_pending]
+    else:
+        positions = sorted(account.positions.values(), key=_id)
+        pending = sorted(account.pending.values(), key=_id)
     return Portfolio(
         account=state.account_view(account),
         positions=tuple(_position_view(state, p) for p in positions),

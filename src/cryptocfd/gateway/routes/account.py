@@ -22,7 +22,8 @@ from cryptocfd.trading.rejections import RejectCode, Rejection
 @get("/balance", summary="Balance, equity, margin and unrealized PnL")
 async def get_balance(request: Request[Any, Any, Any], principal: Caller) -> BalanceOut:
     """The account now: equity moves with every tick of an open position's asset."""
-    return balance((await portfolio_of(resources_of(request.app), principal)).account)
+    view = await portfolio_of(resources_of(request.app), principal, orders=False)
+    return balance(view.account)
 
 
 @post("/account/demo/reset", status_code=200, summary="Reset the demo account")

@@ -78,13 +78,13 @@ async def create(request: Request[Any, Any, Any], principal: Caller) -> CreateOr
     first = events[0]
     spec = resources.assets[command.asset]
     if isinstance(first, OrderPlaced):
-        view = await portfolio_of(resources, principal)
+        view = await portfolio_of(resources, principal, first.order_id)
         for entry in view.pending:
             if entry.order_id == first.order_id:
                 return CreateOrderOut(first.order_id, "pending", order=pending(entry, spec))
         # Filled or expired between the two calls: report what it became.
     assert isinstance(first, PositionOpened | OrderPlaced)
-    view = await portfolio_of(resources, principal)
+    view = await portfolio_of(resources, principal, first.order_id)
     for candidate in view.positions:
         if candidate.order_id == first.order_id:
             return CreateOrderOut(first.order_id, "open", position=position(candidate, spec))
@@ -110,7 +110,7 @@ async def close(request: Request[Any, Any, Any], principal: Caller) -> ClosedOut
     body = decode_body(await request.body(), CloseRequest)
     await _limited(resources, principal)
     bps = fraction_bps(body.fraction)
-    held = _position_in(await portfolio_of(resources, principal), body.order_id)
+    held = _position_in(await portfolio_of(resources, principal, body.order_id), body.order_id)
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
     command = ClosePosition(rid, now_ms(), principal.account_id, body.order_id, bps)
     events = outcome_events(await send_as(resources, principal, command))
@@ -125,13 +125,14 @@ async def modify(request: Request[Any, Any, Any], principal: Caller) -> Position
     resources = resources_of(request.app)
     body = decode_body(await request.body(), ModifyRequest)
     await _limited(resources, principal)
-    held = _position_in(await portfolio_of(resources, principal), body.order_id)
+    held = _position_in(await portfolio_of(resources, principal, body.order_id), body.order_id)
     spec = asset_spec(resources.assets, held.asset)
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
     outcome_events(
         await send_as(resources, principal, modify_position(body, principal, spec, rid, now_ms()))
     )
-    return position(_position_in(await portfolio_of(resources, principal), body.order_id), spec)
+    after = await portfolio_of(resources, principal, body.order_id)
+    return position(_position_in(after, body.order_id), spec)
 
 
 @post("/trade/cancel", status_code=200, summary="Cancel a pending entry")
