@@ -29,7 +29,8 @@ def run_bench(name: str, argv: list[str]) -> int:
         return 2
     folder = bench_dir()
     if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))  # the workloads share bench/_common.py
+        # Last, not first: bench/http.py must not shadow the standard library's http.
+        sys.path.append(str(folder))  # the workloads share bench/_common.py
     path = folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"cryptocfd_bench_{name}", path)
     assert spec is not None and spec.loader is not None

@@ -41,6 +41,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Requests per minute before a 429: every request per client IP, trading writes per user.
     rate_per_ip_per_min: int = 3_000
     rate_per_user_per_min: int = 600
+    logins_per_ip_per_min: int = 30  # sign-in links and PIN tries, per client IP
     engine_timeout_s: float = 5.0
 
     @property
@@ -78,6 +79,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_ENGINE_CONSUMER": "engine_consumer",
         "CRYPTOCFD_RATE_PER_IP_PER_MIN": "rate_per_ip_per_min",
         "CRYPTOCFD_RATE_PER_USER_PER_MIN": "rate_per_user_per_min",
+        "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": "logins_per_ip_per_min",
         "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
     }
     for variable, field in names.items():

@@ -63,8 +63,6 @@ body_of("post", f"{AUTH}/login", LoginRequest)
 body_of("post", f"{AUTH}/refresh", RefreshRequest)
 body_of("post", f"{AUTH}/mobile/pin", PinRequest)
 body_of("post", f"{AUTH}/mobile/pin/login", PinLoginRequest)
-PIN_TRIES_PER_IP_PER_MIN = 20
-LOGINS_PER_IP_PER_MIN = 30
 LOGIN_ACCEPTED = LoginAccepted(
     "If that address can receive email, a sign-in link is on its way. It works once, "
     "for 15 minutes."
@@ -89,11 +87,8 @@ async def login(request: Request[Any, Any, Any]) -> LoginAccepted:
     resources = resources_of(request.app)
     body = decode_body(await request.body(), LoginRequest)
     email = _email(body.email)
-    await hit(
-        resources.redis,
-        f"{resources.prefix}rl:login-ip:{client_ip(request)}",
-        LOGINS_PER_IP_PER_MIN,
-    )
+    ip_key = f"{resources.prefix}rl:login-ip:{client_ip(request)}"
+    await hit(resources.redis, ip_key, resources.settings.logins_per_ip_per_min)
     await send_login_link(resources, email)
     return LOGIN_ACCEPTED
 
@@ -221,7 +216,7 @@ async def pin_login(request: Request[Any, Any, Any]) -> TokensOut:
     resources = resources_of(request.app)
     body = decode_body(await request.body(), PinLoginRequest)
     ip_key = f"{resources.prefix}rl:pin-ip:{client_ip(request)}"
-    await hit(resources.redis, ip_key, PIN_TRIES_PER_IP_PER_MIN)
+    await hit(resources.redis, ip_key, resources.settings.logins_per_ip_per_min)
     email = _email(body.email)
     user = await user_by_email(resources.pool, email)
     if user is None:

@@ -1,0 +1,218 @@
+"""``cryptocfd bench http``: the gateway over real HTTP, with the engine, Redis and
+PostgreSQL on this machine and the load generator in this process.
+
+It creates a throwaway database and key prefix, starts ``cryptocfd engine`` and
+``cryptocfd gateway --workers 2``, signs users in through their emailed links, keeps prices
+fresh, then measures per run:
+
+- ``POST /api/v1/trade/create``: sustained orders/s with ``--connections`` busy connections,
+  then p50 and p99 at a constant ``--rate`` per second;
+- ``GET /api/v1/balance``: the same two figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import suppress
+from pathlib import Path
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+
+from _common import report
+from _engine_proc import kill_engine, start_engine
+from _http_load import Connection, build, closed_loop, open_loop
+from cryptocfd.bus.messages import FIELD, TickMessage, encode
+from cryptocfd.bus.streams import Streams
+from cryptocfd.store.database import asyncpg_dsn
+from cryptocfd.trading.commands import Tick
+
+USERS = 32
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _server_url() -> str:
+    return os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _database_url(name: str) -> str:
+    return _server_url().rpartition("/")[0] + f"/{name}"
+
+
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(_database_url("postgres")))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def _ticks(redis: Redis, streams: Streams, stop: asyncio.Event) -> None:
+    """Keep BTC quoted and fresh (the engine refuses opens on a stale price)."""
+    step = 0
+    while not stop.is_set():
+        bid = 6_400_000 + (step % 20) * 100
+        tick = Tick("BTC", bid, bid + 1_000, int(time.time() * 1000))
+        await redis.xadd(streams.prices, {FIELD: encode(TickMessage(tick))}, maxlen=10_000)
+        step += 1
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.25)
+
+
+async def _sign_in(base: str, database_url: str, count: int) -> list[str]:
+    tokens = []
+    async with httpx.AsyncClient(base_url=base) as client:
+        connection = await asyncpg.connect(asyncpg_dsn(database_url))
+        try:
+            for n in range(count):
+                email = f"bench-{n}@example.com"
+                (await client.post("/api/v1/auth/login", json={"email": email})).raise_for_status()
+                body = await connection.fetchval(
+                    "SELECT body FROM email_outbox WHERE recipient = $1 ORDER BY id DESC", email
+                )
+                link = next(w for w in body.split() if "/auth/verify?" in w)
+                path = link.split("://", 1)[1].split("/", 1)[1]
+                answer = await client.get(f"/{path}", headers={"Accept": "application/json"})
+                answer.raise_for_status()
+                tokens.append(answer.json()["access_token"])
+        finally:
+            await connection.close()
+    return tokens
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+async def _measure(args: argparse.Namespace, port: int, tokens: list[str]) -> dict[str, float]:
+    host = f"127.0.0.1:{port}"
+    order = json.dumps({"asset": "BTC", "side": "long", "margin": "1.00", "leverage": 100})
+    creates = [
+        build(
+            "POST", "/api/v1/trade/create", host, {"Authorization": f"Bearer {t}"}, order.encode()
+        )
+        for t in tokens
+    ]
+    balances = [
+        build("GET", "/api/v1/balance", host, {"Authorization": f"Bearer {t}"}) for t in tokens
+    ]
+    connections = [await Connection.open("127.0.0.1", port) for _ in range(args.connections)]
+    figures: dict[str, float] = {}
+    try:
+        for name, requests in (("orders", creates), ("balance", balances)):
+
+            def nth(n: int, requests: list[bytes] = requests) -> bytes:
+                return requests[n % len(requests)]
+
+            ok, statuses = await closed_loop(connections, nth, args.seconds)
+            if set(statuses) != {200}:
+                print(f"{name}: statuses {statuses}", file=sys.stderr)
+            figures[f"{name}_per_s"] = ok / args.seconds
+            latencies, statuses = await open_loop(connections, nth, args.rate, args.seconds)
+            if set(statuses) != {200}:
+                print(f"{name} at {args.rate}/s: statuses {statuses}", file=sys.stderr)
+            figures[f"{name}_p50_ms"] = statistics.median(latencies)
+            figures[f"{name}_p99_ms"] = _percentile(latencies, 0.99)
+    finally:
+        for connection in connections:
+            connection.close()
+    return figures
+
+
+async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    name = f"cryptocfd_bench_{secrets.token_hex(4)}"
+    database_url = _database_url(name)
+    streams = Streams(f"bench-http-{secrets.token_hex(4)}:")
+    redis = Redis.from_url(redis_url)
+    port = _free_port()
+    await _admin(f'CREATE DATABASE "{name}"')
+    stop = asyncio.Event()
+    with tempfile.TemporaryDirectory() as state:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CRYPTOCFD_REDIS_PREFIX": streams.prefix,
+            "CRYPTOCFD_STATE_DIR": state,
+            "CRYPTOCFD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "CRYPTOCFD_RATE_PER_IP_PER_MIN": str(10**9),
+            "CRYPTOCFD_RATE_PER_USER_PER_MIN": str(10**9),
+            "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": str(10**6),
+        }
+        subprocess.run([sys.executable, "-m", "cryptocfd.cli", "migrate"], env=env, check=True)
+        engine, _ = start_engine(redis_url, streams.prefix, Path(state), secrets.token_hex(32))
+        gateway = subprocess.Popen(  # noqa: S603 - our own command line
+            [sys.executable, "-m", "cryptocfd.cli", "gateway", "--port", str(port),
+             "--workers", str(args.workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        ticker = asyncio.create_task(_ticks(redis, streams, stop))
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(200):
+                with suppress(httpx.TransportError):
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            tokens = await _sign_in(base, database_url, USERS)
+            return [await _measure(args, port, tokens) for _ in range(args.runs)]
+        finally:
+            stop.set()
+            await ticker
+            gateway.terminate()
+            gateway.wait(10)
+            kill_engine(engine)
+            keys = [k async for k in redis.scan_iter(match=f"{streams.prefix}*")]
+            if keys:
+                await redis.delete(*keys)
+            await redis.aclose()
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main(argv: list[str]) -> int:
+    """Run the benchmark and print the summary, then the JSON line."""
+    parser = argparse.ArgumentParser(prog="cryptocfd bench http")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    runs = asyncio.run(_bench(args))
+    figures = {key: [run[key] for run in runs] for key in runs[0]}
+    # The issue's names for the order figures come first in the JSON line.
+    figures = {
+        "orders_per_s": figures.pop("orders_per_s"),
+        "p50_ms": figures.pop("orders_p50_ms"),
+        "p99_ms": figures.pop("orders_p99_ms"),
+        **figures,
+    }
+    report(
+        f"http ({args.workers} gateway workers, {args.connections} connections)",
+        figures,
+        {
+            "orders_per_s": ">= 3,000",
+            "p50_ms": f"< 3 at {args.rate}/s",
+            "p99_ms": f"< 15 at {args.rate}/s",
+        },
+    )
+    return 0
