@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
-from tests.integration.gateway_harness import Gateway
+from cryptocfd.bus.streams import Streams
+from tests.integration.gateway_harness import Gateway, running_gateway
 
 BTC_BID, BTC_ASK = 6_400_000, 6_401_000  # 64,000.00 / 64,010.00
 
@@ -271,25 +274,22 @@ async def test_demo_reset_when_positions_are_open_closes_them_and_restores_the_b
 
 
 async def test_trade_when_over_the_user_rate_limit_is_429_with_retry_after(
-    gateway: Gateway,
+    redis_client: Redis, redis_url: str, database_url: str, streams: Streams, tmp_path: Path
 ) -> None:
-    headers = await gateway.sign_in(_email())
-    key_prefix = f"{gateway.settings.redis_prefix}rl:trade-user:"
-    user_id = (await gateway.client.get("/api/v1/auth/me", headers=headers)).json()["id"]
-    # Fill this minute's window to the limit, as a burst of requests would.
-    limit = gateway.settings.rate_per_user_per_min
-    for key in await gateway.redis.keys(f"{key_prefix}{user_id}:*") or [
-        f"{key_prefix}{user_id}:{int(__import__('time').time()) // 60}"
-    ]:
-        await gateway.redis.set(key, limit, ex=61)
+    async with running_gateway(
+        redis_client, redis_url, database_url, streams, tmp_path, rate_per_user_per_min=3
+    ) as gateway:
+        headers = await gateway.sign_in(_email())
+        writes = [
+            await gateway.client.post("/api/v1/trade/cancel", headers=headers, json={"order_id": 1})
+            for _ in range(4)
+        ]
+        read = await gateway.client.get("/api/v1/trade/open", headers=headers)
 
-    answer = await gateway.client.post(
-        "/api/v1/trade/cancel", headers=headers, json={"order_id": 1}
-    )
-
-    assert answer.status_code == 429
-    assert answer.json()["error"]["code"] == "RATE_LIMITED"
-    assert 1 <= int(answer.headers["Retry-After"]) <= 60
+    assert [w.status_code for w in writes] == [404, 404, 404, 429]
+    assert writes[-1].json()["error"]["code"] == "RATE_LIMITED"
+    assert 1 <= int(writes[-1].headers["Retry-After"]) <= 60
+    assert read.status_code == 200  # reads count against the IP limit only
 
 
 @pytest.mark.parametrize("order_id", [0, -1, 10**30, "7", 1.5, None])

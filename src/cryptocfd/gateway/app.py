@@ -6,17 +6,16 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Litestar, Request, Router, get
+from litestar import Litestar, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from cryptocfd.gateway import docs
-from cryptocfd.gateway.auth import client_ip, provide_principal
+from cryptocfd.gateway.auth import limit_ip, provide_principal
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.metrics import MetricsMiddleware
-from cryptocfd.gateway.ratelimit import hit
-from cryptocfd.gateway.resources import open_resources, resources_of
+from cryptocfd.gateway.resources import open_resources
 from cryptocfd.gateway.routes import account, auth, devmail, ops, trade
 from cryptocfd.settings import Settings
 
@@ -34,12 +33,6 @@ async def home() -> str:
     return PAGE
 
 
-async def _limit_ip(request: Request[Any, Any, Any]) -> None:
-    resources = resources_of(request.app)
-    key = f"{resources.prefix}rl:ip:{client_ip(request)}"
-    await hit(resources.redis, key, resources.settings.rate_per_ip_per_min)
-
-
 def create_app(settings: Settings) -> Litestar:
     """A gateway for ``settings``; connections open when the app starts."""
 
@@ -54,7 +47,10 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[*trade.ROUTES, *account.ROUTES],
         dependencies={"principal": Provide(provide_principal)},
     )
-    api = Router(API, route_handlers=[*auth.ROUTES, private], before_request=_limit_ip)
+    # Private routes count requests per IP (and per user) as they authenticate; the public
+    # sign-in routes count per IP before they run.
+    public = Router("/", route_handlers=auth.PUBLIC_ROUTES, before_request=limit_ip)
+    api = Router(API, route_handlers=[public, *auth.PRIVATE_ROUTES, private])
     handlers: list[Any] = [home, api, *ops.ROUTES, *docs.ROUTES]
     if settings.env == "dev":
         handlers.append(devmail.mailbox)

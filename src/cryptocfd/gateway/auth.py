@@ -15,6 +15,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.ratelimit import add_hits, check_hits, hit, windowed
 from cryptocfd.gateway.resources import Resources, resources_of
 from cryptocfd.identity.tokens import (
     ACCESS_TOKEN_TTL_MS,
@@ -30,6 +31,7 @@ SESSION_COOKIE = "cfd_session"
 CSRF_COOKIE = "cfd_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PER_USER_LIMIT = "per_user_limit"  # handler opt: count the request against the user's limit
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -64,13 +66,35 @@ def _unauthenticated(message: str) -> ApiError:
     return ApiError(401, "UNAUTHENTICATED", message, {"WWW-Authenticate": "Bearer"})
 
 
-async def _bearer(resources: Resources, token: str) -> Principal:
+async def _gate(
+    resources: Resources, request: Request[Any, Any, Any], user_id: int, family: str | None
+) -> None:
+    """One Redis round trip per request: the family's revocation marker (bearer tokens), the
+    per-IP counter, and the per-user counter on routes that opt in (trading writes)."""
+    prefix, settings = resources.prefix, resources.settings
+    counters = [windowed(f"{prefix}rl:ip:{client_ip(request)}")]
+    limits = [settings.rate_per_ip_per_min]
+    if request.route_handler.opt.get(PER_USER_LIMIT):
+        counters.append(windowed(f"{prefix}rl:user:{user_id}"))
+        limits.append(settings.rate_per_user_per_min)
+    async with resources.redis.pipeline(transaction=False) as pipe:
+        if family is not None:
+            pipe.exists(revoked_key(resources, family))
+        add_hits(pipe, counters)
+        results = await pipe.execute()
+    if family is not None:
+        if results[0]:
+            raise _unauthenticated("access token revoked")
+        results = results[1:]
+    check_hits(results[::2], limits)
+
+
+async def _bearer(resources: Resources, request: Request[Any, Any, Any], token: str) -> Principal:
     try:
         claims = verify_access_token(resources.secret, token, int(time.time() * 1000))
     except BadToken as exc:
         raise _unauthenticated(str(exc)) from exc
-    if await resources.redis.exists(revoked_key(resources, claims.family)):
-        raise _unauthenticated("access token revoked")
+    await _gate(resources, request, claims.user_id, claims.family)
     return Principal(claims.user_id, family=claims.family, device_id=claims.device_id)
 
 
@@ -83,6 +107,7 @@ async def _session(resources: Resources, request: Request[Any, Any, Any], sid: s
         presented = request.headers.get(CSRF_HEADER, "")
         if not presented or not csrf_matches(resources.secret, sid, presented):
             raise ApiError(403, "CSRF_FAILED", "missing or wrong X-CSRF-Token for this session")
+    await _gate(resources, request, session.user_id, None)
     return Principal(session.user_id, session_hash=id_hash)
 
 
@@ -94,7 +119,7 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("expected Authorization: Bearer <access token>")
-        return await _bearer(resources, token.strip())
+        return await _bearer(resources, request, token.strip())
     sid = request.cookies.get(SESSION_COOKIE)
     if sid:
         return await _session(resources, request, sid)
@@ -105,3 +130,10 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
     """The client's address as the server saw it (put a trusted proxy's header here if any)."""
     client = request.client
     return client.host if client is not None else "unknown"
+
+
+async def limit_ip(request: Request[Any, Any, Any]) -> None:
+    """Count a request of a public route against its client's IP (``before_request``)."""
+    resources = resources_of(request.app)
+    key = f"{resources.prefix}rl:ip:{client_ip(request)}"
+    await hit(resources.redis, key, resources.settings.rate_per_ip_per_min)

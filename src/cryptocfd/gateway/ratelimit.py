@@ -9,25 +9,41 @@ from __future__ import annotations
 import time
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from cryptocfd.gateway.errors import ApiError
 
 WINDOW_S = 60
 
 
-async def hit(redis: Redis, key: str, limit: int, window_s: int = WINDOW_S) -> None:
-    """Count one request against ``key``; raise a 429 once ``limit`` is passed."""
-    window = int(time.time()) // window_s
-    counter = f"{key}:{window}"
-    async with redis.pipeline(transaction=False) as pipe:
+def windowed(key: str, window_s: int = WINDOW_S) -> str:
+    """The counter of ``key`` for the current window."""
+    return f"{key}:{int(time.time()) // window_s}"
+
+
+def add_hits(pipe: Pipeline, counters: list[str], window_s: int = WINDOW_S) -> None:
+    """Queue one hit on each counter in ``pipe`` (two commands per counter)."""
+    for counter in counters:
         pipe.incr(counter)
         pipe.expire(counter, window_s + 1, nx=True)
-        count, _ = await pipe.execute()
-    if int(count) > limit:
-        retry_after = window_s - int(time.time()) % window_s
-        raise ApiError(
-            429,
-            "RATE_LIMITED",
-            f"more than {limit} requests a minute; try again in {retry_after} s",
-            {"Retry-After": str(retry_after)},
-        )
+
+
+def check_hits(counts: list[int], limits: list[int], window_s: int = WINDOW_S) -> None:
+    """Raise a 429 if any count passed its limit."""
+    for count, limit in zip(counts, limits, strict=True):
+        if int(count) > limit:
+            retry_after = window_s - int(time.time()) % window_s
+            raise ApiError(
+                429,
+                "RATE_LIMITED",
+                f"more than {limit} requests a minute; try again in {retry_after} s",
+                {"Retry-After": str(retry_after)},
+            )
+
+
+async def hit(redis: Redis, key: str, limit: int, window_s: int = WINDOW_S) -> None:
+    """Count one request against ``key``; raise a 429 once ``limit`` is passed."""
+    async with redis.pipeline(transaction=False) as pipe:
+        add_hits(pipe, [windowed(key, window_s)], window_s)
+        results = await pipe.execute()
+    check_hits([results[0]], [limit], window_s)

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Request, get, post
 
-from cryptocfd.gateway.auth import Caller
+from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller
 from cryptocfd.gateway.engine_calls import outcome_events, portfolio_of, send_as
 from cryptocfd.gateway.orders import now_ms
 from cryptocfd.gateway.present import balance
@@ -26,7 +26,12 @@ async def get_balance(request: Request[Any, Any, Any], principal: Caller) -> Bal
     return balance(view.account)
 
 
-@post("/account/demo/reset", status_code=200, summary="Reset the demo account")
+@post(
+    "/account/demo/reset",
+    status_code=200,
+    opt={PER_USER_LIMIT: True},
+    summary="Reset the demo account",
+)
 async def reset_demo(request: Request[Any, Any, Any], principal: Caller) -> ResetOut:
     """Close every position, cancel every entry, and bring the balance back to 10,000.00."""
     resources = resources_of(request.app)

@@ -245,4 +245,5 @@ async def pin_login(request: Request[Any, Any, Any]) -> TokensOut:
     raise error
 
 
-ROUTES = [login, verify, refresh, logout, me, set_mobile_pin, delete_mobile_pin, pin_login]
+PUBLIC_ROUTES = [login, verify, refresh, pin_login]
+PRIVATE_ROUTES = [logout, me, set_mobile_pin, delete_mobile_pin]

@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Request, get, post
 
 from cryptocfd.core.money import format_cents
-from cryptocfd.gateway.auth import Caller
+from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller
 from cryptocfd.gateway.body import body_of, decode_body
 from cryptocfd.gateway.engine_calls import outcome_events, portfolio_of, send_as
 from cryptocfd.gateway.errors import ApiError
@@ -49,6 +49,7 @@ body_of("post", f"{TRADE}/close", CloseRequest)
 body_of("post", f"{TRADE}/modify", ModifyRequest)
 body_of("post", f"{TRADE}/cancel", CancelRequest)
 IDEMPOTENCY_HEADER = "idempotency-key"
+LIMITED = {PER_USER_LIMIT: True}
 
 
 async def _limited(resources: Resources, principal: Caller) -> None:
@@ -63,7 +64,12 @@ def _position_in(view: Portfolio, order_id: int) -> PositionView:
     raise ApiError(404, "ORDER_NOT_FOUND", f"no open position {order_id} on this account")
 
 
-@post("/trade/create", status_code=200, summary="Open a position or place a pending entry")
+@post(
+    "/trade/create",
+    status_code=200,
+    opt=LIMITED,
+    summary="Open a position or place a pending entry",
+)
 async def create(request: Request[Any, Any, Any], principal: Caller) -> CreateOrderOut:
     """Market orders fill now at the ask (long) or bid (short); limit and stop entries wait.
 
@@ -71,7 +77,6 @@ async def create(request: Request[Any, Any, Any], principal: Caller) -> CreateOr
     """
     resources = resources_of(request.app)
     body = decode_body(await request.body(), CreateOrderRequest)
-    await _limited(resources, principal)
     key = body.client_order_id or request.headers.get(IDEMPOTENCY_HEADER)
     command = place_order(body, principal, resources.assets, request_id(principal, key), now_ms())
     events = outcome_events(await send_as(resources, principal, command))
@@ -103,12 +108,11 @@ async def open_orders(request: Request[Any, Any, Any], principal: Caller) -> Ope
     )
 
 
-@post("/trade/close", status_code=200, summary="Close a position, fully or in part")
+@post("/trade/close", status_code=200, opt=LIMITED, summary="Close a position, fully or in part")
 async def close(request: Request[Any, Any, Any], principal: Caller) -> ClosedOut:
     """Close at the bid (long) or ask (short); ``fraction`` 0.5 closes half."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), CloseRequest)
-    await _limited(resources, principal)
     bps = fraction_bps(body.fraction)
     held = _position_in(await portfolio_of(resources, principal, body.order_id), body.order_id)
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
@@ -119,12 +123,16 @@ async def close(request: Request[Any, Any, Any], principal: Caller) -> ClosedOut
     return closed(event, resources.assets[event.asset], held.leverage, held.opened_at)
 
 
-@post("/trade/modify", status_code=200, summary="Change a position's take-profit, stop or trail")
+@post(
+    "/trade/modify",
+    status_code=200,
+    opt=LIMITED,
+    summary="Change a position's take-profit, stop or trail",
+)
 async def modify(request: Request[Any, Any, Any], principal: Caller) -> PositionOut:
     """Omit a field to keep it, send ``null`` to remove it; a new trailing distance re-arms."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), ModifyRequest)
-    await _limited(resources, principal)
     held = _position_in(await portfolio_of(resources, principal, body.order_id), body.order_id)
     spec = asset_spec(resources.assets, held.asset)
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
@@ -135,12 +143,11 @@ async def modify(request: Request[Any, Any, Any], principal: Caller) -> Position
     return position(_position_in(after, body.order_id), spec)
 
 
-@post("/trade/cancel", status_code=200, summary="Cancel a pending entry")
+@post("/trade/cancel", status_code=200, opt=LIMITED, summary="Cancel a pending entry")
 async def cancel(request: Request[Any, Any, Any], principal: Caller) -> CancelledOut:
     """Cancel a limit or stop entry and release its margin."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), CancelRequest)
-    await _limited(resources, principal)
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
     command = CancelOrder(rid, now_ms(), principal.account_id, body.order_id)
     event = outcome_events(await send_as(resources, principal, command))[0]
