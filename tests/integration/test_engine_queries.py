@@ -101,3 +101,30 @@ async def test_portfolio_when_narrowed_lists_one_order_or_none(
     assert figures.positions == ()
     assert figures.account == everything.account == one.account
     assert isinstance(foreign, Rejection)  # account 8 does not exist, let alone own order 2
+
+
+async def test_send_with_view_when_an_order_opens_answers_with_that_order_in_one_trip(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
+        await client.send(OpenAccount("acc", T0, 7, 1_000_000))
+        await publish_tick(redis_client, streams, Tick("BTC", 6_000_000, 6_001_000, T0))
+        await until(lambda: service.engine.state.assets["BTC"].quote is not None)
+        await client.send(PlaceOrder("first", T0 + 1, 7, "BTC", Side.LONG, 1_000, 2))
+        commands_before = await redis_client.xlen(streams.commands)
+        outcome, view = await client.send_with_view(
+            PlaceOrder("second", T0 + 2, 7, "BTC", Side.SHORT, 2_000, 3)
+        )
+        refused, refused_view = await client.send_with_view(
+            PlaceOrder("bad", T0 + 3, 7, "BTC", Side.SHORT, 10**9, 3)
+        )
+        commands_after = await redis_client.xlen(streams.commands)
+
+    assert isinstance(outcome, Accepted)
+    assert isinstance(view, Portfolio)
+    assert [(p.order_id, p.side, p.margin) for p in view.positions] == [(2, Side.SHORT, 2_000)]
+    assert view.account.used_margin == 3_000
+    assert isinstance(refused, Rejection)
+    assert isinstance(refused_view, Portfolio)  # the account as it stands, nothing narrowed in
+    assert refused_view.positions == ()
+    assert commands_after - commands_before == 2  # one message per command, view included

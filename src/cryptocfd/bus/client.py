@@ -26,6 +26,7 @@ from cryptocfd.bus.messages import (
     decode_answer,
     decode_record,
     encode,
+    view_id,
 )
 from cryptocfd.bus.replies import entries, stream_entries
 from cryptocfd.bus.streams import Streams
@@ -88,6 +89,19 @@ class EngineClient:
         outcome: Outcome = await self._request(command)
         return outcome
 
+    async def send_with_view(self, command: Command) -> tuple[Outcome, Portfolio | Rejection]:
+        """Send ``command`` and get, from the same engine batch, the account's portfolio
+        narrowed to the order the command opened or touched."""
+        view: asyncio.Future[Any] = self._future(view_id(command.request_id))
+        try:
+            outcome: Outcome = await self._request(command, view=True)
+        except BaseException:
+            self._waiting.pop(view_id(command.request_id), None)
+            view.cancel()  # nobody will wait for it now
+            raise
+        result: Portfolio | Rejection = await view
+        return outcome, result
+
     async def portfolio(self, query: GetPortfolio) -> Portfolio | Rejection:
         """An account's figures, positions and pending entries, as of every command sent
         before this query."""
@@ -99,10 +113,7 @@ class EngineClient:
         result: Balances = await self._request(query)
         return result
 
-    async def _request(self, command: Command | Query) -> Any:
-        if self._reader is None:
-            raise RuntimeError("start() the client before sending")
-        request_id = command.request_id
+    def _future(self, request_id: str) -> asyncio.Future[Any]:
         future = self._waiting.get(request_id)
         if future is None:
             loop = asyncio.get_running_loop()
@@ -111,7 +122,13 @@ class EngineClient:
             # One timer per request, not wait_for: on 3.11 that costs a task per call.
             timer = loop.call_later(self._timeout_s, self._expire, request_id)
             future.add_done_callback(lambda _: timer.cancel())
-        self._outbox.append(encode(CommandMessage(command)))
+        return future
+
+    async def _request(self, command: Command | Query, *, view: bool = False) -> Any:
+        if self._reader is None:
+            raise RuntimeError("start() the client before sending")
+        future = self._future(command.request_id)
+        self._outbox.append(encode(CommandMessage(command, view=view)))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush())
         return await future

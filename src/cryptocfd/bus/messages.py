@@ -56,10 +56,21 @@ class Answer(msgspec.Struct, frozen=True, gc=False, array_like=True):
 
 
 class CommandMessage(msgspec.Struct, frozen=True, gc=False):
-    """A command or query for the engine; ``v`` is the message format's version."""
+    """A command or query for the engine; ``v`` is the message format's version.
+
+    ``view`` asks, with a command, for the account's portfolio narrowed to the order the
+    command opened or touched, answered as ``view_id(request_id)`` in the same batch: one
+    trip to the engine instead of two.
+    """
 
     command: Command | Query
     v: int = VERSION
+    view: bool = False
+
+
+def view_id(request_id: str) -> str:
+    """The id the view asked for with a command is answered under."""
+    return f"{request_id}#view"
 
 
 class TickMessage(msgspec.Struct, frozen=True, gc=False):

@@ -42,6 +42,24 @@ async def send_as(resources: Resources, principal: Principal, command: Command) 
     return outcome
 
 
+async def send_with_view_as(
+    resources: Resources, principal: Principal, command: Command
+) -> tuple[tuple[Event, ...], Portfolio]:
+    """Send ``command`` and, in the same trip, get the portfolio narrowed to the order it
+    opened or touched; a rejection becomes its API error."""
+    started = time.perf_counter()
+    outcome, view = await resources.engine.send_with_view(command)
+    ENGINE_ROUND_TRIP.observe(time.perf_counter() - started)
+    if isinstance(outcome, Rejection) and outcome.code is RejectCode.UNKNOWN_ACCOUNT:
+        await ensure_account(resources, principal.account_id)
+        retry = msgspec.structs.replace(command, request_id=f"{command.request_id}/opened")
+        outcome, view = await resources.engine.send_with_view(retry)
+    events = outcome_events(outcome)
+    if isinstance(view, Rejection):
+        raise rejected(view)
+    return events, view
+
+
 async def portfolio_of(
     resources: Resources,
     principal: Principal,

@@ -35,12 +35,14 @@ from cryptocfd.bus.messages import (
     decode_record,
     decode_tick,
     encode,
+    view_id,
 )
 from cryptocfd.bus.replies import Entry, entries, stream_entries
 from cryptocfd.bus.streams import ENGINE_GROUP, Streams
 from cryptocfd.services.snapshots import SnapshotStore, new_header
 from cryptocfd.services.trimming import trim_streams
-from cryptocfd.trading.engine import Engine
+from cryptocfd.trading.commands import Command
+from cryptocfd.trading.engine import Engine, Outcome
 from cryptocfd.trading.events import Accepted
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.views import balances, portfolio
@@ -208,7 +210,7 @@ class EngineService:
         for stream, items in answer:
             is_commands = stream == self.streams.commands
             for entry_id, fields in items:
-                reply = self._apply_one(fields.get(FIELD, b""), is_commands)
+                reply = self._apply_one(fields.get(FIELD, b""), is_commands, answers)
                 if type(reply) is Record:
                     records.append(encode(reply))
                 elif reply is not None:
@@ -226,16 +228,24 @@ class EngineService:
             self.last_record_id = results[len(records) - 1].decode()
             self.records_since_snapshot += len(records)
 
-    def _apply_one(self, data: bytes, is_command: bool) -> Record | Answer | None:  # noqa: FBT001
+    def _apply_one(
+        self,
+        data: bytes,
+        is_command: bool,  # noqa: FBT001
+        answers: list[bytes],
+    ) -> Record | Answer | None:
         engine = self.engine
         try:
             if is_command:
-                command = decode_command(data).command
+                message = decode_command(data)
+                command = message.command
                 if isinstance(command, GetPortfolio | GetBalances):
                     return self._answer(command)
                 engine.expire_requests(command.ts)
                 fresh = not engine.remembers(command.request_id)
                 outcome = engine.apply(command)
+                if message.view:
+                    answers.append(encode(self._view(command, outcome)))
                 return Record("command", command.request_id, command.ts, outcome, applied=fresh)
             tick = decode_tick(data).tick
         except BadMessage as bad:
@@ -247,6 +257,14 @@ class EngineService:
         if not isinstance(outcome, Accepted):
             return None  # a refused tick changes nothing and has nobody waiting on it
         return Record("tick", None, tick.ts, outcome, applied=True)
+
+    def _view(self, command: Command, outcome: Outcome) -> Answer:
+        """The portfolio narrowed to the order a command opened or touched."""
+        order_id = getattr(command, "order_id", None)
+        if isinstance(outcome, Accepted) and outcome.events:
+            order_id = getattr(outcome.events[0], "order_id", order_id)
+        query = GetPortfolio(view_id(command.request_id), command.account_id, order_id or 0)
+        return self._answer(query)
 
     def _answer(self, query: Query) -> Answer:
         state = self.engine.state

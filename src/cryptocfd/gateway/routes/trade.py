@@ -13,7 +13,12 @@ from litestar import Request, get, post
 from cryptocfd.core.money import format_cents
 from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller
 from cryptocfd.gateway.body import body_of, decode_body
-from cryptocfd.gateway.engine_calls import outcome_events, portfolio_of, send_as
+from cryptocfd.gateway.engine_calls import (
+    outcome_events,
+    portfolio_of,
+    send_as,
+    send_with_view_as,
+)
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.orders import (
     asset_spec,
@@ -24,8 +29,7 @@ from cryptocfd.gateway.orders import (
     request_id,
 )
 from cryptocfd.gateway.present import closed, pending, position
-from cryptocfd.gateway.ratelimit import hit
-from cryptocfd.gateway.resources import Resources, resources_of
+from cryptocfd.gateway.resources import resources_of
 from cryptocfd.gateway.schemas import (
     CancelledOut,
     CancelRequest,
@@ -52,11 +56,6 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 LIMITED = {PER_USER_LIMIT: True}
 
 
-async def _limited(resources: Resources, principal: Caller) -> None:
-    key = f"{resources.prefix}rl:trade-user:{principal.user_id}"
-    await hit(resources.redis, key, resources.settings.rate_per_user_per_min)
-
-
 def _position_in(view: Portfolio, order_id: int) -> PositionView:
     for candidate in view.positions:
         if candidate.order_id == order_id:
@@ -79,21 +78,18 @@ async def create(request: Request[Any, Any, Any], principal: Caller) -> CreateOr
     body = decode_body(await request.body(), CreateOrderRequest)
     key = body.client_order_id or request.headers.get(IDEMPOTENCY_HEADER)
     command = place_order(body, principal, resources.assets, request_id(principal, key), now_ms())
-    events = outcome_events(await send_as(resources, principal, command))
+    events, view = await send_with_view_as(resources, principal, command)
     first = events[0]
-    spec = resources.assets[command.asset]
-    if isinstance(first, OrderPlaced):
-        view = await portfolio_of(resources, principal, first.order_id)
-        for entry in view.pending:
-            if entry.order_id == first.order_id:
-                return CreateOrderOut(first.order_id, "pending", order=pending(entry, spec))
-        # Filled or expired between the two calls: report what it became.
     assert isinstance(first, PositionOpened | OrderPlaced)
-    view = await portfolio_of(resources, principal, first.order_id)
-    for candidate in view.positions:
-        if candidate.order_id == first.order_id:
-            return CreateOrderOut(first.order_id, "open", position=position(candidate, spec))
-    raise ApiError(409, "ORDER_CLOSED", f"order {first.order_id} closed as soon as it opened")
+    order_id = first.order_id
+    spec = resources.assets[command.asset]
+    if view.pending:
+        return CreateOrderOut(order_id, "pending", order=pending(view.pending[0], spec))
+    if view.positions:
+        return CreateOrderOut(order_id, "open", position=position(view.positions[0], spec))
+    # A pending entry filled, or a position closed, before the view was taken: both are
+    # rare enough to cost a second look.
+    raise ApiError(409, "ORDER_CLOSED", f"order {order_id} closed as soon as it opened")
 
 
 @get("/trade/open", summary="Open positions and pending entries")
@@ -136,11 +132,9 @@ async def modify(request: Request[Any, Any, Any], principal: Caller) -> Position
     held = _position_in(await portfolio_of(resources, principal, body.order_id), body.order_id)
     spec = asset_spec(resources.assets, held.asset)
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
-    outcome_events(
-        await send_as(resources, principal, modify_position(body, principal, spec, rid, now_ms()))
-    )
-    after = await portfolio_of(resources, principal, body.order_id)
-    return position(_position_in(after, body.order_id), spec)
+    command = modify_position(body, principal, spec, rid, now_ms())
+    _events, view = await send_with_view_as(resources, principal, command)
+    return position(_position_in(view, body.order_id), spec)
 
 
 @post("/trade/cancel", status_code=200, opt=LIMITED, summary="Cancel a pending entry")
