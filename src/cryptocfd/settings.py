@@ -43,6 +43,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_per_user_per_min: int = 600
     logins_per_ip_per_min: int = 30  # sign-in links and PIN tries, per client IP
     engine_timeout_s: float = 5.0
+    access_log: bool = True  # one JSON line per HTTP request
 
     @property
     def state_path(self) -> Path:
@@ -81,6 +82,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_RATE_PER_USER_PER_MIN": "rate_per_user_per_min",
         "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": "logins_per_ip_per_min",
         "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
+        "CRYPTOCFD_ACCESS_LOG": "access_log",
     }
     for variable, field in names.items():
         if variable in env:

@@ -14,6 +14,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from cryptocfd.gateway import docs
 from cryptocfd.gateway.auth import limit_ip, provide_principal
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
+from cryptocfd.gateway.logs import RequestContextMiddleware
 from cryptocfd.gateway.metrics import MetricsMiddleware
 from cryptocfd.gateway.resources import open_resources
 from cryptocfd.gateway.routes import account, auth, devmail, ops, trade
@@ -58,7 +59,10 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=handlers,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[MetricsMiddleware()],
+        middleware=[
+            RequestContextMiddleware(access_log=settings.access_log),
+            MetricsMiddleware(),
+        ],
         openapi_config=OpenAPIConfig(
             title="CryptoCFD API",
             version="1.0.0",
@@ -70,4 +74,5 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[JsonRenderPlugin()],
         ),
         debug=False,
+        logging_config=None,  # logs.configure_logging owns the handlers: JSON lines
     )

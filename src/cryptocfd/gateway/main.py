@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 from litestar import Litestar
 
 from cryptocfd.gateway.app import create_app
+from cryptocfd.gateway.logs import configure_logging
 from cryptocfd.settings import load_settings
 
 
 def app_from_environment() -> Litestar:
     """The app for this process's environment (uvicorn calls this in every worker)."""
+    configure_logging()
     return create_app(load_settings())
 
 
 def run_gateway(host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
     uvicorn.run(
         "cryptocfd.gateway.main:app_from_environment",
         factory=True,
@@ -29,5 +29,6 @@ def run_gateway(host: str, port: int, workers: int) -> None:
         http="httptools",
         access_log=False,
         log_level="info",
+        log_config=None,  # keep the JSON logging configured here
         proxy_headers=False,
     )

@@ -1,10 +1,9 @@
-"""Schemathesis against the running gateway's own OpenAPI document, signed in.
-
-Every generated request must get an answer its schema documents, and none a 5xx.
-"""
+"""The gateway as a real process: schemathesis against its own OpenAPI document, signed in
+(every answer documented, none a 5xx), and its JSON logs."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -108,3 +107,28 @@ def test_api_when_fuzzed_signed_in_answers_as_documented_and_never_5xx(
         checked.append(operation.label)
 
     assert len(checked) >= 15, checked
+
+
+def test_logs_when_a_request_carries_a_token_are_json_with_its_id_and_without_the_token(
+    platform: Platform,
+) -> None:
+    secret = "do-not-log-" + uuid.uuid4().hex
+    answer = httpx.get(
+        f"{platform.base_url}/api/v1/auth/verify",
+        params={"token": secret},
+        headers={"X-Request-ID": "trace-42", "Authorization": f"Bearer {secret}"},
+    )
+    minted = httpx.get(f"{platform.base_url}/healthz").headers["x-request-id"]
+    time.sleep(0.2)  # let the gateway flush its log line
+
+    text = (platform.state_dir / "gateway.log").read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    ours = [line for line in lines if line.get("request_id") == "trace-42"]
+
+    assert answer.headers["x-request-id"] == "trace-42"
+    assert len(minted) == 32
+    assert secret not in text
+    assert ours
+    assert ours[-1]["path"] == "/api/v1/auth/verify"
+    assert ours[-1]["status"] == 400
+    assert {"timestamp", "level", "event"} <= set(ours[-1])
