@@ -38,6 +38,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     snapshots_kept: int = 3
     allow_redis_without_aof: bool = False
     engine_consumer: str = "engine-1"
+    smtp_host: str | None = None  # none: the worker logs emails instead of sending them (dev)
+    smtp_port: int = 587
+    smtp_from: str = "CryptoCFD <no-reply@localhost>"
+    smtp_user: str | None = None  # log in only when set
+    smtp_password: str | None = None
+    smtp_starttls: bool = False  # upgrade the connection with STARTTLS before logging in
 
     @property
     def state_path(self) -> Path:
@@ -72,6 +78,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_SNAPSHOTS_KEPT": "snapshots_kept",
         "CRYPTOCFD_ALLOW_REDIS_WITHOUT_AOF": "allow_redis_without_aof",
         "CRYPTOCFD_ENGINE_CONSUMER": "engine_consumer",
+        "SMTP_HOST": "smtp_host",
+        "SMTP_PORT": "smtp_port",
+        "SMTP_FROM": "smtp_from",
+        "SMTP_USER": "smtp_user",
+        "SMTP_PASSWORD": "smtp_password",
+        "SMTP_STARTTLS": "smtp_starttls",
     }
     for variable, field in names.items():
         if variable in env:

@@ -47,3 +47,10 @@ def database_url() -> Iterator[str]:
     """A migrated PostgreSQL database of this run's own, dropped at the end."""
     with fresh_database() as url:
         yield url
+
+
+@pytest.fixture
+def own_database_url() -> Iterator[str]:
+    """A migrated database of the test's own, for tests that count every row in a table."""
+    with fresh_database() as url:
+        yield url
