@@ -70,12 +70,8 @@ async def test_history_when_paged_lists_every_close_newest_first_with_a_working_
         "stop_loss",
         -105,
     )
-    assert (first.stop_loss, first.opened_at, first.open_price, first.close_price) == (
-        250_000,
-        T0,
-        300_000,
-        310_000,
-    )
+    assert (first.stop_loss, first.liquidation_price, first.opened_at) == (250_000, 350_000, T0)
+    assert (first.open_price, first.close_price) == (300_000, 310_000)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,8 @@ class InvalidCursor(ValueError):  # noqa: N818 - named for the error code it map
 
 class ClosedTrade(msgspec.Struct, frozen=True, kw_only=True):
     """One close, full or partial: amounts in cents, quantity in 1e-8 units, prices in ticks,
-    times in unix milliseconds. The exits are the order's as they last stood."""
+    times in unix milliseconds. The exits and liquidation price are the order's as they last
+    stood."""
 
     order_id: int
     asset: str
@@ -40,6 +41,7 @@ class ClosedTrade(msgspec.Struct, frozen=True, kw_only=True):
     take_profit: int | None
     stop_loss: int | None
     trailing_distance: int | None
+    liquidation_price: int | None
     opened_at: int
     closed_at: int
 
@@ -78,7 +80,7 @@ def decode_cursor(cursor: str) -> tuple[int, str, int]:
 _COLUMNS = (
     "t.record_id, t.seq, t.order_id, t.asset, t.side, t.leverage, t.quantity, t.margin,"
     " t.open_price, t.close_price, t.pnl, t.reason, o.take_profit, o.stop_loss,"
-    " o.trailing_distance, t.opened_at, t.closed_at"
+    " o.trailing_distance, o.liquidation_price, t.opened_at, t.closed_at"
 )
 _FROM = "FROM closed_trades t LEFT JOIN orders o ON o.order_id = t.order_id"
 _ORDER = "ORDER BY t.closed_at DESC, t.record_id DESC, t.seq DESC"
@@ -130,6 +132,7 @@ def _trade(row: asyncpg.Record) -> ClosedTrade:
         take_profit=row["take_profit"],
         stop_loss=row["stop_loss"],
         trailing_distance=row["trailing_distance"],
+        liquidation_price=row["liquidation_price"],
         opened_at=row["opened_at"],
         closed_at=row["closed_at"],
     )
