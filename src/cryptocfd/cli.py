@@ -23,7 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument("--port", type=int, default=None, help="default: CRYPTOCFD_HTTP_PORT")
     gateway.add_argument("--workers", type=int, default=1)
+    sub.add_parser("worker", help="journal the engine's records and send the email outbox")
+    reconcile = sub.add_parser("reconcile", help="compare the engine's balances with the ledger")
+    reconcile.add_argument(
+        "--wait", type=float, default=30.0, help="seconds to wait for the journal"
+    )
     args = parser.parse_args(argv)
+    if args.command == "worker":
+        return _worker()
+    if args.command == "reconcile":
+        return _reconcile(args.wait)
     if args.command == "engine":
         return _engine()
     if args.command == "migrate":
@@ -80,6 +89,36 @@ def _migrate() -> int:
         return 2
     upgrade(settings.database_url)
     return 0
+
+
+def _worker() -> int:
+    import asyncio  # noqa: PLC0415 - only the worker process needs these
+    import logging  # noqa: PLC0415
+
+    from cryptocfd.services.worker import run_worker  # noqa: PLC0415
+    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        asyncio.run(run_worker(load_settings()))
+    except SettingsError as exc:
+        print(f"cryptocfd worker: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _reconcile(wait_s: float) -> int:
+    import asyncio  # noqa: PLC0415 - only reconciling needs these
+
+    from cryptocfd.services.reconcile import run_reconcile  # noqa: PLC0415
+    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"cryptocfd reconcile: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_reconcile(settings, wait_s))
 
 
 if __name__ == "__main__":

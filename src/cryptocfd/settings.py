@@ -44,6 +44,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     logins_per_ip_per_min: int = 30  # sign-in links and PIN tries, per client IP
     engine_timeout_s: float = 5.0
     access_log: bool = True  # one JSON line per HTTP request
+    smtp_host: str | None = None  # none: the worker logs emails instead of sending them (dev)
+    smtp_port: int = 587
+    smtp_from: str = "CryptoCFD <no-reply@localhost>"
+    smtp_user: str | None = None  # log in only when set
+    smtp_password: str | None = None
+    smtp_starttls: bool = False  # upgrade the connection with STARTTLS before logging in
 
     @property
     def state_path(self) -> Path:
@@ -83,6 +89,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": "logins_per_ip_per_min",
         "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
         "CRYPTOCFD_ACCESS_LOG": "access_log",
+        "SMTP_HOST": "smtp_host",
+        "SMTP_PORT": "smtp_port",
+        "SMTP_FROM": "smtp_from",
+        "SMTP_USER": "smtp_user",
+        "SMTP_PASSWORD": "smtp_password",
+        "SMTP_STARTTLS": "smtp_starttls",
     }
     for variable, field in names.items():
         if variable in env:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 import redis
+from aiosmtpd.controller import Controller
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
 from tests.integration.gateway_harness import Gateway, held, running_gateway
 from tests.integration.postgres import fresh_database
 from tests.integration.servers import some_redis
+from tests.integration.smtp_inbox import Inbox, free_port
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +61,23 @@ async def gateway(
         running_gateway(redis_client, redis_url, database_url, streams, tmp_path)
     ) as gw:
         yield gw
+
+
+@pytest.fixture
+def own_database_url() -> Iterator[str]:
+    """A migrated database of the test's own, for tests that count every row in a table."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on a free port, and what it received."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()

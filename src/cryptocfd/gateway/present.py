@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from cryptocfd.core.money import QTY_DECIMALS, format_cents, format_scaled
 from cryptocfd.gateway.schemas import BalanceOut, ClosedOut, PendingOut, PositionOut
+from cryptocfd.store.history import ClosedTrade
 from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.events import PositionClosed
 from cryptocfd.trading.state import AccountView
@@ -103,4 +104,22 @@ def closed(
         opened_at=None if opened_at_ms is None else iso_ms(opened_at_ms),
         closed_at=iso_ms(event.ts),
         remaining_quantity=quantity(event.remaining_quantity),
+    )
+
+
+def closed_trade(trade: ClosedTrade, spec: AssetSpec) -> ClosedOut:
+    """A close from the history the journal keeps."""
+    return ClosedOut(
+        order_id=trade.order_id,
+        asset=trade.asset,
+        side=trade.side,
+        margin=format_cents(trade.margin),
+        leverage=trade.leverage,
+        quantity=quantity(trade.quantity),
+        open_price=price(trade.open_price, spec),
+        close_price=price(trade.close_price, spec),
+        pnl=format_cents(trade.pnl),
+        close_reason=trade.close_reason,
+        opened_at=iso_ms(trade.opened_at),
+        closed_at=iso_ms(trade.closed_at),
     )

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from cryptocfd.store.database import Conn, Db
+from cryptocfd.store.database import Connection, Db
 
 
 class RefreshGrant(msgspec.Struct, frozen=True):
@@ -85,7 +85,7 @@ async def add_refresh_token(
 
 
 async def spend_refresh_token(
-    conn: Conn, token_hash: bytes, now: datetime
+    conn: Connection, token_hash: bytes, now: datetime
 ) -> tuple[RefreshGrant | None, str | None]:
     """Spend a refresh token: ``(grant, None)`` when it was live; ``(None, family)`` when it
     had been spent before (the caller revokes that family); ``(None, None)`` otherwise."""

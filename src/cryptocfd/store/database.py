@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+
+# A connection of one's own or one borrowed from a pool: what runs statements that must share
+# a transaction. The queries take either.
+Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
+# Whatever runs a single query: a connection, a pooled connection, or the pool itself.
+Db: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any] | asyncpg.Pool[Any]"
 
 
 def asyncpg_dsn(database_url: str) -> str:
@@ -19,9 +27,3 @@ async def create_pool(database_url: str, min_size: int = 2, max_size: int = 10) 
     )
     assert pool is not None  # create_pool returns None only when not awaited
     return pool
-
-
-# Whatever runs a query: a connection, a pooled connection, or the pool itself.
-Db = asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool
-# What runs statements that must share a transaction: a connection, never the pool.
-Conn = asyncpg.Connection | PoolConnectionProxy

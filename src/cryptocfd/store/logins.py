@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cryptocfd.store.database import Conn, Db
+from cryptocfd.store.database import Connection, Db
 
 
-async def recent_login_count(conn: Conn, email: str, now: datetime) -> int:
+async def recent_login_count(conn: Connection, email: str, now: datetime) -> int:
     """How many sign-in links were issued to ``email`` in the hour before ``now``."""
     count = await conn.fetchval(
         "SELECT count(*) FROM login_tokens WHERE email = $1 AND created_at > $2",
@@ -18,7 +18,7 @@ async def recent_login_count(conn: Conn, email: str, now: datetime) -> int:
 
 
 async def add_login_token(
-    conn: Conn, token_hash: bytes, email: str, now: datetime, ttl_ms: int
+    conn: Connection, token_hash: bytes, email: str, now: datetime, ttl_ms: int
 ) -> None:
     """Record a sign-in link's token hash, valid for ``ttl_ms``."""
     await conn.execute(

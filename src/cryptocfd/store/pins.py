@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from cryptocfd.store.database import Conn, Db
+from cryptocfd.store.database import Connection, Db
 
 
 class PinRow(msgspec.Struct, frozen=True):
@@ -29,7 +29,7 @@ async def set_pin(conn: Db, user_id: int, pin_hash: str) -> None:
     )
 
 
-async def pin_for_update(conn: Conn, user_id: int) -> PinRow | None:
+async def pin_for_update(conn: Connection, user_id: int) -> PinRow | None:
     """The user's PIN row, locked until the transaction ends (attempts are counted exactly)."""
     row = await conn.fetchrow(
         "SELECT user_id, pin_hash, failed_attempts, locked_until FROM mobile_pins"
@@ -40,7 +40,7 @@ async def pin_for_update(conn: Conn, user_id: int) -> PinRow | None:
 
 
 async def record_attempt(
-    conn: Conn, user_id: int, failed_attempts: int, locked_until: datetime | None
+    conn: Connection, user_id: int, failed_attempts: int, locked_until: datetime | None
 ) -> None:
     """Store the failed-attempt count and lock after an attempt."""
     await conn.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from cryptocfd.store.database import Conn, Db
+from cryptocfd.store.database import Connection, Db
 
 
 class User(msgspec.Struct, frozen=True):
@@ -26,7 +26,7 @@ async def user_by_email(conn: Db, email: str) -> User | None:
     return None if row is None else User(row["id"], row["email"])
 
 
-async def get_or_create_user(conn: Conn, email: str) -> tuple[User, bool]:
+async def get_or_create_user(conn: Connection, email: str) -> tuple[User, bool]:
     """The user for ``email``, created on first sign-in; the flag says it was just created."""
     row = await conn.fetchrow(
         "INSERT INTO users (email) VALUES ($1) ON CONFLICT (email) DO NOTHING RETURNING id",

@@ -6,12 +6,13 @@ for an order of another account, so asking about someone else's order is a 404, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get, post
+from litestar.params import QueryParameter
 
 from cryptocfd.core.money import format_cents
-from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller
+from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller, Principal
 from cryptocfd.gateway.body import body_of, decode_body
 from cryptocfd.gateway.engine_calls import (
     outcome_events,
@@ -28,12 +29,13 @@ from cryptocfd.gateway.orders import (
     place_order,
     request_id,
 )
-from cryptocfd.gateway.present import closed, pending, position
+from cryptocfd.gateway.present import closed, closed_trade, pending, position
 from cryptocfd.gateway.resources import resources_of
 from cryptocfd.gateway.schemas import (
     CancelledOut,
     CancelRequest,
     ClosedOut,
+    ClosedPage,
     CloseRequest,
     CreateOrderOut,
     CreateOrderRequest,
@@ -41,6 +43,7 @@ from cryptocfd.gateway.schemas import (
     OpenOut,
     PositionOut,
 )
+from cryptocfd.store.history import MAX_LIMIT, InvalidCursor, closed_trades_page
 from cryptocfd.trading.commands import CancelOrder, ClosePosition
 from cryptocfd.trading.events import OrderCancelled, OrderPlaced, PositionClosed, PositionOpened
 from cryptocfd.trading.views import Portfolio, PositionView
@@ -149,4 +152,38 @@ async def cancel(request: Request[Any, Any, Any], principal: Caller) -> Cancelle
     return CancelledOut(event.order_id, format_cents(event.margin))
 
 
-ROUTES = [create, open_orders, close, modify, cancel]
+async def _closed_page(
+    request: Request[Any, Any, Any], principal: Principal, cursor: str | None, limit: int
+) -> ClosedPage:
+    resources = resources_of(request.app)
+    try:
+        page = await closed_trades_page(resources.pool, principal.account_id, cursor, limit)
+    except InvalidCursor as exc:
+        raise ApiError(400, InvalidCursor.code, str(exc)) from exc
+    return ClosedPage(
+        items=[closed_trade(t, resources.assets[t.asset]) for t in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+PageLimit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="at most 500")]
+Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_cursor")]
+
+
+@get("/trade/closed", summary="Closed trades, newest first")
+async def closed_history(
+    request: Request[Any, Any, Any], principal: Caller, cursor: Cursor = None, limit: PageLimit = 50
+) -> ClosedPage:
+    """Every close, full or partial, as the journal booked it; page with ``next_cursor``."""
+    return await _closed_page(request, principal, cursor, limit)
+
+
+@get("/trade/close", summary="Closed trades (the path older clients call)")
+async def closed_history_alias(
+    request: Request[Any, Any, Any], principal: Caller, cursor: Cursor = None, limit: PageLimit = 50
+) -> ClosedPage:
+    """The same as ``GET /trade/closed``."""
+    return await _closed_page(request, principal, cursor, limit)
+
+
+ROUTES = [create, open_orders, close, modify, cancel, closed_history, closed_history_alias]

@@ -1,0 +1,138 @@
+"""A trader's closed trades, newest first, a page at a time.
+
+Pages are keyset-paginated on ``(closed_at, record_id, seq)``, the order of the
+``closed_trades_by_account`` index, so a page costs the same however deep it is and a close
+booked while someone pages never shifts a row onto two pages. The cursor is opaque to callers:
+base64url of the last row's key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import asyncpg
+import msgspec
+
+MAX_LIMIT = 500
+
+
+class InvalidCursor(ValueError):  # noqa: N818 - named for the error code it maps to
+    """The cursor was not one this module handed out (the gateway answers 400)."""
+
+    code = "INVALID_CURSOR"
+
+
+class ClosedTrade(msgspec.Struct, frozen=True, kw_only=True):
+    """One close, full or partial: amounts in cents, quantity in 1e-8 units, prices in ticks,
+    times in unix milliseconds. The exits and liquidation price are the order's as they last
+    stood."""
+
+    order_id: int
+    asset: str
+    side: str
+    leverage: int
+    quantity: int
+    margin: int
+    open_price: int
+    close_price: int
+    pnl: int
+    close_reason: str
+    take_profit: int | None
+    stop_loss: int | None
+    trailing_distance: int | None
+    liquidation_price: int | None
+    opened_at: int
+    closed_at: int
+
+
+class ClosedTradesPage(msgspec.Struct, frozen=True):
+    """A page of closed trades and the cursor of the next page (``None`` on the last)."""
+
+    items: tuple[ClosedTrade, ...]
+    next_cursor: str | None
+
+
+class _Key(msgspec.Struct, frozen=True, array_like=True):
+    closed_at: int
+    record_id: str
+    seq: int
+
+
+def encode_cursor(closed_at: int, record_id: str, seq: int) -> str:
+    """The cursor that continues after the row with this key."""
+    raw = msgspec.msgpack.encode(_Key(closed_at, record_id, seq))
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str, int]:
+    """The key a cursor holds, or ``InvalidCursor``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = msgspec.msgpack.decode(raw, type=_Key)
+    except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
+        raise InvalidCursor("the cursor is not valid") from exc
+    if not (0 <= key.closed_at < 2**63 and 0 <= key.seq < 2**31 and len(key.record_id) <= 64):
+        raise InvalidCursor("the cursor is not valid")
+    return key.closed_at, key.record_id, key.seq
+
+
+_COLUMNS = (
+    "t.record_id, t.seq, t.order_id, t.asset, t.side, t.leverage, t.quantity, t.margin,"
+    " t.open_price, t.close_price, t.pnl, t.reason, o.take_profit, o.stop_loss,"
+    " o.trailing_distance, o.liquidation_price, t.opened_at, t.closed_at"
+)
+_FROM = "FROM closed_trades t LEFT JOIN orders o ON o.order_id = t.order_id"
+_ORDER = "ORDER BY t.closed_at DESC, t.record_id DESC, t.seq DESC"
+
+
+async def closed_trades_page(
+    pool: asyncpg.Pool, account_id: int, cursor: str | None, limit: int
+) -> ClosedTradesPage:
+    """Up to ``limit`` (1..``MAX_LIMIT``, clamped) of the account's closes, newest first,
+    after ``cursor`` (``None`` for the first page)."""
+    limit = min(max(limit, 1), MAX_LIMIT)
+    if cursor is None:
+        rows = await pool.fetch(
+            f"SELECT {_COLUMNS} {_FROM} WHERE t.account_id = $1 {_ORDER} LIMIT $2",
+            account_id,
+            limit + 1,
+        )
+    else:
+        closed_at, record_id, seq = decode_cursor(cursor)
+        rows = await pool.fetch(
+            f"SELECT {_COLUMNS} {_FROM} WHERE t.account_id = $1"
+            f" AND (t.closed_at, t.record_id, t.seq) < ($2, $3, $4) {_ORDER} LIMIT $5",
+            account_id,
+            closed_at,
+            record_id,
+            seq,
+            limit + 1,
+        )
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor(last["closed_at"], last["record_id"], last["seq"])
+    return ClosedTradesPage(tuple(_trade(row) for row in page), next_cursor)
+
+
+def _trade(row: asyncpg.Record) -> ClosedTrade:
+    return ClosedTrade(
+        order_id=row["order_id"],
+        asset=row["asset"],
+        side=row["side"],
+        leverage=row["leverage"],
+        quantity=row["quantity"],
+        margin=row["margin"],
+        open_price=row["open_price"],
+        close_price=row["close_price"],
+        pnl=row["pnl"],
+        close_reason=row["reason"],
+        take_profit=row["take_profit"],
+        stop_loss=row["stop_loss"],
+        trailing_distance=row["trailing_distance"],
+        liquidation_price=row["liquidation_price"],
+        opened_at=row["opened_at"],
+        closed_at=row["closed_at"],
+    )

@@ -1,0 +1,117 @@
+"""The double-entry ledger: which accounts an event moves money between, and reading it back.
+
+Every event that moves money books lines whose amounts sum to zero (cents, signed):
+
+- ``account:{id}:cash`` is the trader's balance: its lines sum to the engine's ``balance``.
+  An opening balance or a deposit is credited to it from ``funding:demo`` (demo money comes
+  from nowhere real, and a withdrawal goes back there); a close credits the PnL to it from
+  ``house:cash``, whose lines therefore sum to the engine's ``house_balance``.
+- ``account:{id}:margin`` is margin in use: its lines sum to the engine's ``used_margin``. The
+  other side is ``account:{id}:margin_reserve``, so reserving margin moves no cash, as the engine
+  does (MetaTrader's model). A pending entry reserves its margin when placed and releases it when
+  cancelled, expired or rejected; a market open reserves it when it fills; a fill of a pending
+  entry reserves only what differs from what the entry held (nothing, today); a close, full or
+  partial, releases the margin it frees.
+
+Events that move no money (``QuoteUpdated``, ``TickHeld``, ``PositionModified``) book no lines,
+and neither does a zero amount. A line's ``amount`` is positive when it increases the ledger
+account it names.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from cryptocfd.trading.events import (
+    AccountOpened,
+    Event,
+    FundsDeposited,
+    FundsWithdrawn,
+    OrderCancelled,
+    OrderExpired,
+    OrderPlaced,
+    OrderRejected,
+    PositionClosed,
+    PositionOpened,
+)
+
+FUNDING = "funding:demo"
+HOUSE_CASH = "house:cash"
+
+Line = tuple[str, int]  # (ledger account, signed cents)
+
+
+def cash_account(account_id: int) -> str:
+    """The ledger account of a trader's balance."""
+    return f"account:{account_id}:cash"
+
+
+def margin_account(account_id: int) -> str:
+    """The ledger account of a trader's margin in use."""
+    return f"account:{account_id}:margin"
+
+
+def reserve_account(account_id: int) -> str:
+    """The other side of a trader's margin in use."""
+    return f"account:{account_id}:margin_reserve"
+
+
+def _move(to: str, source: str, amount: int) -> list[Line]:
+    return [(to, amount), (source, -amount)] if amount else []
+
+
+def _reserve(account_id: int, amount: int) -> list[Line]:
+    return _move(margin_account(account_id), reserve_account(account_id), amount)
+
+
+def ledger_lines(event: Event, reserved: int = 0) -> list[Line]:
+    """The lines ``event`` books; ``reserved`` is the margin a filling pending entry held."""
+    if isinstance(event, AccountOpened):
+        return _move(cash_account(event.account_id), FUNDING, event.balance)
+    if isinstance(event, FundsDeposited):
+        return _move(cash_account(event.account_id), FUNDING, event.amount)
+    if isinstance(event, FundsWithdrawn):
+        return _move(cash_account(event.account_id), FUNDING, -event.amount)
+    if isinstance(event, OrderPlaced):
+        return _reserve(event.account_id, event.margin)
+    if isinstance(event, OrderCancelled | OrderExpired | OrderRejected):
+        return _reserve(event.account_id, -event.margin)
+    if isinstance(event, PositionOpened):
+        return _reserve(event.account_id, event.margin - reserved)
+    if isinstance(event, PositionClosed):
+        pnl = _move(cash_account(event.account_id), HOUSE_CASH, event.pnl)
+        return pnl + _reserve(event.account_id, -event.margin)
+    return []
+
+
+def stream_id(record_id: str) -> tuple[int, int]:
+    """A stream entry id (``millis-seq``) as a pair that sorts as the stream does."""
+    millis, _, seq = record_id.partition("-")
+    return int(millis), int(seq or 0)
+
+
+async def ledger_sums(pool: asyncpg.Pool, through: tuple[int, int] | None = None) -> dict[str, int]:
+    """Each ledger account's sum, over the records up to ``through`` (all when ``None``)."""
+    if through is None:
+        rows = await pool.fetch(
+            "SELECT ledger_account, sum(amount)::bigint AS total FROM ledger_entries"
+            " GROUP BY ledger_account"
+        )
+    else:
+        rows = await pool.fetch(
+            "SELECT ledger_account, sum(amount)::bigint AS total FROM ledger_entries"
+            " WHERE (split_part(record_id, '-', 1)::bigint, split_part(record_id, '-', 2)::bigint)"
+            " <= ($1::bigint, $2::bigint)"
+            " GROUP BY ledger_account",
+            *through,
+        )
+    return {str(row["ledger_account"]): int(row["total"]) for row in rows}
+
+
+async def unbalanced_events(pool: asyncpg.Pool) -> list[tuple[str, int, int]]:
+    """Every event whose lines do not sum to zero: ``(record_id, seq, sum)``."""
+    rows = await pool.fetch(
+        "SELECT record_id, seq, sum(amount)::bigint AS total FROM ledger_entries"
+        " GROUP BY record_id, seq HAVING sum(amount) <> 0 ORDER BY record_id, seq"
+    )
+    return [(str(r["record_id"]), int(r["seq"]), int(r["total"])) for r in rows]

@@ -1,0 +1,151 @@
+"""Builders for the journal's tests: a trading session on a real engine, a running journaler,
+and a pool on the test's own database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+from redis.asyncio import Redis
+
+from cryptocfd.bus.client import EngineClient
+from cryptocfd.bus.replies import entries
+from cryptocfd.bus.streams import Streams
+from cryptocfd.services.engine import EngineService
+from cryptocfd.services.journaling import Journaler
+from cryptocfd.store.database import create_pool
+from cryptocfd.trading.commands import (
+    CancelOrder,
+    ClosePosition,
+    Deposit,
+    ModifyPosition,
+    OpenAccount,
+    OrderType,
+    PlaceOrder,
+    Side,
+    Tick,
+    Withdraw,
+)
+from cryptocfd.trading.engine import Outcome
+from cryptocfd.trading.events import Accepted, OrderPlaced, PositionOpened
+from tests.integration.engine_harness import publish_tick, until
+
+T0 = 1_700_000_000_000
+TRADER, WAITER, GAMBLER = 1, 2, 3  # closes in parts; has pending entries; gets liquidated
+
+
+@dataclass
+class Session:
+    """The order ids of a trading session."""
+
+    closed_in_parts: int = 0
+    cancelled: int = 0
+    filled: int = 0
+    liquidated: int = 0
+
+
+def _accepted(outcome: Outcome) -> Accepted:
+    assert isinstance(outcome, Accepted), outcome
+    return outcome
+
+
+def _order_id(outcome: Outcome) -> int:
+    event = _accepted(outcome).events[0]
+    assert isinstance(event, OrderPlaced | PositionOpened)
+    return event.order_id
+
+
+async def _tick(redis: Redis, streams: Streams, service: EngineService, bid: int, ts: int) -> None:
+    epoch = service.engine.state.quote_epoch
+    await publish_tick(redis, streams, Tick("BTC", bid, bid + 1_000, ts))
+    await until(lambda: service.engine.state.quote_epoch > epoch)
+
+
+async def trade_session(
+    redis: Redis, streams: Streams, service: EngineService, client: EngineClient
+) -> Session:
+    """Three accounts trade BTC: opens, a modify, a partial and a full close, a cancelled and a
+    filled entry, a rejected order, and a price drop that liquidates a 100x long."""
+    s = Session()
+    for account_id, cents in ((TRADER, 1_000_000), (WAITER, 500_000), (GAMBLER, 20_000)):
+        _accepted(await client.send(OpenAccount(f"open-{account_id}", T0, account_id, cents)))
+    _accepted(await client.send(Deposit("dep", T0, TRADER, 250_000)))
+    _accepted(await client.send(Withdraw("wd", T0, WAITER, 50_000)))
+    await _tick(redis, streams, service, 6_000_000, T0 + 1)
+    s.closed_in_parts = _order_id(
+        await client.send(
+            PlaceOrder("buy", T0 + 2, TRADER, "BTC", Side.LONG, 100_000, 10, take_profit=6_600_000)
+        )
+    )
+    _accepted(
+        await client.send(
+            ModifyPosition("mod", T0 + 3, TRADER, s.closed_in_parts, stop_loss=5_500_000)
+        )
+    )
+    limit = OrderType.LIMIT
+    s.cancelled = _order_id(
+        await client.send(
+            PlaceOrder("lim1", T0 + 3, WAITER, "BTC", Side.LONG, 30_000, 5, limit, 5_000_000)
+        )
+    )
+    s.filled = _order_id(
+        await client.send(
+            PlaceOrder("lim2", T0 + 3, WAITER, "BTC", Side.LONG, 40_000, 20, limit, 5_960_000)
+        )
+    )
+    _accepted(await client.send(CancelOrder("cancel", T0 + 4, WAITER, s.cancelled)))
+    s.liquidated = _order_id(
+        await client.send(PlaceOrder("yolo", T0 + 4, GAMBLER, "BTC", Side.LONG, 10_000, 100))
+    )
+    rejected = await client.send(PlaceOrder("big", T0 + 4, GAMBLER, "BTC", Side.LONG, 10**9, 2))
+    assert not isinstance(rejected, Accepted)
+    await _tick(redis, streams, service, 6_030_000, T0 + 5)
+    _accepted(await client.send(ClosePosition("half", T0 + 6, TRADER, s.closed_in_parts, 5_000)))
+    await _tick(redis, streams, service, 5_950_000, T0 + 7)  # liquidates and fills
+    _accepted(await client.send(ClosePosition("rest", T0 + 8, TRADER, s.closed_in_parts)))
+    return s
+
+
+async def newest_record(redis: Redis, streams: Streams) -> str:
+    """The id of the newest record on the stream."""
+    newest = entries(await redis.xrevrange(streams.records, count=1))
+    return newest[0][0].decode()
+
+
+async def caught_up(pool: asyncpg.Pool, redis: Redis, streams: Streams) -> None:
+    """Wait until the journal has booked the newest record."""
+    record_id = await newest_record(redis, streams)
+    query = "SELECT count(*) FROM journal_records WHERE record_id = $1"
+    for _ in range(400):
+        if await pool.fetchval(query, record_id):
+            return
+        await asyncio.sleep(0.025)
+    raise TimeoutError(f"the journal did not book {record_id}")
+
+
+@contextlib.asynccontextmanager
+async def own_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on ``database_url``, closed afterwards."""
+    pool = await create_pool(database_url, min_size=1, max_size=6)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def running_journaler(
+    redis: Redis, streams: Streams, pool: asyncpg.Pool
+) -> AsyncIterator[Journaler]:
+    """A journaler running in a background task until the block ends."""
+    journaler = Journaler(redis, streams, pool)
+    stopping = asyncio.Event()
+    task = asyncio.create_task(journaler.run(stopping))
+    try:
+        yield journaler
+    finally:
+        stopping.set()
+        await task

@@ -1,0 +1,102 @@
+"""The email outbox: written in the caller's transaction, sent once by whichever worker claims
+it, retried with backoff and given up on in the end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import Counter
+
+import asyncpg
+import pytest
+
+from cryptocfd.services.outbox_sender import LogMailer, OutboxSender, SmtpMailer, build_mailer
+from cryptocfd.settings import Settings
+from cryptocfd.store.outbox import claim_due, enqueue_email
+from tests.integration.journal_world import own_pool
+from tests.integration.smtp_inbox import Inbox, free_port
+
+
+async def _enqueue(pool: asyncpg.Pool, subjects: list[str]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        for subject in subjects:
+            await enqueue_email(conn, "trader@example.com", subject, f"link for {subject}")
+
+
+async def test_sender_when_smtp_is_configured_delivers_each_email_through_the_server(
+    own_database_url: str, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    async with own_pool(own_database_url) as pool:
+        await _enqueue(pool, ["sign in 1", "sign in 2"])
+        sender = OutboxSender(pool, SmtpMailer("127.0.0.1", port, "CryptoCFD <no-reply@test>"))
+        claimed = await sender.send_due()
+        unsent = await pool.fetchval("SELECT count(*) FROM email_outbox WHERE sent_at IS NULL")
+        again = await claim_due(pool, 10)
+
+    assert (claimed, sender.sent, unsent, again) == (2, 2, 0, [])
+    assert inbox.subjects() == Counter({"sign in 1": 1, "sign in 2": 1})
+    assert all(to == ["trader@example.com"] for to, _text in inbox.messages)
+    assert "link for sign in 1" in inbox.messages[0][1]
+
+
+async def test_senders_when_two_claim_at_once_send_each_email_once(
+    own_database_url: str, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    subjects = [f"mail {n} {uuid.uuid4().hex[:6]}" for n in range(40)]
+    async with own_pool(own_database_url) as pool:
+        await _enqueue(pool, subjects)
+        mailer = SmtpMailer("127.0.0.1", port, "no-reply@test")
+        senders = [OutboxSender(pool, mailer, batch=3, poll_s=0.02) for _ in range(2)]
+        stopping = asyncio.Event()
+        tasks = [asyncio.create_task(s.run(stopping)) for s in senders]
+        for _ in range(500):
+            if await pool.fetchval("SELECT count(*) FROM email_outbox WHERE sent_at IS NULL") == 0:
+                break
+            await asyncio.sleep(0.02)
+        stopping.set()
+        await asyncio.gather(*tasks)
+
+    assert inbox.subjects() == Counter(dict.fromkeys(subjects, 1))
+    assert all(s.sent > 0 for s in senders)  # both took part
+    assert sum(s.sent for s in senders) == len(subjects)
+
+
+async def test_sender_when_the_server_refuses_retries_then_gives_up_and_never_claims_again(
+    own_database_url: str,
+) -> None:
+    nobody = SmtpMailer("127.0.0.1", free_port(), "no-reply@test")  # nothing listens there
+    async with own_pool(own_database_url) as pool:
+        await _enqueue(pool, ["doomed"])
+        sender = OutboxSender(pool, nobody, max_attempts=2)
+        first = await sender.send_due()
+        waiting = await pool.fetchrow(
+            "SELECT attempts, given_up_at, next_attempt_at > now() AS later FROM email_outbox"
+        )
+        await pool.execute("UPDATE email_outbox SET next_attempt_at = now()")  # skip the backoff
+        second = await sender.send_due()
+        third = await sender.send_due()
+        row = await pool.fetchrow("SELECT * FROM email_outbox")
+
+    assert (first, second, third, sender.sent) == (1, 1, 0, 0)
+    assert waiting is not None and (waiting["attempts"], waiting["given_up_at"]) == (1, None)
+    assert waiting["later"]
+    assert row is not None and row["attempts"] == 2 and row["sent_at"] is None
+    assert row["given_up_at"] is not None and row["last_error"]
+
+
+async def test_sender_when_no_smtp_host_is_set_logs_the_email_and_marks_it_sent(
+    own_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    mailer = build_mailer(Settings())
+    caplog.set_level(logging.INFO)
+    async with own_pool(own_database_url) as pool:
+        await _enqueue(pool, ["dev sign in"])
+        sent = await OutboxSender(pool, mailer).send_due()
+        unsent = await pool.fetchval("SELECT count(*) FROM email_outbox WHERE sent_at IS NULL")
+
+    assert isinstance(mailer, LogMailer)
+    assert (sent, unsent) == (1, 0)
+    assert "link for dev sign in" in caplog.text
