@@ -18,9 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("name")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     sub.add_parser("engine", help="the trading engine on Redis Streams")
+    sub.add_parser("feed", help="market data: simulated ticks to the engine's price stream")
     args = parser.parse_args(argv)
     if args.command == "engine":
         return _engine()
+    if args.command == "feed":
+        return _feed()
     if args.command == "bench":
         from cryptocfd.benchmarks import run_bench  # noqa: PLC0415 - keep start-up light
 
@@ -43,6 +46,22 @@ def _engine() -> int:
         asyncio.run(run_engine(load_settings()))
     except (SettingsError, EngineRefused) as exc:
         print(f"cryptocfd engine: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _feed() -> int:
+    import asyncio  # noqa: PLC0415 - only the feed process needs these
+    import logging  # noqa: PLC0415
+
+    from cryptocfd.services.feed import run_feed  # noqa: PLC0415
+    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        asyncio.run(run_feed(load_settings()))
+    except SettingsError as exc:
+        print(f"cryptocfd feed: {exc}", file=sys.stderr)
         return 2
     return 0
 
