@@ -18,10 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("name")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     sub.add_parser("engine", help="the trading engine on Redis Streams")
+    sub.add_parser("up", help="everything, supervised, on the servers that answer or private ones")
     sub.add_parser("feed", help="market data: simulated ticks to the engine's price stream")
     args = parser.parse_args(argv)
     if args.command == "engine":
         return _engine()
+    if args.command == "up":
+        return _up(set(sub.choices))
     if args.command == "feed":
         return _feed()
     if args.command == "bench":
@@ -48,6 +51,22 @@ def _engine() -> int:
         print(f"cryptocfd engine: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _up(known: set[str]) -> int:
+    import asyncio  # noqa: PLC0415 - only `up` needs these
+
+    from cryptocfd.services.embedded import EmbeddedError  # noqa: PLC0415
+    from cryptocfd.services.up import run_up  # noqa: PLC0415
+    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    try:
+        return asyncio.run(run_up(load_settings(), known))
+    except (SettingsError, EmbeddedError) as exc:
+        print(f"cryptocfd up: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 def _feed() -> int:
