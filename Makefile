@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml uv.lock
 	@touch $(STAMP)
 
 run: setup
-	$(BIN)/cryptocfd simulate
+	$(BIN)/cryptocfd up
 
 test: setup
 	$(BIN)/pytest -q

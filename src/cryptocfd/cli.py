@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.add_argument(
         "--wait", type=float, default=30.0, help="seconds to wait for the journal"
     )
+    sub.add_parser("up", help="everything, supervised, on the servers that answer or private ones")
+    sub.add_parser("feed", help="market data: simulated ticks to the engine's price stream")
     args = parser.parse_args(argv)
     if args.command == "worker":
         return _worker()
@@ -39,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         return _migrate()
     if args.command == "gateway":
         return _gateway(args.host, args.port, args.workers)
+    if args.command == "up":
+        return _up(set(sub.choices))
+    if args.command == "feed":
+        return _feed()
     if args.command == "bench":
         from cryptocfd.benchmarks import run_bench  # noqa: PLC0415 - keep start-up light
 
@@ -103,6 +109,38 @@ def _worker() -> int:
         asyncio.run(run_worker(load_settings()))
     except SettingsError as exc:
         print(f"cryptocfd worker: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _up(known: set[str]) -> int:
+    import asyncio  # noqa: PLC0415 - only `up` needs these
+
+    from cryptocfd.services.embedded import EmbeddedError  # noqa: PLC0415
+    from cryptocfd.services.up import run_up  # noqa: PLC0415
+    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    try:
+        return asyncio.run(run_up(load_settings(), known))
+    except (SettingsError, EmbeddedError) as exc:
+        print(f"cryptocfd up: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _feed() -> int:
+    import asyncio  # noqa: PLC0415 - only the feed process needs these
+    import logging  # noqa: PLC0415
+
+    from cryptocfd.services.feed import run_feed  # noqa: PLC0415
+    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        asyncio.run(run_feed(load_settings()))
+    except SettingsError as exc:
+        print(f"cryptocfd feed: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -1,0 +1,76 @@
+"""``cryptocfd up``: the embedded default, migrations, then every process under one supervisor.
+
+The processes come from ``PROCESSES``, in start order. A name that this build's ``cryptocfd``
+command does not know (the caller passes the subcommands it has) is skipped with a note, and so
+are migrations when there is no ``cryptocfd migrate``: the list is written once for the whole
+platform and each process joins as its subcommand lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Collection
+from typing import TextIO
+
+from cryptocfd.services.embedded import Services, embedded_default
+from cryptocfd.services.supervisor import Supervisor, cli_child, stop_on_signals
+from cryptocfd.settings import Settings
+
+PROCESSES = ("engine", "gateway", "worker", "feed")
+MIGRATE = "migrate"
+
+
+def child_environment(services: Services) -> dict[str, str]:
+    """This process's environment, pointed at the resolved servers."""
+    return {
+        **os.environ,
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "PYTHONUNBUFFERED": "1",  # so their lines reach our prefixed output as they happen
+    }
+
+
+def _describe(services: Services, out: TextIO) -> None:
+    postgres = "private (embedded)" if services.private_postgres else "configured"
+    redis = "private (embedded, AOF on)" if services.private_redis else "configured"
+    out.write(f"up: PostgreSQL {postgres}: {_hide_password(services.database_url)}\n")
+    out.write(f"up: Redis {redis}: {_hide_password(services.redis_url)}\n")
+
+
+def _hide_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
+
+
+async def run_up(settings: Settings, known: Collection[str], out: TextIO | None = None) -> int:
+    """Run the platform until SIGINT or SIGTERM; the exit code."""
+    out = out or sys.stdout
+    async with embedded_default(settings) as services:
+        _describe(services, out)
+        names = [name for name in PROCESSES if name in known]
+        for name in PROCESSES:
+            if name not in known:
+                out.write(f"up: skipping {name}: this build has no `cryptocfd {name}`\n")
+        supervisor = Supervisor(
+            [cli_child(name) for name in names], env=child_environment(services), out=out
+        )
+        stop_on_signals(supervisor)
+        if MIGRATE in known:
+            code = await supervisor.run_once(cli_child(MIGRATE))
+            if code is None:
+                return 0
+            if code != 0:
+                out.write(f"up: migrations failed (exit code {code}); not starting\n")
+                return 1
+        else:
+            out.write(f"up: skipping migrations: this build has no `cryptocfd {MIGRATE}`\n")
+        running = asyncio.create_task(supervisor.run())
+        base = settings.public_url.rstrip("/")
+        out.write(f"up: dashboard    {base}/\nup: API explorer {base}/docs\n")
+        out.flush()
+        return await running

@@ -1,0 +1,102 @@
+"""``cryptocfd up`` end to end, on private servers: it starts, serves, and stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import redis.exceptions
+from redis.asyncio import Redis
+
+from cryptocfd.services.embedded.binaries import free_port
+
+
+async def read_until(stream: asyncio.StreamReader, wanted: str, seen: list[str]) -> str:
+    """Read lines into ``seen`` until one contains ``wanted``; return that line."""
+    while True:
+        raw = await asyncio.wait_for(stream.readline(), 30)
+        assert raw, f"output ended before {wanted!r}:\n" + "".join(seen)
+        seen.append(raw.decode())
+        if wanted in seen[-1]:
+            return seen[-1]
+
+
+@pytest.fixture
+def state_dir() -> Iterator[Path]:
+    directory = Path(tempfile.mkdtemp(prefix="cryptocfd-up-"))
+    directory.chmod(0o755)  # the postgres user must reach it
+    yield directory / "state"
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+async def test_up_when_nothing_answers_runs_everything_on_private_servers_until_sigterm(
+    state_dir: Path,
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "CRYPTOCFD_HTTP_PORT": str(port),
+        "DATABASE_URL": f"postgresql://127.0.0.1:{free_port()}/cryptocfd",
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "CRYPTOCFD_STATE_DIR": str(state_dir),
+        "CRYPTOCFD_PUBLIC_URL": f"http://localhost:{port}",
+    }
+    up = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "cryptocfd.cli", "up"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert up.stdout is not None
+    seen: list[str] = []
+    database_url = (await read_until(up.stdout, "up: PostgreSQL private", seen)).split()[-1]
+    redis_url = (await read_until(up.stdout, "up: Redis private", seen)).split()[-1]
+    await read_until(up.stdout, f"up: dashboard    http://localhost:{port}/", seen)
+    await read_until(up.stdout, f"up: API explorer http://localhost:{port}/docs", seen)
+    await read_until(up.stdout, "engine ready", seen)
+
+    client = Redis.from_url(redis_url)
+    deadline = time.monotonic() + 10
+    while await client.xlen("stream:prices") < 12:  # the feed runs and the engine reads it
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    connection = await asyncpg.connect(database_url)
+    assert await connection.fetchval("SELECT current_database()") == "cryptocfd"
+    migrated = await connection.fetchval("SELECT count(*) FROM alembic_version")
+    await connection.close()
+    ready = None
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        while ready is None or ready.status_code != 200:
+            assert time.monotonic() < deadline + 20, ready and ready.text
+            with contextlib.suppress(httpx.TransportError):
+                ready = await http.get("/readyz")
+            await asyncio.sleep(0.1)
+    up.send_signal(signal.SIGTERM)
+    rest, _ = await asyncio.wait_for(up.communicate(), 30)
+
+    output = "".join(seen) + rest.decode()
+    assert up.returncode == 0, output
+    assert migrated == 1
+    assert ready.json()["checks"] == {"redis": "ok", "postgres": "ok", "engine": "ok"}
+    for name in ("engine", "worker", "feed"):  # names are padded to one width
+        assert re.search(rf"^{name} +\| stopped \(exit code 0\)$", output, re.M), output
+    # uvicorn shuts down cleanly on SIGTERM, then re-raises the signal to exit by it.
+    assert "gateway | Application shutdown complete." in output.replace('{"event": "', "")
+    assert re.search(r"^gateway +\| stopped \(exit code (0|-15)\)$", output, re.M), output
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await client.ping()
+    await client.aclose()
+    with pytest.raises(ConnectionRefusedError):
+        await asyncpg.connect(database_url, timeout=2)
