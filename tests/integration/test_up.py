@@ -59,32 +59,37 @@ async def test_up_when_nothing_answers_runs_everything_on_private_servers_until_
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    assert up.stdout is not None
-    seen: list[str] = []
-    database_url = (await read_until(up.stdout, "up: PostgreSQL private", seen)).split()[-1]
-    redis_url = (await read_until(up.stdout, "up: Redis private", seen)).split()[-1]
-    await read_until(up.stdout, f"up: dashboard    http://localhost:{port}/", seen)
-    await read_until(up.stdout, f"up: API explorer http://localhost:{port}/docs", seen)
-    await read_until(up.stdout, "engine ready", seen)
+    try:
+        assert up.stdout is not None
+        seen: list[str] = []
+        database_url = (await read_until(up.stdout, "up: PostgreSQL private", seen)).split()[-1]
+        redis_url = (await read_until(up.stdout, "up: Redis private", seen)).split()[-1]
+        await read_until(up.stdout, f"up: dashboard    http://localhost:{port}/", seen)
+        await read_until(up.stdout, f"up: API explorer http://localhost:{port}/docs", seen)
+        await read_until(up.stdout, "engine ready", seen)
 
-    client = Redis.from_url(redis_url)
-    deadline = time.monotonic() + 10
-    while await client.xlen("stream:prices") < 12:  # the feed runs and the engine reads it
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
-    connection = await asyncpg.connect(database_url)
-    assert await connection.fetchval("SELECT current_database()") == "cryptocfd"
-    migrated = await connection.fetchval("SELECT count(*) FROM alembic_version")
-    await connection.close()
-    ready = None
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        while ready is None or ready.status_code != 200:
-            assert time.monotonic() < deadline + 20, ready and ready.text
-            with contextlib.suppress(httpx.TransportError):
-                ready = await http.get("/readyz")
-            await asyncio.sleep(0.1)
-    up.send_signal(signal.SIGTERM)
-    rest, _ = await asyncio.wait_for(up.communicate(), 30)
+        client = Redis.from_url(redis_url)
+        deadline = time.monotonic() + 10
+        while await client.xlen("stream:prices") < 12:  # the feed runs and the engine reads it
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        connection = await asyncpg.connect(database_url)
+        assert await connection.fetchval("SELECT current_database()") == "cryptocfd"
+        migrated = await connection.fetchval("SELECT count(*) FROM alembic_version")
+        await connection.close()
+        ready = None
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            while ready is None or ready.status_code != 200:
+                assert time.monotonic() < deadline + 20, ready and ready.text
+                with contextlib.suppress(httpx.TransportError):
+                    ready = await http.get("/readyz")
+                await asyncio.sleep(0.1)
+
+    finally:
+        # Stop it even when an assertion above failed: it must not outlive the test.
+        if up.returncode is None:
+            up.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(up.communicate(), 30)
 
     output = "".join(seen) + rest.decode()
     assert up.returncode == 0, output
