@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -16,6 +17,7 @@ import pytest
 import redis
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from redis import asyncio as aioredis
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
@@ -23,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from websockets.asyncio.client import ClientConnection, connect
 
 from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
@@ -132,3 +135,128 @@ def test_logs_when_a_request_carries_a_token_are_json_with_its_id_and_without_th
     assert ours[-1]["path"] == "/api/v1/auth/verify"
     assert ours[-1]["status"] == 400
     assert {"timestamp", "level", "event"} <= set(ours[-1])
+
+
+async def _token(platform: Platform, database_url: str) -> str:
+    from tests.integration.gateway_harness import newest_link  # noqa: PLC0415
+
+    email = f"live-{uuid.uuid4().hex[:8]}@example.com"
+    async with httpx.AsyncClient(base_url=platform.base_url) as client:
+        (await client.post("/api/v1/auth/login", json={"email": email})).raise_for_status()
+        link = (await newest_link(database_url, email)).removeprefix(platform.base_url)
+        answer = await client.get(link, headers={"Accept": "application/json"})
+        answer.raise_for_status()
+        token: str = answer.json()["access_token"]
+        return token
+
+
+def _ws_url(platform: Platform) -> str:
+    return platform.base_url.replace("http://", "ws://") + "/api/v1/ws"
+
+
+async def _next(socket: ClientConnection, channel: str, timeout_s: float = 5.0) -> dict[str, Any]:
+    """The next message of ``channel`` (other messages are skipped)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        message = json.loads(await asyncio.wait_for(socket.recv(), max(remaining, 0.01)))
+        if message.get("channel") == channel or message.get("type") == channel:
+            result: dict[str, Any] = message
+            return result
+
+
+async def _publish(redis_url: str, platform: Platform, asset: str, bid: int, ask: int) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    # Twice: a jump past the sanity band is held until a second tick confirms it.
+    for step in range(2):
+        tick = Tick(asset, bid, ask, int(time.time() * 1000) + step)
+        await client.xadd(Streams(platform.prefix).prices, {FIELD: encode(TickMessage(tick))})
+    await client.aclose()
+
+
+async def test_ws_when_two_users_trade_each_receives_only_their_own_order_events(
+    platform: Platform, database_url: str, redis_url: str
+) -> None:
+    alice, bob = await _token(platform, database_url), await _token(platform, database_url)
+    await _publish(redis_url, platform, "BTC", 6_400_000, 6_401_000)
+    async with connect(_ws_url(platform)) as alice_ws, connect(_ws_url(platform)) as bob_ws:
+        for socket, token in ((alice_ws, alice), (bob_ws, bob)):
+            await socket.send(json.dumps({"op": "auth", "access_token": token}))
+            assert (await _next(socket, "authenticated"))["type"] == "authenticated"
+            await socket.send(json.dumps({"op": "subscribe", "channels": ["orders"]}))
+            assert (await _next(socket, "subscribed"))["channels"] == ["orders"]
+        async with httpx.AsyncClient(base_url=platform.base_url) as http:
+            opened = await http.post(
+                "/api/v1/trade/create",
+                headers={"Authorization": f"Bearer {alice}"},
+                json={"asset": "BTC", "side": "long", "margin": "10", "leverage": 2},
+            )
+            assert opened.status_code == 200, opened.text
+            event = await _next(alice_ws, "orders")
+            closed = await http.post(
+                "/api/v1/trade/close",
+                headers={"Authorization": f"Bearer {alice}"},
+                json={"order_id": opened.json()["order_id"]},
+            )
+            assert closed.status_code == 200, closed.text
+            close_event = await _next(alice_ws, "orders")
+        with pytest.raises(TimeoutError):
+            await _next(bob_ws, "orders", timeout_s=0.5)
+
+    assert event["data"]["event"] == "position_opened"
+    assert event["data"]["order_id"] == opened.json()["order_id"]
+    assert event["data"]["margin"] == "10.00"
+    assert close_event["data"]["event"] == "position_closed"
+    assert close_event["data"]["pnl"] == closed.json()["pnl"]
+
+
+async def test_ws_when_subscribed_to_prices_receives_quotes_as_they_move(
+    platform: Platform, redis_url: str
+) -> None:
+    async with connect(_ws_url(platform)) as socket:
+        await socket.send(json.dumps({"op": "subscribe", "channels": ["prices"]}))
+        await _next(socket, "subscribed")
+        await _publish(redis_url, platform, "ETH", 321_000, 321_100)
+        seen: dict[str, Any] = {}
+        while seen.get("asset") != "ETH" or seen.get("mark") != "3210.50":
+            seen = (await _next(socket, "prices"))["data"]
+
+    assert {"bid", "ask", "mark", "ts"} <= set(seen)
+    assert float(seen["ask"]) > float(seen["bid"])  # the house spread on top of the feed's
+
+
+async def test_ws_when_messages_are_bad_answers_error_frames_and_stays_open(
+    platform: Platform,
+) -> None:
+    async with connect(_ws_url(platform)) as socket:
+        answers = []
+        for bad in ("not json", '{"op": "dance"}', '{"op": "subscribe", "channels": ["x"]}',
+                    '{"op": "subscribe", "channels": ["orders"]}',
+                    '{"op": "auth", "access_token": "v1.forged.token"}', "[" * 5000):  # fmt: skip
+            await socket.send(bad)
+            answers.append(await _next(socket, "error"))
+        await socket.send('{"op": "ping"}')
+        pong = await _next(socket, "pong")
+
+    assert [a["error"]["code"] for a in answers] == [
+        "INVALID_MESSAGE",
+        "INVALID_MESSAGE",
+        "UNKNOWN_CHANNEL",
+        "UNAUTHENTICATED",
+        "UNAUTHENTICATED",
+        "MESSAGE_TOO_LARGE",
+    ]
+    assert pong == {"type": "pong"}
+
+
+def test_prices_latest_when_quotes_arrived_lists_them_with_the_house_spread(
+    platform: Platform,
+) -> None:
+    answer = httpx.get(f"{platform.base_url}/api/v1/prices/latest")
+    assets = httpx.get(f"{platform.base_url}/api/v1/supportedAssets").json()
+
+    assert answer.status_code == 200
+    quotes = {q["asset"]: q for q in answer.json()}
+    assert set(quotes) == {a["symbol"] for a in assets}
+    assert all(float(q["ask"]) > float(q["bid"]) for q in quotes.values())
+    assert {a["symbol"]: a["max_leverage"] for a in assets}["BTC"] == 100

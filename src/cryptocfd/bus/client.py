@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -59,6 +60,8 @@ class EngineClient:
         self._flushing: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
+        # Called with every record read, in log order (the gateway's live feeds listen here).
+        self.listeners: list[Callable[[Record], None]] = []
 
     async def start(self) -> None:
         """Begin following the records and answers streams from their current ends."""
@@ -173,6 +176,8 @@ class EngineClient:
     def _deliver_record(self, record: Record) -> None:
         if record.request_id is not None:
             self._resolve(record.request_id, record.outcome)
+        for listener in self.listeners:
+            listener(record)
 
     def _deliver_answer(self, answer: Answer) -> None:
         self._resolve(answer.request_id, answer.result)

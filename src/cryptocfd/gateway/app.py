@@ -17,7 +17,7 @@ from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.logs import RequestContextMiddleware
 from cryptocfd.gateway.metrics import MetricsMiddleware
 from cryptocfd.gateway.resources import open_resources
-from cryptocfd.gateway.routes import account, auth, devmail, ops, trade
+from cryptocfd.gateway.routes import account, auth, devmail, market, ops, trade, ws
 from cryptocfd.settings import Settings
 
 API = "/api/v1"
@@ -51,7 +51,10 @@ def create_app(settings: Settings) -> Litestar:
     # Private routes count requests per IP (and per user) as they authenticate; the public
     # sign-in routes count per IP before they run.
     public = Router("/", route_handlers=auth.PUBLIC_ROUTES, before_request=limit_ip)
-    api = Router(API, route_handlers=[public, *auth.PRIVATE_ROUTES, private])
+    api = Router(
+        API,
+        route_handlers=[public, *auth.PRIVATE_ROUTES, private, *market.ROUTES, *ws.ROUTES],
+    )
     handlers: list[Any] = [home, api, *ops.ROUTES, *docs.ROUTES]
     if settings.env == "dev":
         handlers.append(devmail.mailbox)

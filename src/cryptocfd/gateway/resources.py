@@ -13,7 +13,10 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from cryptocfd.bus.client import EngineClient
+from cryptocfd.bus.messages import FIELD, decode_record
+from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.gateway.live import LiveHub
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import create_pool
 from cryptocfd.store.keyfiles import dev_key_file
@@ -33,6 +36,7 @@ class Resources:
     engine: EngineClient
     secret: bytes
     assets: dict[str, AssetSpec]
+    live: LiveHub
 
     @property
     def prefix(self) -> str:
@@ -58,7 +62,12 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Connect to PostgreSQL, Redis and the engine; close them all at the end."""
     pool = await create_pool(settings.database_url)
     redis = Redis.from_url(settings.redis_url)
-    engine = EngineClient(redis, Streams(settings.redis_prefix), settings.engine_timeout_s)
+    streams = Streams(settings.redis_prefix)
+    engine = EngineClient(redis, streams, settings.engine_timeout_s)
+    assets = {spec.symbol: spec for spec in DEFAULT_ASSETS}
+    live = LiveHub(assets)
+    await seed_quotes(redis, streams, live)
+    engine.listeners.append(live.on_record)
     await engine.start()
     try:
         yield Resources(
@@ -67,12 +76,22 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             redis=redis,
             engine=engine,
             secret=secret_key(settings),
-            assets={spec.symbol: spec for spec in DEFAULT_ASSETS},
+            assets=assets,
+            live=live,
         )
     finally:
         await engine.close()
         await redis.aclose()
         await pool.close()
+
+
+async def seed_quotes(redis: Redis, streams: Streams, live: LiveHub, records: int = 5_000) -> None:
+    """Fill the hub's newest quotes from the log's recent records, so ``/prices/latest``
+    answers from the start instead of after the next tick of every asset."""
+    for _entry_id, fields in reversed(
+        entries(await redis.xrevrange(streams.records, count=records))
+    ):
+        live.on_record(decode_record(fields[FIELD]))
 
 
 def resources_of(app: Litestar) -> Resources:

@@ -1,0 +1,189 @@
+"""Live data for websocket clients, from the engine's log itself.
+
+Every gateway already follows ``stream:exnessReceive`` to answer its own requests; the hub
+listens to the same records. A quote update becomes a ``prices`` message, an order event a
+message to its account's ``orders`` subscribers. No second source of truth, and what a trader
+sees is exactly what the engine decided, in its order.
+
+Slow clients never slow the others: prices are conflated per client (the newest quote of each
+asset replaces an unsent one), and a client whose order events pile up past a bound is
+dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+import msgspec
+
+from cryptocfd.bus.messages import Record
+from cryptocfd.core.money import format_cents
+from cryptocfd.gateway.present import iso_ms, price, quantity
+from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.trading.events import (
+    Accepted,
+    Event,
+    OrderCancelled,
+    OrderExpired,
+    OrderPlaced,
+    OrderRejected,
+    PositionClosed,
+    PositionModified,
+    PositionOpened,
+    QuoteUpdated,
+)
+
+MAX_QUEUED_EVENTS = 1_000
+_encode = msgspec.json.encode
+
+
+class QuoteOut(msgspec.Struct, frozen=True):
+    """A house quote: bid and ask with the markup, mark the feed's mid."""
+
+    asset: str
+    bid: str
+    ask: str
+    mark: str
+    ts: int
+
+
+class Subscriber:
+    """One websocket client: what it listens to and what waits to be sent to it."""
+
+    def __init__(self, account_id: int | None) -> None:
+        self.account_id = account_id
+        self.channels: set[str] = set()
+        self.prices: dict[str, bytes] = {}  # conflated: newest unsent quote per asset
+        self.events: deque[bytes] = deque()
+        self.wake = asyncio.Event()
+        self.too_slow = False
+
+    def push_event(self, message: bytes) -> None:
+        """Queue an order event; a client that cannot keep up is marked to be dropped."""
+        if len(self.events) >= MAX_QUEUED_EVENTS:
+            self.too_slow = True
+        else:
+            self.events.append(message)
+        self.wake.set()
+
+    def take(self) -> list[bytes]:
+        """Everything waiting to be sent, events first (they are never conflated)."""
+        out = list(self.events)
+        self.events.clear()
+        out.extend(self.prices.values())
+        self.prices.clear()
+        self.wake.clear()
+        return out
+
+
+def _order_event(event: Event, spec: AssetSpec | None) -> dict[str, Any] | None:
+    if isinstance(event, PositionOpened) and spec is not None:
+        return {
+            "event": "position_opened",
+            "order_id": event.order_id,
+            "asset": event.asset,
+            "side": str(event.side),
+            "margin": format_cents(event.margin),
+            "leverage": event.leverage,
+            "quantity": quantity(event.quantity),
+            "open_price": price(event.open_price, spec),
+            "liquidation_price": price(event.liquidation_price, spec),
+            "at": iso_ms(event.ts),
+        }
+    if isinstance(event, PositionClosed) and spec is not None:
+        return {
+            "event": "liquidated" if event.reason == "liquidated" else "position_closed",
+            "order_id": event.order_id,
+            "asset": event.asset,
+            "side": str(event.side),
+            "close_reason": str(event.reason),
+            "quantity": quantity(event.quantity),
+            "close_price": price(event.close_price, spec),
+            "pnl": format_cents(event.pnl),
+            "remaining_quantity": quantity(event.remaining_quantity),
+            "at": iso_ms(event.ts),
+        }
+    if isinstance(event, OrderPlaced) and spec is not None:
+        return {
+            "event": "order_placed",
+            "order_id": event.order_id,
+            "asset": event.asset,
+            "order_type": str(event.order_type),
+            "price": price(event.price, spec),
+            "at": iso_ms(event.ts),
+        }
+    if isinstance(event, OrderCancelled | OrderExpired | OrderRejected | PositionModified):
+        name = _NAMES[type(event)]
+        return {"event": name, "order_id": event.order_id, "at": iso_ms(event.ts)}
+    return None
+
+
+_NAMES: dict[type[Any], str] = {
+    OrderCancelled: "order_cancelled",
+    OrderExpired: "order_expired",
+    OrderRejected: "order_rejected",
+    PositionModified: "position_modified",
+}
+
+
+class LiveHub:
+    """The subscribers of one gateway process and the newest quote of every asset."""
+
+    def __init__(self, assets: dict[str, AssetSpec]) -> None:
+        self.assets = assets
+        self.latest: dict[str, QuoteOut] = {}
+        self.subscribers: set[Subscriber] = set()
+
+    def add(self, subscriber: Subscriber) -> None:
+        """Start delivering to ``subscriber``."""
+        self.subscribers.add(subscriber)
+
+    def remove(self, subscriber: Subscriber) -> None:
+        """Stop delivering to ``subscriber``."""
+        self.subscribers.discard(subscriber)
+
+    def on_record(self, record: Record) -> None:
+        """Turn one engine record into messages for whoever listens."""
+        if not record.applied or not isinstance(record.outcome, Accepted):
+            return
+        for event in record.outcome.events:
+            if isinstance(event, QuoteUpdated):
+                self._quote(event)
+            else:
+                self._order(event)
+
+    def _quote(self, event: QuoteUpdated) -> None:
+        spec = self.assets.get(event.asset)
+        if spec is None:
+            return
+        quote = QuoteOut(
+            event.asset,
+            price(event.bid, spec),
+            price(event.ask, spec),
+            price(event.mark, spec),
+            event.ts,
+        )
+        self.latest[event.asset] = quote
+        message = _encode({"channel": "prices", "data": quote})
+        for subscriber in self.subscribers:
+            if "prices" in subscriber.channels:
+                subscriber.prices[event.asset] = message
+                subscriber.wake.set()
+
+    def _order(self, event: Event) -> None:
+        account_id = getattr(event, "account_id", None)
+        if account_id is None:
+            return
+        listeners = [
+            s for s in self.subscribers if s.account_id == account_id and "orders" in s.channels
+        ]
+        if not listeners:
+            return
+        data = _order_event(event, self.assets.get(getattr(event, "asset", "")))
+        if data is None:
+            return
+        message = _encode({"channel": "orders", "data": data})
+        for subscriber in listeners:
+            subscriber.push_event(message)
