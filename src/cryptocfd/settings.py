@@ -112,6 +112,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             )
             if p is not None
         ]
+        if not settings.smtp_host:
+            # Without SMTP the worker logs emails, and sign-in links are secrets.
+            problems.append("SMTP_HOST is missing: sign-in links would go to the log")
         if problems:
             raise SettingsError("refusing to start in prod: " + "; ".join(problems))
     if settings.snapshot_every_s <= 0 or settings.snapshot_every_events <= 0:

@@ -59,14 +59,26 @@ def test_load_settings_when_prod_lacks_a_real_secret_refuses(
         load_settings(env)
 
 
-def test_load_settings_when_prod_has_real_secrets_starts() -> None:
+def test_load_settings_when_prod_has_real_secrets_and_smtp_starts() -> None:
+    env = {
+        "CRYPTOCFD_ENV": "prod",
+        "CRYPTOCFD_SECRET_KEY": STRONG,
+        "CRYPTOCFD_SNAPSHOT_KEY": SNAPSHOT_KEY,
+        "SMTP_HOST": "smtp.example.com",
+    }
+
+    assert load_settings(env).env == "prod"
+
+
+def test_load_settings_when_prod_has_no_smtp_refuses_rather_than_log_sign_in_links() -> None:
     env = {
         "CRYPTOCFD_ENV": "prod",
         "CRYPTOCFD_SECRET_KEY": STRONG,
         "CRYPTOCFD_SNAPSHOT_KEY": SNAPSHOT_KEY,
     }
 
-    assert load_settings(env).env == "prod"
+    with pytest.raises(SettingsError, match="SMTP_HOST"):
+        load_settings(env)
 
 
 @pytest.mark.parametrize(
