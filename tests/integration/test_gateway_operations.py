@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from pathlib import Path
 
 import httpx
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.gateway.app import create_app
 from tests.integration.engine_harness import running_engine, store_in
-from tests.integration.gateway_harness import PUBLIC_URL, Gateway, gateway_settings, newest_link
+from tests.integration.gateway_harness import (
+    PUBLIC_URL,
+    Gateway,
+    gateway_settings,
+    newest_link,
+    running_gateway,
+)
+from tests.integration.servers import private_redis
 
 ROUTES = {
     ("post", "/api/v1/auth/login"),
@@ -137,3 +146,28 @@ async def test_verify_when_the_engine_is_down_is_503_and_the_link_still_works_af
     assert up.status_code == 200, up.text
     assert up.json()["user"]["email"] == email
     assert ready_after.status_code == 200
+
+
+async def test_private_route_when_redis_goes_away_answers_503_not_500(
+    database_url: str, tmp_path: Path
+) -> None:
+    with private_redis(tmp_path / "redis", aof=False) as url:
+        redis = Redis.from_url(url)
+        streams = Streams("outage:")
+        platform = running_gateway(redis, url, database_url, streams, tmp_path)
+        gateway = await platform.__aenter__()
+        try:
+            headers = await gateway.sign_in(f"outage-{uuid.uuid4().hex[:8]}@example.com")
+            before = await gateway.client.get("/api/v1/balance", headers=headers)
+            await redis.shutdown(nosave=True)
+            during = await gateway.client.get("/api/v1/balance", headers=headers)
+        finally:
+            # The engine stops with the Redis it serves (a supervisor restarts it).
+            with contextlib.suppress(RedisError):
+                await platform.__aexit__(None, None, None)
+            await redis.aclose()
+
+    assert before.status_code == 200
+    assert during.status_code == 503
+    assert during.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert during.headers["Retry-After"] == "1"

@@ -47,7 +47,10 @@ ERROR_STATUSES = {
     "404": "No such order or route (another user's order is also 404)",
     "422": "Well-formed but refused now: insufficient balance, stale price, slippage…",
     "429": "Rate limited; `Retry-After` says when to come back",
-    "503": "The trading engine did not answer in time (`ENGINE_UNAVAILABLE`); safe to retry",
+    "503": (
+        "The engine, Redis or PostgreSQL did not answer (`ENGINE_UNAVAILABLE`, "
+        "`SERVICE_UNAVAILABLE`); retry with the same Idempotency-Key"
+    ),
 }
 
 PAGE = """<!doctype html>

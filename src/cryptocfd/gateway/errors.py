@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -19,6 +20,7 @@ from litestar.exceptions import (
     NotFoundException,
     ValidationException,
 )
+from redis.exceptions import RedisError
 
 from cryptocfd.bus.client import EngineUnavailable
 from cryptocfd.trading.rejections import RejectCode, Rejection
@@ -140,6 +142,24 @@ def _on_engine(_request: Request[Any, Any, Any], exc: EngineUnavailable) -> Resp
     )
 
 
+def _on_redis(_request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
+    log.error("Redis failed: %s", type(exc).__name__)
+    message = "the platform's message bus is unavailable; retry shortly"
+    return error_response(503, "SERVICE_UNAVAILABLE", message, {"Retry-After": "1"})
+
+
+def _on_database(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.error("PostgreSQL failed: %s", type(exc).__name__)
+    message = "the platform's database is unavailable; retry shortly"
+    return error_response(503, "SERVICE_UNAVAILABLE", message, {"Retry-After": "1"})
+
+
+def _on_timeout(_request: Request[Any, Any, Any], _exc: TimeoutError) -> Response[Any]:
+    log.error("a backing service timed out")
+    message = "a backing service did not answer in time; retry shortly"
+    return error_response(503, "SERVICE_UNAVAILABLE", message, {"Retry-After": "1"})
+
+
 def _on_bug(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "INTERNAL_ERROR", "internal error; it has been logged")
@@ -152,5 +172,10 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     MethodNotAllowedException: _on_method,
     HTTPException: _on_http,
     EngineUnavailable: _on_engine,
+    RedisError: _on_redis,
+    asyncpg.PostgresConnectionError: _on_database,
+    asyncpg.TooManyConnectionsError: _on_database,
+    asyncpg.InterfaceError: _on_database,
+    TimeoutError: _on_timeout,  # asyncpg's pool and command timeouts, among others
     Exception: _on_bug,
 }

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 from litestar import Litestar
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.messages import FIELD, decode_record
@@ -23,6 +23,9 @@ from cryptocfd.store.keyfiles import dev_key_file
 from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
 
 log = logging.getLogger(__name__)
+
+REDIS_CONNECTIONS = 64
+REDIS_WAIT_S = 5.0
 
 
 @dataclass
@@ -61,7 +64,12 @@ def secret_key(settings: Settings) -> bytes:
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Connect to PostgreSQL, Redis and the engine; close them all at the end."""
     pool = await create_pool(settings.database_url)
-    redis = Redis.from_url(settings.redis_url)
+    # A bounded pool that makes a burst wait for a connection instead of opening thousands
+    # (the engine client's reader holds one for its blocking reads).
+    pool_of_connections = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
+    )
+    redis = Redis(connection_pool=pool_of_connections)
     streams = Streams(settings.redis_prefix)
     engine = EngineClient(redis, streams, settings.engine_timeout_s)
     assets = {spec.symbol: spec for spec in DEFAULT_ASSETS}
