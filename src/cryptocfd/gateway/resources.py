@@ -69,7 +69,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     pool_of_connections = BlockingConnectionPool.from_url(
         settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
     )
-    redis = Redis(connection_pool=pool_of_connections)
+    redis = Redis.from_pool(pool_of_connections)  # the client owns and closes the pool
     streams = Streams(settings.redis_prefix)
     engine = EngineClient(redis, streams, settings.engine_timeout_s)
     assets = {spec.symbol: spec for spec in DEFAULT_ASSETS}
