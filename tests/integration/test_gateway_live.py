@@ -235,6 +235,8 @@ async def test_ws_when_messages_are_bad_answers_error_frames_and_stays_open(
                     '{"op": "auth", "access_token": "v1.forged.token"}', "[" * 5000):  # fmt: skip
             await socket.send(bad)
             answers.append(await _next(socket, "error"))
+        await socket.send(b'{"op": "ping"}')  # a binary frame
+        answers.append(await _next(socket, "error"))
         await socket.send('{"op": "ping"}')
         pong = await _next(socket, "pong")
 
@@ -245,6 +247,7 @@ async def test_ws_when_messages_are_bad_answers_error_frames_and_stays_open(
         "UNAUTHENTICATED",
         "UNAUTHENTICATED",
         "MESSAGE_TOO_LARGE",
+        "INVALID_MESSAGE",
     ]
     assert pong == {"type": "pong"}
 

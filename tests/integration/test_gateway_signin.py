@@ -336,3 +336,55 @@ async def test_public_url_when_on_localhost_is_what_links_point_at(gateway: Gate
     rows = await gateway.sql("SELECT body FROM email_outbox WHERE recipient = $1", email)
 
     assert f"{PUBLIC_URL}/api/v1/auth/verify?token=" in rows[0]["body"]
+
+
+async def test_tokens_when_they_hold_non_ascii_bytes_are_refused_not_500(gateway: Gateway) -> None:
+    email = _email()
+    await gateway.client.post(LOGIN, json={"email": email})
+    await gateway.client.get(await gateway.link_for(email))
+
+    bearer = await gateway.client.get(
+        "/api/v1/auth/me", headers={b"Authorization": b"Bearer v1.abc.\xe9\xe9"}
+    )
+    csrf = await gateway.client.post(
+        "/api/v1/trade/cancel", json={"order_id": 1}, headers={b"X-CSRF-Token": b"\xe9"}
+    )
+
+    assert bearer.status_code == 401
+    assert csrf.status_code == 403
+
+
+async def test_set_pin_when_changed_revokes_what_the_old_pin_signed_in(gateway: Gateway) -> None:
+    email, bearer = await _pin_user(gateway)
+    device = (
+        await gateway.client.post(
+            "/api/v1/auth/mobile/pin/login",
+            json={"email": email, "pin": "739150", "device_id": "phone-1"},
+        )
+    ).json()
+
+    changed = await gateway.client.post(
+        "/api/v1/auth/mobile/pin", headers=bearer, json={"pin": "284617"}
+    )
+    old_device = await gateway.client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {device['access_token']}"}
+    )
+    refresh = await gateway.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": device["refresh_token"]}
+    )
+
+    assert changed.status_code == 204
+    assert old_device.status_code == 401
+    assert refresh.status_code == 401
+
+
+async def test_closed_history_when_the_cursor_is_forged_is_a_400(gateway: Gateway) -> None:
+    headers = await gateway.sign_in(_email())
+
+    answers = [
+        await gateway.client.get("/api/v1/trade/closed", headers=headers, params={"cursor": cursor})
+        for cursor in ("k88AAAAAAAAAAKEAAA", "not-a-cursor")  # the first holds a NUL record id
+    ]
+
+    assert [a.status_code for a in answers] == [400, 400]
+    assert {a.json()["error"]["code"] for a in answers} == {"INVALID_CURSOR"}

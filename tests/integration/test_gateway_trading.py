@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -188,6 +189,20 @@ async def test_orders_when_another_user_asks_are_not_found(gateway: Gateway) -> 
             "INVALID_NUMBER",
         ),
         (b'{"asset":"BTC","side":"long","margin":true,"leverage":10}', "INVALID_NUMBER"),
+        (
+            b'{"asset":"BTC","side":"long","margin":"99999999999999999999999999.00","leverage":1}',
+            "INVALID_NUMBER",
+        ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":1,'
+            b'"take_profit":"184467440737095516.15"}',
+            "INVALID_NUMBER",
+        ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":1,"order_type":"limit",'
+            b'"price":"60000","expires_at":"9999-12-31T23:59:59-14:00"}',
+            "INVALID_EXPIRY",
+        ),
         (b'{"asset":"BTC","side":"long","margin":"10","leverage":[1]}', "INVALID_NUMBER"),
         (b'{"asset":7,"side":"long","margin":"10","leverage":10}', "INVALID_REQUEST"),
         (b'{"asset":"BTC","side":"up","margin":"10","leverage":10}', "INVALID_REQUEST"),
@@ -304,3 +319,51 @@ async def test_close_when_the_order_id_is_not_a_sane_integer_is_a_400(
 
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] == "INVALID_REQUEST"
+
+
+async def test_idempotency_key_when_reused_is_scoped_to_its_operation_and_first_order(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    await gateway.tick("XRP", 5_000, 5_010)
+    keyed = {**headers, "Idempotency-Key": "k1"}
+    btc = {"asset": "BTC", "side": "long", "margin": "10", "leverage": 2}
+
+    first = await gateway.client.post("/api/v1/trade/create", headers=keyed, json=btc)
+    other_asset = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=keyed,
+        json={"asset": "XRP", "side": "long", "margin": "10", "leverage": 2},
+    )
+    close = await gateway.client.post(
+        "/api/v1/trade/close", headers=keyed, json={"order_id": first.json()["order_id"]}
+    )
+
+    assert first.status_code == other_asset.status_code == 200
+    assert other_asset.json()["order_id"] == first.json()["order_id"]  # the first outcome
+    assert other_asset.json()["position"]["asset"] == "BTC"
+    assert other_asset.json()["position"]["open_price"] == first.json()["position"]["open_price"]
+    assert close.status_code == 200, close.text  # same key, another operation: its own request
+
+
+async def test_demo_reset_when_sent_five_times_at_once_leaves_exactly_the_demo_balance(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "side": "long", "margin": "5000", "leverage": 100},
+    )
+    await gateway.tick("BTC", 6_300_000, 6_301_000)  # liquidated: the balance is down
+
+    answers = await asyncio.gather(
+        *(gateway.client.post("/api/v1/account/demo/reset", headers=headers) for _ in range(5))
+    )
+    balance = (await gateway.client.get("/api/v1/balance", headers=headers)).json()
+
+    assert {a.status_code for a in answers} <= {200, 409}
+    assert 200 in {a.status_code for a in answers}
+    assert balance["balance"] == "10000.00"

@@ -56,7 +56,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[public, *auth.PRIVATE_ROUTES, private, *market.ROUTES, *ws.ROUTES],
     )
     handlers: list[Any] = [home, api, *ops.ROUTES, *docs.ROUTES]
-    if settings.env == "dev":
+    if settings.env == "dev" and not settings.smtp_host:  # only where mail goes nowhere else
         handlers.append(devmail.mailbox)
     return Litestar(
         route_handlers=handlers,

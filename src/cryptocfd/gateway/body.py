@@ -21,6 +21,9 @@ from cryptocfd.gateway.errors import ApiError
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 16_384
+# No amount, price or distance is this big at its scale (10^15 cents is ten trillion dollars);
+# the cap keeps every number far inside the engine's 53-bit and the ledger's 64-bit integers.
+MAX_SCALED = 10**15
 
 Amount = Annotated[
     msgspec.Raw,
@@ -83,9 +86,12 @@ def amount(raw: msgspec.Raw, decimals: int, field: str) -> int:
     elif not text or text[0] not in "-0123456789":
         raise ApiError(400, "INVALID_NUMBER", f"{field}: expected a decimal string or number")
     try:
-        return parse_scaled(text, decimals)
+        value = parse_scaled(text, decimals)
     except DecimalFormatError as exc:
         raise ApiError(400, "INVALID_NUMBER", f"{field}: {exc}") from exc
+    if abs(value) > MAX_SCALED:
+        raise ApiError(400, "INVALID_NUMBER", f"{field}: too large")
+    return value
 
 
 def is_null(raw: msgspec.Raw) -> bool:

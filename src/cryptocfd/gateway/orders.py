@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from msgspec import Raw, UnsetType
 
@@ -30,16 +30,22 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def request_id(principal: Principal, key: str | None) -> str:
-    """The engine request id: the client's idempotency key, scoped to the user, or a new one.
-
-    A retry with the same key gets the first outcome and changes nothing.
-    """
+def request_id(principal: Principal, key: str | None, operation: str) -> str:
+    """The engine request id: the client's idempotency key, scoped to the user and the
+    operation, or a new one. A retry with the same key gets the first outcome and changes
+    nothing; the same key on another operation is another request."""
     if key:
         if len(key) > 64 or not key.isascii() or not key.isprintable():
             raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", "keys are up to 64 printable ASCII")
-        return f"u{principal.user_id}:{key}"
+        return f"u{principal.user_id}:{operation}:{key}"
     return f"g:{uuid.uuid4().hex}"
+
+
+def key_reused(operation: str) -> ApiError:
+    """The answer when a remembered outcome is not what this request could have produced."""
+    return ApiError(
+        409, "IDEMPOTENCY_KEY_REUSED", f"this key was used for another {operation} request"
+    )
 
 
 def _bad(code: RejectCode | str, message: str) -> ApiError:
@@ -54,16 +60,24 @@ def asset_spec(assets: dict[str, AssetSpec], symbol: str) -> AssetSpec:
     return spec
 
 
-def _expiry_ms(text: str | None) -> int | None:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_EXPIRY = timedelta(days=366)
+
+
+def _expiry_ms(text: str | None, now: int) -> int | None:
     if text is None:
         return None
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError as exc:
+        if moment.tzinfo is None:
+            raise _bad(RejectCode.INVALID_EXPIRY, "expires_at: give a time zone, e.g. Z")
+        since_epoch = moment - _EPOCH
+    except (ValueError, OverflowError) as exc:
         raise _bad(RejectCode.INVALID_EXPIRY, "expires_at: expected ISO 8601") from exc
-    if moment.tzinfo is None:
-        raise _bad(RejectCode.INVALID_EXPIRY, "expires_at: give a time zone, e.g. Z")
-    return int(moment.timestamp() * 1000)
+    expires = since_epoch // timedelta(milliseconds=1)  # exact: no float on the way
+    if expires - now > _MAX_EXPIRY // timedelta(milliseconds=1):
+        raise _bad(RejectCode.INVALID_EXPIRY, "expires_at: at most a year ahead")
+    return expires
 
 
 def place_order(
@@ -113,7 +127,7 @@ def place_order(
         trailing_distance=optional_amount(body.trailing_distance, decimals, "trailing_distance"),
         expected_price=optional_amount(body.expected_price, decimals, "expected_price"),
         slippage_bps=body.slippage_bps,
-        expires_at=_expiry_ms(body.expires_at),
+        expires_at=_expiry_ms(body.expires_at, ts),
     )
 
 

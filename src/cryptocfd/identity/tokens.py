@@ -64,7 +64,10 @@ def verify_access_token(key: bytes, token: str, now_ms: int) -> AccessClaims:
     payload, _, signature = rest.partition(".")
     if version != _VERSION or not payload or not signature or len(token) > 1024:
         raise BadToken("malformed access token")
-    if not hmac.compare_digest(signature, _signature(key, payload)):
+    # Bytes, not str: compare_digest refuses non-ASCII text, and headers may carry any byte.
+    if not hmac.compare_digest(
+        signature.encode(errors="surrogateescape"), _signature(key, payload).encode()
+    ):
         raise BadToken("access token signature does not match")
     try:
         claims = msgspec.msgpack.decode(_unb64(payload), type=AccessClaims)
@@ -82,4 +85,5 @@ def csrf_token(key: bytes, session_id: str) -> str:
 
 def csrf_matches(key: bytes, session_id: str, presented: str) -> bool:
     """Whether ``presented`` is the session's CSRF token (constant-time)."""
-    return hmac.compare_digest(csrf_token(key, session_id), presented)
+    expected = csrf_token(key, session_id).encode()
+    return hmac.compare_digest(expected, presented.encode(errors="surrogateescape"))

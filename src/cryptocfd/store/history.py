@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 import asyncpg
 import msgspec
 
 MAX_LIMIT = 500
+_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 
 
 class InvalidCursor(ValueError):  # noqa: N818 - named for the error code it maps to
@@ -72,7 +74,11 @@ def decode_cursor(cursor: str) -> tuple[int, str, int]:
         key = msgspec.msgpack.decode(raw, type=_Key)
     except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
         raise InvalidCursor("the cursor is not valid") from exc
-    if not (0 <= key.closed_at < 2**63 and 0 <= key.seq < 2**31 and len(key.record_id) <= 64):
+    if not (
+        0 <= key.closed_at < 2**63
+        and 0 <= key.seq < 2**31
+        and _STREAM_ID.fullmatch(key.record_id) is not None
+    ):
         raise InvalidCursor("the cursor is not valid")
     return key.closed_at, key.record_id, key.seq
 

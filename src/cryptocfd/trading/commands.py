@@ -8,6 +8,7 @@ Amounts are integers at their named scale: cents, 1e-8 quantity units, price tic
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -35,32 +36,36 @@ SHORT = Side.SHORT
 MARKET = OrderType.MARKET
 LIMIT = OrderType.LIMIT
 
+# Every integer a command carries fits in 53 bits. Decoding a message refuses a bigger one, so
+# no absurd amount reaches the engine, the log or the journal's bigint columns.
+Int = Annotated[int, msgspec.Meta(ge=-(2**53), le=2**53)]
+
 
 class OpenAccount(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Open a trading account with a starting (demo) balance in cents."""
 
     request_id: str
-    ts: int
-    account_id: int
-    balance: int
+    ts: Int
+    account_id: Int
+    balance: Int
 
 
 class Deposit(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Credit cents to an account's balance."""
 
     request_id: str
-    ts: int
-    account_id: int
-    amount: int
+    ts: Int
+    account_id: Int
+    amount: Int
 
 
 class Withdraw(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Debit cents from an account's balance, at most its free margin."""
 
     request_id: str
-    ts: int
-    account_id: int
-    amount: int
+    ts: Int
+    account_id: Int
+    amount: Int
 
 
 class PlaceOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
@@ -71,20 +76,20 @@ class PlaceOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     """
 
     request_id: str
-    ts: int
-    account_id: int
+    ts: Int
+    account_id: Int
     asset: str
     side: Side
-    margin: int
-    leverage: int
+    margin: Int
+    leverage: Int
     order_type: OrderType = OrderType.MARKET
-    price: int | None = None
-    take_profit: int | None = None
-    stop_loss: int | None = None
-    trailing_distance: int | None = None
-    expected_price: int | None = None
-    slippage_bps: int | None = None
-    expires_at: int | None = None
+    price: Int | None = None
+    take_profit: Int | None = None
+    stop_loss: Int | None = None
+    trailing_distance: Int | None = None
+    expected_price: Int | None = None
+    slippage_bps: Int | None = None
+    expires_at: Int | None = None
 
 
 class ModifyPosition(msgspec.Struct, frozen=True, tag=True, gc=False):
@@ -95,40 +100,40 @@ class ModifyPosition(msgspec.Struct, frozen=True, tag=True, gc=False):
     """
 
     request_id: str
-    ts: int
-    account_id: int
-    order_id: int
-    take_profit: int | UnsetType | None = UNSET
-    stop_loss: int | UnsetType | None = UNSET
-    trailing_distance: int | UnsetType | None = UNSET
+    ts: Int
+    account_id: Int
+    order_id: Int
+    take_profit: Int | UnsetType | None = UNSET
+    stop_loss: Int | UnsetType | None = UNSET
+    trailing_distance: Int | UnsetType | None = UNSET
 
 
 class ClosePosition(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Close a position, or the share ``fraction_bps`` (1..10000) of it, at the closing price."""
 
     request_id: str
-    ts: int
-    account_id: int
-    order_id: int
-    fraction_bps: int = 10_000
+    ts: Int
+    account_id: Int
+    order_id: Int
+    fraction_bps: Int = 10_000
 
 
 class CancelOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Cancel a pending entry and release the margin it reserved."""
 
     request_id: str
-    ts: int
-    account_id: int
-    order_id: int
+    ts: Int
+    account_id: Int
+    order_id: Int
 
 
 class Tick(msgspec.Struct, frozen=True, tag=True, gc=False):
     """A feed quote for one asset, in price ticks, before the house spread is added."""
 
     asset: str
-    bid: int
-    ask: int
-    ts: int
+    bid: Int
+    ask: Int
+    ts: Int
 
 
 Command = (

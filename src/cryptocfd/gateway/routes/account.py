@@ -7,16 +7,19 @@ from typing import Any
 
 from litestar import Request, get, post
 
-from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller
+from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller, Principal
 from cryptocfd.gateway.engine_calls import outcome_events, portfolio_of, send_as
+from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.orders import now_ms
 from cryptocfd.gateway.present import balance
-from cryptocfd.gateway.resources import resources_of
+from cryptocfd.gateway.resources import Resources, resources_of
 from cryptocfd.gateway.schemas import BalanceOut, ResetOut
 from cryptocfd.gateway.signin import DEMO_BALANCE_CENTS
 from cryptocfd.trading.commands import CancelOrder, ClosePosition, Deposit, Withdraw
 from cryptocfd.trading.engine import Outcome
 from cryptocfd.trading.rejections import RejectCode, Rejection
+
+RESET_LOCK_MS = 30_000
 
 
 @get("/balance", summary="Balance, equity, margin and unrealized PnL")
@@ -36,6 +39,17 @@ async def reset_demo(request: Request[Any, Any, Any], principal: Caller) -> Rese
     """Close every position, cancel every entry, and bring the balance back to 10,000.00."""
     resources = resources_of(request.app)
     reset = uuid.uuid4().hex
+    # One reset at a time per account: two would each top the balance up by the difference.
+    lock = f"{resources.prefix}lock:reset:{principal.account_id}"
+    if not await resources.redis.set(lock, reset, nx=True, px=RESET_LOCK_MS):
+        raise ApiError(409, "RESET_IN_PROGRESS", "a reset of this account is already running")
+    try:
+        return await _reset(resources, principal, reset)
+    finally:
+        await resources.redis.delete(lock)
+
+
+async def _reset(resources: Resources, principal: Principal, reset: str) -> ResetOut:
     view = await portfolio_of(resources, principal)
     account = principal.account_id
     closed = cancelled = 0

@@ -197,6 +197,9 @@ async def set_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> 
     except PinRefused as exc:
         raise ApiError(400, exc.code, str(exc)) from exc
     await set_pin(resources.pool, principal.user_id, await hash_pin(pin))
+    # A new PIN ends the devices the old one signed in: it may have been changed because it
+    # leaked.
+    await _revoke_devices(resources, principal.user_id)
 
 
 @delete("/auth/mobile/pin", status_code=HTTP_204_NO_CONTENT, dependencies=_principal,
@@ -205,7 +208,11 @@ async def delete_mobile_pin(request: Request[Any, Any, Any], principal: Caller) 
     """Remove the PIN and revoke every token a PIN sign-in issued."""
     resources = resources_of(request.app)
     await remove_pin(resources.pool, principal.user_id)
-    for family in await device_families(resources.pool, principal.user_id):
+    await _revoke_devices(resources, principal.user_id)
+
+
+async def _revoke_devices(resources: Resources, user_id: int) -> None:
+    for family in await device_families(resources.pool, user_id):
         await revoke_family(resources.pool, family)
         await mark_family_revoked(resources, family)
 

@@ -24,6 +24,7 @@ from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.orders import (
     asset_spec,
     fraction_bps,
+    key_reused,
     modify_position,
     now_ms,
     place_order,
@@ -80,12 +81,15 @@ async def create(request: Request[Any, Any, Any], principal: Caller) -> CreateOr
     resources = resources_of(request.app)
     body = decode_body(await request.body(), CreateOrderRequest)
     key = body.client_order_id or request.headers.get(IDEMPOTENCY_HEADER)
-    command = place_order(body, principal, resources.assets, request_id(principal, key), now_ms())
+    command = place_order(
+        body, principal, resources.assets, request_id(principal, key, "create"), now_ms()
+    )
     events, view = await send_with_view_as(resources, principal, command)
     first = events[0]
-    assert isinstance(first, PositionOpened | OrderPlaced)
+    if not isinstance(first, PositionOpened | OrderPlaced):
+        raise key_reused("create")
     order_id = first.order_id
-    spec = resources.assets[command.asset]
+    spec = resources.assets[first.asset]  # a replayed outcome may be of another asset
     if view.pending:
         return CreateOrderOut(order_id, "pending", order=pending(view.pending[0], spec))
     if view.positions:
@@ -114,11 +118,12 @@ async def close(request: Request[Any, Any, Any], principal: Caller) -> ClosedOut
     body = decode_body(await request.body(), CloseRequest)
     bps = fraction_bps(body.fraction)
     held = _position_in(await portfolio_of(resources, principal, body.order_id), body.order_id)
-    rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
+    rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER), "close")
     command = ClosePosition(rid, now_ms(), principal.account_id, body.order_id, bps)
     events = outcome_events(await send_as(resources, principal, command))
     event = events[0]
-    assert isinstance(event, PositionClosed)
+    if not isinstance(event, PositionClosed):
+        raise key_reused("close")
     return closed(event, resources.assets[event.asset], held.leverage, held.opened_at)
 
 
@@ -134,7 +139,7 @@ async def modify(request: Request[Any, Any, Any], principal: Caller) -> Position
     body = decode_body(await request.body(), ModifyRequest)
     held = _position_in(await portfolio_of(resources, principal, body.order_id), body.order_id)
     spec = asset_spec(resources.assets, held.asset)
-    rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
+    rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER), "modify")
     command = modify_position(body, principal, spec, rid, now_ms())
     _events, view = await send_with_view_as(resources, principal, command)
     return position(_position_in(view, body.order_id), spec)
@@ -145,10 +150,11 @@ async def cancel(request: Request[Any, Any, Any], principal: Caller) -> Cancelle
     """Cancel a limit or stop entry and release its margin."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), CancelRequest)
-    rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER))
+    rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER), "cancel")
     command = CancelOrder(rid, now_ms(), principal.account_id, body.order_id)
     event = outcome_events(await send_as(resources, principal, command))[0]
-    assert isinstance(event, OrderCancelled)
+    if not isinstance(event, OrderCancelled):
+        raise key_reused("cancel")
     return CancelledOut(event.order_id, format_cents(event.margin))
 
 

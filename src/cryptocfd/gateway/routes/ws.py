@@ -136,11 +136,16 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     sender = asyncio.create_task(_send_loop(socket, subscriber))
     try:
         while True:
-            raw = await socket.receive_data(mode="text")
-            reply = await _handle(resources, subscriber, raw)
+            frame = await socket.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
+            text = frame.get("text")
+            if not isinstance(text, str):
+                reply: bytes | None = _error("INVALID_MESSAGE", "send JSON text frames")
+            else:
+                reply = await _handle(resources, subscriber, text)
             if reply is not None:
-                subscriber.events.append(reply)
-                subscriber.wake.set()
+                subscriber.push_event(reply)  # bounded like events: a flood gets dropped
     except WebSocketDisconnect:
         pass
     finally:
