@@ -44,6 +44,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     logins_per_ip_per_min: int = 30  # sign-in links and PIN tries, per client IP
     engine_timeout_s: float = 5.0
     access_log: bool = True  # one JSON line per HTTP request
+    feed: str = "simulated"  # the price source: simulated, binance or replay:PATH
+    binance_ws_url: str = "wss://stream.binance.com:9443"
 
     @property
     def state_path(self) -> Path:
@@ -83,6 +85,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": "logins_per_ip_per_min",
         "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
         "CRYPTOCFD_ACCESS_LOG": "access_log",
+        "CRYPTOCFD_FEED": "feed",
+        "BINANCE_WS_URL": "binance_ws_url",
     }
     for variable, field in names.items():
         if variable in env:
@@ -106,4 +110,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("snapshot cadence must be positive")
     if settings.snapshots_kept < 1:
         raise SettingsError("keep at least one snapshot")
+    replay_path = settings.feed.removeprefix("replay:").strip()
+    if settings.feed not in {"simulated", "binance"} and not (
+        settings.feed.startswith("replay:") and replay_path
+    ):
+        raise SettingsError("CRYPTOCFD_FEED must be simulated, binance or replay:PATH")
     return settings
