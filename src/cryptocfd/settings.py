@@ -50,6 +50,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_user: str | None = None  # log in only when set
     smtp_password: str | None = None
     smtp_starttls: bool = False  # upgrade the connection with STARTTLS before logging in
+    feed: str = "simulated"  # the price source: simulated, binance or replay:PATH
+    binance_ws_url: str = "wss://stream.binance.com:9443"
 
     @property
     def state_path(self) -> Path:
@@ -95,6 +97,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "SMTP_USER": "smtp_user",
         "SMTP_PASSWORD": "smtp_password",
         "SMTP_STARTTLS": "smtp_starttls",
+        "CRYPTOCFD_FEED": "feed",
+        "BINANCE_WS_URL": "binance_ws_url",
     }
     for variable, field in names.items():
         if variable in env:
@@ -121,4 +125,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("snapshot cadence must be positive")
     if settings.snapshots_kept < 1:
         raise SettingsError("keep at least one snapshot")
+    replay_path = settings.feed.removeprefix("replay:").strip()
+    if settings.feed not in {"simulated", "binance"} and not (
+        settings.feed.startswith("replay:") and replay_path
+    ):
+        raise SettingsError("CRYPTOCFD_FEED must be simulated, binance or replay:PATH")
     return settings

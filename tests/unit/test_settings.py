@@ -93,3 +93,21 @@ def test_load_settings_when_prod_has_no_smtp_refuses_rather_than_log_sign_in_lin
 def test_load_settings_when_a_value_is_invalid_says_so(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError):
         load_settings(env)
+
+
+def test_load_settings_when_the_feed_is_chosen_keeps_it_and_the_binance_url() -> None:
+    assert load_settings({}).feed == "simulated"
+    assert load_settings({}).binance_ws_url == "wss://stream.binance.com:9443"
+
+    settings = load_settings(
+        {"CRYPTOCFD_FEED": "replay:/data/btc.csv", "BINANCE_WS_URL": "ws://127.0.0.1:9443"}
+    )
+
+    assert settings.feed == "replay:/data/btc.csv"
+    assert settings.binance_ws_url == "ws://127.0.0.1:9443"
+
+
+@pytest.mark.parametrize("feed", ["kraken", "replay:", "replay:  ", "Binance"])
+def test_load_settings_when_the_feed_is_unknown_refuses(feed: str) -> None:
+    with pytest.raises(SettingsError, match="CRYPTOCFD_FEED"):
+        load_settings({"CRYPTOCFD_FEED": feed})

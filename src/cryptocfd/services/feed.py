@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
 from cryptocfd.market.simulated import SimulatedFeed
+from cryptocfd.services.sources import TickSource, source_from_setting
 from cryptocfd.settings import Settings
 from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.trading.commands import Tick
@@ -85,8 +86,31 @@ class FeedService:
                 continue
 
 
+async def relay(service: FeedService, source: TickSource) -> None:
+    """Publish what ``source`` yields until it ends or ``service.stopping`` is set, and say
+    when assets go stale or come back (the engine halts opens on a stale asset by itself)."""
+    stale: frozenset[str] = frozenset()
+
+    async def watch() -> None:
+        await service.stopping.wait()
+        source.stop()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        async for tick in source.ticks():
+            await service.publish([tick])
+            now_stale = source.stale_assets()
+            if now_stale != stale:
+                log.warning("stale feed for: %s", ", ".join(sorted(now_stale)) or "none")
+                stale = now_stale
+            if service.stopping.is_set():
+                break
+    finally:
+        watcher.cancel()
+
+
 async def run_feed(settings: Settings) -> None:
-    """Publish simulated ticks until SIGTERM or SIGINT."""
+    """Publish ticks from the configured source until SIGTERM or SIGINT."""
     redis = Redis.from_url(settings.redis_url)
     try:
         service = FeedService(redis, Streams(settings.redis_prefix))
@@ -94,8 +118,13 @@ async def run_feed(settings: Settings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, service.stopping.set)
         names = ", ".join(a.symbol for a in DEFAULT_ASSETS)
-        print(f"feed: simulated ticks for {names}, {TICKS_PER_S:g}/s each", flush=True)
-        await service.serve()
+        if settings.feed == "simulated":
+            print(f"feed: simulated ticks for {names}, {TICKS_PER_S:g}/s each", flush=True)
+            await service.serve()
+        else:
+            print(f"feed: {settings.feed} for {names}", flush=True)
+            source = source_from_setting(settings.feed, binance_ws_url=settings.binance_ws_url)
+            await relay(service, source)
         log.info("feed stopped after %d ticks", service.published)
     finally:
         await redis.aclose()
