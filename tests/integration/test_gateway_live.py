@@ -214,14 +214,18 @@ async def test_ws_when_subscribed_to_prices_receives_quotes_as_they_move(
     platform: Platform, redis_url: str
 ) -> None:
     async with connect(_ws_url(platform)) as socket:
-        await socket.send(json.dumps({"op": "subscribe", "channels": ["prices"]}))
+        channels = ["prices", "candles:ETH:5m"]
+        await socket.send(json.dumps({"op": "subscribe", "channels": channels}))
         await _next(socket, "subscribed")
         await _publish(redis_url, platform, "ETH", 321_000, 321_100)
         seen: dict[str, Any] = {}
         while seen.get("asset") != "ETH" or seen.get("mark") != "3210.50":
             seen = (await _next(socket, "prices"))["data"]
+        candle = (await _next(socket, "candles:ETH:5m"))["data"]
 
     assert {"bid", "ask", "mark", "ts"} <= set(seen)
+    assert candle["time"] % 300 == 0  # stamped with its five-minute bucket
+    assert float(candle["high"]) >= float(candle["close"]) >= float(candle["low"])
     assert float(seen["ask"]) > float(seen["bid"])  # the house spread on top of the feed's
 
 

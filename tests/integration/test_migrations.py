@@ -21,6 +21,14 @@ TABLES = {
     "orders",
     "closed_trades",
     "ledger_entries",
+    "candles_1m",
+    "candles_5m",
+    "candles_15m",
+    "candles_30m",
+    "candles_1h",
+    "candles_4h",
+    "candles_1d",
+    "candles_1w",
 }
 
 

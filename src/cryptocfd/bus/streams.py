@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 ENGINE_GROUP = "engine"
 JOURNAL_GROUP = "journal"
+CANDLES_GROUP = "candles"
 
 
 @dataclass(frozen=True)

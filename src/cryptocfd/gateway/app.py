@@ -45,7 +45,7 @@ def create_app(settings: Settings) -> Litestar:
 
     private = Router(
         "/",
-        route_handlers=[*trade.ROUTES, *account.ROUTES],
+        route_handlers=[*trade.ROUTES, *account.ROUTES, *market.PRIVATE_ROUTES],
         dependencies={"principal": Provide(provide_principal)},
     )
     # Private routes count requests per IP (and per user) as they authenticate; the public

@@ -21,7 +21,9 @@ import msgspec
 from cryptocfd.bus.messages import Record
 from cryptocfd.core.money import format_cents
 from cryptocfd.gateway.present import iso_ms, price, quantity
+from cryptocfd.market.candles import Candle, CandleAggregator, CandleRow, bucket_start
 from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.trading.commands import Tick
 from cryptocfd.trading.events import (
     Accepted,
     Event,
@@ -49,13 +51,26 @@ class QuoteOut(msgspec.Struct, frozen=True):
     ts: int
 
 
+class CandleOut(msgspec.Struct, frozen=True):
+    """One candle of the bid: ``time`` is its bucket's start in unix seconds."""
+
+    time: int
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: int
+    trades: int
+
+
 class Subscriber:
     """One websocket client: what it listens to and what waits to be sent to it."""
 
     def __init__(self, account_id: int | None) -> None:
         self.account_id = account_id
         self.channels: set[str] = set()
-        self.prices: dict[str, bytes] = {}  # conflated: newest unsent quote per asset
+        # Conflated: the newest unsent quote per asset and live candle per channel.
+        self.prices: dict[str, bytes] = {}
         self.events: deque[bytes] = deque()
         self.wake = asyncio.Event()
         self.too_slow = False
@@ -128,6 +143,30 @@ _NAMES: dict[type[Any], str] = {
 }
 
 
+def candle_out(row: CandleRow, spec: AssetSpec) -> CandleOut:
+    """A candle as the API shows it: prices of the bid as decimal strings."""
+    return CandleOut(
+        row.time_s,
+        price(row.open, spec),
+        price(row.high, spec),
+        price(row.low, spec),
+        price(row.close, spec),
+        row.volume,
+        row.trades,
+    )
+
+
+def candle_message(channel: str, live: Candle, spec: AssetSpec) -> bytes:
+    """The live minute for a ``candles:ASSET:INTERVAL`` subscriber, stamped with the start of
+    the interval's bucket: the client folds it into that bucket (its high, low and close)."""
+    interval = channel.rsplit(":", 1)[1]
+    row = CandleRow(
+        bucket_start(live.time_s, interval),
+        live.open, live.high, live.low, live.close, live.volume, live.trades,
+    )  # fmt: skip
+    return _encode({"channel": channel, "data": candle_out(row, spec)})
+
+
 class LiveHub:
     """The subscribers of one gateway process and the newest quote of every asset."""
 
@@ -135,6 +174,8 @@ class LiveHub:
         self.assets = assets
         self.latest: dict[str, QuoteOut] = {}
         self.subscribers: set[Subscriber] = set()
+        # The open minute of every asset, from the same quotes the candle writer stores.
+        self.candles = CandleAggregator()
 
     def add(self, subscriber: Subscriber) -> None:
         """Start delivering to ``subscriber``."""
@@ -166,11 +207,17 @@ class LiveHub:
             event.ts,
         )
         self.latest[event.asset] = quote
+        self.candles.add(Tick(event.asset, event.bid, event.ask, event.ts))
         message = _encode({"channel": "prices", "data": quote})
+        live = self.candles.open_candle(event.asset)
         for subscriber in self.subscribers:
             if "prices" in subscriber.channels:
                 subscriber.prices[event.asset] = message
                 subscriber.wake.set()
+            for channel in subscriber.channels:
+                if live is not None and channel.startswith(f"candles:{event.asset}:"):
+                    subscriber.prices[channel] = candle_message(channel, live, spec)
+                    subscriber.wake.set()
 
     def _order(self, event: Event) -> None:
         account_id = getattr(event, "account_id", None)

@@ -13,7 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from cryptocfd.bus.streams import ENGINE_GROUP, JOURNAL_GROUP, Streams
+from cryptocfd.bus.streams import CANDLES_GROUP, ENGINE_GROUP, JOURNAL_GROUP, Streams
 
 
 def _id(value: Any) -> tuple[int, int]:
@@ -52,6 +52,9 @@ async def trim_streams(redis: Redis, streams: Streams, oldest_snapshot_record: s
     journal = await _group_floor(redis, streams.records, JOURNAL_GROUP)
     if journal is not None:
         floor = min(journal, _id(oldest_snapshot_record))
+        candles = await _group_floor(redis, streams.records, CANDLES_GROUP)
+        if candles is not None:  # the candle writer reads the same records
+            floor = min(floor, candles)
         # MINID keeps entries at or after the id; the snapshot's own record may go.
         await redis.xtrim(streams.records, minid=_text(floor), approximate=False)
     for stream in (streams.commands, streams.prices):

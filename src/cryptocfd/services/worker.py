@@ -10,6 +10,7 @@ import signal
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from cryptocfd.services.candle_writer import CandleWriter
 from cryptocfd.services.journaling import Journaler
 from cryptocfd.services.outbox_sender import OutboxSender, build_mailer
 from cryptocfd.settings import Settings
@@ -28,12 +29,14 @@ async def run_worker(settings: Settings, stopping: asyncio.Event | None = None) 
     redis = Redis.from_url(settings.redis_url)
     pool = await create_pool(settings.database_url)
     try:
-        journaler = Journaler(redis, Streams(settings.redis_prefix), pool)
+        streams = Streams(settings.redis_prefix)
+        journaler = Journaler(redis, streams, pool)
         sender = OutboxSender(pool, build_mailer(settings))
         print("worker ready: journaling and sending email", flush=True)
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(journaler.run(stopping), name="journal")
             tasks.create_task(sender.run(stopping), name="outbox")
+            tasks.create_task(CandleWriter(redis, streams, pool).run(stopping), name="candles")
         log.info("worker stopped: %d records booked, %d emails sent", journaler.booked, sender.sent)
     finally:
         await pool.close()

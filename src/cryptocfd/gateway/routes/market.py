@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get
+from litestar import Request, get, post
+from litestar.params import FromQuery, QueryParameter
 
 from cryptocfd.core.money import format_scaled
-from cryptocfd.gateway.live import QuoteOut
+from cryptocfd.gateway.auth import Caller
+from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.live import CandleOut, QuoteOut, candle_out
 from cryptocfd.gateway.resources import resources_of
+from cryptocfd.market.candles import CandleQueryError, merge_open_candle
+from cryptocfd.store.candles import query_candles, refresh_aggregates
 
 
 class AssetOut(msgspec.Struct, frozen=True):
@@ -47,4 +52,45 @@ async def latest_prices(request: Request[Any, Any, Any]) -> list[QuoteOut]:
     return [live.latest[symbol] for symbol in sorted(live.latest)]
 
 
-ROUTES = [supported_assets, latest_prices]
+@get("/candles", summary="Candles of the bid")
+async def candles(
+    request: Request[Any, Any, Any],
+    asset: FromQuery[str],
+    interval: FromQuery[str] = "1m",
+    start: Annotated[int | None, QueryParameter(name="from")] = None,
+    to: FromQuery[int | None] = None,
+    limit: FromQuery[int] = 500,
+) -> list[CandleOut]:
+    """Stored history merged with the live minute, oldest first. ``from``/``to`` are unix
+    seconds (bucket starts, both included); without ``from``, the newest ``limit`` (at most
+    5,000). Intervals: 1m 5m 15m 30m 1h 4h 1d 1w."""
+    resources = resources_of(request.app)
+    try:
+        rows = await query_candles(
+            resources.pool, asset, interval, start, to, limit, assets=resources.assets.keys()
+        )
+    except CandleQueryError as exc:
+        raise ApiError(400, exc.code, str(exc)) from exc
+    spec = resources.assets[asset]
+    live = resources.live.candles.open_candle(asset)
+    if live is not None and (to is None or live.time_s <= to):
+        rows = merge_open_candle(rows, live, interval)[-limit:]
+    return [candle_out(row, spec) for row in rows]
+
+
+@post("/candles/refresh", status_code=200, summary="Refresh the candle aggregates")
+async def refresh_candles(request: Request[Any, Any, Any], principal: Caller) -> RefreshOut:
+    """Bring every rollup (5m to 1w) up to date with the stored one-minute candles."""
+    del principal  # any signed-in user may ask; the work is idempotent
+    ranges = await refresh_aggregates(resources_of(request.app).pool)
+    return RefreshOut(refreshed_ranges=ranges)
+
+
+class RefreshOut(msgspec.Struct, frozen=True):
+    """How many pending ranges the refresh folded in."""
+
+    refreshed_ranges: int
+
+
+ROUTES = [supported_assets, latest_prices, candles]
+PRIVATE_ROUTES = [refresh_candles]
