@@ -11,7 +11,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from cryptocfd.gateway import docs
+from cryptocfd.gateway import docs, web
 from cryptocfd.gateway.auth import limit_ip, provide_principal
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.logs import RequestContextMiddleware
@@ -55,7 +55,7 @@ def create_app(settings: Settings) -> Litestar:
         API,
         route_handlers=[public, *auth.PRIVATE_ROUTES, private, *market.ROUTES, *ws.ROUTES],
     )
-    handlers: list[Any] = [home, api, *ops.ROUTES, *docs.ROUTES]
+    handlers: list[Any] = [*web.ROUTES, api, *ops.ROUTES, *docs.ROUTES]
     if settings.env == "dev":
         handlers.append(devmail.mailbox)
     return Litestar(
