@@ -25,7 +25,7 @@ export function blotterPanel(): HTMLElement {
   function choose(tab: Tab): void {
     for (const button of tabs) button.setAttribute("aria-selected", String(button.id === `tab-${tab}`));
     for (const [name, body] of Object.entries(bodies)) body.hidden = name !== tab;
-    if (tab === "history") history.reload();
+    history.show(tab === "history");
   }
 
   store.portfolio.on(() => {

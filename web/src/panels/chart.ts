@@ -36,7 +36,7 @@ export function chartPanel(): HTMLElement {
       grid: { vertLines: { color: "#18202a" }, horzLines: { color: "#18202a" } },
       crosshair: { mode: CrosshairMode.Normal },
       rightPriceScale: { borderColor: "#222c38" },
-      timeScale: { borderColor: "#222c38", timeVisible: true, secondsVisible: false },
+      timeScale: { borderColor: "#222c38", timeVisible: true, secondsVisible: false, rightOffset: 6, barSpacing: 9 },
       // The logo injects a <style> the page's CSP refuses; the credit is in the panel instead.
       layout: { attributionLogo: false, background: { type: ColorType.Solid, color: "#0f141b" }, textColor: "#8b98a9", fontSize: 11 },
     });

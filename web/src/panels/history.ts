@@ -5,10 +5,13 @@ import { grouped, reasonLabel, sideLabel, time, tone } from "../format";
 import { store } from "../store";
 import type { ClosedTrade } from "../types";
 
-export function historyPanel(): { element: HTMLElement; reload: () => void } {
+const REFRESH_MS = 3000; // the journal lags the engine by a moment: look again while shown
+
+export function historyPanel(): { element: HTMLElement; show: (visible: boolean) => void } {
   let cursor: string | null = null;
   let loading = false;
-  let stale = true;
+  let pages = 0;
+  let timer = 0;
   const body = h("tbody");
   const empty = h("p", { class: "empty muted" }, "No closed trades yet.");
   const more = h("button", { type: "button", class: "btn btn-ghost btn-sm", hidden: true }, "Load more");
@@ -26,13 +29,13 @@ export function historyPanel(): { element: HTMLElement; reload: () => void } {
     try {
       const result = await api.closed(reset ? null : cursor);
       if (reset) body.replaceChildren();
+      pages = reset ? 1 : pages + 1;
       body.append(...result.items.map(historyRow));
       cursor = result.next_cursor;
       more.hidden = cursor === null;
       const any = body.children.length > 0;
       empty.hidden = any;
       table.hidden = !any;
-      stale = false;
     } catch (error) {
       store.notify("error", "History unavailable", error instanceof ApiError ? error.message : String(error));
     } finally {
@@ -42,14 +45,19 @@ export function historyPanel(): { element: HTMLElement; reload: () => void } {
 
   more.addEventListener("click", () => void page(false));
   store.closed.on(() => {
-    stale = true;
-    void page(true);
+    if (timer) void page(true);
   });
   const element = h("div", { class: "tab-body" }, empty, h("div", { class: "table-scroll" }, table), more);
   return {
     element,
-    reload: () => {
-      if (stale) void page(true);
+    show: (visible) => {
+      window.clearInterval(timer);
+      timer = 0;
+      if (!visible) return;
+      void page(true);
+      timer = window.setInterval(() => {
+        if (pages <= 1 && document.visibilityState === "visible") void page(true);
+      }, REFRESH_MS);
     },
   };
 }
