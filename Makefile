@@ -6,16 +6,29 @@ BIN := $(VENV)/bin
 # uv from PATH, else the one pip puts beside python3 (installed on first use).
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 STAMP := $(VENV)/.synced
+# The dashboard is rebuilt when its lock file or any of its sources change.
+WEB_DEPS := web/node_modules/.installed
+WEB_BUILD := web/dist/.built
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
+	web/index.html web/package.json web/tsconfig.json web/vite.config.ts
 
 .PHONY: setup run test check lint typecheck contracts unit bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEB_BUILD)
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
 		|| python3 -m pip install --quiet --break-system-packages uv
 	$(UV) sync --frozen --python 3.11
 	@touch $(STAMP)
+
+$(WEB_DEPS): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+	@touch $@
 
 run: setup
 	$(BIN)/cryptocfd up
@@ -40,4 +53,4 @@ bench: setup
 	$(BIN)/cryptocfd bench engine
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache web/node_modules web/dist

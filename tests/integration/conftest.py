@@ -1,4 +1,4 @@
-"""Fixtures for the integration tests: a real Redis and a key prefix of the test's own."""
+"""Fixtures for the integration tests: a key prefix of the test's own on the shared Redis."""
 
 from __future__ import annotations
 
@@ -14,15 +14,7 @@ from redis.asyncio import Redis
 from cryptocfd.bus.streams import Streams
 from tests.integration.gateway_harness import Gateway, held, running_gateway
 from tests.integration.postgres import fresh_database
-from tests.integration.servers import some_redis
 from tests.integration.smtp_inbox import Inbox, free_port
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis every test shares, each under its own prefix."""
-    with some_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 @pytest.fixture

@@ -42,19 +42,24 @@ class Inbox:
     async def link_to(self, recipient: str, timeout_s: float = 10.0) -> str:
         """Wait for an email to ``recipient``; return the first link in the newest one."""
         deadline = asyncio.get_running_loop().time() + timeout_s
-        while True:
-            for to, text in reversed(self.messages):
-                if recipient in to:
-                    # As a mail client reads it: MIME-decoded (quoted-printable wraps lines).
-                    message = email.message_from_string(text, policy=email.policy.default)
-                    body = message.get_body(("plain",))
-                    assert isinstance(body, EmailMessage), text
-                    match = re.search(r"https?://\S+", body.get_content())
-                    assert match is not None, text
-                    return match.group(0)
+        while (link := self.newest_link(recipient)) is None:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"no email to {recipient}")
             await asyncio.sleep(0.02)
+        return link
+
+    def newest_link(self, recipient: str) -> str | None:
+        """The first link in the newest email to ``recipient``, if one came."""
+        for to, text in reversed(self.messages):
+            if recipient in to:
+                # As a mail client reads it: MIME-decoded (quoted-printable wraps lines).
+                message = email.message_from_string(text, policy=email.policy.default)
+                body = message.get_body(("plain",))
+                assert isinstance(body, EmailMessage), text
+                match = re.search(r"https?://\S+", body.get_content())
+                assert match is not None, text
+                return match.group(0)
+        return None
 
 
 def free_port() -> int:

@@ -6,12 +6,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Litestar, Router, get
+from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from cryptocfd.gateway import docs
+from cryptocfd.gateway import docs, web
 from cryptocfd.gateway.auth import limit_ip, provide_principal
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.logs import RequestContextMiddleware
@@ -21,17 +21,6 @@ from cryptocfd.gateway.routes import account, auth, devmail, market, ops, trade,
 from cryptocfd.settings import Settings
 
 API = "/api/v1"
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>CryptoCFD</title>
-</head><body><h1>CryptoCFD</h1>
-<p>The trading dashboard is not built yet. The whole API is live in the
-<a href="/docs">API explorer</a>.</p></body></html>"""
-
-
-@get("/", include_in_schema=False, media_type="text/html")
-async def home() -> str:
-    """The dashboard's place."""
-    return PAGE
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -55,7 +44,7 @@ def create_app(settings: Settings) -> Litestar:
         API,
         route_handlers=[public, *auth.PRIVATE_ROUTES, private, *market.ROUTES, *ws.ROUTES],
     )
-    handlers: list[Any] = [home, api, *ops.ROUTES, *docs.ROUTES]
+    handlers: list[Any] = [*web.ROUTES, api, *ops.ROUTES, *docs.ROUTES]
     if settings.env == "dev" and not settings.smtp_host:  # only where mail goes nowhere else
         handlers.append(devmail.mailbox)
     return Litestar(

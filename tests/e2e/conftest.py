@@ -1,0 +1,75 @@
+"""Fixtures for the browser tests: the platform as real processes, and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.e2e.platform import whole_platform
+from tests.integration.platform_process import Platform
+from tests.integration.postgres import fresh_database
+from tests.integration.smtp_inbox import Inbox, free_port
+
+CHROMIUM = Path(os.environ.get("CRYPTOCFD_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server for the module, and what it received."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def platform(
+    redis_url: str, mail: tuple[Inbox, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """Engine, gateway, worker and feed on a database and key prefix of their own."""
+    assert (DIST / "index.html").is_file(), "web/dist is missing: run make setup"
+    _inbox, port = mail
+    state_dir = tmp_path_factory.mktemp("platform")
+    prefix = f"e2e:{uuid.uuid4().hex[:12]}:"
+    with (
+        fresh_database() as database_url,
+        whole_platform(redis_url, database_url, prefix, state_dir, port) as running,
+    ):
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(platform: Platform) -> Iterator[Browser]:  # noqa: ARG001 - started after it
+    """Debian's Chromium, driven by Playwright (no downloaded browsers).
+
+    Sync Playwright runs an event loop while it lives, and the platform's set-up and tear-down
+    use ``asyncio.run``: so the browser starts after the platform and stops before it.
+    """
+    assert CHROMIUM.is_file(), f"no {CHROMIUM}: apt-get install chromium"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

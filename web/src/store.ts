@@ -1,0 +1,88 @@
+// What the terminal knows: assets, quotes, the account and its orders; panels listen to changes.
+import { api } from "./api";
+import { Signal } from "./signal";
+import type { Asset, Balance, ClosedTrade, OrderEvent, PendingOrder, Position, Quote, User } from "./types";
+
+export type NoticeKind = "info" | "success" | "error" | "warning";
+
+export interface Notice {
+  kind: NoticeKind;
+  title: string;
+  text: string;
+}
+
+class Store {
+  user: User | null = null;
+  assets: Asset[] = [];
+  readonly quotes = new Map<string, Quote>();
+  /** The reference for each asset's change: the day's open when known, else the first quote seen. */
+  readonly reference = new Map<string, number>();
+  selected = "BTC";
+  balance: Balance | null = null;
+  positions: Position[] = [];
+  pending: PendingOrder[] = [];
+
+  readonly quote = new Signal<Quote>();
+  readonly selection = new Signal<string>();
+  readonly portfolio = new Signal<void>();
+  readonly account = new Signal<Balance>();
+  readonly orderEvent = new Signal<OrderEvent>();
+  readonly closed = new Signal<ClosedTrade | null>();
+  readonly notice = new Signal<Notice>();
+  readonly connection = new Signal<"live" | "connecting" | "offline">();
+
+  private readonly told = new Set<string>();
+  private refreshing: Promise<void> | null = null;
+  private again = false;
+
+  asset(symbol: string): Asset | undefined {
+    return this.assets.find((a) => a.symbol === symbol);
+  }
+
+  select(symbol: string): void {
+    if (symbol === this.selected) return;
+    this.selected = symbol;
+    this.selection.emit(symbol);
+  }
+
+  setQuote(quote: Quote): void {
+    this.quotes.set(quote.asset, quote);
+    if (!this.reference.has(quote.asset)) this.reference.set(quote.asset, Number(quote.bid));
+    this.quote.emit(quote);
+  }
+
+  /** True the first time ``key`` is seen: a fill is told once, by HTTP or websocket. */
+  once(key: string): boolean {
+    if (this.told.has(key)) return false;
+    this.told.add(key);
+    return true;
+  }
+
+  notify(kind: NoticeKind, title: string, text: string): void {
+    this.notice.emit({ kind, title, text });
+  }
+
+  /** Reload the balance and open orders; overlapping calls coalesce into one more round. */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.again = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.again = false;
+        const [balance, open] = await Promise.all([api.balance(), api.open()]);
+        this.balance = balance;
+        this.positions = open.positions;
+        this.pending = open.pending;
+        this.account.emit(balance);
+        this.portfolio.emit();
+      } while (this.again);
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+}
+
+export const store = new Store();

@@ -1,0 +1,142 @@
+// The API's shapes, as the gateway sends them: amounts and prices are decimal strings.
+
+export interface User {
+  id: number;
+  email: string;
+}
+
+export interface Asset {
+  symbol: string;
+  name: string;
+  price_decimals: number;
+  quantity_decimals: number;
+  max_leverage: number;
+  maintenance_margin: string;
+}
+
+export interface Quote {
+  asset: string;
+  bid: string;
+  ask: string;
+  mark: string;
+  ts: number;
+}
+
+export interface Balance {
+  currency: string;
+  balance: string;
+  equity: string;
+  used_margin: string;
+  free_margin: string;
+  margin_level: string | null;
+  unrealized_pnl: string;
+}
+
+export type Side = "long" | "short";
+export type OrderType = "market" | "limit" | "stop";
+
+export interface Position {
+  order_id: number;
+  asset: string;
+  side: Side;
+  margin: string;
+  leverage: number;
+  quantity: string;
+  open_price: string;
+  take_profit: string | null;
+  stop_loss: string | null;
+  trailing_distance: string | null;
+  liquidation_price: string;
+  unrealized_pnl: string;
+  opened_at: string;
+}
+
+export interface PendingOrder {
+  order_id: number;
+  asset: string;
+  side: Side;
+  order_type: OrderType;
+  price: string;
+  margin: string;
+  leverage: number;
+  take_profit: string | null;
+  stop_loss: string | null;
+  trailing_distance: string | null;
+  expires_at: string | null;
+  placed_at: string;
+}
+
+export interface OpenOrders {
+  positions: Position[];
+  pending: PendingOrder[];
+}
+
+export interface ClosedTrade {
+  order_id: number;
+  asset: string;
+  side: Side;
+  margin: string;
+  leverage: number;
+  quantity: string;
+  open_price: string;
+  close_price: string;
+  pnl: string;
+  close_reason: string;
+  opened_at: string | null;
+  closed_at: string;
+  remaining_quantity: string;
+}
+
+export interface ClosedPage {
+  items: ClosedTrade[];
+  next_cursor: string | null;
+}
+
+export interface CreateOrder {
+  asset: string;
+  side: Side;
+  margin: string;
+  leverage: number;
+  order_type: OrderType;
+  price?: string;
+  take_profit?: string;
+  stop_loss?: string;
+  trailing_distance?: string;
+}
+
+export interface CreateOrderOut {
+  order_id: number;
+  status: "open" | "pending";
+  position?: Position | null;
+  order?: PendingOrder | null;
+}
+
+export interface Candle {
+  time: number;
+  open: string | number;
+  high: string | number;
+  low: string | number;
+  close: string | number;
+  volume?: string | number;
+  trades?: number;
+}
+
+/** An order event on the websocket's `orders` channel. */
+export interface OrderEvent {
+  event: string;
+  order_id: number;
+  asset?: string;
+  side?: Side;
+  margin?: string;
+  leverage?: number;
+  quantity?: string;
+  open_price?: string;
+  liquidation_price?: string;
+  close_price?: string;
+  close_reason?: string;
+  pnl?: string;
+  remaining_quantity?: string;
+  order_type?: string;
+  price?: string;
+  at?: string;
+}
