@@ -117,7 +117,16 @@ async def _bench(args: argparse.Namespace) -> list[float]:
         subprocess.run([sys.executable, "-m", "cryptocfd.cli", "migrate"], env=env, check=True)
         engine, _ = start_engine(redis_url, streams.prefix, Path(state), secrets.token_hex(32))
         gateway = subprocess.Popen(  # noqa: S603 - our own command line
-            [sys.executable, "-m", "cryptocfd.cli", "gateway", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "cryptocfd.cli",
+                "gateway",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -147,10 +156,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clients", type=int, default=1_000)
     parser.add_argument("--rate", type=float, default=10.0, help="BTC ticks per second")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2, help="gateway worker processes")
     args = parser.parse_args(argv)
     p99s = asyncio.run(_bench(args))
     report(
-        f"ws ({args.clients:,} clients on prices, {args.rate:g} ticks/s)",
+        f"ws ({args.clients:,} clients on prices, {args.rate:g} ticks/s, "
+        f"{args.workers} gateway workers)",
         {"ws_p99_ms": p99s},
         {"ws_p99_ms": "< 50"},
     )
