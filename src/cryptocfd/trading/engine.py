@@ -12,6 +12,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.trading.columns import unpack_ints
 from cryptocfd.trading.commands import (
     CancelOrder,
     ClosePosition,
@@ -35,8 +36,10 @@ from cryptocfd.trading.decide import (
 )
 from cryptocfd.trading.events import Accepted, Event
 from cryptocfd.trading.hashing import state_digest
-from cryptocfd.trading.image import EngineImage, RememberedRow, image_state, restore_state
+from cryptocfd.trading.image import EngineImage, image_state
 from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.remembered import EncodedOutcomes, image_remembered
+from cryptocfd.trading.restore import restore_state
 from cryptocfd.trading.state import AccountView, State
 from cryptocfd.trading.ticks import decide_tick
 
@@ -72,7 +75,9 @@ class Engine:
         self.state = State(assets) if state is None else state
         self._evolvers = self.state.evolvers
         self.dedupe_window_ms = dedupe_window_ms
-        self._outcomes: dict[str, Outcome] = {}
+        # An int is the index of an outcome restored from a snapshot and not yet decoded.
+        self._outcomes: dict[str, Outcome | int] = {}
+        self._restored: EncodedOutcomes | None = None
         self._arrival_ts: deque[int] = deque()
         self._arrival_ids: deque[str] = deque()
         self._late: list[tuple[int, str]] = []  # heap of (command ts, request id)
@@ -93,7 +98,7 @@ class Engine:
         outcomes = self._outcomes
         seen = outcomes.get(request_id)
         if seen is not None:
-            return seen
+            return self._recall(request_id, seen) if isinstance(seen, int) else seen
         decision = decide(self.state, command)
         outcome: Outcome
         if type(decision) is Rejection:
@@ -111,6 +116,12 @@ class Engine:
             self._arrival_ids.append(request_id)
         else:
             heappush(self._late, (ts, request_id))
+        return outcome
+
+    def _recall(self, request_id: str, index: int) -> Outcome:
+        """Decode a restored outcome the first time a repeat asks for it."""
+        assert self._restored is not None
+        outcome = self._outcomes[request_id] = self._restored.decode(index)
         return outcome
 
     def _remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
@@ -154,10 +165,7 @@ class Engine:
     def image(self) -> EngineImage:
         """The whole state as rows, for a snapshot."""
         arrivals = sorted([*zip(self._arrival_ts, self._arrival_ids, strict=True), *self._late])
-        remembered = [
-            RememberedRow(request_id, ts, self._outcomes[request_id]) for ts, request_id in arrivals
-        ]
-        return image_state(self.state, remembered)
+        return image_state(self.state, image_remembered(arrivals, self._outcomes, self._restored))
 
     @classmethod
     def from_image(
@@ -168,8 +176,12 @@ class Engine:
     ) -> Engine:
         """An engine in the state an image describes."""
         engine = cls((), dedupe_window_ms, state=restore_state(image, assets))
-        for row in image.remembered:
-            engine.remember(row.request_id, row.ts, row.outcome)
+        remembered = image.remembered
+        # In arrival order, which is time order: they all queue, none is late.
+        engine._outcomes = dict(zip(remembered.ids, range(len(remembered.ids)), strict=True))
+        engine._arrival_ts = deque(unpack_ints(remembered.ts))
+        engine._arrival_ids = deque(remembered.ids)
+        engine._restored = EncodedOutcomes.of(remembered)
         return engine
 
     def remember(self, request_id: str, ts: int, outcome: Outcome) -> None:

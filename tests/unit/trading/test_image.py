@@ -11,6 +11,7 @@ from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.trading.commands import OpenAccount, Tick
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.image import EngineImage
+from cryptocfd.trading.remembered import CHUNK
 from tests.unit.trading.random_steps import START_MIDS, Snapshot, World, draw_step
 
 from .builders import LONG, SHORT, T0, TEST_ASSETS, make_engine, open_position, tick
@@ -98,3 +99,17 @@ def test_restore_when_requests_were_remembered_answers_a_repeat_with_the_first_o
 
     assert restored.apply(command) == first
     assert restored.state_hash() == engine.state_hash()
+
+
+def test_restore_when_thousands_of_requests_are_remembered_answers_each_repeat_as_first() -> None:
+    engine = make_engine(bid=1000)
+    commands = [OpenAccount(f"r{n}", T0 + n, 100 + n, 1_000 + n) for n in range(2 * CHUNK + 5)]
+    outcomes = [engine.apply(command) for command in commands]
+
+    restored = through_bytes(engine, TEST_ASSETS)
+    imaged_again = through_bytes(restored, TEST_ASSETS)  # outcomes copied, never decoded
+
+    for n in (0, 17, CHUNK - 1, CHUNK, 2 * CHUNK + 4):
+        assert restored.apply(commands[n]) == outcomes[n]
+        assert imaged_again.apply(commands[n]) == outcomes[n]
+    assert restored.state_hash() == imaged_again.state_hash() == engine.state_hash()
