@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 512
 REPLAY_PAGE = 10_000
+WARM_SLICE_S = 0.01  # thawing restored state between batches, at most this long at a time
 
 
 class EngineRefused(Exception):  # noqa: N818 - it is a refusal to start, not a failure mid-run
@@ -168,8 +169,11 @@ class EngineService:
         On a clean stop it writes a last snapshot, so the next start replays nothing.
         """
         await self._read_and_apply("0")  # entries delivered to us before a crash
+        warm = False
         while not self.stopping.is_set():
-            await self._read_and_apply(">")
+            await self._read_and_apply(">", block_ms=100 if warm else 1)
+            if not warm:
+                warm = self._warm()
             if self._reap_child():
                 await self.trim()
             if self._snapshot_due():
@@ -190,7 +194,20 @@ class EngineService:
             self.records_since_snapshot = 0
             self.last_snapshot_at = time.monotonic()
 
-    async def _read_and_apply(self, position: str) -> None:
+    def _warm(self) -> bool:
+        """Thaw what the restore left cold for a slice of time; whether all of it is thawed.
+
+        Until then the engine serves correctly, only more slowly; once it is, the thawed
+        objects are frozen out of the collector's way like the restored ones.
+        """
+        deadline = time.perf_counter() + WARM_SLICE_S
+        while time.perf_counter() < deadline:
+            if self.engine.warm():
+                gc.freeze()
+                return True
+        return False
+
+    async def _read_and_apply(self, position: str, block_ms: int = 100) -> None:
         while True:
             answer = stream_entries(
                 await self.redis.xreadgroup(
@@ -198,7 +215,7 @@ class EngineService:
                     self.consumer,
                     {self.streams.commands: position, self.streams.prices: position},
                     count=BATCH,
-                    block=None if position == "0" else 100,
+                    block=None if position == "0" else block_ms,
                 )
             )
             count = sum(len(items) for _stream, items in answer)

@@ -16,16 +16,16 @@ from collections.abc import Iterable, Sequence
 _LIMITS = (("b", 1 << 7), ("h", 1 << 15), ("i", 1 << 31), ("q", 1 << 63))
 
 
-def pack_ints(values: Sequence[int]) -> bytes:
+def pack_ints(values: Sequence[int]) -> memoryview:
     """A column: one typecode byte, then the values as the narrowest array that holds them."""
     low, high = (min(values), max(values)) if values else (0, 0)
     for code, limit in _LIMITS:
         if -limit <= low and high < limit:
-            return code.encode() + array(code, values).tobytes()
+            return memoryview(code.encode() + array(code, values).tobytes())
     raise OverflowError("a column value does not fit 64 bits")
 
 
-def unpack_ints(data: bytes) -> array[int]:
+def unpack_ints(data: memoryview) -> array[int]:
     """The array a column was packed from."""
     column: array[int] = array(chr(data[0]))
     column.frombytes(memoryview(data)[1:])
@@ -37,12 +37,12 @@ class _IntsOnly(pickle.Unpickler):
         raise pickle.UnpicklingError(f"not a list of ints: refers to {module}.{name}")
 
 
-def pack_keys(keys: Iterable[int]) -> bytes:
+def pack_keys(keys: Iterable[int]) -> memoryview:
     """A list of ints of any size (trigger heap keys), in the order given."""
-    return pickle.dumps(list(keys), protocol=5)
+    return memoryview(pickle.dumps(list(keys), protocol=5))
 
 
-def unpack_keys(data: bytes) -> list[int]:
+def unpack_keys(data: memoryview) -> list[int]:
     """The list ``pack_keys`` packed; anything but a list of ints is refused."""
     keys = _IntsOnly(io.BytesIO(data)).load()  # authenticated data, and no class can load
     if type(keys) is not list:

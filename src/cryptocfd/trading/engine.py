@@ -7,7 +7,7 @@ counter in the state, and nothing here reads a clock, the environment or a rando
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from heapq import heappop, heappush
 from typing import Any
 
@@ -38,7 +38,7 @@ from cryptocfd.trading.events import Accepted, Event
 from cryptocfd.trading.hashing import state_digest
 from cryptocfd.trading.image import EngineImage, image_state
 from cryptocfd.trading.rejections import RejectCode, Rejection
-from cryptocfd.trading.remembered import EncodedOutcomes, image_remembered
+from cryptocfd.trading.remembered import EncodedOutcomes, ThawingRequests, image_remembered
 from cryptocfd.trading.restore import restore_state
 from cryptocfd.trading.state import AccountView, State
 from cryptocfd.trading.ticks import decide_tick
@@ -75,8 +75,9 @@ class Engine:
         self.state = State(assets) if state is None else state
         self._evolvers = self.state.evolvers
         self.dedupe_window_ms = dedupe_window_ms
-        # An int is the index of an outcome restored from a snapshot and not yet decoded.
-        self._outcomes: dict[str, Outcome | int] = {}
+        # An int is the index of an outcome restored from a snapshot and not yet decoded. A
+        # plain dict, except after a restore until ``warm`` has moved every restored id in.
+        self._outcomes: MutableMapping[str, Outcome | int] = {}
         self._restored: EncodedOutcomes | None = None
         self._arrival_ts: deque[int] = deque()
         self._arrival_ids: deque[str] = deque()
@@ -163,7 +164,9 @@ class Engine:
         return self.state.account_view(account)
 
     def image(self) -> EngineImage:
-        """The whole state as rows, for a snapshot."""
+        """The whole state as columns, for a snapshot (everything still cold is thawed)."""
+        while not self.warm(1 << 30, 1 << 30):
+            pass
         arrivals = sorted([*zip(self._arrival_ts, self._arrival_ids, strict=True), *self._late])
         return image_state(self.state, image_remembered(arrivals, self._outcomes, self._restored))
 
@@ -178,11 +181,31 @@ class Engine:
         engine = cls((), dedupe_window_ms, state=restore_state(image, assets))
         remembered = image.remembered
         # In arrival order, which is time order: they all queue, none is late.
-        engine._outcomes = dict(zip(remembered.ids, range(len(remembered.ids)), strict=True))
         engine._arrival_ts = deque(unpack_ints(remembered.ts))
         engine._arrival_ids = deque(remembered.ids)
         engine._restored = EncodedOutcomes.of(remembered)
+        if remembered.ids:
+            requests = ThawingRequests(remembered.ids, unpack_ints(remembered.table))
+            requests.on_warm = engine._settle_requests
+            engine._outcomes = requests
         return engine
+
+    def _settle_requests(self, outcomes: dict[str, Outcome | int]) -> None:
+        self._outcomes = outcomes
+
+    def warm(self, accounts: int = 256, requests: int = 16_384) -> bool:
+        """Thaw a slice of what a restore left cold; whether nothing is left cold.
+
+        The engine is correct throughout; it is only slower until this has returned true.
+        """
+        done = True
+        cold = self.state.cold
+        if cold is not None:
+            done = cold.warm(accounts)
+        outcomes = self._outcomes
+        if isinstance(outcomes, ThawingRequests):
+            done = outcomes.warm(requests) and done
+        return done
 
     def remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
         """Record a request's outcome decided elsewhere (replaying the log after a snapshot)."""

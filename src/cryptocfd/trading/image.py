@@ -1,5 +1,8 @@
 """The engine's whole state as columns, and what a snapshot stores.
 
+Byte fields are ``memoryview``s: decoding a snapshot then copies none of them out of the
+decrypted buffer (a restore copies what it keeps).
+
 An image is laid out for loading, not for reading: accounts and positions are integer columns
 (``columns.pack_ints``), positions grouped by account, so a restore copies arrays instead of
 decoding a million rows; trigger heaps and trailing-stop groups are kept exactly as they sit, so
@@ -41,12 +44,12 @@ class QuoteRow(msgspec.Struct, array_like=True, gc=False):
 
 
 class AccountColumns(msgspec.Struct, array_like=True, gc=False):
-    """Every account, and how many of the positions (in account order) are each one's."""
+    """Every account in order of id, and how many of the positions (in that order) are its."""
 
-    ids: bytes
-    balances: bytes
-    used_margins: bytes
-    position_counts: bytes
+    ids: memoryview
+    balances: memoryview
+    used_margins: memoryview
+    position_counts: memoryview
 
 
 class PositionColumns(msgspec.Struct, array_like=True, gc=False):
@@ -56,18 +59,19 @@ class PositionColumns(msgspec.Struct, array_like=True, gc=False):
     """
 
     assets: list[str]
-    flags: bytes  # one byte per position, see the *_FLAG constants
-    ids: bytes
-    margins: bytes
-    leverages: bytes
-    quantities: bytes
-    open_prices: bytes
-    liquidation_prices: bytes
-    opened_at: bytes
-    take_profits: bytes
-    stop_losses: bytes
-    trailing_distances: bytes
-    trail_groups: bytes
+    flags: memoryview  # one byte per position, see the *_FLAG constants
+    ids: memoryview
+    by_id: memoryview  # the rows in order of position id
+    margins: memoryview
+    leverages: memoryview
+    quantities: memoryview
+    open_prices: memoryview
+    liquidation_prices: memoryview
+    opened_at: memoryview
+    take_profits: memoryview
+    stop_losses: memoryview
+    trailing_distances: memoryview
+    trail_groups: memoryview
 
 
 class PendingRow(msgspec.Struct, array_like=True, gc=False):
@@ -98,7 +102,7 @@ class TrailGroupRow(msgspec.Struct, array_like=True, gc=False):
     long: bool
     extreme: int
     entry_level: int | None
-    keys: bytes
+    keys: memoryview
     listed: bool
 
 
@@ -106,7 +110,7 @@ class TriggerImage(msgspec.Struct, array_like=True, gc=False):
     """One asset's trigger book as it sits: heaps in heap order, stale entries included."""
 
     asset: str
-    heaps: list[bytes]  # in the order of HEAPS
+    heaps: list[memoryview]  # in the order of HEAPS
     groups: list[TrailGroupRow]
     long_trail: list[int]  # group ids, bottom of the stack first
     short_trail: list[int]
@@ -119,10 +123,11 @@ class RememberedImage(msgspec.Struct, array_like=True, gc=False):
     """Request ids in the dedupe window in arrival order, their times and encoded outcomes."""
 
     ids: list[str]
-    ts: bytes
-    outcomes: bytes  # chunks of outcomes' msgpack, each chunk compressed (see ``remembered``)
-    chunk_ends: bytes  # where each compressed chunk ends
-    ends: bytes  # where each outcome ends in its chunk, decompressed
+    ts: memoryview
+    outcomes: memoryview  # chunks of outcomes' msgpack, each chunk compressed (see ``remembered``)
+    chunk_ends: memoryview  # where each compressed chunk ends
+    ends: memoryview  # where each outcome ends in its chunk, decompressed
+    table: memoryview  # a hash table of the ids (see ``remembered``)
 
 
 class EngineImage(msgspec.Struct, gc=False):
@@ -142,7 +147,7 @@ class EngineImage(msgspec.Struct, gc=False):
 
 def image_state(state: State, remembered: RememberedImage) -> EngineImage:
     """Describe ``state`` (and the remembered requests) as columns."""
-    accounts = list(state.accounts.values())
+    accounts = sorted(state.accounts.values(), key=lambda a: a.id)
     groups = _trail_groups(state)
     return EngineImage(
         IMAGE_VERSION,
@@ -179,20 +184,24 @@ def _quote_row(state: State, symbol: str) -> QuoteRow:
 def _position_columns(accounts: list[Account], symbols: list[str]) -> PositionColumns:
     index = {symbol: n << ASSET_SHIFT for n, symbol in enumerate(symbols)}
     positions = [p for a in accounts for p in a.positions.values()]
-    flags = bytes(
-        [
-            index[p.asset]
-            | p.long
-            | (p.take_profit is not None) << 1
-            | (p.stop_loss is not None) << 2
-            | (p.trailing_distance is not None) << 3
-            for p in positions
-        ]
+    flags = memoryview(
+        bytes(
+            [
+                index[p.asset]
+                | p.long
+                | (p.take_profit is not None) << 1
+                | (p.stop_loss is not None) << 2
+                | (p.trailing_distance is not None) << 3
+                for p in positions
+            ]
+        )
     )
+    ids = [p.id for p in positions]
     return PositionColumns(
         symbols,
         flags,
-        pack_ints([p.id for p in positions]),
+        pack_ints(ids),
+        pack_ints(sorted(range(len(ids)), key=ids.__getitem__)),
         pack_ints([p.margin for p in positions]),
         pack_ints([p.leverage for p in positions]),
         pack_ints([p.quantity for p in positions]),

@@ -4,13 +4,27 @@ A day of requests is a million outcomes; decoding them all on restore would cost
 rest of the state, and nearly none is ever asked for again. They are compressed in chunks of
 ``CHUNK`` (their msgpack repeats itself a great deal: a tenth of the size), so a restore reads
 and decrypts little, and a repeat decompresses one chunk.
+
+Even a dict of a million request ids takes a quarter of a second to build, so the snapshot also
+carries a hash table of them (``crc32``, which unlike ``hash`` is the same in every process):
+a restored engine finds its remembered ids there while ``ThawingRequests.warm`` moves them into
+a plain dict a slice at a time, and then takes the plain dict back.
 """
 
 from __future__ import annotations
 
 import zlib
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    MutableMapping,
+    ValuesView,
+)
 
 import msgspec
 
@@ -41,7 +55,9 @@ class EncodedOutcomes:
     @classmethod
     def of(cls, image: RememberedImage) -> EncodedOutcomes:
         """The outcomes of an image."""
-        return cls(image.outcomes, unpack_ints(image.chunk_ends), unpack_ints(image.ends))
+        # A copy: a view would keep the whole decrypted snapshot alive.
+        data = bytes(image.outcomes)
+        return cls(data, unpack_ints(image.chunk_ends), unpack_ints(image.ends))
 
     def encoded(self, index: int) -> bytes:
         """The msgpack of outcome ``index``."""
@@ -89,11 +105,122 @@ def image_remembered(
     if parts:
         _seal_chunk(parts, chunks, chunk_ends)
     return RememberedImage(
-        ids, pack_ints(times), b"".join(chunks), pack_ints(chunk_ends), pack_ints(ends)
+        ids,
+        pack_ints(times),
+        memoryview(b"".join(chunks)),
+        pack_ints(chunk_ends),
+        pack_ints(ends),
+        _hash_table(ids),
     )
+
+
+def _slot(request_id: str, mask: int) -> int:
+    return zlib.crc32(request_id.encode()) & mask
+
+
+def _hash_table(ids: list[str]) -> memoryview:
+    """Open addressing, linear probing, at most two thirds full: 1 + the index of each id."""
+    size = 1 << max(4, (3 * len(ids) // 2).bit_length())
+    mask = size - 1
+    table = array("i", bytes(4 * size))
+    for number, request_id in enumerate(ids, 1):
+        slot = _slot(request_id, mask)
+        while table[slot]:
+            slot = (slot + 1) & mask
+        table[slot] = number
+    return memoryview(b"i" + table.tobytes())
 
 
 def _seal_chunk(parts: list[bytes], chunks: list[bytes], chunk_ends: list[int]) -> None:
     chunks.append(zlib.compress(b"".join(parts), 1))
     chunk_ends.append((chunk_ends[-1] if chunk_ends else 0) + len(chunks[-1]))
     parts.clear()
+
+
+class ThawingRequests(MutableMapping[str, Outcome | int]):
+    """Request id -> outcome: a plain dict, plus the restored ids not yet moved into it.
+
+    Restored ids map to their index among the encoded outcomes. They are forgotten in arrival
+    order (the engine's queues hold them first), which ``expired`` counts; ``ids[low:]`` are
+    already in the plain dict.
+    """
+
+    __slots__ = ("expired", "ids", "low", "mask", "on_warm", "plain", "table")
+
+    def __init__(self, ids: list[str], table: array[int]) -> None:
+        self.plain: dict[str, Outcome | int] = {}
+        self.ids = ids
+        self.table = table
+        self.mask = len(table) - 1
+        self.expired = 0
+        self.low = len(ids)
+        self.on_warm: Callable[[dict[str, Outcome | int]], None] = lambda _plain: None
+
+    def _find(self, request_id: str) -> int:
+        table, ids, mask = self.table, self.ids, self.mask
+        slot = _slot(request_id, mask)
+        while number := table[slot]:
+            if ids[number - 1] == request_id:
+                return number - 1 if number > self.expired else -1
+            slot = (slot + 1) & mask
+        return -1
+
+    def __getitem__(self, request_id: str) -> Outcome | int:
+        found = self.plain.get(request_id)
+        if found is not None:
+            return found
+        index = self._find(request_id)
+        if index < 0:
+            raise KeyError(request_id)
+        return index
+
+    def __contains__(self, request_id: object) -> bool:
+        return request_id in self.plain or (
+            isinstance(request_id, str) and self._find(request_id) >= 0
+        )
+
+    def __setitem__(self, request_id: str, outcome: Outcome | int) -> None:
+        self.plain[request_id] = outcome
+
+    def __delitem__(self, request_id: str) -> None:
+        ids, expired = self.ids, self.expired
+        if expired < len(ids) and ids[expired] == request_id:
+            self.expired = expired + 1
+            self.plain.pop(request_id, None)
+        else:
+            del self.plain[request_id]
+
+    def warm(self, count: int) -> bool:
+        """Move up to ``count`` more restored ids into the plain dict; whether all are."""
+        low = self.low
+        start = max(self.expired, low - count)
+        self.plain.update(zip(self.ids[start:low], range(start, low), strict=True))
+        self.low = start
+        if start > self.expired:
+            return False
+        self.on_warm(self.plain)
+        self.on_warm = lambda _plain: None
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        self.warm(len(self.ids))
+        return iter(self.plain)
+
+    def __len__(self) -> int:
+        self.warm(len(self.ids))
+        return len(self.plain)
+
+    def keys(self) -> KeysView[str]:
+        """The request ids, all moved into the plain dict first."""
+        self.warm(len(self.ids))
+        return self.plain.keys()
+
+    def values(self) -> ValuesView[Outcome | int]:
+        """The outcomes, all moved into the plain dict first."""
+        self.warm(len(self.ids))
+        return self.plain.values()
+
+    def items(self) -> ItemsView[str, Outcome | int]:
+        """The items, all moved into the plain dict first."""
+        self.warm(len(self.ids))
+        return self.plain.items()

@@ -1,24 +1,22 @@
-"""Rebuild a state from its image: columns back into records, heaps and groups as they were."""
+"""Rebuild a state from its image: heaps and groups as they were, accounts left cold.
+
+Accounts and positions stay in the image's columns until read (see ``cold``); quotes, pending
+entries and the trigger books are restored whole.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import chain, repeat
 
 from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.book import Account, HeldTick, PendingOrder, Position, Quote, TrailGroup
-from cryptocfd.trading.columns import unpack_ints, unpack_keys
+from cryptocfd.trading.book import HeldTick, PendingOrder, Quote, TrailGroup
+from cryptocfd.trading.cold import ColdBook, ThawingMap
+from cryptocfd.trading.columns import unpack_keys
 from cryptocfd.trading.image import (
-    ASSET_SHIFT,
     HEAPS,
     IMAGE_VERSION,
-    LONG_FLAG,
-    STOP_LOSS_FLAG,
-    TAKE_PROFIT_FLAG,
-    TRAILING_FLAG,
-    AccountColumns,
     EngineImage,
-    PositionColumns,
+    PendingRow,
     QuoteRow,
     TriggerImage,
 )
@@ -39,26 +37,28 @@ def restore_state(image: EngineImage, assets: Iterable[AssetSpec]) -> State:
     for quote_row in image.quotes:
         _restore_quote(state, quote_row)
     groups = {t.asset: _restore_triggers(state.triggers[t.asset], t) for t in image.triggers}
-    accounts = _restore_accounts(state, image.accounts)
-    _restore_positions(state, accounts, image.accounts, image.positions, groups)
-    for entry in image.pending:
-        order = PendingOrder(
-            entry.id,
-            entry.account_id,
-            entry.asset,
-            entry.long,
-            entry.order_type,
-            entry.price,
-            entry.margin,
-            entry.leverage,
-            entry.take_profit,
-            entry.stop_loss,
-            entry.trailing_distance,
-            entry.expires_at,
-            entry.placed_at,
-        )
-        state.pending[order.id] = state.accounts[order.account_id].pending[order.id] = order
+    pending = [_pending_order(row) for row in image.pending]
+    state.pending.update((order.id, order) for order in pending)
+    _install_cold(state, image, pending, groups)
     return state
+
+
+def _pending_order(entry: PendingRow) -> PendingOrder:
+    return PendingOrder(
+        entry.id,
+        entry.account_id,
+        entry.asset,
+        entry.long,
+        entry.order_type,
+        entry.price,
+        entry.margin,
+        entry.leverage,
+        entry.take_profit,
+        entry.stop_loss,
+        entry.trailing_distance,
+        entry.expires_at,
+        entry.placed_at,
+    )
 
 
 def _restore_quote(state: State, row: QuoteRow) -> None:
@@ -87,56 +87,21 @@ def _restore_triggers(book: TriggerBook, image: TriggerImage) -> dict[int, Trail
     return groups
 
 
-def _restore_accounts(state: State, columns: AccountColumns) -> list[Account]:
-    accounts = list(
-        map(Account, unpack_ints(columns.ids), unpack_ints(columns.balances))
-    )  # fmt: skip
-    for account, used in zip(accounts, unpack_ints(columns.used_margins), strict=True):
-        account.used_margin = used
-    state.accounts.update((a.id, a) for a in accounts)
-    return accounts
-
-
-def _optional(values: Iterable[int], flags: bytes, flag: int) -> list[int | None]:
-    return [v if f & flag else None for v, f in zip(values, flags, strict=True)]
-
-
-def _restore_positions(
+def _install_cold(
     state: State,
-    accounts: list[Account],
-    account_columns: AccountColumns,
-    columns: PositionColumns,
+    image: EngineImage,
+    pending: list[PendingOrder],
     groups: dict[str, dict[int, TrailGroup]],
 ) -> None:
-    flags = columns.flags
-    symbols = [columns.assets[k >> ASSET_SHIFT] for k in range(len(columns.assets) << ASSET_SHIFT)]
-    ids = unpack_ints(columns.ids).tolist()
-    counts = unpack_ints(account_columns.position_counts)
-    owners = chain.from_iterable(map(repeat, [a.id for a in accounts], counts))
-    positions = list(
-        map(
-            Position,
-            ids,
-            owners,
-            map(symbols.__getitem__, flags),
-            [bool(f & LONG_FLAG) for f in flags],
-            unpack_ints(columns.margins),
-            unpack_ints(columns.leverages),
-            unpack_ints(columns.quantities),
-            unpack_ints(columns.open_prices),
-            unpack_ints(columns.liquidation_prices),
-            _optional(unpack_ints(columns.take_profits), flags, TAKE_PROFIT_FLAG),
-            _optional(unpack_ints(columns.stop_losses), flags, STOP_LOSS_FLAG),
-            _optional(unpack_ints(columns.trailing_distances), flags, TRAILING_FLAG),
-            unpack_ints(columns.opened_at),
-        )
-    )
-    for pos, gid in zip(positions, unpack_ints(columns.trail_groups), strict=True):
-        if gid:
-            pos.trail_group = groups[pos.asset][gid]
-    state.positions.update(zip(ids, positions, strict=True))
-    start = 0
-    for account, count in zip(accounts, counts, strict=True):
-        end = start + count
-        account.positions.update(zip(ids[start:end], positions[start:end], strict=True))
-        start = end
+    """Leave accounts and positions in their columns, behind maps that thaw them when read."""
+    by_account: dict[int, list[PendingOrder]] = {}
+    for order in pending:
+        by_account.setdefault(order.account_id, []).append(order)
+    book = ColdBook(image.accounts, image.positions, by_account, groups)
+    accounts = ThawingMap(book.accounts, book.thaw_account, book)
+    positions = ThawingMap(book.positions, book.thaw_position, book)
+    state.accounts, state.positions = accounts, positions
+    for triggers in state.triggers.values():
+        triggers.positions = positions
+    book.on_thawed = lambda: state.settle(book.accounts, book.positions)
+    state.cold = book

@@ -14,7 +14,7 @@ from cryptocfd.trading.image import EngineImage
 from cryptocfd.trading.remembered import CHUNK
 from tests.unit.trading.random_steps import START_MIDS, Snapshot, World, draw_step
 
-from .builders import LONG, SHORT, T0, TEST_ASSETS, make_engine, open_position, tick
+from .builders import LONG, SHORT, T0, TEST_ASSETS, close, make_engine, open_position, tick
 
 
 def snapshot_of(engine: Engine) -> Snapshot:
@@ -113,3 +113,27 @@ def test_restore_when_thousands_of_requests_are_remembered_answers_each_repeat_a
         assert restored.apply(commands[n]) == outcomes[n]
         assert imaged_again.apply(commands[n]) == outcomes[n]
     assert restored.state_hash() == imaged_again.state_hash() == engine.state_hash()
+
+
+def test_restore_when_warmed_a_slice_at_a_time_behaves_the_same_and_ends_on_plain_dicts() -> None:
+    accounts = tuple(range(1, 41))
+    engine = make_engine(bid=1000, accounts=accounts)
+    for account_id in accounts:
+        open_position(engine, LONG, account_id=account_id, trailing_distance=20 + account_id)
+        open_position(engine, SHORT, account_id=account_id, stop_loss=1100 + account_id)
+    restored = through_bytes(engine, TEST_ASSETS)
+
+    steps = 0
+    while not restored.warm(accounts=3, requests=7):
+        steps += 1
+        account_id = accounts[steps % len(accounts)]
+        command = close(2 * account_id, account_id=account_id, ts=T0 + steps)
+        assert restored.apply(command) == engine.apply(command)
+
+    assert steps > 5
+    assert type(restored.state.accounts) is dict
+    assert type(restored.state.positions) is dict
+    assert restored.state.cold is None
+    assert restored.state_hash() == engine.state_hash()
+    assert tick(restored, 940, ts=T0 + 100) == tick(engine, 940, ts=T0 + 100)
+    assert restored.state_hash() == engine.state_hash()
