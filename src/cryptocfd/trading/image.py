@@ -12,6 +12,8 @@ encoded, one after another, and are decoded only when a repeated request asks fo
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import msgspec
 
 from cryptocfd.trading.book import Account, PendingOrder, TrailGroup
@@ -196,18 +198,18 @@ def _position_columns(accounts: list[Account], symbols: list[str]) -> PositionCo
             ]
         )
     )
-    ids = [p.id for p in positions]
+    ids = list(map(attrgetter("id"), positions))
     return PositionColumns(
         symbols,
         flags,
         pack_ints(ids),
         pack_ints(sorted(range(len(ids)), key=ids.__getitem__)),
-        pack_ints([p.margin for p in positions]),
-        pack_ints([p.leverage for p in positions]),
-        pack_ints([p.quantity for p in positions]),
-        pack_ints([p.open_price for p in positions]),
-        pack_ints([p.liquidation_price for p in positions]),
-        pack_ints([p.opened_at for p in positions]),
+        pack_ints(list(map(attrgetter("margin"), positions))),
+        pack_ints(list(map(attrgetter("leverage"), positions))),
+        pack_ints(list(map(attrgetter("quantity"), positions))),
+        pack_ints(list(map(attrgetter("open_price"), positions))),
+        pack_ints(list(map(attrgetter("liquidation_price"), positions))),
+        pack_ints(list(map(attrgetter("opened_at"), positions))),
         pack_ints([p.take_profit or 0 for p in positions]),
         pack_ints([p.stop_loss or 0 for p in positions]),
         pack_ints([p.trailing_distance or 0 for p in positions]),

@@ -18,13 +18,13 @@ from array import array
 from collections.abc import (
     Callable,
     ItemsView,
-    Iterable,
     Iterator,
     KeysView,
     Mapping,
     MutableMapping,
     ValuesView,
 )
+from itertools import accumulate
 
 import msgspec
 
@@ -75,40 +75,28 @@ class EncodedOutcomes:
 
 
 def image_remembered(
-    arrivals: Iterable[tuple[int, str]],
+    arrivals: list[tuple[int, str]],
     outcomes: Mapping[str, Outcome | int],
     restored: EncodedOutcomes | None,
 ) -> RememberedImage:
     """The remembered requests, in arrival order; outcomes never decoded are copied as they are."""
-    ids: list[str] = []
-    times: list[int] = []
+    ids = [request_id for _ts, request_id in arrivals]
+    values = list(map(outcomes.__getitem__, ids))
+    if restored is None:
+        encoded = list(map(_encode, values))
+    else:
+        encoded = [restored.encoded(v) if isinstance(v, int) else _encode(v) for v in values]
     chunks: list[bytes] = []
-    chunk_ends: list[int] = []
     ends: list[int] = []
-    parts: list[bytes] = []
-    end = 0
-    for ts, request_id in arrivals:
-        outcome = outcomes[request_id]
-        if isinstance(outcome, int):
-            assert restored is not None
-            data = restored.encoded(outcome)
-        else:
-            data = _encode(outcome)
-        ids.append(request_id)
-        times.append(ts)
-        parts.append(data)
-        end += len(data)
-        ends.append(end)
-        if len(parts) == CHUNK:
-            _seal_chunk(parts, chunks, chunk_ends)
-            end = 0
-    if parts:
-        _seal_chunk(parts, chunks, chunk_ends)
+    for start in range(0, len(encoded), CHUNK):
+        part = encoded[start : start + CHUNK]
+        chunks.append(zlib.compress(b"".join(part), 1))
+        ends += accumulate(map(len, part))
     return RememberedImage(
         ids,
-        pack_ints(times),
+        pack_ints([ts for ts, _id in arrivals]),
         memoryview(b"".join(chunks)),
-        pack_ints(chunk_ends),
+        pack_ints(list(accumulate(map(len, chunks)))),
         pack_ints(ends),
         _hash_table(ids),
     )
@@ -129,12 +117,6 @@ def _hash_table(ids: list[str]) -> memoryview:
             slot = (slot + 1) & mask
         table[slot] = number
     return memoryview(b"i" + table.tobytes())
-
-
-def _seal_chunk(parts: list[bytes], chunks: list[bytes], chunk_ends: list[int]) -> None:
-    chunks.append(zlib.compress(b"".join(parts), 1))
-    chunk_ends.append((chunk_ends[-1] if chunk_ends else 0) + len(chunks[-1]))
-    parts.clear()
 
 
 class ThawingRequests(MutableMapping[str, Outcome | int]):
