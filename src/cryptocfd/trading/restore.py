@@ -105,3 +105,4 @@ def _install_cold(
         triggers.positions = positions
     book.on_thawed = lambda: state.settle(book.accounts, book.positions)
     state.cold = book
+    book.warm(0)  # an image without accounts settles at once
