@@ -30,13 +30,18 @@ def restore_state(image: EngineImage, assets: Iterable[AssetSpec]) -> State:
         raise ValueError(f"engine image version {image.version} is not {IMAGE_VERSION}")
     state = State(assets)
     unknown = {row.asset for row in image.quotes} - set(state.assets)
+    unknown |= {t.asset for t in image.triggers if t.asset not in state.assets and _holds(t)}
     if unknown:
         raise ValueError(f"the image holds assets that are not configured: {sorted(unknown)}")
     state.house_balance, state.deposited = image.house_balance, image.deposited
     state.next_order_id = image.next_order_id
     for quote_row in image.quotes:
         _restore_quote(state, quote_row)
-    groups = {t.asset: _restore_triggers(state.triggers[t.asset], t) for t in image.triggers}
+    groups = {
+        t.asset: _restore_triggers(state.triggers[t.asset], t)
+        for t in image.triggers
+        if t.asset in state.triggers
+    }
     pending = [_pending_order(row) for row in image.pending]
     state.pending.update((order.id, order) for order in pending)
     _install_cold(state, image, pending, groups)
@@ -59,6 +64,11 @@ def _pending_order(entry: PendingRow) -> PendingOrder:
         entry.expires_at,
         entry.placed_at,
     )
+
+
+def _holds(image: TriggerImage) -> bool:
+    """Whether a trigger book holds anything (an empty one of an asset since dropped does not)."""
+    return bool(image.groups) or any(unpack_keys(heap) for heap in image.heaps)
 
 
 def _restore_quote(state: State, row: QuoteRow) -> None:
