@@ -137,3 +137,28 @@ def test_restore_when_warmed_a_slice_at_a_time_behaves_the_same_and_ends_on_plai
     assert restored.state_hash() == engine.state_hash()
     assert tick(restored, 940, ts=T0 + 100) == tick(engine, 940, ts=T0 + 100)
     assert restored.state_hash() == engine.state_hash()
+
+
+@pytest.mark.parametrize("warm_first", [False, True])
+def test_restore_when_the_window_passes_forgets_restored_requests_like_the_original(
+    warm_first: bool,
+) -> None:
+    engine = make_engine(bid=1000, dedupe_window_ms=1_000)
+    firsts = [OpenAccount(f"w{n}", T0 + 10 * n, 100 + n, 1_000) for n in range(50)]
+    for command in firsts:
+        engine.apply(command)
+    data = msgspec.msgpack.encode(engine.image())
+    image = msgspec.msgpack.decode(data, type=EngineImage)
+    restored = Engine.from_image(image, TEST_ASSETS, dedupe_window_ms=1_000)
+    while warm_first and not restored.warm(accounts=1, requests=3):
+        pass
+
+    # At T0 + 1,250 the first 25 requests (sent before T0 + 250) are outside the window.
+    for n in (40, 3, 24, 25, 49, 0):
+        again = OpenAccount(f"w{n}", T0 + 1_250 + n, 100 + n, 1_000)
+        assert restored.apply(again) == engine.apply(again)
+        assert restored.remembers(f"w{n}") == engine.remembers(f"w{n}")
+    while not restored.warm(accounts=2, requests=5):
+        pass
+    assert restored.state_hash() == engine.state_hash()
+    assert restored.image() == engine.image()
