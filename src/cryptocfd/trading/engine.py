@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, MutableMapping
 from heapq import heappop, heappush
+from itertools import chain, islice, repeat
 from typing import Any
 
 from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
@@ -38,7 +39,12 @@ from cryptocfd.trading.events import Accepted, Event
 from cryptocfd.trading.hashing import state_digest
 from cryptocfd.trading.image import EngineImage, image_state
 from cryptocfd.trading.rejections import RejectCode, Rejection
-from cryptocfd.trading.remembered import EncodedOutcomes, ThawingRequests, image_remembered
+from cryptocfd.trading.remembered import (
+    RESTORED,
+    EncodedOutcomes,
+    ThawingRequests,
+    image_remembered,
+)
 from cryptocfd.trading.restore import restore_state
 from cryptocfd.trading.state import AccountView, State
 from cryptocfd.trading.ticks import decide_tick
@@ -181,16 +187,21 @@ class Engine:
         engine = cls((), dedupe_window_ms, state=restore_state(image, assets))
         remembered = image.remembered
         # In arrival order, which is time order: they all queue, none is late.
+        count = len(remembered.ids) and len(unpack_ints(remembered.id_ends))
         engine._arrival_ts = deque(unpack_ints(remembered.ts))
-        engine._arrival_ids = deque(remembered.ids)
+        engine._arrival_ids = deque(repeat(RESTORED, count))
         engine._restored = EncodedOutcomes.of(remembered)
-        if remembered.ids:
-            requests = ThawingRequests(remembered.ids, unpack_ints(remembered.table))
+        if count:
+            requests = ThawingRequests(remembered)
             requests.on_warm = engine._settle_requests
             engine._outcomes = requests
         return engine
 
-    def _settle_requests(self, outcomes: dict[str, Outcome | int]) -> None:
+    def _settle_requests(self, outcomes: dict[str, Outcome | int], ids: list[str]) -> None:
+        """Take the plain dict back, and queue the restored ids still remembered by name."""
+        queued = self._arrival_ids
+        assert not ids or (queued[len(ids) - 1] is RESTORED and queued[0] is RESTORED)
+        self._arrival_ids = deque(chain(ids, islice(queued, len(ids), None)))
         self._outcomes = outcomes
 
     def warm(self, accounts: int = 256, requests: int = 16_384) -> bool:

@@ -124,7 +124,8 @@ class TriggerImage(msgspec.Struct, array_like=True, gc=False):
 class RememberedImage(msgspec.Struct, array_like=True, gc=False):
     """Request ids in the dedupe window in arrival order, their times and encoded outcomes."""
 
-    ids: list[str]
+    ids: memoryview  # utf-8, one after another
+    id_ends: memoryview  # where each id ends
     ts: memoryview
     outcomes: memoryview  # chunks of outcomes' msgpack, each chunk compressed (see ``remembered``)
     chunk_ends: memoryview  # where each compressed chunk ends

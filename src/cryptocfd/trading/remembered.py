@@ -24,7 +24,7 @@ from collections.abc import (
     MutableMapping,
     ValuesView,
 )
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 import msgspec
 
@@ -92,57 +92,73 @@ def image_remembered(
         part = encoded[start : start + CHUNK]
         chunks.append(zlib.compress(b"".join(part), 1))
         ends += accumulate(map(len, part))
+    keys = [request_id.encode() for request_id in ids]
     return RememberedImage(
-        ids,
+        memoryview(b"".join(keys)),
+        pack_ints(list(accumulate(map(len, keys)))),
         pack_ints([ts for ts, _id in arrivals]),
         memoryview(b"".join(chunks)),
         pack_ints(list(accumulate(map(len, chunks)))),
         pack_ints(ends),
-        _hash_table(ids),
+        _hash_table(keys),
     )
 
 
-def _slot(request_id: str, mask: int) -> int:
-    return zlib.crc32(request_id.encode()) & mask
-
-
-def _hash_table(ids: list[str]) -> memoryview:
+def _hash_table(keys: list[bytes]) -> memoryview:
     """Open addressing, linear probing, at most two thirds full: 1 + the index of each id."""
-    size = 1 << max(4, (3 * len(ids) // 2).bit_length())
+    size = 1 << max(4, (3 * len(keys) // 2).bit_length())
     mask = size - 1
     table = array("i", bytes(4 * size))
-    for number, request_id in enumerate(ids, 1):
-        slot = _slot(request_id, mask)
+    for number, key in enumerate(keys, 1):
+        slot = zlib.crc32(key) & mask
         while table[slot]:
             slot = (slot + 1) & mask
         table[slot] = number
     return memoryview(b"i" + table.tobytes())
 
 
+# The engine's arrival queue holds this very object (compared by identity, never by value) for
+# each restored request until ``ThawingRequests`` has decoded the ids and hands them over.
+RESTORED = "".join(("<restored", " request>"))
+
+
 class ThawingRequests(MutableMapping[str, Outcome | int]):
     """Request id -> outcome: a plain dict, plus the restored ids not yet moved into it.
 
-    Restored ids map to their index among the encoded outcomes. They are forgotten in arrival
-    order (the engine's queues hold them first), which ``expired`` counts; ``ids[low:]`` are
-    already in the plain dict.
+    Restored ids stay utf-8 bytes, found through the snapshot's hash table, and map to their
+    index among the encoded outcomes. They are forgotten in arrival order (the engine queues
+    ``RESTORED`` for each), which ``expired`` counts. ``warm`` decodes them a slice at a time,
+    then moves them into the plain dict (``ids[low:]`` are in), then hands the plain dict and
+    the ids still remembered to ``on_warm``.
     """
 
-    __slots__ = ("expired", "ids", "low", "mask", "on_warm", "plain", "table")
+    __slots__ = ("blob", "decoded", "ends", "expired", "low", "mask", "on_warm", "plain", "table")
 
-    def __init__(self, ids: list[str], table: array[int]) -> None:
+    def __init__(self, image: RememberedImage) -> None:
         self.plain: dict[str, Outcome | int] = {}
-        self.ids = ids
-        self.table = table
-        self.mask = len(table) - 1
+        self.blob = bytes(image.ids)  # a copy: a view would keep the decrypted snapshot alive
+        self.ends = unpack_ints(image.id_ends)
+        self.table = unpack_ints(image.table)
+        self.mask = len(self.table) - 1
+        self.decoded: list[str] = []
         self.expired = 0
-        self.low = len(ids)
-        self.on_warm: Callable[[dict[str, Outcome | int]], None] = lambda _plain: None
+        self.low = len(self.ends)
+        self.on_warm: Callable[[dict[str, Outcome | int], list[str]], None] = _ignore
+
+    def _key(self, index: int) -> bytes:
+        ends = self.ends
+        return self.blob[ends[index - 1] if index else 0 : ends[index]]
+
+    def _id(self, index: int) -> str:
+        decoded = self.decoded
+        return decoded[index] if index < len(decoded) else self._key(index).decode()
 
     def _find(self, request_id: str) -> int:
-        table, ids, mask = self.table, self.ids, self.mask
-        slot = _slot(request_id, mask)
+        key = request_id.encode()
+        table, mask = self.table, self.mask
+        slot = zlib.crc32(key) & mask
         while number := table[slot]:
-            if ids[number - 1] == request_id:
+            if self._key(number - 1) == key:
                 return number - 1 if number > self.expired else -1
             slot = (slot + 1) & mask
         return -1
@@ -165,44 +181,65 @@ class ThawingRequests(MutableMapping[str, Outcome | int]):
         self.plain[request_id] = outcome
 
     def __delitem__(self, request_id: str) -> None:
-        ids, expired = self.ids, self.expired
-        if expired < len(ids) and ids[expired] == request_id:
-            self.expired = expired + 1
-            self.plain.pop(request_id, None)
+        if request_id is RESTORED:
+            index = self.expired
+            self.expired = index + 1
+            self.plain.pop(self._id(index), None)  # moved in, or a recalled outcome cached
         else:
             del self.plain[request_id]
 
     def warm(self, count: int) -> bool:
-        """Move up to ``count`` more restored ids into the plain dict; whether all are."""
+        """Decode, then move in, up to ``count`` more restored ids; whether all are in."""
+        decoded, total = self.decoded, len(self.ends)
+        if len(decoded) < total:
+            decoded += self._decode(len(decoded), min(total, len(decoded) + count))
+            return False
         low = self.low
         start = max(self.expired, low - count)
-        self.plain.update(zip(self.ids[start:low], range(start, low), strict=True))
+        self.plain.update(zip(decoded[start:low], range(start, low), strict=True))
         self.low = start
         if start > self.expired:
             return False
-        self.on_warm(self.plain)
-        self.on_warm = lambda _plain: None
+        on_warm, self.on_warm = self.on_warm, _ignore
+        on_warm(self.plain, decoded[self.expired :])
         return True
 
+    def _decode(self, first: int, end: int) -> list[str]:
+        ends = self.ends
+        start = ends[first - 1] if first else 0
+        text = self.blob[start : ends[end - 1]].decode()
+        if len(text) != ends[end - 1] - start:  # not all ASCII: byte offsets are not str ones
+            return [self._key(index).decode() for index in range(first, end)]
+        bounds = [start, *ends[first:end]]
+        return [text[a - start : b - start] for a, b in pairwise(bounds)]
+
+    def _warm_all(self) -> None:
+        while not self.warm(len(self.ends)):
+            pass
+
     def __iter__(self) -> Iterator[str]:
-        self.warm(len(self.ids))
+        self._warm_all()
         return iter(self.plain)
 
     def __len__(self) -> int:
-        self.warm(len(self.ids))
+        self._warm_all()
         return len(self.plain)
 
     def keys(self) -> KeysView[str]:
         """The request ids, all moved into the plain dict first."""
-        self.warm(len(self.ids))
+        self._warm_all()
         return self.plain.keys()
 
     def values(self) -> ValuesView[Outcome | int]:
         """The outcomes, all moved into the plain dict first."""
-        self.warm(len(self.ids))
+        self._warm_all()
         return self.plain.values()
 
     def items(self) -> ItemsView[str, Outcome | int]:
         """The items, all moved into the plain dict first."""
-        self.warm(len(self.ids))
+        self._warm_all()
         return self.plain.items()
+
+
+def _ignore(_plain: dict[str, Outcome | int], _ids: list[str]) -> None:
+    pass

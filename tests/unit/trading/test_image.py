@@ -162,3 +162,20 @@ def test_restore_when_the_window_passes_forgets_restored_requests_like_the_origi
         pass
     assert restored.state_hash() == engine.state_hash()
     assert restored.image() == engine.image()
+
+
+@pytest.mark.parametrize("prefix", ["ascii-", "ünïcødé-", "注文-"])
+def test_restore_when_request_ids_are_not_ascii_finds_each_before_and_after_warming(
+    prefix: str,
+) -> None:
+    engine = make_engine(bid=1000)
+    commands = [OpenAccount(f"{prefix}{n}", T0 + n, 100 + n, 1_000 + n) for n in range(30)]
+    outcomes = [engine.apply(command) for command in commands]
+    restored = through_bytes(engine, TEST_ASSETS)
+
+    assert restored.apply(commands[7]) == outcomes[7]
+    while not restored.warm(accounts=4, requests=4):
+        pass
+    for command, outcome in zip(commands, outcomes, strict=True):
+        assert restored.apply(command) == outcome
+    assert restored.state_hash() == engine.state_hash()
