@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 512
 REPLAY_PAGE = 10_000
-WARM_SLICE_S = 0.01  # thawing restored state between batches, at most this long at a time
+WARM_SLICE_S = 0.005  # thawing restored state between batches, about this long at a time
 
 
 class EngineRefused(Exception):  # noqa: N818 - it is a refusal to start, not a failure mid-run
@@ -108,17 +108,13 @@ class EngineService:
     async def recover(self) -> int:
         """Load the newest valid snapshot and replay the records after it; return how many.
 
-        The collector is off meanwhile: restoring makes millions of objects, none of them
-        garbage, and each pass over them would be wasted. They are then frozen, so no later
-        full collection walks the restored state again.
+        The collector is off meanwhile, and until ``serve`` has thawed what the restore left
+        cold: restoring makes millions of objects, none of them garbage, and each pass over
+        them would be wasted. They are then frozen, so no later full collection walks them.
         """
         gc.disable()
-        try:
-            self._restore_newest()
-            return await self._replay_log()
-        finally:
-            gc.freeze()
-            gc.enable()
+        self._restore_newest()
+        return await self._replay_log()
 
     def _restore_newest(self) -> None:
         """Restore the newest snapshot that authenticates.
@@ -171,13 +167,14 @@ class EngineService:
         await self._read_and_apply("0")  # entries delivered to us before a crash
         warm = False
         while not self.stopping.is_set():
-            await self._read_and_apply(">", block_ms=100 if warm else 1)
+            await self._read_and_apply(">", block_ms=100 if warm else None)
             if not warm:
                 warm = self._warm()
             if self._reap_child():
                 await self.trim()
             if self._snapshot_due():
                 self.snapshot()
+        gc.enable()  # stopped before thawing all there was (``recover`` turned it off)
         await self.wait_for_snapshot()
         if self.records_since_snapshot:
             await self.snapshot_now()
@@ -197,17 +194,20 @@ class EngineService:
     def _warm(self) -> bool:
         """Thaw what the restore left cold for a slice of time; whether all of it is thawed.
 
-        Until then the engine serves correctly, only more slowly; once it is, the thawed
-        objects are frozen out of the collector's way like the restored ones.
+        Until then the engine serves correctly, only more slowly; once it is, the restored
+        objects are frozen out of the collector's way, and the collector is on again.
         """
         deadline = time.perf_counter() + WARM_SLICE_S
         while time.perf_counter() < deadline:
             if self.engine.warm():
                 gc.freeze()
+                gc.enable()
+                if self.restored_from is not None:
+                    log.info("every restored account and request id is thawed")
                 return True
         return False
 
-    async def _read_and_apply(self, position: str, block_ms: int = 100) -> None:
+    async def _read_and_apply(self, position: str, block_ms: int | None = 100) -> None:
         while True:
             answer = stream_entries(
                 await self.redis.xreadgroup(
@@ -215,7 +215,7 @@ class EngineService:
                     self.consumer,
                     {self.streams.commands: position, self.streams.prices: position},
                     count=BATCH,
-                    block=None if position == "0" else block_ms,
+                    block=None if position == "0" else block_ms,  # None: do not wait
                 )
             )
             count = sum(len(items) for _stream, items in answer)

@@ -204,7 +204,7 @@ class Engine:
         self._arrival_ids = deque(chain(ids, islice(queued, len(ids), None)))
         self._outcomes = outcomes
 
-    def warm(self, accounts: int = 256, requests: int = 16_384) -> bool:
+    def warm(self, accounts: int = 128, requests: int = 8_192) -> bool:
         """Thaw a slice of what a restore left cold; whether nothing is left cold.
 
         The engine is correct throughout; it is only slower until this has returned true.
