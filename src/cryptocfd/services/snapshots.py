@@ -25,7 +25,7 @@ from cryptocfd.trading.image import EngineImage
 log = logging.getLogger(__name__)
 
 MAGIC = b"CCFDSNAP"
-FORMAT = 1
+FORMAT = 2  # 2: the columnar image (trading/image.py); a format 1 file is skipped, logged
 KEY_BYTES = 32
 SUFFIX = ".snap"
 HEADER_READ = 4096  # enough of a file to hold its header
