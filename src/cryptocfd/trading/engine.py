@@ -7,11 +7,13 @@ counter in the state, and nothing here reads a clock, the environment or a rando
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from heapq import heappop, heappush
+from itertools import chain, islice, repeat
 from typing import Any
 
 from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.trading.columns import unpack_ints
 from cryptocfd.trading.commands import (
     CancelOrder,
     ClosePosition,
@@ -35,8 +37,15 @@ from cryptocfd.trading.decide import (
 )
 from cryptocfd.trading.events import Accepted, Event
 from cryptocfd.trading.hashing import state_digest
-from cryptocfd.trading.image import EngineImage, RememberedRow, image_state, restore_state
+from cryptocfd.trading.image import EngineImage, image_state
 from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.remembered import (
+    RESTORED,
+    EncodedOutcomes,
+    ThawingRequests,
+    image_remembered,
+)
+from cryptocfd.trading.restore import restore_state
 from cryptocfd.trading.state import AccountView, State
 from cryptocfd.trading.ticks import decide_tick
 
@@ -72,7 +81,10 @@ class Engine:
         self.state = State(assets) if state is None else state
         self._evolvers = self.state.evolvers
         self.dedupe_window_ms = dedupe_window_ms
-        self._outcomes: dict[str, Outcome] = {}
+        # An int is the index of an outcome restored from a snapshot and not yet decoded. A
+        # plain dict, except after a restore until ``warm`` has moved every restored id in.
+        self._outcomes: MutableMapping[str, Outcome | int] = {}
+        self._restored: EncodedOutcomes | None = None
         self._arrival_ts: deque[int] = deque()
         self._arrival_ids: deque[str] = deque()
         self._late: list[tuple[int, str]] = []  # heap of (command ts, request id)
@@ -93,7 +105,7 @@ class Engine:
         outcomes = self._outcomes
         seen = outcomes.get(request_id)
         if seen is not None:
-            return seen
+            return self._recall(request_id, seen) if isinstance(seen, int) else seen
         decision = decide(self.state, command)
         outcome: Outcome
         if type(decision) is Rejection:
@@ -111,6 +123,12 @@ class Engine:
             self._arrival_ids.append(request_id)
         else:
             heappush(self._late, (ts, request_id))
+        return outcome
+
+    def _recall(self, request_id: str, index: int) -> Outcome:
+        """Decode a restored outcome the first time a repeat asks for it."""
+        assert self._restored is not None
+        outcome = self._outcomes[request_id] = self._restored.decode(index)
         return outcome
 
     def _remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
@@ -152,12 +170,11 @@ class Engine:
         return self.state.account_view(account)
 
     def image(self) -> EngineImage:
-        """The whole state as rows, for a snapshot."""
+        """The whole state as columns, for a snapshot (everything still cold is thawed)."""
+        while not self.warm(1 << 30, 1 << 30):
+            pass
         arrivals = sorted([*zip(self._arrival_ts, self._arrival_ids, strict=True), *self._late])
-        remembered = [
-            RememberedRow(request_id, ts, self._outcomes[request_id]) for ts, request_id in arrivals
-        ]
-        return image_state(self.state, remembered)
+        return image_state(self.state, image_remembered(arrivals, self._outcomes, self._restored))
 
     @classmethod
     def from_image(
@@ -168,9 +185,38 @@ class Engine:
     ) -> Engine:
         """An engine in the state an image describes."""
         engine = cls((), dedupe_window_ms, state=restore_state(image, assets))
-        for row in image.remembered:
-            engine.remember(row.request_id, row.ts, row.outcome)
+        remembered = image.remembered
+        # In arrival order, which is time order: they all queue, none is late.
+        count = len(remembered.ids) and len(unpack_ints(remembered.id_ends))
+        engine._arrival_ts = deque(unpack_ints(remembered.ts))
+        engine._arrival_ids = deque(repeat(RESTORED, count))
+        engine._restored = EncodedOutcomes.of(remembered)
+        if count:
+            requests = ThawingRequests(remembered)
+            requests.on_warm = engine._settle_requests
+            engine._outcomes = requests
         return engine
+
+    def _settle_requests(self, outcomes: dict[str, Outcome | int], ids: list[str]) -> None:
+        """Take the plain dict back, and queue the restored ids still remembered by name."""
+        queued = self._arrival_ids
+        assert not ids or (queued[len(ids) - 1] is RESTORED and queued[0] is RESTORED)
+        self._arrival_ids = deque(chain(ids, islice(queued, len(ids), None)))
+        self._outcomes = outcomes
+
+    def warm(self, accounts: int = 128, requests: int = 8_192) -> bool:
+        """Thaw a slice of what a restore left cold; whether nothing is left cold.
+
+        The engine is correct throughout; it is only slower until this has returned true.
+        """
+        done = True
+        cold = self.state.cold
+        if cold is not None:
+            done = cold.warm(accounts)
+        outcomes = self._outcomes
+        if isinstance(outcomes, ThawingRequests):
+            done = outcomes.warm(requests) and done
+        return done
 
     def remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
         """Record a request's outcome decided elsewhere (replaying the log after a snapshot)."""

@@ -1,24 +1,37 @@
-"""The engine's whole state as plain rows, and back: what a snapshot stores.
+"""The engine's whole state as columns, and what a snapshot stores.
 
-An image holds what the state means, not how it is indexed: trigger heaps and trailing groups
-are rebuilt on load (trailing stops armed at their saved peaks), so a restored engine hashes
-equal to the one imaged and behaves the same from then on.
+Byte fields are ``memoryview``s: decoding a snapshot then copies none of them out of the
+decrypted buffer (a restore copies what it keeps).
+
+An image is laid out for loading, not for reading: accounts and positions are integer columns
+(``columns.pack_ints``), positions grouped by account, so a restore copies arrays instead of
+decoding a million rows; trigger heaps and trailing-stop groups are kept exactly as they sit, so
+a restore lists them back instead of pushing every entry again. Remembered request outcomes stay
+encoded, one after another, and are decoded only when a repeated request asks for one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from operator import attrgetter
 
 import msgspec
 
-from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.book import Account, HeldTick, PendingOrder, Position, Quote
+from cryptocfd.trading.book import Account, PendingOrder, TrailGroup
+from cryptocfd.trading.columns import pack_ints, pack_keys
 from cryptocfd.trading.commands import OrderType
-from cryptocfd.trading.events import Accepted
-from cryptocfd.trading.rejections import Rejection
 from cryptocfd.trading.state import State
+from cryptocfd.trading.triggers import TriggerBook
 
-IMAGE_VERSION = 1
+IMAGE_VERSION = 2
+
+# A position's flags byte: side and which optional fields it has, then its asset's index.
+LONG_FLAG = 1
+TAKE_PROFIT_FLAG = 2
+STOP_LOSS_FLAG = 4
+TRAILING_FLAG = 8
+ASSET_SHIFT = 4
+
+HEAPS = ("bid_down", "bid_up", "ask_down", "ask_up", "mark_down", "mark_up", "expiry")
 
 
 class QuoteRow(msgspec.Struct, array_like=True, gc=False):
@@ -32,23 +45,35 @@ class QuoteRow(msgspec.Struct, array_like=True, gc=False):
     held: tuple[int, int, int] | None
 
 
-class PositionRow(msgspec.Struct, array_like=True, gc=False):
-    """A position; ``extreme`` is its trailing stop's peak (long) or trough (short)."""
+class AccountColumns(msgspec.Struct, array_like=True, gc=False):
+    """Every account in order of id, and how many of the positions (in that order) are its."""
 
-    id: int
-    account_id: int
-    asset: str
-    long: bool
-    margin: int
-    leverage: int
-    quantity: int
-    open_price: int
-    liquidation_price: int
-    take_profit: int | None
-    stop_loss: int | None
-    trailing_distance: int | None
-    opened_at: int
-    extreme: int | None
+    ids: memoryview
+    balances: memoryview
+    used_margins: memoryview
+    position_counts: memoryview
+
+
+class PositionColumns(msgspec.Struct, array_like=True, gc=False):
+    """Every position, grouped by account; an absent optional field is a 0 and a clear flag.
+
+    ``trail_groups`` is the id of the trailing group a position's stop is armed in (0: none).
+    """
+
+    assets: list[str]
+    flags: memoryview  # one byte per position, see the *_FLAG constants
+    ids: memoryview
+    by_id: memoryview  # the rows in order of position id
+    margins: memoryview
+    leverages: memoryview
+    quantities: memoryview
+    open_prices: memoryview
+    liquidation_prices: memoryview
+    opened_at: memoryview
+    take_profits: memoryview
+    stop_losses: memoryview
+    trailing_distances: memoryview
+    trail_groups: memoryview
 
 
 class PendingRow(msgspec.Struct, array_like=True, gc=False):
@@ -69,12 +94,43 @@ class PendingRow(msgspec.Struct, array_like=True, gc=False):
     placed_at: int
 
 
-class RememberedRow(msgspec.Struct, array_like=True, gc=False):
-    """A request id within the dedupe window, with its command time and first outcome."""
+class TrailGroupRow(msgspec.Struct, array_like=True, gc=False):
+    """A trailing-stop group: its peak (trough), indexed level and heap of stops.
 
-    request_id: str
-    ts: int
-    outcome: Accepted | Rejection
+    ``listed`` is false for a group merged away that a position still points to.
+    """
+
+    gid: int
+    long: bool
+    extreme: int
+    entry_level: int | None
+    keys: memoryview
+    listed: bool
+
+
+class TriggerImage(msgspec.Struct, array_like=True, gc=False):
+    """One asset's trigger book as it sits: heaps in heap order, stale entries included."""
+
+    asset: str
+    heaps: list[memoryview]  # in the order of HEAPS
+    groups: list[TrailGroupRow]
+    long_trail: list[int]  # group ids, bottom of the stack first
+    short_trail: list[int]
+    next_gid: int
+    garbage: int
+    compact_at: int
+
+
+class RememberedImage(msgspec.Struct, array_like=True, gc=False):
+    """Request ids in the dedupe window in arrival order, their times and encoded outcomes."""
+
+    ids: memoryview  # utf-8, one after another
+    id_ends: memoryview  # where each id ends
+    ts: memoryview
+    outcomes: memoryview  # chunks of outcomes' msgpack, each chunk compressed (see ``remembered``)
+    chunk_ends: memoryview  # where each compressed chunk ends
+    ends: memoryview  # where each outcome ends in its chunk, decompressed
+    table: memoryview  # a hash table of the ids (see ``remembered``)
 
 
 class EngineImage(msgspec.Struct, gc=False):
@@ -85,143 +141,129 @@ class EngineImage(msgspec.Struct, gc=False):
     deposited: int
     next_order_id: int
     quotes: list[QuoteRow]
-    accounts: list[tuple[int, int]]  # (account id, balance)
-    positions: list[PositionRow]
+    accounts: AccountColumns
+    positions: PositionColumns
     pending: list[PendingRow]
-    remembered: list[RememberedRow]
+    triggers: list[TriggerImage]
+    remembered: RememberedImage
 
 
-def image_state(state: State, remembered: list[RememberedRow]) -> EngineImage:
-    """Describe ``state`` (and the remembered requests) as rows."""
-    quotes = []
-    for symbol, asset in state.assets.items():
-        q, h = asset.quote, asset.held
-        quotes.append(
-            QuoteRow(
-                symbol,
-                None if q is None else q.bid,
-                None if q is None else q.ask,
-                None if q is None else q.mark,
-                None if q is None else q.ts,
-                None if h is None else (h.bid, h.ask, h.ts),
-            )
-        )
-    positions = [
-        PositionRow(
-            p.id,
-            p.account_id,
-            p.asset,
-            p.long,
-            p.margin,
-            p.leverage,
-            p.quantity,
-            p.open_price,
-            p.liquidation_price,
-            p.take_profit,
-            p.stop_loss,
-            p.trailing_distance,
-            p.opened_at,
-            None if p.trail_group is None else p.trail_group.extreme,
-        )
-        for p in state.positions.values()
-    ]
-    pending = [
-        PendingRow(
-            o.id,
-            o.account_id,
-            o.asset,
-            o.long,
-            o.order_type,
-            o.price,
-            o.margin,
-            o.leverage,
-            o.take_profit,
-            o.stop_loss,
-            o.trailing_distance,
-            o.expires_at,
-            o.placed_at,
-        )
-        for o in state.pending.values()
-    ]
+def image_state(state: State, remembered: RememberedImage) -> EngineImage:
+    """Describe ``state`` (and the remembered requests) as columns."""
+    accounts = sorted(state.accounts.values(), key=lambda a: a.id)
+    groups = _trail_groups(state)
     return EngineImage(
         IMAGE_VERSION,
         state.house_balance,
         state.deposited,
         state.next_order_id,
-        quotes,
-        [(a.id, a.balance) for a in state.accounts.values()],
-        positions,
-        pending,
+        [_quote_row(state, symbol) for symbol in state.assets],
+        AccountColumns(
+            pack_ints([a.id for a in accounts]),
+            pack_ints([a.balance for a in accounts]),
+            pack_ints([a.used_margin for a in accounts]),
+            pack_ints([len(a.positions) for a in accounts]),
+        ),
+        _position_columns(accounts, list(state.assets)),
+        [_pending_row(o) for o in state.pending.values()],
+        [_trigger_image(s, book, groups[s]) for s, book in state.triggers.items()],
         remembered,
     )
 
 
-def restore_state(image: EngineImage, assets: Iterable[AssetSpec]) -> State:
-    """Rebuild a state, indexes included, from an image."""
-    if image.version != IMAGE_VERSION:
-        raise ValueError(f"engine image version {image.version} is not {IMAGE_VERSION}")
-    state = State(assets)
-    unknown = {row.asset for row in image.quotes} - set(state.assets)
-    if unknown:
-        raise ValueError(f"the image holds assets that are not configured: {sorted(unknown)}")
-    state.house_balance, state.deposited = image.house_balance, image.deposited
-    state.next_order_id = image.next_order_id
-    for quote_row in image.quotes:
-        asset = state.assets[quote_row.asset]
-        if quote_row.bid is not None and quote_row.ask is not None and quote_row.mark is not None:
-            asset.quote = Quote(quote_row.bid, quote_row.ask, quote_row.mark, quote_row.ts or 0)
-        if quote_row.held is not None:
-            asset.held = HeldTick(*quote_row.held)
-    accounts = state.accounts
-    for account_id, balance in image.accounts:
-        accounts[account_id] = Account(account_id, balance)
-    trailing: list[tuple[int, Position]] = []
-    for row in image.positions:
-        account = accounts[row.account_id]
-        pos = Position(
-            row.id,
-            account.id,
-            row.asset,
-            row.long,
-            row.margin,
-            row.leverage,
-            row.quantity,
-            row.open_price,
-            row.liquidation_price,
-            row.take_profit,
-            row.stop_loss,
-            row.trailing_distance,
-            row.opened_at,
+def _quote_row(state: State, symbol: str) -> QuoteRow:
+    asset = state.assets[symbol]
+    q, h = asset.quote, asset.held
+    return QuoteRow(
+        symbol,
+        None if q is None else q.bid,
+        None if q is None else q.ask,
+        None if q is None else q.mark,
+        None if q is None else q.ts,
+        None if h is None else (h.bid, h.ask, h.ts),
+    )
+
+
+def _position_columns(accounts: list[Account], symbols: list[str]) -> PositionColumns:
+    index = {symbol: n << ASSET_SHIFT for n, symbol in enumerate(symbols)}
+    positions = [p for a in accounts for p in a.positions.values()]
+    flags = memoryview(
+        bytes(
+            [
+                index[p.asset]
+                | p.long
+                | (p.take_profit is not None) << 1
+                | (p.stop_loss is not None) << 2
+                | (p.trailing_distance is not None) << 3
+                for p in positions
+            ]
         )
-        state.positions[pos.id] = account.positions[pos.id] = pos
-        account.used_margin += pos.margin
-        triggers = state.triggers[pos.asset]
-        triggers.add_liquidation(pos)
-        if pos.take_profit is not None or pos.stop_loss is not None:
-            triggers.add_stops(pos)
-        if row.extreme is not None:
-            trailing.append((row.extreme, pos))
-    # Arm from the outermost peak (trough) in, so each group stacks on the right side.
-    trailing.sort(key=lambda item: -item[0] if item[1].long else item[0])
-    for extreme, pos in trailing:
-        state.triggers[pos.asset].arm_trailing(pos, extreme)
-    for entry in image.pending:
-        order = PendingOrder(
-            entry.id,
-            entry.account_id,
-            entry.asset,
-            entry.long,
-            entry.order_type,
-            entry.price,
-            entry.margin,
-            entry.leverage,
-            entry.take_profit,
-            entry.stop_loss,
-            entry.trailing_distance,
-            entry.expires_at,
-            entry.placed_at,
-        )
-        state.pending[order.id] = accounts[order.account_id].pending[order.id] = order
-        accounts[order.account_id].used_margin += order.margin
-        state.triggers[order.asset].add_pending(order)
-    return state
+    )
+    ids = list(map(attrgetter("id"), positions))
+    return PositionColumns(
+        symbols,
+        flags,
+        pack_ints(ids),
+        pack_ints(sorted(range(len(ids)), key=ids.__getitem__)),
+        pack_ints(list(map(attrgetter("margin"), positions))),
+        pack_ints(list(map(attrgetter("leverage"), positions))),
+        pack_ints(list(map(attrgetter("quantity"), positions))),
+        pack_ints(list(map(attrgetter("open_price"), positions))),
+        pack_ints(list(map(attrgetter("liquidation_price"), positions))),
+        pack_ints(list(map(attrgetter("opened_at"), positions))),
+        pack_ints([p.take_profit or 0 for p in positions]),
+        pack_ints([p.stop_loss or 0 for p in positions]),
+        pack_ints([p.trailing_distance or 0 for p in positions]),
+        pack_ints([0 if p.trail_group is None else p.trail_group.gid for p in positions]),
+    )
+
+
+def _pending_row(o: PendingOrder) -> PendingRow:
+    return PendingRow(
+        o.id,
+        o.account_id,
+        o.asset,
+        o.long,
+        o.order_type,
+        o.price,
+        o.margin,
+        o.leverage,
+        o.take_profit,
+        o.stop_loss,
+        o.trailing_distance,
+        o.expires_at,
+        o.placed_at,
+    )
+
+
+def _trail_groups(state: State) -> dict[str, list[TrailGroup]]:
+    """Each asset's trailing groups, with any merged-away group a position still points to."""
+    found = {s: {id(g): g for g in book.groups.values()} for s, book in state.triggers.items()}
+    for pos in state.positions.values():
+        group = pos.trail_group
+        if group is not None:
+            found[pos.asset].setdefault(id(group), group)
+    return {symbol: list(groups.values()) for symbol, groups in found.items()}
+
+
+def _trigger_image(symbol: str, book: TriggerBook, groups: list[TrailGroup]) -> TriggerImage:
+    return TriggerImage(
+        symbol,
+        [pack_keys(getattr(book, name)) for name in HEAPS],
+        [
+            TrailGroupRow(
+                g.gid,
+                g.long,
+                g.extreme,
+                g.entry_level,
+                pack_keys(g.keys),
+                book.groups.get(g.gid) is g,
+            )
+            for g in groups
+        ],
+        [g.gid for g in book.long_trail],
+        [g.gid for g in book.short_trail],
+        book.next_gid,
+        book.garbage,
+        book.compact_at,
+    )

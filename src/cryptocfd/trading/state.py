@@ -6,8 +6,8 @@ snapshot plus the events after it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -39,6 +39,9 @@ from cryptocfd.trading.events import (
 )
 from cryptocfd.trading.triggers import TriggerBook
 
+if TYPE_CHECKING:
+    from cryptocfd.trading.cold import ColdBook
+
 
 class AccountView(msgspec.Struct, frozen=True):
     """An account as a trader sees it, in cents; no margin used means no margin level."""
@@ -58,9 +61,11 @@ class State:
     def __init__(self, assets: Iterable[AssetSpec]) -> None:
         self.assets: dict[str, AssetState] = {}
         self.triggers: dict[str, TriggerBook] = {}
-        self.accounts: dict[int, Account] = {}
-        self.positions: dict[int, Position] = {}
+        # Plain dicts, except after a restore until every account is thawed (see ``cold``).
+        self.accounts: MutableMapping[int, Account] = {}
+        self.positions: MutableMapping[int, Position] = {}
         self.pending: dict[int, PendingOrder] = {}
+        self.cold: ColdBook | None = None
         for spec in assets:
             self.assets[spec.symbol] = AssetState(spec)
             self.triggers[spec.symbol] = TriggerBook(self.positions, self.pending)
@@ -83,6 +88,13 @@ class State:
             PositionModified: self._position_modified,
             PositionClosed: self._position_closed,
         }
+
+    def settle(self, accounts: dict[int, Account], positions: dict[int, Position]) -> None:
+        """Take the plain dicts back once every restored account is thawed."""
+        self.accounts, self.positions = accounts, positions
+        for triggers in self.triggers.values():
+            triggers.positions = positions
+        self.cold = None
 
     def evolve(self, event: Event) -> None:
         """Apply one event to the state."""

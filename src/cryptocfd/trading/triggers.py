@@ -15,6 +15,7 @@ group has one entry in the heaps, at ``peak - smallest distance``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from heapq import heapify, heappop, heappush
 
 from cryptocfd.trading.book import PendingOrder, Position, TrailGroup
@@ -83,7 +84,7 @@ class TriggerBook:
         "short_trail",
     )
 
-    def __init__(self, positions: dict[int, Position], pending: dict[int, PendingOrder]) -> None:
+    def __init__(self, positions: Mapping[int, Position], pending: dict[int, PendingOrder]) -> None:
         self.positions = positions
         self.pending = pending
         self.bid_down: list[int] = []  # long stop-loss, long trailing groups, sell stop entries

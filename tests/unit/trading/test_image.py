@@ -11,9 +11,10 @@ from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.trading.commands import OpenAccount, Tick
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.image import EngineImage
+from cryptocfd.trading.remembered import CHUNK
 from tests.unit.trading.random_steps import START_MIDS, Snapshot, World, draw_step
 
-from .builders import LONG, SHORT, T0, TEST_ASSETS, make_engine, open_position, tick
+from .builders import LONG, SHORT, T0, TEST_ASSETS, close, make_engine, open_position, tick
 
 
 def snapshot_of(engine: Engine) -> Snapshot:
@@ -97,4 +98,84 @@ def test_restore_when_requests_were_remembered_answers_a_repeat_with_the_first_o
     restored = through_bytes(engine, TEST_ASSETS)
 
     assert restored.apply(command) == first
+    assert restored.state_hash() == engine.state_hash()
+
+
+def test_restore_when_thousands_of_requests_are_remembered_answers_each_repeat_as_first() -> None:
+    engine = make_engine(bid=1000)
+    commands = [OpenAccount(f"r{n}", T0 + n, 100 + n, 1_000 + n) for n in range(2 * CHUNK + 5)]
+    outcomes = [engine.apply(command) for command in commands]
+
+    restored = through_bytes(engine, TEST_ASSETS)
+    imaged_again = through_bytes(restored, TEST_ASSETS)  # outcomes copied, never decoded
+
+    for n in (0, 17, CHUNK - 1, CHUNK, 2 * CHUNK + 4):
+        assert restored.apply(commands[n]) == outcomes[n]
+        assert imaged_again.apply(commands[n]) == outcomes[n]
+    assert restored.state_hash() == imaged_again.state_hash() == engine.state_hash()
+
+
+def test_restore_when_warmed_a_slice_at_a_time_behaves_the_same_and_ends_on_plain_dicts() -> None:
+    accounts = tuple(range(1, 41))
+    engine = make_engine(bid=1000, accounts=accounts)
+    for account_id in accounts:
+        open_position(engine, LONG, account_id=account_id, trailing_distance=20 + account_id)
+        open_position(engine, SHORT, account_id=account_id, stop_loss=1100 + account_id)
+    restored = through_bytes(engine, TEST_ASSETS)
+
+    steps = 0
+    while not restored.warm(accounts=3, requests=7):
+        steps += 1
+        account_id = accounts[steps % len(accounts)]
+        command = close(2 * account_id, account_id=account_id, ts=T0 + steps)
+        assert restored.apply(command) == engine.apply(command)
+
+    assert steps > 5
+    assert type(restored.state.accounts) is dict
+    assert type(restored.state.positions) is dict
+    assert restored.state.cold is None
+    assert restored.state_hash() == engine.state_hash()
+    assert tick(restored, 940, ts=T0 + 100) == tick(engine, 940, ts=T0 + 100)
+    assert restored.state_hash() == engine.state_hash()
+
+
+@pytest.mark.parametrize("warm_first", [False, True])
+def test_restore_when_the_window_passes_forgets_restored_requests_like_the_original(
+    warm_first: bool,
+) -> None:
+    engine = make_engine(bid=1000, dedupe_window_ms=1_000)
+    firsts = [OpenAccount(f"w{n}", T0 + 10 * n, 100 + n, 1_000) for n in range(50)]
+    for command in firsts:
+        engine.apply(command)
+    data = msgspec.msgpack.encode(engine.image())
+    image = msgspec.msgpack.decode(data, type=EngineImage)
+    restored = Engine.from_image(image, TEST_ASSETS, dedupe_window_ms=1_000)
+    while warm_first and not restored.warm(accounts=1, requests=3):
+        pass
+
+    # At T0 + 1,250 the first 25 requests (sent before T0 + 250) are outside the window.
+    for n in (40, 3, 24, 25, 49, 0):
+        again = OpenAccount(f"w{n}", T0 + 1_250 + n, 100 + n, 1_000)
+        assert restored.apply(again) == engine.apply(again)
+        assert restored.remembers(f"w{n}") == engine.remembers(f"w{n}")
+    while not restored.warm(accounts=2, requests=5):
+        pass
+    assert restored.state_hash() == engine.state_hash()
+    assert restored.image() == engine.image()
+
+
+@pytest.mark.parametrize("prefix", ["ascii-", "ünïcødé-", "注文-"])
+def test_restore_when_request_ids_are_not_ascii_finds_each_before_and_after_warming(
+    prefix: str,
+) -> None:
+    engine = make_engine(bid=1000)
+    commands = [OpenAccount(f"{prefix}{n}", T0 + n, 100 + n, 1_000 + n) for n in range(30)]
+    outcomes = [engine.apply(command) for command in commands]
+    restored = through_bytes(engine, TEST_ASSETS)
+
+    assert restored.apply(commands[7]) == outcomes[7]
+    while not restored.warm(accounts=4, requests=4):
+        pass
+    for command, outcome in zip(commands, outcomes, strict=True):
+        assert restored.apply(command) == outcome
     assert restored.state_hash() == engine.state_hash()

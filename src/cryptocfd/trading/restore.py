@@ -1,0 +1,118 @@
+"""Rebuild a state from its image: heaps and groups as they were, accounts left cold.
+
+Accounts and positions stay in the image's columns until read (see ``cold``); quotes, pending
+entries and the trigger books are restored whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.trading.book import HeldTick, PendingOrder, Quote, TrailGroup
+from cryptocfd.trading.cold import ColdBook, ThawingMap
+from cryptocfd.trading.columns import unpack_keys
+from cryptocfd.trading.image import (
+    HEAPS,
+    IMAGE_VERSION,
+    EngineImage,
+    PendingRow,
+    QuoteRow,
+    TriggerImage,
+)
+from cryptocfd.trading.state import State
+from cryptocfd.trading.triggers import TriggerBook
+
+
+def restore_state(image: EngineImage, assets: Iterable[AssetSpec]) -> State:
+    """Rebuild a state, indexes included, from an image."""
+    if image.version != IMAGE_VERSION:
+        raise ValueError(f"engine image version {image.version} is not {IMAGE_VERSION}")
+    state = State(assets)
+    unknown = {row.asset for row in image.quotes} - set(state.assets)
+    unknown |= {t.asset for t in image.triggers if t.asset not in state.assets and _holds(t)}
+    if unknown:
+        raise ValueError(f"the image holds assets that are not configured: {sorted(unknown)}")
+    state.house_balance, state.deposited = image.house_balance, image.deposited
+    state.next_order_id = image.next_order_id
+    for quote_row in image.quotes:
+        _restore_quote(state, quote_row)
+    groups = {
+        t.asset: _restore_triggers(state.triggers[t.asset], t)
+        for t in image.triggers
+        if t.asset in state.triggers
+    }
+    pending = [_pending_order(row) for row in image.pending]
+    state.pending.update((order.id, order) for order in pending)
+    _install_cold(state, image, pending, groups)
+    return state
+
+
+def _pending_order(entry: PendingRow) -> PendingOrder:
+    return PendingOrder(
+        entry.id,
+        entry.account_id,
+        entry.asset,
+        entry.long,
+        entry.order_type,
+        entry.price,
+        entry.margin,
+        entry.leverage,
+        entry.take_profit,
+        entry.stop_loss,
+        entry.trailing_distance,
+        entry.expires_at,
+        entry.placed_at,
+    )
+
+
+def _holds(image: TriggerImage) -> bool:
+    """Whether a trigger book holds anything (an empty one of an asset since dropped does not)."""
+    return bool(image.groups) or any(unpack_keys(heap) for heap in image.heaps)
+
+
+def _restore_quote(state: State, row: QuoteRow) -> None:
+    asset = state.assets[row.asset]
+    if row.bid is not None and row.ask is not None and row.mark is not None:
+        asset.quote = Quote(row.bid, row.ask, row.mark, row.ts or 0)
+    if row.held is not None:
+        asset.held = HeldTick(*row.held)
+
+
+def _restore_triggers(book: TriggerBook, image: TriggerImage) -> dict[int, TrailGroup]:
+    """Put an asset's heaps and groups back as they sat; return every group by id."""
+    for name, data in zip(HEAPS, image.heaps, strict=True):
+        setattr(book, name, unpack_keys(data))
+    groups = {}
+    for row in image.groups:
+        group = TrailGroup(row.gid, row.long, row.extreme)
+        group.entry_level = row.entry_level
+        group.keys = unpack_keys(row.keys)
+        groups[row.gid] = group
+        if row.listed:
+            book.groups[row.gid] = group
+    book.long_trail = [groups[gid] for gid in image.long_trail]
+    book.short_trail = [groups[gid] for gid in image.short_trail]
+    book.next_gid, book.garbage, book.compact_at = image.next_gid, image.garbage, image.compact_at
+    return groups
+
+
+def _install_cold(
+    state: State,
+    image: EngineImage,
+    pending: list[PendingOrder],
+    groups: dict[str, dict[int, TrailGroup]],
+) -> None:
+    """Leave accounts and positions in their columns, behind maps that thaw them when read."""
+    by_account: dict[int, list[PendingOrder]] = {}
+    for order in pending:
+        by_account.setdefault(order.account_id, []).append(order)
+    book = ColdBook(image.accounts, image.positions, by_account, groups)
+    accounts = ThawingMap(book.accounts, book.thaw_account, book)
+    positions = ThawingMap(book.positions, book.thaw_position, book)
+    state.accounts, state.positions = accounts, positions
+    for triggers in state.triggers.values():
+        triggers.positions = positions
+    book.on_thawed = lambda: state.settle(book.accounts, book.positions)
+    state.cold = book
+    book.warm(0)  # an image without accounts settles at once
