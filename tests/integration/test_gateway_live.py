@@ -267,3 +267,26 @@ def test_prices_latest_when_quotes_arrived_lists_them_with_the_house_spread(
     assert set(quotes) == {a["symbol"] for a in assets}
     assert all(float(q["ask"]) > float(q["bid"]) for q in quotes.values())
     assert {a["symbol"]: a["max_leverage"] for a in assets}["BTC"] == 100
+
+
+async def test_ws_when_a_client_never_reads_the_others_still_get_every_newest_quote(
+    platform: Platform, redis_url: str
+) -> None:
+    async with (
+        connect(_ws_url(platform), max_queue=1) as stalled,
+        connect(_ws_url(platform)) as reader,
+    ):
+        for socket in (stalled, reader):
+            await socket.send(json.dumps({"op": "subscribe", "channels": ["prices"]}))
+        await _next(reader, "subscribed")
+        # The stalled client reads nothing from here on while quotes keep coming.
+        for step in range(40):
+            await _publish(redis_url, platform, "SOL", 150_000 + step * 10, 150_100 + step * 10)
+        last = {}
+        while last.get("asset") != "SOL" or last.get("mark") != "150.440":
+            last = (await _next(reader, "prices", timeout_s=10))["data"]
+        await stalled.send(json.dumps({"op": "ping"}))
+        pong = await _next(stalled, "pong", timeout_s=10)  # still served, its quotes conflated
+
+    assert last["mark"] == "150.440"  # the newest quote: (150,390 + 150,490) / 2 ticks
+    assert pong == {"type": "pong"}
