@@ -282,7 +282,7 @@ async def test_ws_when_a_client_never_reads_the_others_still_get_every_newest_qu
         # The stalled client reads nothing from here on while quotes keep coming.
         for step in range(40):
             await _publish(redis_url, platform, "SOL", 150_000 + step * 10, 150_100 + step * 10)
-        last = {}
+        last: dict[str, Any] = {}
         while last.get("asset") != "SOL" or last.get("mark") != "150.440":
             last = (await _next(reader, "prices", timeout_s=10))["data"]
         await stalled.send(json.dumps({"op": "ping"}))
