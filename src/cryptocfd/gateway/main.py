@@ -27,6 +27,9 @@ def run_gateway(host: str, port: int, workers: int) -> None:
         workers=workers,
         loop="uvloop",
         http="httptools",
+        # The sans-I/O websockets protocol fans a quote out to 1,000 clients in about half
+        # the time of the legacy one (bench ws, docs/benchmarks.md).
+        ws="websockets-sansio",
         access_log=False,
         log_level="info",
         log_config=None,  # keep the JSON logging configured here
