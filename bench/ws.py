@@ -24,6 +24,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import msgspec
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -33,6 +34,19 @@ from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
 from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.trading.commands import Tick
+
+
+class _Quote(msgspec.Struct):
+    asset: str
+    ts: int
+
+
+class _Message(msgspec.Struct):
+    channel: str | None = None
+    data: _Quote | None = None
+
+
+_decode = msgspec.json.Decoder(_Message).decode
 
 
 def _free_port() -> int:
@@ -64,9 +78,9 @@ async def _listen(socket: ClientConnection, latencies: list[float], stop: asynci
         except TimeoutError:
             continue
         arrived = time.time() * 1000
-        message = json.loads(raw)
-        if message.get("channel") == "prices" and message["data"]["asset"] == "BTC":
-            latencies.append(arrived - message["data"]["ts"])
+        message = _decode(raw)  # msgspec: the load generator's CPU is the gateway's too
+        if message.channel == "prices" and message.data is not None and message.data.asset == "BTC":
+            latencies.append(arrived - message.data.ts)
 
 
 async def _run(args: argparse.Namespace, port: int, redis: Redis, streams: Streams) -> float:

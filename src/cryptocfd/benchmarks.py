@@ -35,6 +35,7 @@ def run_bench(name: str, argv: list[str]) -> int:
     spec = importlib.util.spec_from_file_location(f"cryptocfd_bench_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # so its annotations resolve (msgspec reads them)
     spec.loader.exec_module(module)
     result = module.main(argv)
     assert isinstance(result, int)
