@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import time
 import uuid
@@ -30,13 +29,13 @@ import asyncpg
 from rich.progress import Progress
 
 from _common import median, report
+from _postgres import admin, database_url
 from cryptocfd.market.candles import Candle
 from cryptocfd.store.candles import query_candles, refresh_aggregates, write_candles
-from cryptocfd.store.database import asyncpg_dsn, create_pool
+from cryptocfd.store.database import create_pool
 from cryptocfd.store.migrate import upgrade
 from cryptocfd.trading.assets import DEFAULT_ASSETS
 
-SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ASSETS = [a.symbol for a in DEFAULT_ASSETS]
 START_S = int(datetime(2023, 1, 2, tzinfo=UTC).timestamp())
 LOAD_CHUNK_MINUTES = 40_320  # four weeks per statement, for the progress bar
@@ -53,18 +52,6 @@ LOAD = """
         CROSS JOIN generate_series($3::bigint, $4::bigint, 60) AS t
     ) AS g
 """
-
-
-def _database(url: str, name: str) -> str:
-    return f"{url.rpartition('/')[0]}/{name}"
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(_database(SERVER_URL, "postgres")))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def _ingest_candles(rows: int) -> list[Candle]:
@@ -150,13 +137,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     name = f"cryptocfd_bench_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
-        url = _database(SERVER_URL, name)
+        url = database_url(name)
         upgrade(url)
         figures = asyncio.run(_run(url, args))
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     report(
         "candles",
         figures,

@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,35 +32,14 @@ from redis.asyncio import Redis
 from _common import report
 from _engine_proc import kill_engine, start_engine
 from _http_load import Connection, build, closed_loop, open_loop
+from _postgres import admin, database_url
 from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
+from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.trading.commands import Tick
 
 USERS = 32
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _server_url() -> str:
-    return os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _database_url(name: str) -> str:
-    return _server_url().rpartition("/")[0] + f"/{name}"
-
-
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(asyncpg_dsn(_database_url("postgres")))
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 async def _ticks(redis: Redis, streams: Streams, stop: asyncio.Event) -> None:
@@ -140,16 +118,16 @@ async def _measure(args: argparse.Namespace, port: int, tokens: list[str]) -> di
 async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     name = f"cryptocfd_bench_{secrets.token_hex(4)}"
-    database_url = _database_url(name)
+    db_url = database_url(name)
     streams = Streams(f"bench-http-{secrets.token_hex(4)}:")
     redis = Redis.from_url(redis_url)
-    port = _free_port()
-    await _admin(f'CREATE DATABASE "{name}"')
+    port = free_port()
+    await admin(f'CREATE DATABASE "{name}"')
     stop = asyncio.Event()
     with tempfile.TemporaryDirectory() as state:
         env = {
             **os.environ,
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": db_url,
             "REDIS_URL": redis_url,
             "CRYPTOCFD_REDIS_PREFIX": streams.prefix,
             "CRYPTOCFD_STATE_DIR": state,
@@ -173,7 +151,7 @@ async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
                     if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                         break
                 await asyncio.sleep(0.1)
-            tokens = await _sign_in(base, database_url, USERS)
+            tokens = await _sign_in(base, db_url, USERS)
             return [await _measure(args, port, tokens) for _ in range(args.runs)]
         finally:
             stop.set()
@@ -185,7 +163,7 @@ async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
             if keys:
                 await redis.delete(*keys)
             await redis.aclose()
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main(argv: list[str]) -> int:

@@ -22,7 +22,6 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-import asyncpg
 import httpx
 import msgspec
 from redis.asyncio import Redis
@@ -30,9 +29,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from _common import report
 from _engine_proc import kill_engine, start_engine
+from _postgres import admin, database_url
 from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
-from cryptocfd.store.database import asyncpg_dsn
+from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.trading.commands import Tick
 
 
@@ -47,28 +47,6 @@ class _Message(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Message).decode
-
-
-def _free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _database_url(name: str) -> str:
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    return server.rpartition("/")[0] + f"/{name}"
-
-
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(asyncpg_dsn(_database_url("postgres")))
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 async def _listen(socket: ClientConnection, latencies: list[float], stop: asyncio.Event) -> None:
@@ -117,12 +95,12 @@ async def _bench(args: argparse.Namespace) -> list[float]:
     name = f"cryptocfd_bench_{secrets.token_hex(4)}"
     streams = Streams(f"bench-ws-{secrets.token_hex(4)}:")
     redis = Redis.from_url(redis_url)
-    port = _free_port()
-    await _admin(f'CREATE DATABASE "{name}"')
+    port = free_port()
+    await admin(f'CREATE DATABASE "{name}"')
     with tempfile.TemporaryDirectory() as state:
         env = {
             **os.environ,
-            "DATABASE_URL": _database_url(name),
+            "DATABASE_URL": database_url(name),
             "REDIS_URL": redis_url,
             "CRYPTOCFD_REDIS_PREFIX": streams.prefix,
             "CRYPTOCFD_STATE_DIR": state,
@@ -160,7 +138,7 @@ async def _bench(args: argparse.Namespace) -> list[float]:
             if keys:
                 await redis.delete(*keys)
             await redis.aclose()
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main(argv: list[str]) -> int:

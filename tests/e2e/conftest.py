@@ -14,7 +14,8 @@ from playwright.sync_api import Browser, sync_playwright
 from tests.e2e.platform import whole_platform
 from tests.integration.platform_process import Platform
 from tests.integration.postgres import fresh_database
-from tests.integration.smtp_inbox import Inbox, free_port
+from tests.integration.servers import free_port
+from tests.integration.smtp_inbox import Inbox
 
 CHROMIUM = Path(os.environ.get("CRYPTOCFD_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

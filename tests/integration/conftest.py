@@ -14,7 +14,8 @@ from redis.asyncio import Redis
 from cryptocfd.bus.streams import Streams
 from tests.integration.gateway_harness import Gateway, held, running_gateway
 from tests.integration.postgres import fresh_database
-from tests.integration.smtp_inbox import Inbox, free_port
+from tests.integration.servers import free_port
+from tests.integration.smtp_inbox import Inbox
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import email
 import email.policy
 import re
-import socket
 from collections import Counter
 from email.message import EmailMessage
 
@@ -60,11 +59,3 @@ class Inbox:
                 assert match is not None, text
                 return match.group(0)
         return None
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

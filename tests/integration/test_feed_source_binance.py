@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager
 
@@ -17,6 +16,7 @@ from cryptocfd.services.sources.binance import BinanceSource
 from cryptocfd.services.sources.clock import Backoff
 from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.commands import Tick
+from tests.integration.servers import free_port
 
 BTC = AssetSpec("BTC", "Bitcoin", 2, 6, 100, staleness_ms=400)
 ETH = AssetSpec("ETH", "Ethereum", 2, 5, 100, staleness_ms=400)
@@ -61,13 +61,6 @@ class FakeBinance:
         assert connection.request is not None
         self.paths.append(connection.request.path)
         await self.scripts[min(len(self.paths), len(self.scripts)) - 1](connection)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @asynccontextmanager

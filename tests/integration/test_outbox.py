@@ -15,7 +15,8 @@ from cryptocfd.services.outbox_sender import LogMailer, OutboxSender, SmtpMailer
 from cryptocfd.settings import Settings
 from cryptocfd.store.outbox import claim_due, enqueue_email
 from tests.integration.journal_world import own_pool
-from tests.integration.smtp_inbox import Inbox, free_port
+from tests.integration.servers import free_port
+from tests.integration.smtp_inbox import Inbox
 
 
 async def _enqueue(pool: asyncpg.Pool, subjects: list[str]) -> None:

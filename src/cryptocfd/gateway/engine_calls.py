@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import msgspec
 
@@ -20,6 +22,8 @@ from cryptocfd.trading.events import Event
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.views import Portfolio
 
+T = TypeVar("T")
+
 
 def outcome_events(outcome: Outcome) -> tuple[Event, ...]:
     """The events of an accepted command; a rejection becomes its API error."""
@@ -28,18 +32,38 @@ def outcome_events(outcome: Outcome) -> tuple[Event, ...]:
     return outcome.events
 
 
-async def send_as(resources: Resources, principal: Principal, command: Command) -> Outcome:
-    """Send ``command``; if the account was never opened (say, the engine's state was reset
+async def _timed(call: Awaitable[T]) -> T:
+    started = time.perf_counter()
+    result = await call
+    ENGINE_ROUND_TRIP.observe(time.perf_counter() - started)
+    return result
+
+
+def _unknown_account(outcome: Outcome | Portfolio) -> bool:
+    return isinstance(outcome, Rejection) and outcome.code is RejectCode.UNKNOWN_ACCOUNT
+
+
+async def _sending(
+    resources: Resources,
+    principal: Principal,
+    command: Command,
+    send: Callable[[Command], Awaitable[T]],
+    outcome_of: Callable[[T], Outcome],
+) -> T:
+    """``send(command)``; if the account was never opened (say, the engine's state was reset
     in development), open it and send the command again. The engine remembers the refusal
     under the first request id, so the second try gets a derived one."""
-    started = time.perf_counter()
-    outcome = await resources.engine.send(command)
-    ENGINE_ROUND_TRIP.observe(time.perf_counter() - started)
-    if isinstance(outcome, Rejection) and outcome.code is RejectCode.UNKNOWN_ACCOUNT:
+    result = await _timed(send(command))
+    if _unknown_account(outcome_of(result)):
         await ensure_account(resources, principal.account_id)
         retry = msgspec.structs.replace(command, request_id=f"{command.request_id}/opened")
-        outcome = await resources.engine.send(retry)
-    return outcome
+        result = await _timed(send(retry))
+    return result
+
+
+async def send_as(resources: Resources, principal: Principal, command: Command) -> Outcome:
+    """Send ``command`` on the caller's behalf (opening their account if it must)."""
+    return await _sending(resources, principal, command, resources.engine.send, _itself)
 
 
 async def send_with_view_as(
@@ -47,17 +71,21 @@ async def send_with_view_as(
 ) -> tuple[tuple[Event, ...], Portfolio]:
     """Send ``command`` and, in the same trip, get the portfolio narrowed to the order it
     opened or touched; a rejection becomes its API error."""
-    started = time.perf_counter()
-    outcome, view = await resources.engine.send_with_view(command)
-    ENGINE_ROUND_TRIP.observe(time.perf_counter() - started)
-    if isinstance(outcome, Rejection) and outcome.code is RejectCode.UNKNOWN_ACCOUNT:
-        await ensure_account(resources, principal.account_id)
-        retry = msgspec.structs.replace(command, request_id=f"{command.request_id}/opened")
-        outcome, view = await resources.engine.send_with_view(retry)
+    outcome, view = await _sending(
+        resources, principal, command, resources.engine.send_with_view, _first
+    )
     events = outcome_events(outcome)
     if isinstance(view, Rejection):
         raise rejected(view)
     return events, view
+
+
+def _itself(outcome: Outcome) -> Outcome:
+    return outcome
+
+
+def _first(answer: tuple[Outcome, Portfolio | Rejection]) -> Outcome:
+    return answer[0]
 
 
 async def portfolio_of(
@@ -70,12 +98,10 @@ async def portfolio_of(
     """The caller's portfolio as of every command they sent before (``order_id``: only that
     order; ``orders`` false: the figures only)."""
     query = GetPortfolio(f"q:{uuid.uuid4().hex}", principal.account_id, order_id, orders)
-    started = time.perf_counter()
-    view = await resources.engine.portfolio(query)
-    ENGINE_ROUND_TRIP.observe(time.perf_counter() - started)
-    if isinstance(view, Rejection) and view.code is RejectCode.UNKNOWN_ACCOUNT:
+    view = await _timed(resources.engine.portfolio(query))
+    if _unknown_account(view):
         await ensure_account(resources, principal.account_id)
-        view = await resources.engine.portfolio(query)
+        view = await _timed(resources.engine.portfolio(query))
     if isinstance(view, Rejection):
         raise rejected(view)
     return view

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import mmap
 import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cryptocfd.store.keyfiles import dev_key_file
 from cryptocfd.trading.image import EngineImage
 
 log = logging.getLogger(__name__)
@@ -68,14 +68,7 @@ def parse_key(text: str) -> bytes:
 
 def dev_key(state_dir: Path) -> bytes:
     """The development key kept in the state directory, made on first use."""
-    path = state_dir / "snapshot.key"
-    if not path.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        log.warning("no CRYPTOCFD_SNAPSHOT_KEY: generated a development key at %s", path)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(KEY_BYTES))
-    return parse_key(path.read_text())
+    return parse_key(dev_key_file(state_dir, "snapshot.key", KEY_BYTES).hex())
 
 
 class SnapshotStore:
