@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import sys
 import time
@@ -14,6 +15,7 @@ from redis.asyncio import Redis
 from cryptocfd.bus.messages import FIELD, TickMessage, decode_tick
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.market.simulated import SimulatedFeed
 from cryptocfd.services.feed import FeedService
 from cryptocfd.trading.assets import DEFAULT_ASSETS
 
@@ -69,9 +71,10 @@ async def test_feed_when_the_stream_is_long_trims_it_to_about_its_bound(
     streams: Streams, redis_client: Redis
 ) -> None:
     feed = FeedService(redis_client, streams, seed=2, maxlen=120)
+    market = SimulatedFeed(DEFAULT_ASSETS, random.Random(2))
 
     for step in range(100):
-        await feed.publish(feed.market.step(1_700_000_000_000 + step * 100, 100))
+        await feed.publish(market.step(1_700_000_000_000 + step * 100, 100))
 
     assert feed.published == 100 * len(SYMBOLS)
     assert 120 <= await redis_client.xlen(streams.prices) < 300  # approximate: whole nodes

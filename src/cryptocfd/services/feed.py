@@ -1,27 +1,24 @@
-"""``cryptocfd feed``, the simple version: simulated ticks for every default asset to the engine.
+"""``cryptocfd feed``: the ticks of the source ``CRYPTOCFD_FEED`` names, to the engine.
 
-The seeded simulated market moves each asset ten times a second; every step's ticks go to
-``stream:prices`` in one pipeline, each entry one ``TickMessage``, and the stream is kept to an
-approximate length so it never grows without bound. Timestamps are wall-clock unix milliseconds,
-read here at the edge, never inside the market code.
+Each tick goes to ``stream:prices`` as one ``TickMessage``, and the stream is kept to an
+approximate length so it never grows without bound. The sources (``services/sources``) stamp
+ticks with the wall clock at this edge, never inside the market code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import signal
-import time
 
 from redis.asyncio import Redis
 
 from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
-from cryptocfd.market.simulated import SimulatedFeed
 from cryptocfd.services.sources import TickSource, source_from_setting
+from cryptocfd.services.sources.simulated import SimulatedSource
 from cryptocfd.settings import Settings
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.trading.assets import DEFAULT_ASSETS
 from cryptocfd.trading.commands import Tick
 
 log = logging.getLogger(__name__)
@@ -30,28 +27,22 @@ TICKS_PER_S = 10.0
 PRICES_MAXLEN = 100_000  # approximate: Redis trims whole nodes, cheaply
 
 
-def wall_ms() -> int:
-    """Now, in unix milliseconds."""
-    return time.time_ns() // 1_000_000
-
-
 class FeedService:
-    """Publishes one tick per asset per step to the prices stream."""
+    """Publishes the ticks of a source to the prices stream (the seeded simulated market when
+    no source is given)."""
 
     def __init__(
         self,
         redis: Redis,
         streams: Streams,
         *,
-        assets: tuple[AssetSpec, ...] = DEFAULT_ASSETS,
+        source: TickSource | None = None,
         seed: int | None = None,
-        ticks_per_s: float = TICKS_PER_S,
         maxlen: int = PRICES_MAXLEN,
     ) -> None:
         self.redis = redis
         self.streams = streams
-        self.market = SimulatedFeed(assets, random.Random(seed))  # noqa: S311 - prices, not keys
-        self.interval_s = 1.0 / ticks_per_s
+        self.source = source or SimulatedSource(DEFAULT_ASSETS, seed=seed)
         self.maxlen = maxlen
         self.stopping = asyncio.Event()
         self.published = 0
@@ -70,20 +61,8 @@ class FeedService:
         self.published += len(ticks)
 
     async def serve(self) -> None:
-        """Step the market on the wall clock until ``stopping`` is set."""
-        loop = asyncio.get_running_loop()
-        next_at = loop.time()
-        last_ms = wall_ms()
-        while not self.stopping.is_set():
-            now_ms = wall_ms()
-            await self.publish(self.market.step(now_ms, max(1, now_ms - last_ms)))
-            last_ms = now_ms
-            # Keep the cadence without bursts: after a stall, start counting again from now.
-            next_at = max(next_at + self.interval_s, loop.time())
-            try:
-                await asyncio.wait_for(self.stopping.wait(), next_at - loop.time())
-            except TimeoutError:
-                continue
+        """Relay the source until it ends or ``stopping`` is set."""
+        await relay(self, self.source)
 
 
 async def relay(service: FeedService, source: TickSource) -> None:
@@ -120,11 +99,10 @@ async def run_feed(settings: Settings) -> None:
         names = ", ".join(a.symbol for a in DEFAULT_ASSETS)
         if settings.feed == "simulated":
             print(f"feed: simulated ticks for {names}, {TICKS_PER_S:g}/s each", flush=True)
-            await service.serve()
         else:
             print(f"feed: {settings.feed} for {names}", flush=True)
-            source = source_from_setting(settings.feed, binance_ws_url=settings.binance_ws_url)
-            await relay(service, source)
+        service.source = source_from_setting(settings.feed, binance_ws_url=settings.binance_ws_url)
+        await service.serve()
         log.info("feed stopped after %d ticks", service.published)
     finally:
         await redis.aclose()
