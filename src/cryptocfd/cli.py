@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cryptocfd.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,62 +64,74 @@ def main(argv: list[str] | None = None) -> int:
     return run_simulation(args.seconds, args.speed, args.seed)
 
 
-def _engine() -> int:
-    import asyncio  # noqa: PLC0415 - only the engine process needs these
-    import logging  # noqa: PLC0415
-
-    from cryptocfd.services.engine import EngineRefused  # noqa: PLC0415
-    from cryptocfd.services.engine_main import run_engine  # noqa: PLC0415
+def _settings(name: str) -> Settings | None:
+    """The settings, or ``None`` after saying why they cannot run ``cryptocfd name``."""
     from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
 
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"cryptocfd {name}: {exc}", file=sys.stderr)
+        return None
+
+
+def _service(
+    name: str,
+    run: Callable[[Settings], Coroutine[Any, Any, None]],
+    refusals: tuple[type[Exception], ...] = (),
+) -> int:
+    """Run a long-lived process until it stops; exit 2 when it refuses to start."""
+    import asyncio  # noqa: PLC0415 - only the service processes need these
+    import logging  # noqa: PLC0415
+
+    settings = _settings(name)
+    if settings is None:
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        asyncio.run(run_engine(load_settings()))
-    except (SettingsError, EngineRefused) as exc:
-        print(f"cryptocfd engine: {exc}", file=sys.stderr)
+        asyncio.run(run(settings))
+    except refusals as exc:
+        print(f"cryptocfd {name}: {exc}", file=sys.stderr)
         return 2
     return 0
 
 
+def _engine() -> int:
+    from cryptocfd.services.engine import EngineRefused  # noqa: PLC0415
+    from cryptocfd.services.engine_main import run_engine  # noqa: PLC0415
+
+    return _service("engine", run_engine, (EngineRefused,))
+
+
+def _worker() -> int:
+    from cryptocfd.services.worker import run_worker  # noqa: PLC0415
+
+    return _service("worker", run_worker)
+
+
+def _feed() -> int:
+    from cryptocfd.services.feed import run_feed  # noqa: PLC0415
+
+    return _service("feed", run_feed)
+
+
 def _gateway(host: str, port: int | None, workers: int) -> int:
     from cryptocfd.gateway.main import run_gateway  # noqa: PLC0415
-    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
 
-    try:
-        settings = load_settings()  # refuse bad settings before uvicorn starts workers
-    except SettingsError as exc:
-        print(f"cryptocfd gateway: {exc}", file=sys.stderr)
+    settings = _settings("gateway")  # refuse bad settings before uvicorn starts workers
+    if settings is None:
         return 2
     run_gateway(host, settings.http_port if port is None else port, workers)
     return 0
 
 
 def _migrate() -> int:
-    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
     from cryptocfd.store.migrate import upgrade  # noqa: PLC0415
 
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"cryptocfd migrate: {exc}", file=sys.stderr)
+    settings = _settings("migrate")
+    if settings is None:
         return 2
     upgrade(settings.database_url)
-    return 0
-
-
-def _worker() -> int:
-    import asyncio  # noqa: PLC0415 - only the worker process needs these
-    import logging  # noqa: PLC0415
-
-    from cryptocfd.services.worker import run_worker  # noqa: PLC0415
-    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    try:
-        asyncio.run(run_worker(load_settings()))
-    except SettingsError as exc:
-        print(f"cryptocfd worker: {exc}", file=sys.stderr)
-        return 2
     return 0
 
 
@@ -123,43 +140,26 @@ def _up(known: set[str]) -> int:
 
     from cryptocfd.services.embedded import EmbeddedError  # noqa: PLC0415
     from cryptocfd.services.up import run_up  # noqa: PLC0415
-    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
 
+    settings = _settings("up")
+    if settings is None:
+        return 2
     try:
-        return asyncio.run(run_up(load_settings(), known))
-    except (SettingsError, EmbeddedError) as exc:
+        return asyncio.run(run_up(settings, known))
+    except EmbeddedError as exc:
         print(f"cryptocfd up: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
 
 
-def _feed() -> int:
-    import asyncio  # noqa: PLC0415 - only the feed process needs these
-    import logging  # noqa: PLC0415
-
-    from cryptocfd.services.feed import run_feed  # noqa: PLC0415
-    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    try:
-        asyncio.run(run_feed(load_settings()))
-    except SettingsError as exc:
-        print(f"cryptocfd feed: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
 def _reconcile(wait_s: float) -> int:
     import asyncio  # noqa: PLC0415 - only reconciling needs these
 
     from cryptocfd.services.reconcile import run_reconcile  # noqa: PLC0415
-    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
 
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"cryptocfd reconcile: {exc}", file=sys.stderr)
+    settings = _settings("reconcile")
+    if settings is None:
         return 2
     return asyncio.run(run_reconcile(settings, wait_s))
 
@@ -170,16 +170,13 @@ def _backfill(days: int, seed: int) -> int:
     from rich.progress import Progress  # noqa: PLC0415
 
     from cryptocfd.services.backfill import backfill  # noqa: PLC0415
-    from cryptocfd.settings import SettingsError, load_settings  # noqa: PLC0415
     from cryptocfd.store.database import create_pool  # noqa: PLC0415
 
     if days < 1:
         print("cryptocfd backfill: --days must be at least 1", file=sys.stderr)
         return 2
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"cryptocfd backfill: {exc}", file=sys.stderr)
+    settings = _settings("backfill")
+    if settings is None:
         return 2
 
     async def run(progress: Progress) -> int:
