@@ -210,12 +210,13 @@ class LiveHub:
         self.candles.add(Tick(event.asset, event.bid, event.ask, event.ts))
         message = _encode({"channel": "prices", "data": quote})
         live = self.candles.open_candle(event.asset)
+        candles = f"candles:{event.asset}:"
         for subscriber in self.subscribers:
             if "prices" in subscriber.channels:
                 subscriber.prices[event.asset] = message
                 subscriber.wake.set()
             for channel in subscriber.channels:
-                if live is not None and channel.startswith(f"candles:{event.asset}:"):
+                if live is not None and channel.startswith(candles):
                     subscriber.prices[channel] = candle_message(channel, live, spec)
                     subscriber.wake.set()
 

@@ -23,6 +23,7 @@ from cryptocfd.gateway.auth import SESSION_COOKIE, revoked_key
 from cryptocfd.gateway.live import Subscriber
 from cryptocfd.gateway.resources import Resources, resources_of
 from cryptocfd.identity.tokens import BadToken, token_hash, verify_access_token
+from cryptocfd.market.candles import INTERVALS
 from cryptocfd.store.credentials import live_session
 from cryptocfd.store.logins import utcnow
 
@@ -79,9 +80,6 @@ def _valid_channel(resources: Resources, channel: str) -> bool:
     kind, _, rest = channel.partition(":")
     asset, _, interval = rest.partition(":")
     return kind == "candles" and asset in resources.assets and interval in INTERVALS
-
-
-INTERVALS = frozenset({"1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"})
 
 
 async def _handle(resources: Resources, subscriber: Subscriber, raw: str | bytes) -> bytes | None:
