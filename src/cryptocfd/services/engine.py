@@ -19,6 +19,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import msgspec
 from redis.asyncio import Redis
@@ -54,6 +55,7 @@ BATCH = 512
 REPLAY_PAGE = 10_000
 VIEWS_MAXLEN = 100_000  # answers to queries are read within seconds; keep about this many
 MAX_BALANCES_PAGE = 10_000
+_QUERIES: Final = (GetPortfolio, GetBalances)  # a tuple, not a union built per command
 WARM_SLICE_S = 0.005  # thawing restored state between batches, about this long at a time
 
 
@@ -274,7 +276,7 @@ class EngineService:
             if is_command:
                 message = decode_command(data)
                 command = message.command
-                if isinstance(command, GetPortfolio | GetBalances):
+                if isinstance(command, _QUERIES):
                     return self._answer(command)
                 engine.expire_requests(command.ts)
                 fresh = not engine.remembers(command.request_id)
