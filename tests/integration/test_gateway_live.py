@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
+from cryptocfd.market.candles import INTERVALS
 from cryptocfd.trading.assets import DEFAULT_ASSETS
 from cryptocfd.trading.commands import Tick
 from tests.integration.platform_process import Platform, running_platform
@@ -290,3 +293,47 @@ async def test_ws_when_a_client_never_reads_the_others_still_get_every_newest_qu
 
     assert last["mark"] == "150.440"  # the newest quote: (150,390 + 150,490) / 2 ticks
     assert pong == {"type": "pong"}
+
+
+async def test_ws_when_a_client_stops_reading_its_quotes_conflate_in_order_and_others_flow(
+    platform: Platform, redis_url: str
+) -> None:
+    # A small receive buffer, a one-message queue and every candle channel besides prices: the
+    # gateway's writes to this client back up past the kernel's buffers (megabytes), and its
+    # transport asks it to stop writing to this client.
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", int(platform.base_url.rsplit(":", 1)[1])))
+    raw.setblocking(False)
+    ticks = 5_000
+    async with (
+        connect(_ws_url(platform), sock=raw, max_queue=1) as stalled,
+        connect(_ws_url(platform)) as reader,
+    ):
+        candles = [f"candles:XRP:{interval}" for interval in INTERVALS]
+        for ws, channels in ((stalled, ["prices", *candles]), (reader, ["prices"])):
+            await ws.send(json.dumps({"op": "subscribe", "channels": channels}))
+            await _next(ws, "subscribed")
+        client = aioredis.Redis.from_url(redis_url)
+        pipe = client.pipeline(transaction=False)
+        start = int(time.time() * 1000)
+        for step in range(ticks):  # XRP's mark rises by one tick each time
+            tick = Tick("XRP", 600_000 + step * 2, 600_100 + step * 2, start + step)
+            pipe.xadd(Streams(platform.prefix).prices, {FIELD: encode(TickMessage(tick))})
+        await pipe.execute()
+        await client.aclose()
+        mark = 600_050 + (ticks - 1) * 2
+        final = f"{mark // 10**4}.{mark % 10**4:04d}"
+        last: dict[str, Any] = {}
+        while last.get("asset") != "XRP" or last.get("mark") != final:
+            last = (await _next(reader, "prices", timeout_s=20))["data"]
+        marks: list[str] = []
+        while not marks or marks[-1] != final:  # now the stalled client reads its backlog
+            data = (await _next(stalled, "prices", timeout_s=20))["data"]
+            if data["asset"] == "XRP":
+                marks.append(data["mark"])
+
+    assert last["mark"] == final
+    assert len(marks) < ticks  # some were replaced, unsent, by newer ones
+    ours = [Decimal(m) for m in marks if Decimal(m) < 100]  # after the quote it started from
+    assert ours == sorted(set(ours))  # each newer than the one before: never an older quote

@@ -5,23 +5,32 @@ listens to the same records. A quote update becomes a ``prices`` message, an ord
 message to its account's ``orders`` subscribers. No second source of truth, and what a trader
 sees is exactly what the engine decided, in its order.
 
-Slow clients never slow the others: prices are conflated per client (the newest quote of each
-asset replaces an unsent one), and a client whose order events pile up past a bound is
-dropped.
+A quote is encoded and framed once, then written straight to every subscriber that has
+nothing waiting (``gateway/frames.py``). Slow clients never slow the others: a client whose
+connection cannot take more gets its prices conflated (the newest quote of each asset replaces
+an unsent one) and sent by its own task, and a client whose order events pile up past a bound
+is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
 from cryptocfd.bus.messages import Record
 from cryptocfd.core.money import format_cents
+from cryptocfd.gateway.frames import WriteFrame, text_frame
 from cryptocfd.gateway.present import iso_ms, price, quantity
-from cryptocfd.market.candles import Candle, CandleAggregator, CandleRow, bucket_start
+from cryptocfd.market.candles import (
+    INTERVALS,
+    Candle,
+    CandleAggregator,
+    CandleRow,
+    bucket_start,
+)
 from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.commands import Tick
 from cryptocfd.trading.events import (
@@ -63,17 +72,47 @@ class CandleOut(msgspec.Struct, frozen=True):
     trades: int
 
 
+class Outgoing(NamedTuple):
+    """One message for many subscribers: its JSON, and the same as a whole websocket frame."""
+
+    text: bytes
+    frame: bytes
+
+
+def outgoing(message: object) -> Outgoing:
+    """``message`` encoded once and framed once."""
+    text = _encode(message)
+    return Outgoing(text, text_frame(text))
+
+
 class Subscriber:
     """One websocket client: what it listens to and what waits to be sent to it."""
 
-    def __init__(self, account_id: int | None) -> None:
+    def __init__(self, account_id: int | None, write_frame: WriteFrame | None = None) -> None:
         self.account_id = account_id
         self.channels: set[str] = set()
+        # Straight to the connection, when its server can (``gateway/frames.py``).
+        self.write_frame = write_frame
         # Conflated: the newest unsent quote per asset and live candle per channel.
         self.prices: dict[str, bytes] = {}
         self.events: deque[bytes] = deque()
         self.wake = asyncio.Event()
+        self.sending = False  # its own task is sending (perhaps waiting for the client)
         self.too_slow = False
+
+    def offer(self, key: str, message: Outgoing) -> None:
+        """Deliver a conflatable message: written at once when nothing waits before it, else
+        queued in place of the unsent message under the same ``key``."""
+        if (
+            self.write_frame is not None
+            and not self.sending
+            and not self.events
+            and not self.prices
+            and self.write_frame(message.frame)
+        ):
+            return
+        self.prices[key] = message.text
+        self.wake.set()
 
     def push_event(self, message: bytes) -> None:
         """Queue an order event; a client that cannot keep up is marked to be dropped."""
@@ -156,7 +195,7 @@ def candle_out(row: CandleRow, spec: AssetSpec) -> CandleOut:
     )
 
 
-def candle_message(channel: str, live: Candle, spec: AssetSpec) -> bytes:
+def candle_message(channel: str, live: Candle, spec: AssetSpec) -> Outgoing:
     """The live minute for a ``candles:ASSET:INTERVAL`` subscriber, stamped with the start of
     the interval's bucket: the client folds it into that bucket (its high, low and close)."""
     interval = channel.rsplit(":", 1)[1]
@@ -164,7 +203,7 @@ def candle_message(channel: str, live: Candle, spec: AssetSpec) -> bytes:
         bucket_start(live.time_s, interval),
         live.open, live.high, live.low, live.close, live.volume, live.trades,
     )  # fmt: skip
-    return _encode({"channel": channel, "data": candle_out(row, spec)})
+    return outgoing({"channel": channel, "data": candle_out(row, spec)})
 
 
 class LiveHub:
@@ -173,17 +212,30 @@ class LiveHub:
     def __init__(self, assets: dict[str, AssetSpec]) -> None:
         self.assets = assets
         self.latest: dict[str, QuoteOut] = {}
-        self.subscribers: set[Subscriber] = set()
+        # Who listens to each channel, so a quote touches only its own subscribers.
+        self.listeners: dict[str, set[Subscriber]] = {}
         # The open minute of every asset, from the same quotes the candle writer stores.
         self.candles = CandleAggregator()
 
-    def add(self, subscriber: Subscriber) -> None:
-        """Start delivering to ``subscriber``."""
-        self.subscribers.add(subscriber)
+    def subscribe(self, subscriber: Subscriber, channels: list[str]) -> None:
+        """Start delivering ``channels`` to ``subscriber``."""
+        subscriber.channels.update(channels)
+        for channel in channels:
+            self.listeners.setdefault(channel, set()).add(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber, channels: list[str]) -> None:
+        """Stop delivering ``channels`` to ``subscriber``."""
+        subscriber.channels.difference_update(channels)
+        for channel in channels:
+            listening = self.listeners.get(channel)
+            if listening is not None:
+                listening.discard(subscriber)
+                if not listening:
+                    del self.listeners[channel]
 
     def remove(self, subscriber: Subscriber) -> None:
-        """Stop delivering to ``subscriber``."""
-        self.subscribers.discard(subscriber)
+        """Stop delivering anything to ``subscriber``."""
+        self.unsubscribe(subscriber, list(subscriber.channels))
 
     def on_record(self, record: Record) -> None:
         """Turn one engine record into messages for whoever listens."""
@@ -208,25 +260,27 @@ class LiveHub:
         )
         self.latest[event.asset] = quote
         self.candles.add(Tick(event.asset, event.bid, event.ask, event.ts))
-        message = _encode({"channel": "prices", "data": quote})
+        listening = self.listeners.get("prices")
+        if listening:
+            message = outgoing({"channel": "prices", "data": quote})
+            for subscriber in listening:
+                subscriber.offer(event.asset, message)
         live = self.candles.open_candle(event.asset)
-        candles = f"candles:{event.asset}:"
-        for subscriber in self.subscribers:
-            if "prices" in subscriber.channels:
-                subscriber.prices[event.asset] = message
-                subscriber.wake.set()
-            for channel in subscriber.channels:
-                if live is not None and channel.startswith(candles):
-                    subscriber.prices[channel] = candle_message(channel, live, spec)
-                    subscriber.wake.set()
+        if live is None:
+            return
+        for interval in INTERVALS:
+            channel = f"candles:{event.asset}:{interval}"
+            listening = self.listeners.get(channel)
+            if listening:
+                candle = candle_message(channel, live, spec)
+                for subscriber in listening:
+                    subscriber.offer(channel, candle)
 
     def _order(self, event: Event) -> None:
         account_id = getattr(event, "account_id", None)
         if account_id is None:
             return
-        listeners = [
-            s for s in self.subscribers if s.account_id == account_id and "orders" in s.channels
-        ]
+        listeners = [s for s in self.listeners.get("orders", ()) if s.account_id == account_id]
         if not listeners:
             return
         data = _order_event(event, self.assets.get(getattr(event, "asset", "")))

@@ -20,6 +20,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from cryptocfd.gateway.auth import SESSION_COOKIE, revoked_key
+from cryptocfd.gateway.frames import frame_writer
 from cryptocfd.gateway.live import Subscriber
 from cryptocfd.gateway.resources import Resources, resources_of
 from cryptocfd.identity.tokens import BadToken, token_hash, verify_access_token
@@ -104,24 +105,28 @@ async def _handle(resources: Resources, subscriber: Subscriber, raw: str | bytes
     if message.op == "subscribe":
         if "orders" in message.channels and subscriber.account_id is None:
             return _error("UNAUTHENTICATED", "sign in (session cookie or auth op) for orders")
-        subscriber.channels.update(message.channels)
+        resources.live.subscribe(subscriber, message.channels)
         if "prices" in message.channels:  # start from the newest quotes, not the next tick
             for quote in resources.live.latest.values():
                 subscriber.prices[quote.asset] = _encode({"channel": "prices", "data": quote})
             subscriber.wake.set()
     else:
-        subscriber.channels.difference_update(message.channels)
+        resources.live.unsubscribe(subscriber, message.channels)
     return _encode({"type": "subscribed", "channels": sorted(subscriber.channels)})
 
 
 async def _send_loop(socket: WebSocket[Any, Any, Any], subscriber: Subscriber) -> None:
+    """Send what waits for this client: replies, order events, and prices the hub could not
+    write at once. A send waits while the client does not read; meanwhile its prices conflate."""
     while True:
         await subscriber.wake.wait()
         if subscriber.too_slow:
             await socket.close(code=TOO_SLOW, reason="too slow: order events piled up")
             return
+        subscriber.sending = True
         for message in subscriber.take():
             await socket.send_data(message.decode(), mode="text")
+        subscriber.sending = False
 
 
 @websocket("/ws")
@@ -129,8 +134,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     """Live prices, candles and (signed in) the user's own order events."""
     resources = resources_of(socket.app)
     await socket.accept()
-    subscriber = Subscriber(await _cookie_account(resources, socket))
-    resources.live.add(subscriber)
+    subscriber = Subscriber(await _cookie_account(resources, socket), frame_writer(socket.scope))
     sender = asyncio.create_task(_send_loop(socket, subscriber))
     try:
         while True:

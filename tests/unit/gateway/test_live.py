@@ -1,0 +1,139 @@
+"""The websocket hub: who gets a quote, and when it is written at once or conflated."""
+
+from __future__ import annotations
+
+import json
+
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
+
+from cryptocfd.bus.messages import Record
+from cryptocfd.gateway.frames import text_frame
+from cryptocfd.gateway.live import LiveHub, Subscriber, outgoing
+from cryptocfd.trading.assets import DEFAULT_ASSETS
+from cryptocfd.trading.events import Accepted, QuoteUpdated
+
+ASSETS = {spec.symbol: spec for spec in DEFAULT_ASSETS}
+
+
+class Connection:
+    """What a server's transport would take: frames, until it asks us to stop writing."""
+
+    def __init__(self, *, writable: bool = True) -> None:
+        self.writable = writable
+        self.frames: list[bytes] = []
+
+    def write(self, frame: bytes) -> bool:
+        if not self.writable:
+            return False
+        self.frames.append(frame)
+        return True
+
+
+def _quote(asset: str, bid: int, ts: int) -> Record:
+    event = QuoteUpdated(asset, bid, bid + 100, bid + 50, ts)
+    return Record("tick", None, ts, Accepted((event,)), applied=True)
+
+
+def _data(frame: bytes) -> bytes:
+    """The payload of one whole frame, parsed as a client parses a server's frames."""
+    reader = StreamReader()
+    reader.feed_data(frame)
+    parser = Frame.parse(reader.read_exact, mask=False)
+    try:
+        next(parser)
+    except StopIteration as done:
+        parsed: Frame = done.value
+    assert parsed.opcode is Opcode.TEXT and parsed.fin
+    assert not reader.buffer  # nothing after the frame
+    return bytes(parsed.data)
+
+
+def _payload(frame: bytes) -> dict[str, object]:
+    result: dict[str, object] = json.loads(_data(frame))
+    return result
+
+
+def test_text_frame_when_parsed_as_a_client_would_gives_back_the_message() -> None:
+    short = b'{"channel":"prices"}'
+    long = b'{"pad":"' + b"x" * 300 + b'"}'  # past 125 bytes: a longer length field
+
+    assert [_data(text_frame(m)) for m in (short, long)] == [short, long]
+
+
+def test_offer_when_the_connection_takes_it_writes_the_frame_and_queues_nothing() -> None:
+    connection = Connection()
+    subscriber = Subscriber(None, connection.write)
+
+    subscriber.offer("BTC", outgoing({"n": 1}))
+
+    assert [_payload(f) for f in connection.frames] == [{"n": 1}]
+    assert subscriber.prices == {}
+    assert not subscriber.wake.is_set()
+
+
+def test_offer_when_the_connection_is_full_keeps_only_the_newest_per_key_for_its_sender() -> None:
+    connection = Connection(writable=False)
+    subscriber = Subscriber(None, connection.write)
+
+    for n in range(3):
+        subscriber.offer("BTC", outgoing({"n": n}))
+    subscriber.offer("ETH", outgoing({"n": 9}))
+
+    assert connection.frames == []
+    assert subscriber.wake.is_set()
+    assert [json.loads(m) for m in subscriber.take()] == [{"n": 2}, {"n": 9}]
+
+
+def test_offer_when_something_waits_queues_behind_it_even_if_the_connection_has_room() -> None:
+    connection = Connection(writable=False)
+    subscriber = Subscriber(None, connection.write)
+    subscriber.offer("BTC", outgoing({"n": 1}))
+    connection.writable = True
+
+    subscriber.offer("BTC", outgoing({"n": 2}))  # must not overtake the unsent one
+    subscriber.push_event(b'{"event": 1}')
+    subscriber.offer("ETH", outgoing({"n": 3}))
+
+    assert connection.frames == []
+    assert [json.loads(m) for m in subscriber.take()] == [{"event": 1}, {"n": 2}, {"n": 3}]
+
+
+def test_offer_when_its_sender_is_mid_batch_queues() -> None:
+    connection = Connection()
+    subscriber = Subscriber(None, connection.write)
+    subscriber.sending = True
+
+    subscriber.offer("BTC", outgoing({"n": 1}))
+
+    assert connection.frames == []
+    assert list(subscriber.prices) == ["BTC"]
+
+
+def test_hub_when_a_quote_arrives_reaches_only_the_channels_listening_for_it() -> None:
+    hub = LiveHub(ASSETS)
+    prices, candles, other, gone = (Connection() for _ in range(4))
+    subscribers = [Subscriber(None, c.write) for c in (prices, candles, other, gone)]
+    hub.subscribe(subscribers[0], ["prices"])
+    hub.subscribe(subscribers[1], ["candles:BTC:5m"])
+    hub.subscribe(subscribers[2], ["candles:ETH:1m", "orders"])
+    hub.subscribe(subscribers[3], ["prices"])
+    hub.remove(subscribers[3])
+
+    hub.on_record(_quote("BTC", 6_400_000, 1_700_000_000_000))
+
+    assert [_payload(f)["channel"] for f in prices.frames] == ["prices"]
+    assert [_payload(f)["channel"] for f in candles.frames] == ["candles:BTC:5m"]
+    assert other.frames == [] and gone.frames == []
+    assert set(hub.listeners) == {"prices", "candles:BTC:5m", "candles:ETH:1m", "orders"}
+
+
+def test_hub_when_the_last_listener_unsubscribes_forgets_the_channel() -> None:
+    hub = LiveHub(ASSETS)
+    subscriber = Subscriber(None)
+    hub.subscribe(subscriber, ["prices", "candles:BTC:1m"])
+
+    hub.unsubscribe(subscriber, ["prices"])
+
+    assert set(hub.listeners) == {"candles:BTC:1m"}
+    assert subscriber.channels == {"candles:BTC:1m"}
