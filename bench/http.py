@@ -33,8 +33,8 @@ from _common import report
 from _engine_proc import kill_engine, start_engine
 from _http_load import Connection, build, closed_loop, open_loop
 from _postgres import admin, database_url
-from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
+from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.trading.commands import Tick
@@ -48,7 +48,7 @@ async def _ticks(redis: Redis, streams: Streams, stop: asyncio.Event) -> None:
     while not stop.is_set():
         bid = 6_400_000 + (step % 20) * 100
         tick = Tick("BTC", bid, bid + 1_000, int(time.time() * 1000))
-        await redis.xadd(streams.prices, {FIELD: encode(TickMessage(tick))}, maxlen=10_000)
+        await publish_ticks(redis, streams, [tick], maxlen=10_000)
         step += 1
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.25)

@@ -23,8 +23,8 @@ from redis.asyncio import Redis
 from _common import report
 from _engine_proc import kill_engine, start_engine
 from cryptocfd.bus.client import EngineClient
-from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
+from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.trading.commands import ClosePosition, Command, OpenAccount, PlaceOrder, Side, Tick
 from cryptocfd.trading.events import Accepted
 
@@ -87,7 +87,7 @@ async def one_run(args: argparse.Namespace) -> tuple[float, float, float]:
             for account in range(1, ACCOUNTS + 1):
                 await client.send(OpenAccount(f"a{account}", now, account, 10**10))
             tick = Tick("BTC", 6_000_000, 6_000_600, now)
-            await redis.xadd(streams.prices, {FIELD: encode(TickMessage(tick))})
+            await publish_ticks(redis, streams, [tick])
             await asyncio.sleep(0.2)
             first = await client.send(PlaceOrder("warm", now, 1, "BTC", Side.LONG, 10_000, 10))
             assert isinstance(first, Accepted), first

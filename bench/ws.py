@@ -2,10 +2,10 @@
 
 Starts ``cryptocfd engine`` and ``cryptocfd gateway`` on a throwaway key prefix and database,
 opens ``--clients`` websocket connections subscribed to ``prices`` (in this process, on
-uvloop, each a ``_Client`` protocol), then publishes ticks on the engine's price stream at
-``--rate`` per second. Each tick carries its publish time in its timestamp; every client notes
-when the quote reached it. The figure is the p99 of (arrival - publish) over every delivery,
-per run.
+uvloop, each a ``_Client`` protocol), then publishes ticks as the feed does (the engine's price
+stream and the ticks channel, ``bus/ticks.py``) at ``--rate`` per second. Each tick carries its
+publish time in its timestamp; every client notes when the quote reached it. The figure is the
+p99 of (arrival - publish) over every delivery, per run.
 
 The load generator shares the two cores with the gateway, so it is kept as cheap as it can be:
 whatever it spends is taken from the process it measures.
@@ -39,8 +39,8 @@ from websockets.uri import parse_uri
 from _common import report
 from _engine_proc import kill_engine, start_engine
 from _postgres import admin, database_url
-from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
+from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.trading.commands import Tick
 
@@ -158,7 +158,7 @@ async def _run(args: argparse.Namespace, port: int, redis: Redis, streams: Strea
     for n in range(int(args.rate * args.seconds)):
         bid += 100 if n % 2 else -100
         tick = Tick("BTC", bid, bid + 1_000, int(time.time() * 1000))
-        await redis.xadd(streams.prices, {FIELD: encode(TickMessage(tick))}, maxlen=10_000)
+        await publish_ticks(redis, streams, [tick], maxlen=10_000)
         await asyncio.sleep(1 / args.rate)
     await asyncio.sleep(1.0)
     for client in clients:

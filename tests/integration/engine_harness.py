@@ -11,8 +11,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from cryptocfd.bus.client import EngineClient
-from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
+from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.services.engine import Cadence, EngineService
 from cryptocfd.services.snapshots import SnapshotStore
 from cryptocfd.trading.commands import Tick
@@ -56,8 +56,8 @@ async def engine_client(
 
 
 async def publish_tick(redis: Redis, streams: Streams, tick: Tick) -> None:
-    """Put a tick on the prices stream, as the feed does."""
-    await redis.xadd(streams.prices, {FIELD: encode(TickMessage(tick))})
+    """Send a tick to the prices stream and the ticks channel, as the feed does."""
+    await publish_ticks(redis, streams, [tick])
 
 
 async def until(condition: object, timeout_s: float = 5.0) -> None:

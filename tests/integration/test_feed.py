@@ -1,4 +1,5 @@
-"""``cryptocfd feed``: simulated ticks on the prices stream, as the engine reads them."""
+"""``cryptocfd feed``: simulated ticks on the prices stream, as the engine reads them, and on
+the ticks channel for the gateways."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from cryptocfd.bus.streams import Streams
 from cryptocfd.market.simulated import SimulatedFeed
 from cryptocfd.services.feed import FeedService
 from cryptocfd.trading.assets import DEFAULT_ASSETS
+from cryptocfd.trading.commands import Tick
 
 SYMBOLS = {a.symbol for a in DEFAULT_ASSETS}
 
@@ -78,3 +80,24 @@ async def test_feed_when_the_stream_is_long_trims_it_to_about_its_bound(
 
     assert feed.published == 100 * len(SYMBOLS)
     assert 120 <= await redis_client.xlen(streams.prices) < 300  # approximate: whole nodes
+
+
+async def test_feed_when_serving_publishes_each_tick_on_the_channel_as_on_the_stream(
+    streams: Streams, redis_client: Redis
+) -> None:
+    heard: list[Tick] = []
+    async with redis_client.pubsub(ignore_subscribe_messages=True) as pubsub:
+        await pubsub.subscribe(streams.ticks)
+        feed = FeedService(redis_client, streams, seed=3)
+        serving = asyncio.create_task(feed.serve())
+        deadline = time.monotonic() + 10
+        while len(heard) < 30:
+            assert time.monotonic() < deadline, "too little on the ticks channel"
+            message = await pubsub.get_message(timeout=1.0)  # None for the subscription too
+            if message is not None:
+                heard.append(decode_tick(message["data"]).tick)
+        feed.stopping.set()
+        await serving
+
+    on_stream = [m.tick for m in await ticks_on(redis_client, streams)]
+    assert heard == on_stream[: len(heard)]  # the same ticks, in the same order

@@ -10,6 +10,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import suppress
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
+from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.market.candles import INTERVALS
 from cryptocfd.trading.assets import DEFAULT_ASSETS
 from cryptocfd.trading.commands import Tick
@@ -171,9 +173,9 @@ async def _next(socket: ClientConnection, channel: str, timeout_s: float = 5.0) 
 async def _publish(redis_url: str, platform: Platform, asset: str, bid: int, ask: int) -> None:
     client = aioredis.Redis.from_url(redis_url)
     # Twice: a jump past the sanity band is held until a second tick confirms it.
-    for step in range(2):
-        tick = Tick(asset, bid, ask, int(time.time() * 1000) + step)
-        await client.xadd(Streams(platform.prefix).prices, {FIELD: encode(TickMessage(tick))})
+    now = int(time.time() * 1000)
+    ticks = [Tick(asset, bid, ask, now + step) for step in range(2)]
+    await publish_ticks(client, Streams(platform.prefix), ticks)
     await client.aclose()
 
 
@@ -315,12 +317,12 @@ async def test_ws_when_a_client_stops_reading_its_quotes_conflate_in_order_and_o
             await ws.send(json.dumps({"op": "subscribe", "channels": channels}))
             await _next(ws, "subscribed")
         client = aioredis.Redis.from_url(redis_url)
-        pipe = client.pipeline(transaction=False)
         start = int(time.time() * 1000)
-        for step in range(ticks):  # XRP's mark rises by one tick each time
-            tick = Tick("XRP", 600_000 + step * 2, 600_100 + step * 2, start + step)
-            pipe.xadd(Streams(platform.prefix).prices, {FIELD: encode(TickMessage(tick))})
-        await pipe.execute()
+        await publish_ticks(  # XRP's mark rises by one tick each time
+            client,
+            Streams(platform.prefix),
+            [Tick("XRP", 600_000 + n * 2, 600_100 + n * 2, start + n) for n in range(ticks)],
+        )
         await client.aclose()
         mark = 600_050 + (ticks - 1) * 2
         final = f"{mark // 10**4}.{mark % 10**4:04d}"
@@ -337,3 +339,52 @@ async def test_ws_when_a_client_stops_reading_its_quotes_conflate_in_order_and_o
     assert len(marks) < ticks  # some were replaced, unsent, by newer ones
     ours = [Decimal(m) for m in marks if Decimal(m) < 100]  # after the quote it started from
     assert ours == sorted(set(ours))  # each newer than the one before: never an older quote
+
+
+async def test_ws_when_a_tick_comes_only_on_the_ticks_channel_quotes_it_by_the_engines_rules(
+    platform: Platform, redis_url: str
+) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    streams = Streams(platform.prefix)
+    async with connect(_ws_url(platform)) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["prices"]}))
+        await _next(ws, "subscribed")
+        now = int(time.time() * 1000)
+        # The engine never sees these: the gateway alone quotes them. The first two jump past
+        # the sanity band (held, then confirmed); the third is far off again (held, not shown).
+        for n, bid in enumerate((20_000, 20_010, 90_000)):
+            tick = Tick("DOGE", bid, bid + 20, now + n)
+            await client.publish(streams.ticks, encode(TickMessage(tick)))
+        ours: list[dict[str, Any]] = []
+        with suppress(TimeoutError):
+            while True:  # everything quoted from these ticks, until the gateway falls silent
+                data = (await _next(ws, "prices", timeout_s=1.0))["data"]
+                if data["asset"] == "DOGE" and data["ts"] >= now:
+                    ours.append(data)
+    await client.aclose()
+
+    assert len(ours) == 1  # the held tick, then the confirmed one; the far one stays held
+    seen = ours[0]
+    doge = {s.symbol: s for s in DEFAULT_ASSETS}["DOGE"]
+    half_spread = -(-20_010 * doge.spread_markup_bps // 20_000)  # rounded toward the house
+    assert seen["mark"] == "0.20020"  # the confirming tick's mid, 5 decimals
+    assert Decimal(seen["bid"]) == Decimal(20_010 - half_spread) / 10**doge.price_decimals
+
+
+async def test_ws_when_a_tick_reaches_only_the_engine_shows_it_from_the_engines_log(
+    platform: Platform, redis_url: str
+) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    async with connect(_ws_url(platform)) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["prices"]}))
+        await _next(ws, "subscribed")
+        now = int(time.time() * 1000)
+        for n in range(2):  # confirmed past the band, as above
+            tick = Tick("BNB", 50_000 + n, 50_100 + n, now + n)
+            await client.xadd(Streams(platform.prefix).prices, {FIELD: encode(TickMessage(tick))})
+        seen = (await _next(ws, "prices"))["data"]
+        while seen["asset"] != "BNB" or seen["mark"] != "500.51":
+            seen = (await _next(ws, "prices"))["data"]
+    await client.aclose()
+
+    assert seen["ts"] == now + 1

@@ -31,6 +31,11 @@ class Streams:
         return f"{self.prefix}stream:prices"
 
     @property
+    def ticks(self) -> str:
+        """The pub/sub channel the feed publishes the same ticks on, for live fan-out."""
+        return f"{self.prefix}channel:ticks"
+
+    @property
     def views(self) -> str:
         """The engine's answers to queries: not the log, trimmed to a bound."""
         return f"{self.prefix}stream:exnessViews"

@@ -1,9 +1,13 @@
-"""Live data for websocket clients, from the engine's log itself.
+"""Live data for websocket clients: the feed's ticks as they are published, and the
+engine's log.
 
-Every gateway already follows ``stream:exnessReceive`` to answer its own requests; the hub
-listens to the same records. A quote update becomes a ``prices`` message, an order event a
-message to its account's ``orders`` subscribers. No second source of truth, and what a trader
-sees is exactly what the engine decided, in its order.
+A tick on the feed's pub/sub channel (``bus/ticks.py``) is quoted here by the engine's own
+rules, the sanity band and the house markup of ``trading/ticks.accept_quote``, applied to a
+state that holds only quotes: the same ticks in the same order make the same quotes the engine
+makes, without waiting for its record of them. The engine's log, which every gateway follows
+to answer its own requests, brings the order events, and it is the catch-up for quotes: one
+newer than the hub's (a tick this gateway missed, or one written to the stream alone) is shown
+and becomes the hub's, so both sides agree again from there.
 
 A quote is encoded and framed once, then written straight to every subscriber that has
 nothing waiting (``gateway/frames.py``). Slow clients never slow the others: a client whose
@@ -45,8 +49,12 @@ from cryptocfd.trading.events import (
     PositionOpened,
     QuoteUpdated,
 )
+from cryptocfd.trading.rejections import Rejection
+from cryptocfd.trading.state import State
+from cryptocfd.trading.ticks import accept_quote
 
 MAX_QUEUED_EVENTS = 1_000
+ECHOES_KEPT = 1_000  # per asset: a path that falls this far behind shows a quote twice
 _encode = msgspec.json.encode
 
 
@@ -206,12 +214,37 @@ def candle_message(channel: str, live: Candle, spec: AssetSpec) -> Outgoing:
     return outgoing({"channel": channel, "data": candle_out(row, spec)})
 
 
+def _note(shown: dict[str, deque[QuoteUpdated]], quote: QuoteUpdated) -> None:
+    """Remember ``quote`` as shown, until the other path brings it too."""
+    waiting = shown.get(quote.asset)
+    if waiting is None:
+        waiting = shown[quote.asset] = deque(maxlen=ECHOES_KEPT)
+    waiting.append(quote)
+
+
+def _seen(shown: dict[str, deque[QuoteUpdated]], quote: QuoteUpdated) -> bool:
+    """Whether ``quote`` was shown already from the other path (and forget it if so)."""
+    waiting = shown.get(quote.asset)
+    while waiting and waiting[0].ts < quote.ts:
+        waiting.popleft()  # older than this one: the other path will not bring it now
+    if waiting and waiting[0] == quote:
+        waiting.popleft()
+        return True
+    return False
+
+
 class LiveHub:
     """The subscribers of one gateway process and the newest quote of every asset."""
 
     def __init__(self, assets: dict[str, AssetSpec]) -> None:
         self.assets = assets
         self.latest: dict[str, QuoteOut] = {}
+        # Quotes only (no accounts): where a tick is checked against the band and marked up.
+        self.quoting = State(assets.values())
+        # Quotes shown from one path whose copy from the other is still to come, per asset:
+        # each is shown and counted in its candle once, whichever path brings it first.
+        self._from_channel: dict[str, deque[QuoteUpdated]] = {}
+        self._from_log: dict[str, deque[QuoteUpdated]] = {}
         # Who listens to each channel, so a quote touches only its own subscribers.
         self.listeners: dict[str, set[Subscriber]] = {}
         # The open minute of every asset, from the same quotes the candle writer stores.
@@ -237,15 +270,34 @@ class LiveHub:
         """Stop delivering anything to ``subscriber``."""
         self.unsubscribe(subscriber, list(subscriber.channels))
 
+    def on_tick(self, tick: Tick) -> None:
+        """Quote a tick from the feed's channel as the engine will, and send it on."""
+        quote = accept_quote(self.quoting, tick)
+        if isinstance(quote, Rejection):
+            return
+        self.quoting.evolve(quote)
+        if isinstance(quote, QuoteUpdated) and not _seen(self._from_log, quote):
+            self._quote(quote)
+            _note(self._from_channel, quote)
+
     def on_record(self, record: Record) -> None:
         """Turn one engine record into messages for whoever listens."""
         if not record.applied or not isinstance(record.outcome, Accepted):
             return
         for event in record.outcome.events:
             if isinstance(event, QuoteUpdated):
-                self._quote(event)
+                self._logged_quote(event)
             else:
                 self._order(event)
+
+    def _logged_quote(self, event: QuoteUpdated) -> None:
+        if _seen(self._from_channel, event):
+            return  # its tick came through the channel: shown already
+        asset = self.quoting.assets.get(event.asset)
+        if asset is not None and (asset.quote is None or event.ts > asset.quote.ts):
+            self.quoting.evolve(event)  # news: a tick this gateway missed, or the stream's alone
+            self._quote(event)
+            _note(self._from_log, event)
 
     def _quote(self, event: QuoteUpdated) -> None:
         spec = self.assets.get(event.asset)

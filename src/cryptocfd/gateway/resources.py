@@ -16,6 +16,7 @@ from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.bus.ticks import TickFollower
 from cryptocfd.gateway.live import LiveHub
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import create_pool
@@ -77,6 +78,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     await seed_quotes(redis, streams, live)
     engine.listeners.append(live.on_record)
     await engine.start()
+    ticks = TickFollower(redis, streams, live.on_tick)
+    ticks.start()
     try:
         yield Resources(
             settings=settings,
@@ -88,6 +91,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             live=live,
         )
     finally:
+        await ticks.close()
         await engine.close()
         await redis.aclose()
         await pool.close()

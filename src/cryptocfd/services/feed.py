@@ -1,7 +1,8 @@
 """``cryptocfd feed``: the ticks of the source ``CRYPTOCFD_FEED`` names, to the engine.
 
-Each tick goes to ``stream:prices`` as one ``TickMessage``, and the stream is kept to an
-approximate length so it never grows without bound. The sources (``services/sources``) stamp
+Each tick goes to ``stream:prices`` as one ``TickMessage`` for the engine, kept to an
+approximate length so it never grows without bound, and to the ticks pub/sub channel for the
+gateways' websocket fan-out (``bus/ticks.py``). The sources (``services/sources``) stamp
 ticks with the wall clock at this edge, never inside the market code.
 """
 
@@ -13,8 +14,8 @@ import signal
 
 from redis.asyncio import Redis
 
-from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
+from cryptocfd.bus.ticks import PRICES_MAXLEN, publish_ticks
 from cryptocfd.services.sources import TickSource, source_from_setting
 from cryptocfd.services.sources.simulated import SimulatedSource
 from cryptocfd.settings import Settings
@@ -24,7 +25,6 @@ from cryptocfd.trading.commands import Tick
 log = logging.getLogger(__name__)
 
 TICKS_PER_S = 10.0
-PRICES_MAXLEN = 100_000  # approximate: Redis trims whole nodes, cheaply
 
 
 class FeedService:
@@ -48,17 +48,8 @@ class FeedService:
         self.published = 0
 
     async def publish(self, ticks: list[Tick]) -> None:
-        """Append ``ticks`` to the prices stream in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        for tick in ticks:
-            pipe.xadd(
-                self.streams.prices,
-                {FIELD: encode(TickMessage(tick))},
-                maxlen=self.maxlen,
-                approximate=True,
-            )
-        await pipe.execute()
-        self.published += len(ticks)
+        """Send ``ticks`` to the prices stream and the ticks channel in one round trip."""
+        self.published += await publish_ticks(self.redis, self.streams, ticks, self.maxlen)
 
     async def serve(self) -> None:
         """Relay the source until it ends or ``stopping`` is set."""

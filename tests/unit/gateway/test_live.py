@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+from random import Random
 
+from hypothesis import given
+from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
 from cryptocfd.bus.messages import Record
 from cryptocfd.gateway.frames import text_frame
 from cryptocfd.gateway.live import LiveHub, Subscriber, outgoing
+from cryptocfd.gateway.present import price
 from cryptocfd.trading.assets import DEFAULT_ASSETS
+from cryptocfd.trading.commands import Tick
+from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted, QuoteUpdated
 
 ASSETS = {spec.symbol: spec for spec in DEFAULT_ASSETS}
@@ -137,3 +143,81 @@ def test_hub_when_the_last_listener_unsubscribes_forgets_the_channel() -> None:
 
     assert set(hub.listeners) == {"candles:BTC:1m"}
     assert subscriber.channels == {"candles:BTC:1m"}
+
+
+def _engine_quotes(ticks: list[Tick]) -> tuple[list[Record | None], list[dict[str, object]]]:
+    """The engine's record of each tick (``None`` if refused), and its quotes as the websocket
+    shows them."""
+    engine = Engine(assets=DEFAULT_ASSETS)
+    records: list[Record | None] = []
+    quotes: list[dict[str, object]] = []
+    for tick in ticks:
+        outcome = engine.apply(tick)
+        records.append(None)
+        if isinstance(outcome, Accepted):
+            records[-1] = Record("tick", None, tick.ts, outcome, applied=True)
+            for e in outcome.events:
+                if isinstance(e, QuoteUpdated):
+                    spec = ASSETS[e.asset]
+                    quotes.append({
+                        "asset": e.asset, "bid": price(e.bid, spec), "ask": price(e.ask, spec),
+                        "mark": price(e.mark, spec), "ts": e.ts,
+                    })  # fmt: skip
+    return records, quotes
+
+
+def _shown(connection: Connection) -> list[object]:
+    return [_payload(frame)["data"] for frame in connection.frames]
+
+
+# Bids wander over a range wider than the sanity band, so some ticks are held and confirmed;
+# times repeat or go back now and then, which the engine refuses.
+ticks_of_one_asset = st.lists(
+    st.tuples(st.integers(5_000, 7_000), st.integers(0, 50), st.integers(-1, 3)),
+    min_size=1,
+    max_size=40,
+).map(
+    lambda steps: [
+        Tick("BTC", bid * 1_000, bid * 1_000 + spread * 100, 1_700_000_000_000 + n + gap)
+        for n, (bid, spread, gap) in enumerate(steps)
+    ]
+)
+
+
+@given(ticks_of_one_asset, st.randoms())
+def test_hub_when_each_tick_comes_on_both_paths_shows_exactly_the_engines_quotes(
+    ticks: list[Tick], random: Random
+) -> None:
+    hub, connection = LiveHub(ASSETS), Connection()
+    hub.subscribe(Subscriber(None, connection.write), ["prices"])
+    records, quotes = _engine_quotes(ticks)
+
+    for tick, record in zip(ticks, records, strict=True):  # on both paths, either one first
+        if record is not None and random.random() < 0.5:
+            hub.on_record(record)
+            hub.on_tick(tick)
+        else:
+            hub.on_tick(tick)
+            if record is not None:
+                hub.on_record(record)
+
+    assert _shown(connection) == quotes
+    candle = hub.candles.open_candle("BTC")  # the ticks span well under a minute
+    assert candle is not None and candle.trades == len(quotes)  # each counted once
+
+
+def test_hub_when_the_log_brings_a_quote_the_channel_missed_shows_it_once() -> None:
+    ticks = [Tick("BTC", 6_400_000 + n, 6_401_000 + n, 1_700_000_000_000 + n) for n in range(3)]
+    records, quotes = _engine_quotes(ticks)
+    hub, connection = LiveHub(ASSETS), Connection()
+    hub.subscribe(Subscriber(None, connection.write), ["prices"])
+
+    first, second, _ = records
+    assert first is not None and second is not None
+    hub.on_tick(ticks[0])
+    hub.on_record(first)  # its own tick: already shown
+    hub.on_record(second)  # a tick this gateway never got on the channel
+    hub.on_tick(ticks[1])  # arriving late: older than what is shown
+    hub.on_tick(ticks[2])
+
+    assert _shown(connection) == quotes
