@@ -31,6 +31,7 @@ from redis.asyncio import Redis
 
 from _common import report
 from _engine_proc import kill_engine, start_engine
+from _gateway_proc import running_gateway
 from _http_load import Connection, build, closed_loop, open_loop
 from _postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
@@ -138,26 +139,14 @@ async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
         }
         subprocess.run([sys.executable, "-m", "cryptocfd.cli", "migrate"], env=env, check=True)
         engine, _ = start_engine(redis_url, streams.prefix, Path(state), secrets.token_hex(32))
-        gateway = subprocess.Popen(  # noqa: S603 - our own command line
-            [sys.executable, "-m", "cryptocfd.cli", "gateway", "--port", str(port),
-             "--workers", str(args.workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
         ticker = asyncio.create_task(_ticks(redis, streams, stop))
         try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                with suppress(httpx.TransportError):
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            tokens = await _sign_in(base, db_url, USERS)
-            return [await _measure(args, port, tokens) for _ in range(args.runs)]
+            async with running_gateway(env, port, args.workers) as base:
+                tokens = await _sign_in(base, db_url, USERS)
+                return [await _measure(args, port, tokens) for _ in range(args.runs)]
         finally:
             stop.set()
             await ticker
-            gateway.terminate()
-            gateway.wait(10)
             kill_engine(engine)
             keys = [k async for k in redis.scan_iter(match=f"{streams.prefix}*")]
             if keys:

@@ -23,11 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import suppress
 from pathlib import Path
 from typing import cast
 
-import httpx
 import msgspec
 import uvloop
 from redis.asyncio import Redis
@@ -38,6 +36,7 @@ from websockets.uri import parse_uri
 
 from _common import report
 from _engine_proc import kill_engine, start_engine
+from _gateway_proc import running_gateway
 from _postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
@@ -187,31 +186,10 @@ async def _bench(args: argparse.Namespace) -> list[float]:
         }
         subprocess.run([sys.executable, "-m", "cryptocfd.cli", "migrate"], env=env, check=True)
         engine, _ = start_engine(redis_url, streams.prefix, Path(state), secrets.token_hex(32))
-        gateway = subprocess.Popen(  # noqa: S603 - our own command line
-            [
-                sys.executable,
-                "-m",
-                "cryptocfd.cli",
-                "gateway",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         try:
-            for _ in range(200):
-                with suppress(httpx.TransportError):
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            return [await _run(args, port, redis, streams) for _ in range(args.runs)]
+            async with running_gateway(env, port, args.workers):
+                return [await _run(args, port, redis, streams) for _ in range(args.runs)]
         finally:
-            gateway.terminate()
-            gateway.wait(10)
             kill_engine(engine)
             keys = [k async for k in redis.scan_iter(match=f"{streams.prefix}*")]
             if keys:
