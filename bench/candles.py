@@ -162,7 +162,7 @@ async def _over_http(url: str, args: argparse.Namespace, rng: random.Random) -> 
 
 
 async def _run(url: str, args: argparse.Namespace) -> dict[str, list[float]]:
-    pool = await create_pool(url, min_size=1, max_size=2)
+    pool = await create_pool(url, min_size=1, max_size=2, command_timeout_s=None)
     figures: dict[str, list[float]] = {"ingest_rows_per_s": [], "query_p50_ms": []}
     try:
         candles = _ingest_candles(args.ingest_rows)

@@ -181,7 +181,9 @@ def _backfill(days: int, seed: int) -> int:
 
     async def run(progress: Progress) -> int:
         task = progress.add_task("one-minute candles", total=days)
-        pool = await create_pool(settings.database_url, min_size=1, max_size=2)
+        pool = await create_pool(
+            settings.database_url, min_size=1, max_size=2, command_timeout_s=None
+        )
         try:
             return await backfill(
                 pool, days, seed=seed, on_day=lambda _rows: progress.advance(task)

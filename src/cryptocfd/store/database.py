@@ -20,10 +20,20 @@ def asyncpg_dsn(database_url: str) -> str:
     return f"postgresql{sep}{rest}" if scheme.startswith("postgres") else database_url
 
 
-async def create_pool(database_url: str, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    """A pool of connections to ``database_url``."""
+async def create_pool(
+    database_url: str,
+    min_size: int = 2,
+    max_size: int = 10,
+    command_timeout_s: float | None = 30,
+) -> asyncpg.Pool:
+    """A pool of connections to ``database_url``. Statements are cut off after
+    ``command_timeout_s``: a service answering requests must not hang on one; bulk work (a
+    backfill's rollups over months of minutes) passes ``None``."""
     pool = await asyncpg.create_pool(
-        asyncpg_dsn(database_url), min_size=min_size, max_size=max_size, command_timeout=30
+        asyncpg_dsn(database_url),
+        min_size=min_size,
+        max_size=max_size,
+        command_timeout=command_timeout_s,
     )
     assert pool is not None  # create_pool returns None only when not awaited
     return pool
