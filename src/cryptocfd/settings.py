@@ -43,6 +43,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_per_user_per_min: int = 600
     logins_per_ip_per_min: int = 30  # sign-in links and PIN tries, per client IP
     engine_timeout_s: float = 5.0
+    ws_recheck_s: float = 15.0  # how often an open websocket checks its sign-in still holds
     access_log: bool = True  # one JSON line per HTTP request
     smtp_host: str | None = None  # none: the worker logs emails instead of sending them (dev)
     smtp_port: int = 587
@@ -90,6 +91,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_RATE_PER_USER_PER_MIN": "rate_per_user_per_min",
         "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": "logins_per_ip_per_min",
         "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
+        "CRYPTOCFD_WS_RECHECK_S": "ws_recheck_s",
         "CRYPTOCFD_ACCESS_LOG": "access_log",
         "SMTP_HOST": "smtp_host",
         "SMTP_PORT": "smtp_port",

@@ -59,7 +59,12 @@ def platform(
     client = redis.Redis.from_url(redis_url)
     try:
         with running_platform(
-            redis_url, database_url, prefix, state, CRYPTOCFD_RATE_PER_IP_PER_MIN="100000"
+            redis_url,
+            database_url,
+            prefix,
+            state,
+            CRYPTOCFD_RATE_PER_IP_PER_MIN="100000",
+            CRYPTOCFD_WS_RECHECK_S="0.2",
         ) as running:
             now = int(time.time() * 1000)
             for spec in DEFAULT_ASSETS:
@@ -388,3 +393,28 @@ async def test_ws_when_a_tick_reaches_only_the_engine_shows_it_from_the_engines_
     await client.aclose()
 
     assert seen["ts"] == now + 1
+
+
+async def test_ws_when_the_user_signs_out_stops_their_orders_and_says_so(
+    platform: Platform, database_url: str
+) -> None:
+    token = await _token(platform, database_url)
+    async with connect(_ws_url(platform)) as ws:
+        await ws.send(json.dumps({"op": "auth", "access_token": token}))
+        await _next(ws, "authenticated")
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["orders", "prices"]}))
+        assert (await _next(ws, "subscribed"))["channels"] == ["orders", "prices"]
+        async with httpx.AsyncClient(base_url=platform.base_url) as http:
+            out = await http.post(
+                "/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
+            )
+        signed_out = await _next(ws, "error", timeout_s=5)
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["prices"]}))
+        still = await _next(ws, "subscribed")
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["orders"]}))
+        refused = await _next(ws, "error")
+
+    assert out.status_code in (200, 204), out.text
+    assert signed_out["error"]["code"] == "UNAUTHENTICATED"
+    assert still["channels"] == ["prices"]  # public data goes on
+    assert refused["error"]["code"] == "UNAUTHENTICATED"

@@ -5,28 +5,38 @@ Client messages: ``{"op": "subscribe", "channels": ["prices", "orders"]}``,
 ``{"op": "ping"}``. A browser may sign in with its session cookie instead, from the page's own
 origin only (another site's page would otherwise read the user's orders). A malformed message
 gets an error frame; the connection stays open.
+
+A sign-in is checked again every ``ws_recheck_s`` while the socket is open: once its session
+ends or its token family is revoked (a logout) or its access token expires, the ``orders``
+channel stops and the client gets an ``UNAUTHENTICATED`` error frame; prices go on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import asyncpg
 import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
+from redis.exceptions import RedisError
 
 from cryptocfd.gateway.auth import SESSION_COOKIE, revoked_key
 from cryptocfd.gateway.frames import frame_writer
 from cryptocfd.gateway.live import Subscriber
 from cryptocfd.gateway.resources import Resources, resources_of
-from cryptocfd.identity.tokens import BadToken, token_hash, verify_access_token
+from cryptocfd.identity.tokens import AccessClaims, BadToken, token_hash, verify_access_token
 from cryptocfd.market.candles import INTERVALS
 from cryptocfd.store.credentials import live_session
 from cryptocfd.store.logins import utcnow
+
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 4_096
 TOO_SLOW = 1008  # policy violation: the client does not read fast enough
@@ -57,22 +67,71 @@ def _same_origin(resources: Resources, socket: WebSocket[Any, Any, Any]) -> bool
     return (seen.scheme, seen.netloc) == (public.scheme, public.netloc)
 
 
-async def _cookie_account(resources: Resources, socket: WebSocket[Any, Any, Any]) -> int | None:
+@dataclass(frozen=True)
+class SignIn:
+    """Who a socket is signed in as, and what proves it: a session or an access token."""
+
+    user_id: int
+    session_hash: bytes | None = None
+    claims: AccessClaims | None = None
+
+
+@dataclass
+class Connection:
+    """One socket's subscriber and its sign-in, if any."""
+
+    subscriber: Subscriber
+    sign_in: SignIn | None
+
+
+async def _cookie_sign_in(resources: Resources, socket: WebSocket[Any, Any, Any]) -> SignIn | None:
     sid = socket.cookies.get(SESSION_COOKIE)
     if not sid or not _same_origin(resources, socket):
         return None
     session = await live_session(resources.pool, token_hash(sid), utcnow())
-    return None if session is None else session.user_id
+    return None if session is None else SignIn(session.user_id, session_hash=token_hash(sid))
 
 
-async def _token_account(resources: Resources, token: str) -> int | None:
+async def _token_sign_in(resources: Resources, token: str) -> SignIn | None:
     try:
         claims = verify_access_token(resources.secret, token, int(time.time() * 1000))
     except BadToken:
         return None
     if await resources.redis.exists(revoked_key(resources, claims.family)):
         return None
-    return claims.user_id
+    return SignIn(claims.user_id, claims=claims)
+
+
+async def _holds(resources: Resources, sign_in: SignIn) -> bool:
+    """Whether ``sign_in`` still counts: its session alive, or its token unexpired and its
+    family not revoked."""
+    if sign_in.session_hash is not None:
+        return await live_session(resources.pool, sign_in.session_hash, utcnow()) is not None
+    claims = sign_in.claims
+    assert claims is not None
+    if claims.expires_at_ms <= int(time.time() * 1000):
+        return False
+    return not await resources.redis.exists(revoked_key(resources, claims.family))
+
+
+async def _recheck_sign_in(resources: Resources, connection: Connection) -> None:
+    """Stop the ``orders`` channel of a socket whose sign-in no longer holds."""
+    while True:
+        await asyncio.sleep(resources.settings.ws_recheck_s)
+        sign_in = connection.sign_in
+        if sign_in is None:
+            continue
+        try:
+            holds = await _holds(resources, sign_in)
+        except (RedisError, asyncpg.PostgresError, OSError):
+            log.warning("could not recheck a websocket's sign-in; trying again", exc_info=True)
+            continue
+        if not holds and connection.sign_in is sign_in:
+            connection.sign_in = None
+            subscriber = connection.subscriber
+            subscriber.account_id = None
+            resources.live.unsubscribe(subscriber, ["orders"])
+            subscriber.push_event(_error("UNAUTHENTICATED", "signed out: orders stopped"))
 
 
 def _valid_channel(resources: Resources, channel: str) -> bool:
@@ -83,8 +142,9 @@ def _valid_channel(resources: Resources, channel: str) -> bool:
     return kind == "candles" and asset in resources.assets and interval in INTERVALS
 
 
-async def _handle(resources: Resources, subscriber: Subscriber, raw: str | bytes) -> bytes | None:
+async def _handle(resources: Resources, connection: Connection, raw: str | bytes) -> bytes | None:
     """Apply one client message; the reply to send, if any."""
+    subscriber = connection.subscriber
     if len(raw) > MAX_MESSAGE_BYTES:
         return _error("MESSAGE_TOO_LARGE", f"messages are at most {MAX_MESSAGE_BYTES} bytes")
     try:
@@ -94,11 +154,14 @@ async def _handle(resources: Resources, subscriber: Subscriber, raw: str | bytes
     if message.op == "ping":
         return _encode({"type": "pong"})
     if message.op == "auth":
-        account = await _token_account(resources, message.access_token or "")
-        if account is None:
+        sign_in = await _token_sign_in(resources, message.access_token or "")
+        if sign_in is None:
             return _error("UNAUTHENTICATED", "access token invalid, expired or revoked")
-        subscriber.account_id = account
-        return _encode({"type": "authenticated", "user_id": account})
+        if sign_in.user_id != subscriber.account_id:
+            resources.live.unsubscribe(subscriber, ["orders"])  # another user's, if any
+        connection.sign_in = sign_in
+        subscriber.account_id = sign_in.user_id
+        return _encode({"type": "authenticated", "user_id": sign_in.user_id})
     unknown = [c for c in message.channels if not _valid_channel(resources, c)]
     if unknown:
         return _error("UNKNOWN_CHANNEL", f"no such channel: {', '.join(unknown)}")
@@ -134,8 +197,12 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     """Live prices, candles and (signed in) the user's own order events."""
     resources = resources_of(socket.app)
     await socket.accept()
-    subscriber = Subscriber(await _cookie_account(resources, socket), frame_writer(socket.scope))
+    sign_in = await _cookie_sign_in(resources, socket)
+    account = None if sign_in is None else sign_in.user_id
+    subscriber = Subscriber(account, frame_writer(socket.scope))
+    connection = Connection(subscriber, sign_in)
     sender = asyncio.create_task(_send_loop(socket, subscriber))
+    recheck = asyncio.create_task(_recheck_sign_in(resources, connection))
     try:
         while True:
             frame = await socket.receive()
@@ -145,16 +212,19 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
             if not isinstance(text, str):
                 reply: bytes | None = _error("INVALID_MESSAGE", "send JSON text frames")
             else:
-                reply = await _handle(resources, subscriber, text)
+                reply = await _handle(resources, connection, text)
             if reply is not None:
                 subscriber.push_event(reply)  # bounded like events: a flood gets dropped
     except WebSocketDisconnect:
         pass
     finally:
         resources.live.remove(subscriber)
+        recheck.cancel()
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
             await sender
+        with contextlib.suppress(asyncio.CancelledError):
+            await recheck
 
 
 ROUTES = [live_socket]
