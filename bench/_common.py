@@ -1,4 +1,5 @@
-"""Shared bits of the benchmarks: medians over runs, the machine, the closing JSON line."""
+"""Shared bits of the benchmarks: medians over runs, the machine, the closing JSON line, and
+clearing a run's Redis keys."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import statistics
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
@@ -49,3 +51,10 @@ def report(title: str, figures: Mapping[str, list[float]], targets: Mapping[str,
     line["machine"] = machine()  # type: ignore[assignment]
     line["date"] = datetime.now(UTC).date().isoformat()  # type: ignore[assignment]
     print(json.dumps(line))
+
+
+async def drop_keys(redis: Redis, prefix: str) -> None:
+    """Delete every key under ``prefix``: what a run left in Redis."""
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await redis.delete(*keys)

@@ -37,7 +37,7 @@ import httpx
 from redis.asyncio import Redis
 from rich.progress import Progress
 
-from _common import median, report
+from _common import drop_keys, median, report
 from _gateway_proc import running_gateway
 from _postgres import admin, database_url
 from cryptocfd.market.candles import Candle
@@ -155,9 +155,7 @@ async def _over_http(url: str, args: argparse.Namespace, rng: random.Random) -> 
                     for _ in range(args.runs)
                 ]
         finally:
-            keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
-            if keys:
-                await redis.delete(*keys)
+            await drop_keys(redis, prefix)
             await redis.aclose()
 
 

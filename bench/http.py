@@ -29,7 +29,7 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
-from _common import report
+from _common import drop_keys, report
 from _engine_proc import kill_engine, start_engine
 from _gateway_proc import running_gateway
 from _http_load import Connection, build, closed_loop, open_loop
@@ -148,9 +148,7 @@ async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
             stop.set()
             await ticker
             kill_engine(engine)
-            keys = [k async for k in redis.scan_iter(match=f"{streams.prefix}*")]
-            if keys:
-                await redis.delete(*keys)
+            await drop_keys(redis, streams.prefix)
             await redis.aclose()
             await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from _common import report
+from _common import drop_keys, report
 from _engine_proc import kill_engine, start_engine
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.streams import Streams
@@ -97,9 +97,7 @@ async def one_run(args: argparse.Namespace) -> tuple[float, float, float]:
         finally:
             await client.close()
             kill_engine(engine)
-            keys = [k async for k in redis.scan_iter(match=f"{streams.prefix}*")]
-            if keys:
-                await redis.delete(*keys)
+            await drop_keys(redis, streams.prefix)
             await redis.aclose()
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]

@@ -34,7 +34,7 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
-from _common import report
+from _common import drop_keys, report
 from _engine_proc import kill_engine, start_engine
 from _gateway_proc import running_gateway
 from _postgres import admin, database_url
@@ -191,9 +191,7 @@ async def _bench(args: argparse.Namespace) -> list[float]:
                 return [await _run(args, port, redis, streams) for _ in range(args.runs)]
         finally:
             kill_engine(engine)
-            keys = [k async for k in redis.scan_iter(match=f"{streams.prefix}*")]
-            if keys:
-                await redis.delete(*keys)
+            await drop_keys(redis, streams.prefix)
             await redis.aclose()
             await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
