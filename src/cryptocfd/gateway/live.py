@@ -247,6 +247,11 @@ class LiveHub:
         self._from_log: dict[str, deque[QuoteUpdated]] = {}
         # Who listens to each channel, so a quote touches only its own subscribers.
         self.listeners: dict[str, set[Subscriber]] = {}
+        # Every asset's candle channels, named once rather than on every quote.
+        self._candle_channels = {
+            asset: tuple(f"candles:{asset}:{interval}" for interval in INTERVALS)
+            for asset in assets
+        }
         # The open minute of every asset, from the same quotes the candle writer stores.
         self.candles = CandleAggregator()
 
@@ -320,8 +325,7 @@ class LiveHub:
         live = self.candles.open_candle(event.asset)
         if live is None:
             return
-        for interval in INTERVALS:
-            channel = f"candles:{event.asset}:{interval}"
+        for channel in self._candle_channels[event.asset]:
             listening = self.listeners.get(channel)
             if listening:
                 candle = candle_message(channel, live, spec)
