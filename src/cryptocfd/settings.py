@@ -1,7 +1,7 @@
 """Settings: read once from the environment into one frozen, validated object.
 
-Only this module reads the environment. In ``prod`` a missing or placeholder secret stops the
-process at start-up rather than running with a guessable one.
+Only this module reads the environment. In ``prod`` a missing or placeholder secret, or a public
+URL that is missing or not https, stops the process at start-up rather than running unsafely.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -68,6 +69,17 @@ def _secret_problem(name: str, value: str | None) -> str | None:
     return None
 
 
+def _public_url_problem(env: Mapping[str, str], url: str) -> str | None:
+    # Emailed sign-in links and the websocket's origin check are built from it: over plain
+    # http a link (a bearer secret) crosses the network readable by anyone on the path.
+    if "CRYPTOCFD_PUBLIC_URL" not in env:
+        return "CRYPTOCFD_PUBLIC_URL is missing: emailed sign-in links need the public https URL"
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        return f"CRYPTOCFD_PUBLIC_URL must be an https:// URL with a host, not {url!r}"
+    return None
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``environ`` (the process environment by default)."""
     env = os.environ if environ is None else environ
@@ -115,6 +127,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             for p in (
                 _secret_problem("CRYPTOCFD_SECRET_KEY", settings.secret_key),
                 _secret_problem("CRYPTOCFD_SNAPSHOT_KEY", settings.snapshot_key),
+                _public_url_problem(env, settings.public_url),
             )
             if p is not None
         ]
