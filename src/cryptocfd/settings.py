@@ -46,6 +46,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     engine_timeout_s: float = 5.0
     ws_recheck_s: float = 15.0  # how often an open websocket checks its sign-in still holds
     access_log: bool = True  # one JSON line per HTTP request
+    # Limits at the socket, per gateway process (gateway/sockets.py).
+    header_timeout_s: float = 10.0  # a request's headers must be in within this
+    body_timeout_s: float = 30.0  # and its body within this of the headers
+    max_header_bytes: int = 16_384  # request line and headers together; more is a 431
+    connections_per_ip: int = 128  # open HTTP connections from one client address
+    websockets_per_ip: int = 32  # open websockets from one client address
+    # /metrics wants ``Authorization: Bearer <this>``; unset, it answers loopback only in dev.
+    metrics_token: str | None = None
     smtp_host: str | None = None  # none: the worker logs emails instead of sending them (dev)
     smtp_port: int = 587
     smtp_from: str = "CryptoCFD <no-reply@localhost>"
@@ -105,6 +113,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
         "CRYPTOCFD_WS_RECHECK_S": "ws_recheck_s",
         "CRYPTOCFD_ACCESS_LOG": "access_log",
+        "CRYPTOCFD_METRICS_TOKEN": "metrics_token",
+        "CRYPTOCFD_HEADER_TIMEOUT_S": "header_timeout_s",
+        "CRYPTOCFD_BODY_TIMEOUT_S": "body_timeout_s",
+        "CRYPTOCFD_MAX_HEADER_BYTES": "max_header_bytes",
+        "CRYPTOCFD_CONNECTIONS_PER_IP": "connections_per_ip",
+        "CRYPTOCFD_WEBSOCKETS_PER_IP": "websockets_per_ip",
         "SMTP_HOST": "smtp_host",
         "SMTP_PORT": "smtp_port",
         "SMTP_FROM": "smtp_from",
@@ -138,6 +152,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError("refusing to start in prod: " + "; ".join(problems))
     if settings.snapshot_every_s <= 0 or settings.snapshot_every_events <= 0:
         raise SettingsError("snapshot cadence must be positive")
+    if (
+        min(settings.header_timeout_s, settings.body_timeout_s) <= 0
+        or min(settings.max_header_bytes, settings.connections_per_ip, settings.websockets_per_ip)
+        < 1
+    ):
+        raise SettingsError("socket limits must be positive")
     if settings.snapshots_kept < 1:
         raise SettingsError("keep at least one snapshot")
     replay_path = settings.feed.removeprefix("replay:").strip()

@@ -7,13 +7,23 @@ over the limit is told exactly how many seconds remain (``Retry-After``).
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from cryptocfd.gateway.errors import ApiError
 
+if TYPE_CHECKING:
+    from litestar.types import Scope
+
 WINDOW_S = 60
+
+
+def scope_ip(scope: Scope) -> str:
+    """The client's address as the server saw it (put a trusted proxy's header here if any)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 def windowed(key: str, window_s: int = WINDOW_S) -> str:

@@ -1,0 +1,124 @@
+"""The gateway as a real process, as an attacker meets it: a per-IP limit on every route,
+limits at the socket, metrics kept private, and no page that another site may frame."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import redis
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from tests.integration.platform_process import Platform, running_platform
+
+RATE = 12
+WINDOW_S = 60
+
+
+@contextlib.contextmanager
+def gateway_process(
+    redis_url: str, database_url: str, tmp_path: Path, **env: str
+) -> Iterator[Platform]:
+    """An engine and a gateway process under a fresh key prefix, deleted afterwards."""
+    prefix = f"test:{uuid.uuid4().hex[:12]}:"
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with running_platform(redis_url, database_url, prefix, tmp_path / "state", **env) as up:
+            yield up
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def _inside_one_window(seconds_needed: float) -> None:
+    """Wait for a fresh rate window when the current one ends too soon for the test."""
+    left = WINDOW_S - time.time() % WINDOW_S
+    if left < seconds_needed:
+        time.sleep(left + 0.05)
+
+
+async def _websocket_status(url: str) -> int:
+    try:
+        async with connect(url, open_timeout=5):
+            return 101
+    except InvalidStatus as refused:
+        return refused.response.status_code
+
+
+def test_public_routes_when_one_ip_passes_the_limit_are_429_and_healthz_still_answers(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    env = {"CRYPTOCFD_RATE_PER_IP_PER_MIN": str(RATE)}
+    with gateway_process(redis_url, database_url, tmp_path, **env) as platform:
+        ws_url = platform.base_url.replace("http://", "ws://") + "/api/v1/ws"
+        forged = {"Authorization": "Bearer forged.token.value"}
+        cookie = {"Cookie": f"cfd_session={uuid.uuid4().hex}"}
+        calls = [
+            ("GET", "/api/v1/candles?asset=BTC&interval=1m&limit=5000", {}),
+            ("GET", "/readyz", {}),
+            ("GET", "/api/v1/supportedAssets", {}),
+            ("GET", "/api/v1/prices/latest", {}),
+            ("GET", "/docs", {}),
+            ("GET", "/no/such/route", {}),
+            ("GET", "/api/v1/balance", forged),
+            ("GET", "/api/v1/balance", cookie),
+        ]
+        _inside_one_window(20)
+        with httpx.Client(base_url=platform.base_url, timeout=10) as http:
+            spent = [http.request(m, p, headers=h).status_code for m, p, h in calls]
+            spent += [http.get("/api/v1/supportedAssets").status_code for _ in range(RATE - 8)]
+            over = [http.request(m, p, headers=h) for m, p, h in calls]
+            upgrade = asyncio.run(_websocket_status(ws_url))
+            health = http.get("/healthz")
+
+    assert 429 not in spent
+    assert [answer.status_code for answer in over] == [429] * len(calls)
+    assert {answer.json()["error"]["code"] for answer in over} == {"RATE_LIMITED"}
+    assert all(1 <= int(answer.headers["Retry-After"]) <= WINDOW_S for answer in over)
+    assert upgrade == 429
+    assert health.status_code == 200
+
+
+def test_every_response_when_served_forbids_framing_by_other_sites(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    paths = ("/", "/docs", "/openapi.json", "/healthz", "/api/v1/balance", "/nope")
+    with (
+        gateway_process(redis_url, database_url, tmp_path) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=10) as http,
+    ):
+        answers = {path: http.get(path) for path in paths}
+
+    for path, answer in answers.items():
+        policy = answer.headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in policy, path
+        assert answer.headers["x-frame-options"] == "DENY", path
+    assert "default-src 'self'" in answers["/"].headers["content-security-policy"]
+
+
+def test_metrics_when_a_token_is_set_answer_only_a_scraper_that_bears_it(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    token = uuid.uuid4().hex
+    env = {"CRYPTOCFD_METRICS_TOKEN": token}
+    with (
+        gateway_process(redis_url, database_url, tmp_path, **env) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=10) as http,
+    ):
+        anonymous = http.get("/metrics")
+        wrong = http.get("/metrics", headers={"Authorization": "Bearer nope"})
+        scraper = http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "UNAUTHENTICATED"
+    assert wrong.status_code == 401
+    assert scraper.status_code == 200
+    assert "cryptocfd_http_requests_total" in scraper.text
