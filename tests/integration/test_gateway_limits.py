@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -122,3 +123,103 @@ def test_metrics_when_a_token_is_set_answer_only_a_scraper_that_bears_it(
     assert wrong.status_code == 401
     assert scraper.status_code == 200
     assert "cryptocfd_http_requests_total" in scraper.text
+
+
+def _raw(base_url: str, request: bytes, wait_s: float) -> tuple[bytes, float]:
+    """Send ``request`` on a fresh socket; what the server answers until it closes, and when."""
+    host, port = base_url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=wait_s) as raw:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            raw.sendall(request)
+        answer = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := raw.recv(65536):
+                answer += chunk
+        return answer, time.monotonic() - started
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+
+
+SOCKET_LIMITS = {
+    "CRYPTOCFD_HEADER_TIMEOUT_S": "1",
+    "CRYPTOCFD_BODY_TIMEOUT_S": "1",
+    "CRYPTOCFD_CONNECTIONS_PER_IP": "6",
+    "CRYPTOCFD_WEBSOCKETS_PER_IP": "3",
+}
+
+
+def test_socket_when_headers_are_slow_huge_or_the_body_too_big_is_refused_and_closed(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
+        base = platform.base_url
+        half, half_s = _raw(base, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", 10)
+        silent, silent_s = _raw(base, b"", 10)
+        huge, _ = _raw(base, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 2**20, 10)
+        head = b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        declared, declared_s = _raw(base, head + b"Content-Length: 10380902\r\n\r\n", 10)
+        slow_body, slow_body_s = _raw(base, head + b"Content-Length: 100\r\n\r\n{", 10)
+        chunk = b"4000\r\n" + b" " * 0x4000 + b"\r\n"  # two of 16 KiB: past the limit
+        chunked = head + b"Transfer-Encoding: chunked\r\n\r\n" + chunk * 2
+        long_chunked, _ = _raw(base, chunked, 10)
+        fine = httpx.get(f"{base}/healthz", headers={"X-Fine": "a" * 8_000})
+
+    assert (_status(half), _status(silent)) == (408, 408)
+    assert half_s < 5
+    assert silent_s < 5
+    assert _status(huge) == 431
+    assert b'"HEADERS_TOO_LARGE"' in huge
+    assert _status(declared) == 413  # answered from the headers: no body was sent at all
+    assert b'"BODY_TOO_LARGE"' in declared
+    assert declared_s < 5
+    assert _status(slow_body) == 408
+    assert 0.5 < slow_body_s < 5
+    assert _status(long_chunked) == 413
+    assert fine.status_code == 200
+
+
+async def _open_websockets(url: str, count: int) -> tuple[list[int], int]:
+    """Open ``count`` websockets at once and hold them; then how one more fares after closing."""
+    async with contextlib.AsyncExitStack() as stack:
+        statuses = []
+        for _ in range(count):
+            try:
+                await stack.enter_async_context(connect(url, open_timeout=5))
+                statuses.append(101)
+            except InvalidStatus as refused:
+                statuses.append(refused.response.status_code)
+    await asyncio.sleep(0.2)  # the server sees the closes
+    return statuses, await _websocket_status(url)
+
+
+def test_websockets_when_one_ip_opens_more_than_its_cap_are_refused_429(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
+        url = platform.base_url.replace("http://", "ws://") + "/api/v1/ws"
+        statuses, after = asyncio.run(_open_websockets(url, 4))
+
+    assert statuses == [101, 101, 101, 429]
+    assert after == 101
+
+
+def test_connections_when_one_ip_holds_more_than_its_cap_are_refused_429(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
+        host, port = platform.base_url.removeprefix("http://").split(":")
+        held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(6)]
+        try:
+            extra, _ = _raw(platform.base_url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 5)
+        finally:
+            for connection in held:
+                connection.close()
+        time.sleep(0.2)
+        again = httpx.get(f"{platform.base_url}/healthz")
+
+    assert _status(extra) == 429
+    assert b'"TOO_MANY_CONNECTIONS"' in extra
+    assert again.status_code == 200
