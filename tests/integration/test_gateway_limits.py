@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import redis
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from tests.integration.platform_process import Platform, running_platform
 
@@ -223,3 +223,26 @@ def test_connections_when_one_ip_holds_more_than_its_cap_are_refused_429(
     assert _status(extra) == 429
     assert b'"TOO_MANY_CONNECTIONS"' in extra
     assert again.status_code == 200
+
+
+async def _send_and_hear(url: str, message: str) -> int | None:
+    """Send ``message``; the close code the server answers with (``None``: it answered)."""
+    async with connect(url, open_timeout=5) as socket_:
+        await socket_.send(message)
+        try:
+            await asyncio.wait_for(socket_.recv(), 5)
+        except ConnectionClosedError as closed:
+            return closed.rcvd.code if closed.rcvd is not None else -1
+        return None
+
+
+def test_websocket_when_a_message_passes_64_kib_is_closed_1009_unread(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with gateway_process(redis_url, database_url, tmp_path) as platform:
+        url = platform.base_url.replace("http://", "ws://") + "/api/v1/ws"
+        large = asyncio.run(_send_and_hear(url, "x" * 5_000))
+        huge = asyncio.run(_send_and_hear(url, "x" * 2**20))
+
+    assert large is None  # answered with an error frame, the socket open
+    assert huge == 1009

@@ -37,6 +37,7 @@ def run_gateway(host: str, port: int, workers: int) -> None:
         # connections (gateway/frames.py; bench ws, docs/benchmarks.md), websockets per address
         # capped.
         ws=sockets.LimitedWebSocketProtocol,
+        ws_max_size=sockets.WS_MAX_MESSAGE_BYTES,
         access_log=False,
         log_level="info",
         log_config=None,  # keep the JSON logging configured here

@@ -9,6 +9,8 @@ refuse it, and one address may open any number of connections. The gateway's pro
 - bodies: a ``Content-Length`` over ``body.MAX_BODY_BYTES`` is refused with 413 as soon as the
   headers are in, before a byte of the body is read; a chunked body is cut off at that size;
   a body must arrive within ``body_timeout_s`` of its headers (408);
+- websocket messages: over ``WS_MAX_MESSAGE_BYTES`` (after decompression) close the socket
+  with 1009 instead of being buffered whole (uvicorn's own default is 16 MiB);
 - connections: at most ``connections_per_ip`` HTTP connections and ``websockets_per_ip``
   websockets from one client address (429). An upgraded connection counts as a websocket only.
 
@@ -33,6 +35,7 @@ from cryptocfd.gateway.errors import error_json
 from cryptocfd.gateway.frames import FrameWritingProtocol
 from cryptocfd.settings import Settings
 
+WS_MAX_MESSAGE_BYTES = 65_536  # the route answers messages over 4 KiB itself (ws.py)
 LINGER_S = 1.0  # how long a refused connection's late bytes are read and dropped
 
 
