@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from tests.integration.engine_harness import publish_tick, running_engine, store
 
 T = TypeVar("T")
 PUBLIC_URL = "http://127.0.0.1:8000"
+METRICS_TOKEN = secrets.token_urlsafe(16)
 Client = httpx.AsyncClient
 
 
@@ -98,6 +100,7 @@ def gateway_settings(
         "rate_per_ip_per_min": 100_000,
         "rate_per_user_per_min": 100_000,
         "engine_timeout_s": 5.0,
+        "metrics_token": METRICS_TOKEN,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from cryptocfd.bus.streams import Streams
 from cryptocfd.gateway.app import create_app
 from tests.integration.engine_harness import running_engine, store_in
 from tests.integration.gateway_harness import (
+    METRICS_TOKEN,
     PUBLIC_URL,
     Gateway,
     gateway_settings,
@@ -102,13 +103,35 @@ async def test_metrics_when_requests_were_served_counts_them_by_route(gateway: G
     await gateway.client.get("/healthz")
     await gateway.client.get("/api/v1/balance")  # 401
 
-    text = (await gateway.client.get("/metrics")).text
+    scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    text = (await gateway.client.get("/metrics", headers=scrape)).text
 
     healthz = r'cryptocfd_http_requests_total\{method="GET",route="/healthz",status="200"\} [1-9]'
     assert re.search(healthz, text)
     assert 'route="/api/v1/balance",status="401"' in text
     assert "cryptocfd_engine_round_trip_seconds_bucket" in text
     assert 'cryptocfd_stream_lag{group="engine"' in text
+
+
+async def test_metrics_when_asked_without_the_token_are_401(gateway: Gateway) -> None:
+    anonymous = await gateway.client.get("/metrics")
+    wrong = await gateway.client.get("/metrics", headers={"Authorization": "Bearer wrong"})
+
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "UNAUTHENTICATED"
+    assert wrong.status_code == 401
+
+
+async def test_metrics_when_no_token_is_set_are_not_found_off_this_machine(
+    redis_client: Redis, redis_url: str, database_url: str, streams: Streams, tmp_path: Path
+) -> None:
+    async with running_gateway(
+        redis_client, redis_url, database_url, streams, tmp_path, metrics_token=None
+    ) as gateway:  # its client is 203.0.113.7, not loopback
+        answer = await gateway.client.get("/metrics")
+
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "NOT_FOUND"
 
 
 async def test_verify_when_the_engine_is_down_is_503_and_the_link_still_works_after(

@@ -219,6 +219,10 @@ async def test_orders_when_another_user_asks_are_not_found(gateway: Gateway) -> 
         ),
         (b"[]", "INVALID_REQUEST"),
         (b"{", "INVALID_JSON"),
+        (  # deeper than the decoder recurses, yet inside the body size limit
+            b'{"asset":"BTC","side":"long","margin":' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+            "INVALID_JSON",
+        ),
     ],
 )
 async def test_create_when_the_input_is_bad_is_refused_before_the_engine(

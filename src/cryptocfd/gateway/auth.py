@@ -15,7 +15,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import add_hits, check_hits, hit, windowed
+from cryptocfd.gateway.ratelimit import add_hits, check_hits, scope_ip, windowed
 from cryptocfd.gateway.resources import Resources, resources_of
 from cryptocfd.identity.tokens import (
     ACCESS_TOKEN_TTL_MS,
@@ -69,14 +69,15 @@ def _unauthenticated(message: str) -> ApiError:
 async def _gate(
     resources: Resources, request: Request[Any, Any, Any], user_id: int, family: str | None
 ) -> None:
-    """One Redis round trip per request: the family's revocation marker (bearer tokens), the
-    per-IP counter, and the per-user counter on routes that opt in (trading writes)."""
-    prefix, settings = resources.prefix, resources.settings
-    counters = [windowed(f"{prefix}rl:ip:{client_ip(request)}")]
-    limits = [settings.rate_per_ip_per_min]
+    """At most one Redis round trip: the family's revocation marker (bearer tokens) and the
+    per-user counter on routes that opt in (trading writes). The per-IP counter was counted
+    before routing (``edge.PerIpLimit``)."""
+    counters, limits = [], []
     if request.route_handler.opt.get(PER_USER_LIMIT):
-        counters.append(windowed(f"{prefix}rl:user:{user_id}"))
-        limits.append(settings.rate_per_user_per_min)
+        counters.append(windowed(f"{resources.prefix}rl:user:{user_id}"))
+        limits.append(resources.settings.rate_per_user_per_min)
+    if family is None and not counters:
+        return
     async with resources.redis.pipeline(transaction=False) as pipe:
         if family is not None:
             pipe.exists(revoked_key(resources, family))
@@ -127,13 +128,5 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    """The client's address as the server saw it (put a trusted proxy's header here if any)."""
-    client = request.client
-    return client.host if client is not None else "unknown"
-
-
-async def limit_ip(request: Request[Any, Any, Any]) -> None:
-    """Count a request of a public route against its client's IP (``before_request``)."""
-    resources = resources_of(request.app)
-    key = f"{resources.prefix}rl:ip:{client_ip(request)}"
-    await hit(resources.redis, key, resources.settings.rate_per_ip_per_min)
+    """The client's address as the server saw it."""
+    return scope_ip(request.scope)

@@ -35,7 +35,6 @@ PUBLIC = {
     ("post", "/api/v1/auth/mobile/pin/login"),
     ("get", "/healthz"),
     ("get", "/readyz"),
-    ("get", "/metrics"),
 }
 # Responses a handler documents itself, which the error shape must not replace.
 OWN_RESPONSES = {("get", "/readyz", "503")}

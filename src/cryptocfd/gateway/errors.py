@@ -67,6 +67,11 @@ def error_response(
     )
 
 
+def error_json(code: str, message: str) -> bytes:
+    """An error body as bytes, for answers written below the framework (limits, sockets)."""
+    return msgspec.json.encode(ErrorBody(ErrorDetail(code, message)))
+
+
 # Engine rejections a client fixes by asking about something else get 404; those that say the
 # request itself is malformed get 400; the rest are well-formed but refused now: 422.
 _NOT_FOUND = {RejectCode.ORDER_NOT_FOUND, RejectCode.UNKNOWN_ACCOUNT}
