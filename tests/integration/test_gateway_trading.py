@@ -217,6 +217,24 @@ async def test_orders_when_another_user_asks_are_not_found(gateway: Gateway) -> 
             b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"order_type":"limit"}',
             "INVALID_ORDER_PRICE",
         ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"price":"64000"}',
+            "INVALID_ORDER_PRICE",
+        ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"slippage_bps":50}',
+            "INVALID_SLIPPAGE",
+        ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"slippage_bps":50,'
+            b'"expected_price":"0"}',
+            "INVALID_SLIPPAGE",
+        ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":10,'
+            b'"expires_at":"2030-01-01T00:00:00Z"}',
+            "INVALID_EXPIRY",
+        ),
         (b"[]", "INVALID_REQUEST"),
         (b"{", "INVALID_JSON"),
     ],

@@ -39,6 +39,7 @@ from cryptocfd.trading.events import (
     PositionOpened,
 )
 from cryptocfd.trading.margin import capped_pnl, liquidation_price, quantity_for
+from cryptocfd.trading.order_shape import shape_problem
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import State
 
@@ -95,29 +96,6 @@ def quote_problem(asset: AssetState) -> Rejection:
     return reject(RejectCode.PRICE_STALE, f"the {asset.spec.symbol} price is stale")
 
 
-def _check_shape(cmd: PlaceOrder, asset: AssetState) -> Rejection | None:
-    """Checks that need no quote and no balance."""
-    spec = asset.spec
-    if not 1 <= cmd.leverage <= spec.max_leverage:
-        return reject(
-            RejectCode.LEVERAGE_OUT_OF_RANGE, f"leverage must be 1 to {spec.max_leverage}"
-        )
-    if cmd.margin <= 0:
-        return reject(RejectCode.INVALID_MARGIN, "margin must be positive")
-    pending = cmd.order_type is not MARKET
-    if pending and (cmd.price is None or cmd.price <= 0):
-        return reject(RejectCode.INVALID_ORDER_PRICE, "limit and stop orders need a price")
-    if cmd.trailing_distance is not None and cmd.trailing_distance <= 0:
-        return reject(RejectCode.INVALID_TRAILING_DISTANCE, "trailing distance must be positive")
-    if cmd.expires_at is not None and (not pending or cmd.expires_at <= cmd.ts):
-        return reject(RejectCode.INVALID_EXPIRY, "only pending orders expire, in the future")
-    if (cmd.expected_price is not None and cmd.expected_price <= 0) or (
-        cmd.slippage_bps is not None and not 0 <= cmd.slippage_bps <= BPS
-    ):
-        return reject(RejectCode.INVALID_SLIPPAGE, "expected price > 0, slippage 0 to 10000 bps")
-    return None
-
-
 def check_exits(long: bool, reference: int, tp: int | None, sl: int | None) -> Rejection | None:  # noqa: FBT001
     """Take-profit beyond and stop-loss short of ``reference`` on the position's side."""
     if tp is not None and (tp <= 0 or (tp <= reference if long else tp >= reference)):
@@ -137,17 +115,18 @@ def place_order(state: State, cmd: PlaceOrder) -> Decision:
     asset = state.assets.get(cmd.asset)
     if asset is None:
         return reject(RejectCode.UNKNOWN_ASSET, f"unknown asset {cmd.asset!r}")
-    # The usual order passes these three; anything else takes the full, ordered checks.
+    # The usual order passes these; anything else takes the full, ordered checks.
     if not (
         0 < cmd.leverage <= asset.spec.max_leverage
         and cmd.margin > 0
         and cmd.order_type is MARKET
+        and cmd.price is None
         and cmd.trailing_distance is None
         and cmd.expires_at is None
         and cmd.expected_price is None
         and cmd.slippage_bps is None
     ):
-        problem = _check_shape(cmd, asset)
+        problem = shape_problem(cmd, asset.spec)
         if problem is not None:
             return problem
     quote = asset.quote

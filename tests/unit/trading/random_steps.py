@@ -35,6 +35,7 @@ from tests.unit.trading.reference import quantity_step, value_divisor
 
 T0 = 1_700_000_000_000
 DAY_MS = 86_400_000
+YEAR_MS = 366 * DAY_MS  # the furthest a pending entry may expire (docs/engine.md, rule 7)
 
 SPECS: dict[str, AssetSpec] = {spec.symbol: spec for spec in DEFAULT_ASSETS}
 TRADED = ("BTC", "DOGE", "SOL")
@@ -233,6 +234,8 @@ def draw_place_order(data: st.DataObject, world: World, snap: Snapshot) -> Place
     expires_at: int | None = None
     if rarely(data, 3 if order_type is not OrderType.MARKET else 25):
         expires_at = world.now + data.draw(st.integers(-2, 30_000))
+        if rarely(data, 20):  # about a year ahead: the last moment allowed, or just past it
+            expires_at = world.now + YEAR_MS + data.draw(st.integers(-2, 2))
     return PlaceOrder(
         draw_request_id(data, world),
         draw_command_ts(data, world),

@@ -357,14 +357,20 @@ class Reference:
         if cmd.margin <= 0:
             return refuse(RejectCode.INVALID_MARGIN)
         is_market = cmd.order_type is OrderType.MARKET
+        if is_market and cmd.price is not None:
+            return refuse(RejectCode.INVALID_ORDER_PRICE)
         if not is_market and (cmd.price is None or cmd.price <= 0):
             return refuse(RejectCode.INVALID_ORDER_PRICE)
         if cmd.trailing_distance is not None and cmd.trailing_distance <= 0:
             return refuse(RejectCode.INVALID_TRAILING_DISTANCE)
-        if cmd.expires_at is not None and (is_market or cmd.expires_at <= cmd.ts):
+        if cmd.expires_at is not None and (
+            is_market or cmd.expires_at <= cmd.ts or cmd.expires_at > cmd.ts + 366 * DAY_MS
+        ):
             return refuse(RejectCode.INVALID_EXPIRY)
-        if (cmd.expected_price is not None and cmd.expected_price <= 0) or (
-            cmd.slippage_bps is not None and not 0 <= cmd.slippage_bps <= BPS
+        if (
+            (cmd.expected_price is not None and cmd.expected_price <= 0)
+            or (cmd.slippage_bps is not None and not 0 <= cmd.slippage_bps <= BPS)
+            or (cmd.slippage_bps is not None and cmd.expected_price is None)
         ):
             return refuse(RejectCode.INVALID_SLIPPAGE)
         quote = self.fresh_quote(cmd.asset, cmd.ts)

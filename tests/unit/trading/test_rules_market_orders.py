@@ -29,6 +29,8 @@ from tests.unit.trading.builders import (
     view,
 )
 
+YEAR_MS = 366 * 86_400_000  # the furthest ahead a pending entry may expire
+
 
 def _retry(command: PlaceOrder, **changes: object) -> PlaceOrder:
     """The same command with ``changes`` under a fresh request id (a repeated id would only
@@ -49,6 +51,7 @@ def test_place_market_order_when_everything_is_wrong_rejects_in_the_documented_o
         leverage=0,
         account_id=99,
         asset="NOPE",
+        price=1000,
         trailing_distance=0,
         expires_at=T0,
         expected_price=0,
@@ -61,9 +64,12 @@ def test_place_market_order_when_everything_is_wrong_rejects_in_the_documented_o
         (RejectCode.UNKNOWN_ASSET, {"asset": "TST"}),
         (RejectCode.LEVERAGE_OUT_OF_RANGE, {"leverage": 1}),
         (RejectCode.INVALID_MARGIN, {"margin": 1}),
+        (RejectCode.INVALID_ORDER_PRICE, {"price": None}),  # a market order takes no price
         (RejectCode.INVALID_TRAILING_DISTANCE, {"trailing_distance": 5}),
         (RejectCode.INVALID_EXPIRY, {"expires_at": None}),
-        (RejectCode.INVALID_SLIPPAGE, {"expected_price": 900, "slippage_bps": 100}),
+        (RejectCode.INVALID_SLIPPAGE, {"expected_price": None, "slippage_bps": 100}),
+        # A slippage bound with no expected price to measure from.
+        (RejectCode.INVALID_SLIPPAGE, {"expected_price": 900}),
     ]
     for expected, fix in steps:
         assert code_of(engine.apply(command)) == expected
@@ -123,8 +129,10 @@ def test_place_pending_order_when_everything_is_wrong_rejects_in_the_documented_
         (RejectCode.INVALID_ORDER_PRICE, {"price": 0}),
         (RejectCode.INVALID_ORDER_PRICE, {"price": 1000}),
         (RejectCode.INVALID_TRAILING_DISTANCE, {"trailing_distance": None}),
-        (RejectCode.INVALID_EXPIRY, {"expires_at": T0 + 1}),
-        (RejectCode.INVALID_SLIPPAGE, {"expected_price": None}),
+        (RejectCode.INVALID_EXPIRY, {"expires_at": T0 + YEAR_MS + 1}),
+        (RejectCode.INVALID_EXPIRY, {"expires_at": T0 + 1}),  # more than a year ahead
+        (RejectCode.INVALID_SLIPPAGE, {"expected_price": None, "slippage_bps": 5}),
+        (RejectCode.INVALID_SLIPPAGE, {"slippage_bps": None}),  # a bound with no expected price
         (RejectCode.PRICE_UNAVAILABLE, {}),
     ]
     for expected, fix in steps:
@@ -345,11 +353,34 @@ def test_place_market_order_when_zero_slippage_requires_the_exact_price() -> Non
     assert code_of(engine.apply(command)) == RejectCode.SLIPPAGE_EXCEEDED
 
 
-def test_place_market_order_when_only_one_slippage_field_given_does_not_bound_the_fill() -> None:
+def test_place_market_order_when_only_expected_price_given_does_not_bound_the_fill() -> None:
     engine = make_engine(bid=990, ask=1010)
 
     only(engine.apply(order(LONG, expected_price=1)), PositionOpened)
-    only(engine.apply(order(SHORT, slippage_bps=0)), PositionOpened)
+
+
+def test_place_market_order_when_slippage_without_expected_price_rejects_invalid_slippage() -> None:
+    # A bound with nothing to measure from would open with no bound at all.
+    engine = make_engine(bid=990, ask=1010)
+
+    assert code_of(engine.apply(order(SHORT, slippage_bps=0))) == RejectCode.INVALID_SLIPPAGE
+    assert code_of(engine.apply(order(LONG, slippage_bps=100))) == RejectCode.INVALID_SLIPPAGE
+    assert view(engine).used_margin == 0
+
+
+def test_place_order_when_expiry_is_a_year_ahead_places_and_a_moment_later_rejects() -> None:
+    engine = make_engine(bid=1000)
+
+    late = order(LONG, order_type=LIMIT, price=900, expires_at=T0 + YEAR_MS + 1)
+    assert code_of(engine.apply(late)) == RejectCode.INVALID_EXPIRY
+    last = order(LONG, order_type=LIMIT, price=900, expires_at=T0 + YEAR_MS)
+    assert only(engine.apply(last), OrderPlaced).expires_at == T0 + YEAR_MS
+
+
+def test_place_market_order_when_a_price_is_given_rejects_invalid_order_price() -> None:
+    engine = make_engine(bid=1000)
+
+    assert code_of(engine.apply(order(LONG, price=1000))) == RejectCode.INVALID_ORDER_PRICE
 
 
 def test_place_market_short_when_slippage_is_the_full_10000_bps_accepts_any_bid() -> None:
