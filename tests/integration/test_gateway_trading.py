@@ -273,6 +273,39 @@ async def test_create_when_margin_exceeds_free_margin_is_refused_with_the_engine
     assert answer.json()["error"]["code"] == "INSUFFICIENT_BALANCE"
 
 
+async def test_create_and_modify_when_stop_loss_is_past_liquidation_are_422_and_change_nothing(
+    gateway: Gateway,
+) -> None:
+    # 100.00 at 10x on an ask of about 64,036: liquidation near 60,834, below which a long's
+    # stop-loss could never fire (liquidation comes first).
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    order = {"asset": "BTC", "side": "long", "margin": "100", "leverage": 10}
+
+    refused = await gateway.client.post(
+        "/api/v1/trade/create", headers=headers, json={**order, "stop_loss": "60000"}
+    )
+    listed = (await gateway.client.get("/api/v1/trade/open", headers=headers)).json()
+    opened = await gateway.client.post(
+        "/api/v1/trade/create", headers=headers, json={**order, "stop_loss": "62000"}
+    )
+    position = opened.json()["position"]
+    at_liquidation = await gateway.client.post(
+        "/api/v1/trade/modify",
+        headers=headers,
+        json={"order_id": opened.json()["order_id"], "stop_loss": position["liquidation_price"]},
+    )
+    after = (await gateway.client.get("/api/v1/trade/open", headers=headers)).json()
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "STOP_LOSS_BEYOND_LIQUIDATION"
+    assert listed == {"positions": [], "pending": []}
+    assert opened.status_code == 200, opened.text
+    assert at_liquidation.status_code == 422, at_liquidation.text
+    assert at_liquidation.json()["error"]["code"] == "STOP_LOSS_BEYOND_LIQUIDATION"
+    assert [p["stop_loss"] for p in after["positions"]] == ["62000.00"]
+
+
 async def test_create_when_retried_with_the_same_key_opens_one_position(gateway: Gateway) -> None:
     headers = await gateway.sign_in(_email())
     await gateway.tick("BTC", BTC_BID, BTC_ASK)

@@ -96,6 +96,15 @@ def quote_problem(asset: AssetState) -> Rejection:
     return reject(RejectCode.PRICE_STALE, f"the {asset.spec.symbol} price is stale")
 
 
+def stop_beyond(liq: int) -> Rejection:
+    """A stop-loss at or past the liquidation price ``liq``: liquidation would always come first,
+    so the stop could never fire."""
+    return reject(
+        RejectCode.STOP_LOSS_BEYOND_LIQUIDATION,
+        f"the stop loss would never fire: liquidation at {liq} comes first",
+    )
+
+
 def check_exits(long: bool, reference: int, tp: int | None, sl: int | None) -> Rejection | None:  # noqa: FBT001
     """Take-profit beyond and stop-loss short of ``reference`` on the position's side."""
     if tp is not None and (tp <= 0 or (tp <= reference if long else tp >= reference)):
@@ -203,6 +212,9 @@ def open_event(
     mark = asset.quote.mark if asset.quote is not None else price
     if mark <= liq if long else mark >= liq:
         return reject(RejectCode.WOULD_LIQUIDATE, "the position would be liquidated at once")
+    sl = order.stop_loss
+    if sl is not None and (sl <= liq if long else sl >= liq):
+        return stop_beyond(liq)
     return PositionOpened(
         order_id,
         order.account_id,
@@ -242,8 +254,16 @@ def _place_pending(
         return problem
     if cmd.margin > state.free_margin(account):
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
-    if quantity_for(cmd.margin * cmd.leverage, price, asset.divisor, asset.step) <= 0:
+    qty = quantity_for(cmd.margin * cmd.leverage, price, asset.divisor, asset.step)
+    if qty <= 0:
         return reject(RejectCode.POSITION_TOO_SMALL, "the position would have no quantity")
+    sl = cmd.stop_loss
+    if sl is not None:
+        # Judged at the order's price; the fill judges it again at the fill's price.
+        maintenance = asset.spec.maintenance_bps
+        liq = liquidation_price(long, price, qty, cmd.margin, maintenance, asset.divisor)
+        if sl <= liq if long else sl >= liq:
+            return stop_beyond(liq)
     return (
         OrderPlaced(
             state.next_order_id,
@@ -286,6 +306,10 @@ def modify_position(state: State, cmd: ModifyPosition) -> Decision:
     )
     if problem is not None:
         return problem
+    if cmd.stop_loss is not UNSET and sl is not None:
+        liq = pos.liquidation_price
+        if sl <= liq if pos.long else sl >= liq:
+            return stop_beyond(liq)
     rearm = cmd.trailing_distance is not UNSET and cmd.trailing_distance is not None
     return (PositionModified(pos.id, pos.account_id, tp, sl, trailing, rearm, cmd.ts),)
 

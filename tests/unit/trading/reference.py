@@ -440,6 +440,8 @@ class Reference:
         quote = self.quotes[asset]
         if (quote.mark <= liq) if long else (quote.mark >= liq):
             return refuse(RejectCode.WOULD_LIQUIDATE)
+        if sl is not None and (sl <= liq if long else sl >= liq):
+            return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
         armed_at = None if trailing is None else (quote.bid if long else quote.ask)
         self.positions.append(
             RefPosition(
@@ -489,8 +491,15 @@ class Reference:
         if cmd.margin > self.free_margin(cmd.account_id):
             return refuse(RejectCode.INSUFFICIENT_BALANCE)
         raw = cmd.margin * cmd.leverage * value_divisor(spec) // price
-        if raw - raw % quantity_step(spec) == 0:
+        qty = raw - raw % quantity_step(spec)
+        if qty == 0:
             return refuse(RejectCode.POSITION_TOO_SMALL)
+        # The stop-loss against the liquidation price the entry would have at its own price.
+        sl = cmd.stop_loss
+        if sl is not None:
+            liq = liquidation_level(long, price, qty, cmd.margin, spec)
+            if sl <= liq if long else sl >= liq:
+                return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
         order_id = self.next_order_id
         self.next_order_id += 1
         self.pending.append(
@@ -559,6 +568,9 @@ class Reference:
         problem = exits_problem(pos.long, self.closing_price(pos), new_tp, new_sl)
         if problem is not None:
             return problem
+        liq = pos.liquidation_price
+        if new_sl is not None and (new_sl <= liq if pos.long else new_sl >= liq):
+            return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
         rearm = cmd.trailing_distance is not UNSET and cmd.trailing_distance is not None
         pos.take_profit, pos.stop_loss, pos.trailing_distance = tp, sl, trailing
         if rearm:

@@ -30,7 +30,7 @@ from tests.unit.trading.builders import (
 def test_close_position_when_full_closes_everything_at_the_bid_for_a_long() -> None:
     # One unit long at 1000, bid 1020: pnl = (1020 - 1000) * 10^8 // 10^6 = 2,000.
     engine = make_engine(bid=1000, balance=50_000)
-    opened = open_position(engine, LONG, take_profit=1100, stop_loss=900, trailing_distance=30)
+    opened = open_position(engine, LONG, take_profit=1100, stop_loss=960, trailing_distance=30)
     events_of(tick(engine, 1020, ts=T0 + 1))
 
     outcome = engine.apply(close(opened.order_id, ts=T0 + 2))

@@ -101,6 +101,10 @@ def test_place_market_order_when_everything_is_wrong_rejects_in_the_documented_o
     command = _retry(command, margin=10_000, leverage=5)
     assert code_of(engine.apply(command)) == RejectCode.WOULD_LIQUIDATE
     command = _retry(command, leverage=4)
+    # Liquidation at 1000 - 10,000 * 5,000 * 10^6 // (4 * 10^7 * 10^4) = 875 comes before the
+    # stop-loss 700: it could never fire.
+    assert code_of(engine.apply(command)) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    command = _retry(command, stop_loss=None)
     opened = only(engine.apply(command), PositionOpened)
     assert (opened.order_id, opened.open_price, opened.liquidation_price) == (1, 1000, 875)
 
@@ -157,6 +161,12 @@ def test_place_pending_order_when_everything_is_wrong_rejects_in_the_documented_
     # 1 * 1 * 10^6 // 900 = 1,111 units: below one step at the order's price.
     assert code_of(engine.apply(command)) == RejectCode.POSITION_TOO_SMALL
     command = _retry(command, margin=10_000, leverage=10)
+    # At the order's price 900: 1.11 units, liquidation 900 - 5 * 10^13 // (1.11 * 10^12) = 855,
+    # which comes before the stop-loss 800, or one at 855.
+    assert code_of(engine.apply(command)) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    command = _retry(command, stop_loss=855)
+    assert code_of(engine.apply(command)) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    command = _retry(command, stop_loss=856)
     placed = only(engine.apply(command), OrderPlaced)
     assert (placed.order_id, placed.price, placed.expires_at) == (1, 900, T0 + 1)
 
@@ -522,3 +532,18 @@ def test_place_market_order_when_leverage_high_and_spread_wide_rejects_would_liq
     engine = make_engine(bid=900, ask=1100)
 
     assert code_of(engine.apply(order(LONG, 10_000, 100))) == RejectCode.WOULD_LIQUIDATE
+
+
+def test_place_market_order_when_stop_loss_at_or_past_liquidation_rejects_and_opens_nothing() -> (
+    None
+):
+    # 10,000 x10 at 1000: liquidation 950 for a long, 1050 for a short. A stop at or past it
+    # would never fire: the position is liquidated first.
+    engine = make_engine(bid=1000)
+
+    for side, stop in ((LONG, 950), (LONG, 900), (SHORT, 1050), (SHORT, 1100)):
+        command = order(side, stop_loss=stop)
+        assert code_of(engine.apply(command)) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    assert view(engine).used_margin == 0
+    assert only(engine.apply(order(LONG, stop_loss=951)), PositionOpened).stop_loss == 951
+    assert only(engine.apply(order(SHORT, stop_loss=1049)), PositionOpened).stop_loss == 1049
