@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from msgspec import Raw, UnsetType
 
@@ -20,9 +21,12 @@ from cryptocfd.gateway.body import amount, optional_amount
 from cryptocfd.gateway.errors import ApiError, rejected
 from cryptocfd.gateway.schemas import CreateOrderRequest, ModifyRequest
 from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.commands import ModifyPosition, OrderType, PlaceOrder, Side
+from cryptocfd.trading.commands import Command, ModifyPosition, OrderType, PlaceOrder, Side
+from cryptocfd.trading.fingerprint import fingerprinted
 from cryptocfd.trading.order_shape import shape_problem
 from cryptocfd.trading.rejections import RejectCode
+
+C = TypeVar("C", bound=Command)
 
 _SIDES = {"long": Side.LONG, "buy": Side.LONG, "short": Side.SHORT, "sell": Side.SHORT}
 
@@ -30,6 +34,9 @@ _SIDES = {"long": Side.LONG, "buy": Side.LONG, "short": Side.SHORT, "sell": Side
 def now_ms() -> int:
     """The wall clock in unix milliseconds: commands carry the gateway's time."""
     return time.time_ns() // 1_000_000
+
+
+_GENERATED = "g:"
 
 
 def request_id(principal: Principal, key: str | None, operation: str) -> str:
@@ -40,14 +47,14 @@ def request_id(principal: Principal, key: str | None, operation: str) -> str:
         if len(key) > 64 or not key.isascii() or not key.isprintable():
             raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", "keys are up to 64 printable ASCII")
         return f"u{principal.user_id}:{operation}:{key}"
-    return f"g:{uuid.uuid4().hex}"
+    return f"{_GENERATED}{uuid.uuid4().hex}"
 
 
-def key_reused(operation: str) -> ApiError:
-    """The answer when a remembered outcome is not what this request could have produced."""
-    return ApiError(
-        409, "IDEMPOTENCY_KEY_REUSED", f"this key was used for another {operation} request"
-    )
+def keyed(command: C) -> C:
+    """``command`` with its fingerprint if its id is a client's key, so the engine answers the
+    same key sent with another request 409 ``IDEMPOTENCY_KEY_REUSED`` (``trading.fingerprint``).
+    A generated id is never sent twice and needs none."""
+    return command if command.request_id.startswith(_GENERATED) else fingerprinted(command)
 
 
 def _bad(code: RejectCode | str, message: str) -> ApiError:

@@ -379,6 +379,8 @@ def close_event(
         rest_margin,
         liq,
         ts,
+        pos.leverage,
+        pos.opened_at,
     )
 
 

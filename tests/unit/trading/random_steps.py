@@ -31,6 +31,7 @@ from cryptocfd.trading.commands import (
     Tick,
     Withdraw,
 )
+from cryptocfd.trading.fingerprint import fingerprinted
 from tests.unit.trading.reference import quantity_step, value_divisor
 
 T0 = 1_700_000_000_000
@@ -384,7 +385,18 @@ STEP_KINDS = (
 
 
 def draw_step(data: st.DataObject, world: World, snap: Snapshot) -> Command | Tick | None:
-    """One random step: a command, a tick, or ``None`` when only time passed."""
+    """One random step: a command, a tick, or ``None`` when only time passed.
+
+    Half the commands carry their fingerprint, as the gateway's keyed requests do, so a
+    repeated request id is now and then another request under a spent key.
+    """
+    step = _draw_unkeyed(data, world, snap)
+    if step is None or isinstance(step, Tick) or not rarely(data, 2):
+        return step
+    return fingerprinted(step)
+
+
+def _draw_unkeyed(data: st.DataObject, world: World, snap: Snapshot) -> Command | Tick | None:
     kind = data.draw(st.sampled_from(STEP_KINDS))
     if kind == "tick":
         return draw_tick(data, world, snap)

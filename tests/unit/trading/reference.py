@@ -197,8 +197,8 @@ class Reference:
         self.house_balance = 0
         self.deposited = 0
         self.next_order_id = 1
-        # request id -> (command ts of its first arrival, first outcome).
-        self.remembered: dict[str, tuple[int, Outcome]] = {}
+        # request id -> (command ts of its first arrival, first outcome, its fingerprint).
+        self.remembered: dict[str, tuple[int, Outcome, int | None]] = {}
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -283,7 +283,7 @@ class Reference:
         # Before each command, ids that arrived more than the window before its ts are
         # forgotten (every one of them, whatever the order they arrived in).
         horizon = command.ts - self.dedupe_window_ms
-        if self.remembered and min(ts for ts, _ in self.remembered.values()) < horizon:
+        if self.remembered and min(seen[0] for seen in self.remembered.values()) < horizon:
             self.remembered = {
                 request_id: seen
                 for request_id, seen in self.remembered.items()
@@ -291,9 +291,13 @@ class Reference:
             }
         seen = self.remembered.get(command.request_id)
         if seen is not None:
+            # The same id on another request (both fingerprinted, differently) is refused.
+            first, fingerprint = seen[2], command.fingerprint
+            if first is not None and fingerprint is not None and first != fingerprint:
+                return refuse(RejectCode.IDEMPOTENCY_KEY_REUSED)
             return seen[1]
         outcome = self._decide(command)
-        self.remembered[command.request_id] = (command.ts, outcome)
+        self.remembered[command.request_id] = (command.ts, outcome, command.fingerprint)
         return outcome
 
     def _decide(self, command: Command) -> Outcome:
@@ -635,6 +639,8 @@ class Reference:
             rest_margin,
             liq,
             ts,
+            pos.leverage,
+            pos.opened_at,
         )
 
     # -- ticks ------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ def test_close_position_when_full_closes_everything_at_the_bid_for_a_long() -> N
             0,
             None,
             T0 + 2,
+            10,  # the position's leverage
+            T0,  # and when it opened
         ),
     )
     assert view(engine).balance == 52_000
@@ -132,6 +134,8 @@ def test_close_position_when_partial_rounds_quantity_down_to_the_step_and_repric
             6_667,
             951,
             T0,
+            10,  # the position's leverage
+            T0,  # and when it opened
         ),
     )
     position = engine.state.positions[opened.order_id]

@@ -55,6 +55,8 @@ def test_tick_when_bid_reaches_long_take_profit_closes_at_the_bid_and_credits_pn
         0,
         None,
         T0,
+        10,  # the position's leverage
+        T0,  # and when it opened
     )
     assert view(engine).balance == 55_000
     assert view(engine).used_margin == 0
