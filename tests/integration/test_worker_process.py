@@ -18,6 +18,8 @@ from cryptocfd.trading.commands import OpenAccount
 from tests.integration.engine_harness import engine_and_client, store_in
 from tests.integration.journal_world import T0, caught_up, own_pool
 
+KEY = b"the worker test's server key"
+
 
 async def _wait_for_text(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
     for _ in range(400):
@@ -37,6 +39,7 @@ async def test_worker_process_when_running_journals_sends_and_stops_cleanly_on_s
         "CRYPTOCFD_REDIS_PREFIX": streams.prefix,
         "DATABASE_URL": own_database_url,
         "CRYPTOCFD_ENV": "dev",
+        "CRYPTOCFD_SECRET_KEY": KEY.decode(),
     }
     env.pop("SMTP_HOST", None)
     log = tmp_path / "worker.log"
@@ -55,7 +58,9 @@ async def test_worker_process_when_running_journals_sends_and_stops_cleanly_on_s
             await _wait_for_text(log, "worker ready", worker)
             await client.send(OpenAccount("open", T0, 42, 123_456))
             async with pool.acquire() as conn, conn.transaction():
-                await enqueue_email(conn, "t@example.com", "Sign in", "https://x/verify?token=abc")
+                await enqueue_email(
+                    conn, KEY, "t@example.com", "Sign in", "https://x/verify?token=abc"
+                )
             await caught_up(pool, redis_client, streams)
             await _wait_for_text(log, "https://x/verify?token=abc", worker)
             reconcile = await asyncio.to_thread(
