@@ -14,7 +14,7 @@ import time
 
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.resources import Resources
-from cryptocfd.identity.pins import MAX_FAILED_ATTEMPTS, after_failure, lock_ms
+from cryptocfd.identity.pins import MAX_FAILED_ATTEMPTS, after_failure, is_locked, lock_ms
 
 STATE_TTL_S = 7 * 24 * 60 * 60  # locks so far are remembered a week after the last try
 CHANGE = "\0change"  # the "device" of PIN changes that give the current PIN (no device id has NUL)
@@ -51,9 +51,10 @@ class PinAttempt:
             tries, (locked_until, locks), _ = await pipe.execute()
         self.tries, self.locks = int(tries), int(locks or 0)
         until = int(locked_until or 0)
-        if now < until or self.tries > MAX_FAILED_ATTEMPTS:
+        locked = is_locked(until, now)
+        if locked or self.tries > MAX_FAILED_ATTEMPTS:  # more: parallel tries beat the lock
             await self.redis.hincrby(self.key, "tries", -1)  # a refused try is no guess
-            raise _locked(until - now if now < until else lock_ms(max(self.locks - 1, 0)))
+            raise _locked(until - now if locked else lock_ms(max(self.locks - 1, 0)))
 
     async def succeeded(self) -> None:
         """The right PIN: the count starts again."""
