@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from litestar import Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery
@@ -66,14 +66,22 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _page(
-    status: int, title: str, content: str, cookies: list[Cookie] | None = None
-) -> Response[str]:
-    """A small HTML page under the dashboard's CSP: no script, nothing but this origin."""
+def _confirm_page(resources: Resources, token: str, email: str) -> Response[str]:
+    """The page with the button, under the dashboard's CSP: no script, nothing but this origin."""
+    nonce = secrets.token_urlsafe(32)
+    bound = csrf_token(resources.secret, nonce, _CONFIRM)
+    shown = html.escape(mask_email(email))
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{title} · CryptoCFD</title></head><body><main>{content}</main></body></html>"
+        "<title>Sign in · CryptoCFD</title></head><body><main>"
+        f"<h1>Sign in as {shown}</h1>"
+        f"<form method='post' action='{VERIFY}'>"
+        f"<input type='hidden' name='token' value='{html.escape(token, quote=True)}'>"
+        f"<input type='hidden' name='{_CONFIRM}' value='{bound}'>"
+        "<button type='submit'>Sign in</button></form>"
+        "<p>Not you, or did not ask? Close this page: nothing happens without the button.</p>"
+        "</main></body></html>"
     )
     headers = {
         "Content-Security-Policy": content_security_policy(None),
@@ -81,40 +89,11 @@ def _page(
         "Referrer-Policy": "no-referrer",  # the URL holds the token
         "X-Content-Type-Options": "nosniff",
     }
-    return Response(
-        page, status_code=status, media_type="text/html; charset=utf-8", headers=headers,
-        cookies=cookies or [],
-    )  # fmt: skip
-
-
-def _invalid_page() -> Response[str]:
-    return _page(
-        400,
-        "Sign-in link not valid",
-        "<h1>This sign-in link is unknown, used or expired</h1>"
-        "<p><a href='/'>Ask for a new one</a>: each link works once, for 15 minutes.</p>",
-    )
-
-
-def _confirm_page(resources: Resources, token: str, email: str) -> Response[str]:
-    nonce = secrets.token_urlsafe(32)
-    bound = csrf_token(resources.secret, nonce, _CONFIRM)
-    shown = html.escape(mask_email(email))
     cookie = Cookie(
         key=CONFIRM_COOKIE, value=nonce, path=VERIFY, httponly=True, samesite="strict",
         secure=resources.secure_cookies, max_age=CONFIRM_TTL_MS // 1000,
     )  # fmt: skip
-    return _page(
-        200,
-        "Sign in",
-        f"<h1>Sign in as {shown}</h1>"
-        f"<form method='post' action='{VERIFY}'>"
-        f"<input type='hidden' name='token' value='{html.escape(token, quote=True)}'>"
-        f"<input type='hidden' name='{_CONFIRM}' value='{bound}'>"
-        "<button type='submit'>Sign in</button></form>"
-        "<p>Not you, or did not ask? Close this page: nothing happens without the button.</p>",
-        [cookie],
-    )
+    return Response(page, media_type=MediaType.HTML, headers=headers, cookies=[cookie])
 
 
 async def _spend(resources: Resources, token: str) -> User:
@@ -145,7 +124,7 @@ async def _tokens(resources: Resources, token: str) -> Response[Any]:
         "`Deprecation` header, until the `Sunset` date; POST the token instead."
     ),
     responses={
-        200: ResponseSpec(TokensOut, description="The confirmation page (HTML), or tokens"),
+        200: ResponseSpec(str, description="The confirmation page", media_type=MediaType.HTML),
     },
 )
 async def verify_page(request: Request[Any, Any, Any], token: FromQuery[str]) -> Response[Any]:
@@ -157,7 +136,7 @@ async def verify_page(request: Request[Any, Any, Any], token: FromQuery[str]) ->
         return response
     email = await live_login_email(resources.pool, token_hash(token), utcnow())
     if email is None:
-        return _invalid_page()
+        raise _invalid_link()
     return _confirm_page(resources, token, email)
 
 
@@ -182,13 +161,7 @@ async def verify(request: Request[Any, Any, Any]) -> Response[Any]:
     raw = await request.body()
     if not request.headers.get("content-type", "").startswith(FORM):
         return await _tokens(resources, decode_body(raw, VerifyRequest).token)
-    token = _confirmed_token(resources, request, raw)
-    try:
-        user = await _spend(resources, token)
-    except ApiError as exc:
-        if exc.code != "INVALID_LOGIN_LINK":
-            raise
-        return _invalid_page()
+    user = await _spend(resources, _confirmed_token(resources, request, raw))
     old = request.cookies.get(SESSION_COOKIE)
     if old:  # never carry a session over a sign-in: a planted id must not become valid
         await revoke_session(resources.pool, token_hash(old))
