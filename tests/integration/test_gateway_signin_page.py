@@ -63,7 +63,7 @@ async def test_verify_page_when_opened_shows_the_masked_address_and_a_scriptless
     assert f"<form method='post' action='{VERIFY}'>" in page.text
     assert "<script" not in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert page.headers["cache-control"] == "no-store"
     assert confirmation_fields(page)["token"] == token_of(link)
 

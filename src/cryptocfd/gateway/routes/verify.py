@@ -86,7 +86,9 @@ def _confirm_page(resources: Resources, token: str, email: str) -> Response[str]
     headers = {
         "Content-Security-Policy": content_security_policy(None),
         "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",  # the URL holds the token
+        # The URL holds the token: no other site may see it. (Not no-referrer: then browsers
+        # send "Origin: null" with the form, and the origin check could not tell it apart.)
+        "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
     }
     cookie = Cookie(
