@@ -194,3 +194,22 @@ async def test_pin_login_when_right_after_wrong_tries_starts_the_count_again(
 
     assert before == after == [401] * 4
     assert ok.status_code == still_ok.status_code == 200
+
+
+async def test_pin_login_when_guessed_from_many_new_devices_stops_them_not_the_owners(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    right = {"email": email, "pin": "739150"}
+    owners = await gateway.client.post(PIN_LOGIN, json={**right, "device_id": "owners-phone"})
+
+    rotated = [await _wrong_tries(gateway, email, f"new-{n}", 4) for n in range(5)]
+    another_new = await gateway.client.post(PIN_LOGIN, json={**right, "device_id": "new-6"})
+    owners_again = await gateway.client.post(PIN_LOGIN, json={**right, "device_id": "owners-phone"})
+
+    assert owners.status_code == 200
+    assert rotated == [[401] * 4] * 5  # no single device reached its own lock
+    assert another_new.status_code == 429
+    assert another_new.json()["error"]["code"] == "PIN_LOCKED"
+    assert owners_again.status_code == 200

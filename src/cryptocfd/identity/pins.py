@@ -2,7 +2,8 @@
 
 A PIN is six ASCII digits. The common ones (repeats, runs, the usual favourites) are refused,
 because an attacker tries them first. Five wrong tries lock the PIN on that device for fifteen
-minutes; each further lock doubles the wait, up to a day.
+minutes; each further lock doubles the wait, up to a day. Devices the address never signed
+in on share one hourly budget of wrong tries, so new device ids buy no more guesses.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ PIN_DIGITS = 6
 MAX_FAILED_ATTEMPTS = 5
 LOCK_MS = 15 * 60 * 1000
 MAX_LOCK_MS = 24 * 60 * 60 * 1000
+# Wrong PINs an hour for one address from devices it never signed in on: device ids are the
+# client's to choose, so without this a new id would buy five more guesses.
+MAX_NEW_DEVICE_FAILURES_PER_HOUR = 20
 
 # Favourites from published PIN-frequency studies, beyond the repeats and runs caught below.
 _FAVOURITES = frozenset(

@@ -122,3 +122,14 @@ async def device_families(conn: Db, user_id: int) -> list[str]:
         user_id,
     )
     return [str(row["family"]) for row in rows]
+
+
+async def signed_in_device(conn: Db, user_id: int, device_id: str) -> bool:
+    """Whether ``device_id`` holds a live PIN sign-in of the user (one of their own devices)."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM refresh_tokens WHERE user_id = $1 AND device_id = $2"
+        " AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now() LIMIT 1",
+        user_id,
+        device_id,
+    )
+    return found is not None

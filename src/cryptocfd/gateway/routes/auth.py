@@ -49,6 +49,7 @@ from cryptocfd.store.credentials import (
     device_families,
     revoke_family,
     revoke_session,
+    signed_in_device,
     spend_refresh_token,
 )
 from cryptocfd.store.logins import utcnow
@@ -203,11 +204,13 @@ async def pin_login(request: Request[Any, Any, Any]) -> TokensOut:
     ip_key = f"{resources.prefix}rl:pin-ip:{client_ip(request)}"
     await hit(resources.redis, ip_key, resources.settings.logins_per_ip_per_min)
     email = _email(body.email)
-    attempt = PinAttempt(resources, email, body.device_id)
-    await attempt.begin()
     user = await user_by_email(resources.pool, email)
+    known = user is not None and await signed_in_device(resources.pool, user.id, body.device_id)
+    attempt = PinAttempt(resources, email, body.device_id, known_device=known)
+    await attempt.begin()
     pin_hash = None if user is None else await pin_hash_of(resources.pool, user.id)
-    if user is not None and await pin_matches(pin_hash, body.pin):
+    # Checked even with no PIN to check (against a dummy hash): a miss takes the same time.
+    if await pin_matches(pin_hash, body.pin) and user is not None:
         await attempt.succeeded()
         return await issue_tokens(resources, resources.pool, user, device_id=body.device_id)
     if await attempt.failed() and user is not None:
