@@ -181,7 +181,7 @@ def _confirmed_token(resources: Resources, request: Request[Any, Any, Any], raw:
         raise ApiError(400, "INVALID_REQUEST", "expected the confirmation form") from exc
     nonce = request.cookies.get(CONFIRM_COOKIE, "")
     if (
-        _cross_site(request)
+        _cross_site(request, resources)
         or not nonce
         or not csrf_matches(resources.secret, nonce, fields.get(_CONFIRM, ""), _CONFIRM)
     ):
@@ -192,14 +192,16 @@ def _confirmed_token(resources: Resources, request: Request[Any, Any, Any], raw:
     return token
 
 
-def _cross_site(request: Request[Any, Any, Any]) -> bool:
+def _cross_site(request: Request[Any, Any, Any], resources: Resources) -> bool:
     """Whether the browser says the form was posted from another site or origin."""
     if request.headers.get("sec-fetch-site", "same-origin") in _CROSS_SITE:
         return True
     origin = request.headers.get("origin")
     if origin is None:
         return False  # older browsers; the bound field still has to match
-    return urlsplit(origin).netloc != request.headers.get("host", "")
+    # Ours is the host asked for, or the public URL's (a proxy may rewrite Host).
+    ours = {request.headers.get("host", ""), urlsplit(resources.settings.public_url).netloc}
+    return urlsplit(origin).netloc not in ours
 
 
 def session_cookies(resources: Resources, sid: str) -> list[Cookie]:
