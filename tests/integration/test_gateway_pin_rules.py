@@ -213,3 +213,5 @@ async def test_pin_login_when_guessed_from_many_new_devices_stops_them_not_the_o
     assert another_new.status_code == 429
     assert another_new.json()["error"]["code"] == "PIN_LOCKED"
     assert owners_again.status_code == 200
+    locked = [s for s in await _subjects(gateway, email) if "locked" in s]
+    assert locked == ["Wrong PINs locked your CryptoCFD mobile sign-in"]  # the budget ran out

@@ -85,16 +85,18 @@ class PinAttempt:
         await self.redis.delete(self.key)
 
     async def failed(self) -> bool:
-        """A wrong PIN: lock the pair after the fifth; true when this try locked it."""
+        """A wrong PIN: lock the pair after the fifth; true when this try locked the pair or
+        spent the new devices' budget."""
         now = int(time.time() * 1000)
+        spent = 0
         if self.budget_key is not None:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.incr(self.budget_key)
                 pipe.expire(self.budget_key, HOUR_S + 1, nx=True)
-                await pipe.execute()
+                spent, _ = await pipe.execute()
         _failed, locked_until = after_failure(self.tries - 1, now, self.locks)
         if locked_until is None:
-            return False
+            return int(spent) == MAX_NEW_DEVICE_FAILURES_PER_HOUR
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.key, mapping={"tries": 0, "locked_until": locked_until})
             pipe.hincrby(self.key, "locks", 1)

@@ -91,10 +91,11 @@ def pin_locked_email(device_id: str) -> tuple[str, str]:
     """The subject and body telling the owner wrong PINs locked a device."""
     return (
         "Wrong PINs locked your CryptoCFD mobile sign-in",
-        f"Five wrong PINs were tried for your CryptoCFD account on the device {device_id!r}, so "
-        "PIN sign-in there is locked for a while (longer each time it happens again).\n\n"
+        f"Wrong PINs were tried for your CryptoCFD account, the last on the device {device_id!r},"
+        " so PIN sign-in from it (or from any device new to your account, when many were "
+        "tried) is locked for a while, longer each time it happens again.\n\n"
         "If this was not you, someone is guessing your PIN: change it after signing in by "
-        "email link. Your other devices are not locked.\n",
+        "email link. The devices you signed in on with your PIN are not locked.\n",
     )
 
 
