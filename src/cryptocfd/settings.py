@@ -43,6 +43,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_per_ip_per_min: int = 3_000
     rate_per_user_per_min: int = 600
     logins_per_ip_per_min: int = 30  # sign-in links and PIN tries, per client IP
+    login_links_per_ip_per_hour: int = 60  # sign-in links asked for, per client IP
     engine_timeout_s: float = 5.0
     ws_recheck_s: float = 15.0  # how often an open websocket checks its sign-in still holds
     access_log: bool = True  # one JSON line per HTTP request
@@ -110,6 +111,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_RATE_PER_IP_PER_MIN": "rate_per_ip_per_min",
         "CRYPTOCFD_RATE_PER_USER_PER_MIN": "rate_per_user_per_min",
         "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": "logins_per_ip_per_min",
+        "CRYPTOCFD_LOGIN_LINKS_PER_IP_PER_HOUR": "login_links_per_ip_per_hour",
         "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
         "CRYPTOCFD_WS_RECHECK_S": "ws_recheck_s",
         "CRYPTOCFD_ACCESS_LOG": "access_log",

@@ -29,9 +29,7 @@ async def _sign_in(gateway: Gateway, inbox: Inbox, email: str) -> dict[str, str]
     assert answer.status_code == 202
     link = await inbox.link_to(email)
     assert link.startswith(f"{PUBLIC_URL}/api/v1/auth/verify?token=")
-    tokens = await gateway.client.get(
-        link.removeprefix(PUBLIC_URL), headers={"Accept": "application/json"}
-    )
+    tokens = await gateway.verify_json(link)
     assert tokens.status_code == 200, tokens.text
     return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
 

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.gateway.app import create_app
+from cryptocfd.store.keyfiles import server_key
 from tests.integration.engine_harness import running_engine, store_in
 from tests.integration.gateway_harness import (
     METRICS_TOKEN,
@@ -21,12 +22,14 @@ from tests.integration.gateway_harness import (
     gateway_settings,
     newest_link,
     running_gateway,
+    spend_link,
 )
 from tests.integration.servers import private_redis
 
 ROUTES = {
     ("post", "/api/v1/auth/login"),
     ("get", "/api/v1/auth/verify"),
+    ("post", "/api/v1/auth/verify"),
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/auth/me"),
@@ -149,10 +152,10 @@ async def test_verify_when_the_engine_is_down_is_503_and_the_link_still_works_af
             alive = await c.get("/healthz")
             ready = await c.get("/readyz")
             await c.post("/api/v1/auth/login", json={"email": email})
-            link = await newest_link(database_url, email)
-            down = await c.get(link, headers={"Accept": "application/json"})
+            link = await newest_link(database_url, email, server_key(settings))
+            down = await spend_link(c, link)
             async with running_engine(redis_client, streams, store_in(tmp_path)):
-                up = await c.get(link, headers={"Accept": "application/json"})
+                up = await spend_link(c, link)
                 ready_after = await c.get("/readyz")
     finally:
         keys = [k async for k in redis_client.scan_iter(match=f"{streams.prefix}*")]

@@ -41,6 +41,7 @@ class Principal(msgspec.Struct, frozen=True):
     family: str | None = None  # bearer tokens: the revocable token family
     device_id: str | None = None
     session_hash: bytes | None = None  # cookie sessions: the stored hash of the session id
+    signed_in_at_ms: int | None = None  # when a sign-in link began this session or family
 
     @property
     def account_id(self) -> int:
@@ -96,7 +97,12 @@ async def _bearer(resources: Resources, request: Request[Any, Any, Any], token: 
     except BadToken as exc:
         raise _unauthenticated(str(exc)) from exc
     await _gate(resources, request, claims.user_id, claims.family)
-    return Principal(claims.user_id, family=claims.family, device_id=claims.device_id)
+    return Principal(
+        claims.user_id,
+        family=claims.family,
+        device_id=claims.device_id,
+        signed_in_at_ms=claims.signed_in_at_ms,
+    )
 
 
 async def _session(resources: Resources, request: Request[Any, Any, Any], sid: str) -> Principal:
@@ -109,7 +115,8 @@ async def _session(resources: Resources, request: Request[Any, Any, Any], sid: s
         if not presented or not csrf_matches(resources.secret, sid, presented):
             raise ApiError(403, "CSRF_FAILED", "missing or wrong X-CSRF-Token for this session")
     await _gate(resources, request, session.user_id, None)
-    return Principal(session.user_id, session_hash=id_hash)
+    signed_in_at_ms = int(session.created_at.timestamp() * 1000)
+    return Principal(session.user_id, session_hash=id_hash, signed_in_at_ms=signed_in_at_ms)
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:

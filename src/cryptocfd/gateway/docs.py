@@ -31,6 +31,7 @@ SERVED = frozenset(
 PUBLIC = {
     ("post", "/api/v1/auth/login"),
     ("get", "/api/v1/auth/verify"),
+    ("post", "/api/v1/auth/verify"),
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/mobile/pin/login"),
     ("get", "/healthz"),

@@ -25,9 +25,15 @@ def normalize_email(text: str) -> str:
         or domain.startswith(".")
         or domain.endswith(".")
         or ".." in domain
-        or any(c.isspace() or c in '<>()[],;:\\"' for c in email)
+        or any(c.isspace() or not c.isprintable() or c in '<>()[],;:\\"' for c in email)
         or not email.isascii()
         or "@" in local
     ):
         raise InvalidEmail("expected an email address like trader@example.com")
     return email
+
+
+def mask_email(email: str) -> str:
+    """The address as a page may show it to whoever holds a link: ``a…@example.com``."""
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}…@{domain}"
