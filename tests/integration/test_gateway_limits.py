@@ -139,6 +139,21 @@ def _raw(base_url: str, request: bytes, wait_s: float) -> tuple[bytes, float]:
         return answer, time.monotonic() - started
 
 
+def _kept_alive(base_url: str, second: bytes) -> tuple[bytes, bytes]:
+    """A plain request, then ``second`` on the same connection: both answers."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = raw.recv(65536)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            raw.sendall(second)
+        answer = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := raw.recv(65536):
+                answer += chunk
+        return first, answer
+
+
 def _status(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
 
@@ -165,7 +180,9 @@ def test_socket_when_headers_are_slow_huge_or_the_body_too_big_is_refused_and_cl
         chunk = b"4000\r\n" + b" " * 0x4000 + b"\r\n"  # two of 16 KiB: past the limit
         chunked = head + b"Transfer-Encoding: chunked\r\n\r\n" + chunk * 2
         long_chunked, _ = _raw(base, chunked, 10)
-        fine = httpx.get(f"{base}/healthz", headers={"X-Fine": "a" * 8_000})
+        big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n"
+        kept_first, kept_second = _kept_alive(base, big)
+        fine = httpx.get(f"{base}/healthz", headers={"X-Fine": "a" * 12_000})
 
     assert (_status(half), _status(silent)) == (408, 408)
     assert half_s < 5
@@ -178,6 +195,7 @@ def test_socket_when_headers_are_slow_huge_or_the_body_too_big_is_refused_and_cl
     assert _status(slow_body) == 408
     assert 0.5 < slow_body_s < 5
     assert _status(long_chunked) == 413
+    assert (_status(kept_first), _status(kept_second)) == (200, 431)
     assert fine.status_code == 200
 
 
