@@ -274,3 +274,13 @@ def test_websocket_when_a_message_passes_64_kib_is_closed_1009_unread(
 
     assert large is None  # answered with an error frame, the socket open
     assert huge == 1009
+
+
+def test_metrics_when_no_token_is_set_answer_a_dev_scraper_on_this_machine(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with gateway_process(redis_url, database_url, tmp_path) as platform:
+        answer = httpx.get(f"{platform.base_url}/metrics")  # from 127.0.0.1
+
+    assert answer.status_code == 200
+    assert "cryptocfd_http_requests_total" in answer.text
