@@ -110,6 +110,11 @@ async def rollups_are_tables(conn: Connection) -> bool:
     return bool(kind in {b"r", "r"})
 
 
+async def has_candles(pool: asyncpg.Pool) -> bool:
+    """True when any one-minute candle is stored."""
+    return bool(await pool.fetchval("SELECT EXISTS (SELECT 1 FROM candles_1m)"))
+
+
 async def write_candles(
     pool: asyncpg.Pool, candles: Sequence[Candle], *, rollups: bool = True
 ) -> int:
