@@ -146,3 +146,56 @@ async def test_up_when_dev_store_is_empty_seeds_thirty_days_that_the_live_feed_c
     assert "up: candles are stored already; not seeding" in second_output, second_output
     assert "up: seeded" not in second_output
     assert again == (closes, times, stored)
+
+
+async def count(database_url: str, sql: str) -> int:
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        value = await conn.fetchval(sql)
+    finally:
+        await conn.close()
+    assert isinstance(value, int)
+    return value
+
+
+async def test_up_when_stopped_while_seeding_exits_and_the_next_start_keeps_the_partial_seed(
+    tmp_path: Path, own_database_url: str
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "CRYPTOCFD_ENV": "dev",
+        "CRYPTOCFD_HTTP_PORT": str(port),
+        "DATABASE_URL": own_database_url,
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "CRYPTOCFD_STATE_DIR": str(tmp_path / "state"),
+        "CRYPTOCFD_PUBLIC_URL": f"http://localhost:{port}",
+        "CRYPTOCFD_SEED_DAYS": "30",
+    }
+    up = await start_up(env)
+    assert up.stdout is not None
+    first: list[str] = []
+    await read_until(up.stdout, "up: the candle store is empty: seeding 30 days", first, WAIT_S)
+    deadline = time.monotonic() + WAIT_S
+    while await count(own_database_url, "SELECT count(*) FROM candles_1m") == 0:
+        assert time.monotonic() < deadline, "".join(first)
+        await asyncio.sleep(0.1)
+    up.send_signal(signal.SIGTERM)
+    rest, _ = await asyncio.wait_for(up.communicate(), 60)
+    first.append(rest.decode())
+    partial = await count(own_database_url, "SELECT count(*) FROM candles_1m")
+    deferred = await count(own_database_url, "SELECT count(*) FROM candles_rollup_pending")
+
+    second: list[str] = []
+    async with running_up(env, second):
+        pending_after = await count(own_database_url, "SELECT count(*) FROM candles_rollup_pending")
+
+    output = "".join(first)
+    assert up.returncode == 0, output
+    assert "up: stopped while seeding" in output
+    assert "up: dashboard" not in output
+    assert "engine " not in output  # no process was started
+    assert 0 < partial < SEEDED_PER_ASSET * len(DEFAULT_ASSETS)
+    assert deferred > 0  # the stopped seed left its rollups to be folded in
+    assert "up: candles are stored already; not seeding" in "".join(second)
+    assert pending_after == 0

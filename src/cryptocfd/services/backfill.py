@@ -123,15 +123,22 @@ async def backfill_with_progress(
     only_when_empty: bool = False,
     out: TextIO,
     title: str = "one-minute candles",
+    announce: str | None = None,
 ) -> int | None:
     """Backfill with a progress bar on ``out``; return rows written.
 
-    With ``only_when_empty``, do nothing (and return None) when any candle is stored already.
+    With ``only_when_empty``, write nothing (and return None) when any candle is stored already,
+    only folding in the rollups a stopped run may have left deferred. ``announce`` is a line
+    written before the bar (which a pipe sees only once it is done).
     """
     pool = await create_pool(database_url, min_size=1, max_size=2, command_timeout_s=None)
     try:
         if only_when_empty and await has_candles(pool):
+            await refresh_aggregates(pool)
             return None
+        if announce is not None:
+            out.write(announce + "\n")
+            out.flush()
         with Progress(console=Console(file=out)) as progress:
             task = progress.add_task(title, total=days)
             return await backfill(

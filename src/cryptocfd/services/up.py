@@ -9,11 +9,12 @@ platform and each process joins as its subcommand lands.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Collection
-from typing import TextIO
+from collections.abc import Collection, Coroutine
+from typing import Any, TextIO
 
 from cryptocfd.services.backfill import backfill_with_progress
 from cryptocfd.services.embedded import Services, embedded_default
@@ -68,6 +69,7 @@ async def seed_history(settings: Settings, services: Services, out: TextIO) -> i
         only_when_empty=True,
         out=out,
         title=f"up: seeding {settings.seed_days} days of history",
+        announce=f"up: the candle store is empty: seeding {settings.seed_days} days of history",
     )
     if rows is None:
         out.write("up: candles are stored already; not seeding\n")
@@ -75,6 +77,21 @@ async def seed_history(settings: Settings, services: Services, out: TextIO) -> i
         seconds = time.monotonic() - started
         out.write(f"up: seeded {rows:,} one-minute candles in {seconds:.1f} s; rollups current\n")
     return rows
+
+
+async def unless_stopped(work: Coroutine[Any, Any, object], stopping: asyncio.Event) -> bool:
+    """Run ``work`` to its end, or cancel it once ``stopping`` is set; whether it ended."""
+    task = asyncio.ensure_future(work)
+    stop = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    task.result()
+    return True
 
 
 async def run_up(settings: Settings, known: Collection[str], out: TextIO | None = None) -> int:
@@ -100,7 +117,10 @@ async def run_up(settings: Settings, known: Collection[str], out: TextIO | None 
         else:
             out.write(f"up: skipping migrations: this build has no `cryptocfd {MIGRATE}`\n")
         if MIGRATE in known and seeds_history(settings):
-            await seed_history(settings, services, out)
+            seeding = seed_history(settings, services, out)
+            if not await unless_stopped(seeding, supervisor.stopping):
+                out.write("up: stopped while seeding; the next start keeps what was written\n")
+                return 0
         running = asyncio.create_task(supervisor.run())
         base = settings.public_url.rstrip("/")
         out.write(f"up: dashboard    {base}/\nup: API explorer {base}/docs\n")
