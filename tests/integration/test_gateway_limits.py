@@ -93,17 +93,36 @@ def test_every_response_when_served_forbids_framing_by_other_sites(
     redis_url: str, database_url: str, tmp_path: Path
 ) -> None:
     paths = ("/", "/docs", "/openapi.json", "/healthz", "/api/v1/balance", "/nope")
+    counted = len(paths) - 1  # all but /healthz: the next request is the edge's 429
+    env = {**SOCKET_LIMITS, "CRYPTOCFD_RATE_PER_IP_PER_MIN": str(counted)}
     with (
-        gateway_process(redis_url, database_url, tmp_path) as platform,
+        gateway_process(redis_url, database_url, tmp_path, **env) as platform,
         httpx.Client(base_url=platform.base_url, timeout=10) as http,
     ):
+        base = platform.base_url
+        _inside_one_window(20)
         answers = {path: http.get(path) for path in paths}
+        limited = http.get("/docs")
+        big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n"
+        declared = b"POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 10380902\r\n\r\n"
+        refusals = {
+            431: _raw(base, big, 10)[0],
+            413: _raw(base, declared, 10)[0],
+            408: _raw(base, b"", 10)[0],
+            429: _one_past_the_connection_cap(base, 6),
+        }
 
-    for path, answer in answers.items():
+    assert limited.status_code == 429
+    for path, answer in [*answers.items(), ("429 at the edge", limited)]:
         policy = answer.headers.get("content-security-policy", "")
         assert "frame-ancestors 'none'" in policy, path
-        assert answer.headers["x-frame-options"] == "DENY", path
+        assert answer.headers.get_list("x-frame-options") == ["DENY"], path
     assert "default-src 'self'" in answers["/"].headers["content-security-policy"]
+    for status, raw in refusals.items():
+        assert _status(raw) == status
+        head = raw.split(b"\r\n\r\n", 1)[0].lower()
+        assert b"content-security-policy: frame-ancestors 'none'\r\n" in head, status
+        assert head.count(b"\r\nx-frame-options: deny") == 1, status
 
 
 def test_metrics_when_a_token_is_set_answer_only_a_scraper_that_bears_it(
@@ -231,17 +250,23 @@ def test_websockets_when_one_ip_opens_more_than_its_cap_are_refused_429(
     assert after == 101
 
 
+def _one_past_the_connection_cap(base_url: str, cap: int) -> bytes:
+    """Hold ``cap`` idle connections; what one more is answered."""
+    host, port = base_url.removeprefix("http://").split(":")
+    held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(cap)]
+    try:
+        extra, _ = _raw(base_url, CLOSING_HEALTHZ, 5)
+    finally:
+        for connection in held:
+            connection.close()
+    return extra
+
+
 def test_connections_when_one_ip_holds_more_than_its_cap_are_refused_429(
     redis_url: str, database_url: str, tmp_path: Path
 ) -> None:
     with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
-        host, port = platform.base_url.removeprefix("http://").split(":")
-        held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(6)]
-        try:
-            extra, _ = _raw(platform.base_url, CLOSING_HEALTHZ, 5)
-        finally:
-            for connection in held:
-                connection.close()
+        extra = _one_past_the_connection_cap(platform.base_url, 6)
         for _ in range(50):  # until the server has seen the closes
             again, _ = _raw(platform.base_url, CLOSING_HEALTHZ, 5)
             if _status(again) == 200:

@@ -103,6 +103,7 @@ def http_refusal(status: int, code: str, message: str) -> bytes:
         b"content-type: application/json\r\n",
         b"content-length: %d\r\n" % len(body),
         b"content-security-policy: " + NO_FRAMING + b"\r\n",
+        b"x-frame-options: DENY\r\n",
         b"connection: close\r\n",
     ]
     if status == 429:
@@ -306,6 +307,8 @@ class LimitedWebSocketProtocol(FrameWritingProtocol):
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(body))),
                 ("Retry-After", "10"),
+                ("Content-Security-Policy", NO_FRAMING.decode()),
+                ("X-Frame-Options", "DENY"),
                 ("Connection", "close"),
             ]
         )
