@@ -221,6 +221,20 @@ def test_socket_when_headers_are_slow_huge_or_the_body_too_big_is_refused_and_cl
     assert fine.status_code == 200
 
 
+def test_request_when_answered_before_its_body_arrives_gets_no_late_408(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    # No credentials: the 401 goes out before the handler would read the body, never sent.
+    unsigned = b"POST /api/v1/trade/create HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+    with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
+        answer, answered_s = _raw(platform.base_url, unsigned, 10)
+
+    assert _status(answer) == 401
+    assert answer.count(b"HTTP/1.1 ") == 1, answer
+    assert b"REQUEST_TIMEOUT" not in answer
+    assert answered_s < 5  # closed when the body clock ran out, not left open
+
+
 async def _open_websockets(url: str, count: int) -> tuple[list[int], int]:
     """Open ``count`` websockets at once and hold them; then how one more fares after closing."""
     async with contextlib.AsyncExitStack() as stack:

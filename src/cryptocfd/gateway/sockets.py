@@ -235,7 +235,15 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.refuse(408, "REQUEST_TIMEOUT", "the request headers took too long")
 
     def body_too_slow(self) -> None:
-        """408: the body did not arrive in time."""
+        """408: the body did not arrive in time; just close if the request was answered."""
+        if self.cycle is not None and self.cycle.response_complete:
+            # The app answered without reading the body (a 401, say): a 408 after a whole
+            # response would read as the answer to a next request. The unread body leaves the
+            # connection unusable, so close it.
+            self.refused = True
+            self.stop_clock()
+            self.transport.close()
+            return
         self.refuse(408, "REQUEST_TIMEOUT", "the request body took too long")
 
     def refuse(self, status: int, code: str, message: str) -> None:
