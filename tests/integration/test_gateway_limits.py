@@ -235,6 +235,25 @@ def test_request_when_answered_before_its_body_arrives_gets_no_late_408(
     assert answered_s < 5  # closed when the body clock ran out, not left open
 
 
+def test_headers_when_many_tiny_ones_arrive_in_one_read_are_refused_431(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    start = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    tiny = start + b"".join(b"X%d: a\r\n" % n for n in range(2_000)) + b"\r\n"  # ~18 KB sent
+    # 16 KiB of headers as parsed, names and values only, but past 16 KiB as sent.
+    padded = start + b"".join(b"X-%02d: %s\r\n" % (n, b"a" * 175) for n in range(90)) + b"\r\n"
+    with gateway_process(redis_url, database_url, tmp_path) as platform:
+        many, _ = _raw(platform.base_url, tiny, 10)
+        wire, _ = _raw(platform.base_url, padded, 10)
+        fewer, _ = _raw(platform.base_url, start + b"X-1: a\r\n" * 90 + b"\r\n", 10)
+
+    assert len(padded) > 16_384
+    assert _status(many) == 431
+    assert b'"HEADERS_TOO_LARGE"' in many
+    assert _status(wire) == 431
+    assert _status(fewer) == 200
+
+
 async def _open_websockets(url: str, count: int) -> tuple[list[int], int]:
     """Open ``count`` websockets at once and hold them; then how one more fares after closing."""
     async with contextlib.AsyncExitStack() as stack:

@@ -4,7 +4,8 @@ uvicorn's httptools protocol bounds none of this itself: a connection that never
 headers stays open, headers of any size are buffered, a body is read whole before the app can
 refuse it, and one address may open any number of connections. The gateway's protocols add:
 
-- headers: at most ``max_header_bytes`` (431), complete within ``header_timeout_s`` of the
+- headers: at most ``max_header_bytes`` as sent (431) and ``MAX_HEADERS`` of them (431),
+  complete within ``header_timeout_s`` of the
   connection opening or the request's first byte (408, and the connection closes);
 - bodies: a ``Content-Length`` over ``body.MAX_BODY_BYTES`` is refused with 413 as soon as the
   headers are in, before a byte of the body is read; a chunked body is cut off at that size;
@@ -37,6 +38,12 @@ from cryptocfd.settings import Settings
 
 WS_MAX_MESSAGE_BYTES = 65_536  # the route answers messages over 4 KiB itself (ws.py)
 LINGER_S = 1.0  # how long a refused connection's late bytes are read and dropped
+MAX_HEADERS = 100  # each costs the app a tuple and a lookup or two: more is a 431
+# What the parser leaves out of the header bytes it hands over, counted back so headers are
+# measured as sent: the request line's method, spaces, version and CRLF (a method of up to 7
+# letters) and each header's ": " and CRLF.
+REQUEST_LINE_EXTRA = len(b"OPTIONS  HTTP/1.1\r\n")
+HEADER_EXTRA = len(b": \r\n")
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.refused = False
         self.in_headers = True  # reading a request's headers, not its body
         self.unparsed = 0  # bytes read since the last request ended, its headers unfinished
-        self.header_bytes = 0  # the request line and headers as parsed
+        self.header_bytes = 0  # the request line and headers, as sent
+        self.header_count = 0
         self.body_bytes = 0
         self.timer: asyncio.TimerHandle | None = None
 
@@ -165,7 +173,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         """Start the header clock of a request on a kept-alive connection."""
         super().on_message_begin()
-        self.header_bytes = self.body_bytes = 0
+        self.header_bytes, self.header_count, self.body_bytes = REQUEST_LINE_EXTRA, 0, 0
         if self.timer is None:
             self.start_clock(self.limits.header_timeout_s, self.headers_too_slow)
 
@@ -175,8 +183,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        """Count the header towards the header bytes."""
-        self.header_bytes += len(name) + len(value)
+        """Count the header, and its bytes as sent, towards the caps."""
+        self.header_bytes += len(name) + len(value) + HEADER_EXTRA
+        self.header_count += 1
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
@@ -184,6 +193,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.stop_clock()
         self.in_headers, self.unparsed = False, 0
         if self.refused:
+            return
+        if self.header_count > MAX_HEADERS:
+            self.refuse(431, "HEADERS_TOO_LARGE", f"requests have at most {MAX_HEADERS} headers")
             return
         if self.header_bytes > self.limits.max_header_bytes:
             self.headers_too_large()
