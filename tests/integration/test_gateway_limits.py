@@ -125,6 +125,48 @@ def test_every_response_when_served_forbids_framing_by_other_sites(
         assert head.count(b"\r\nx-frame-options: deny") == 1, status
 
 
+def _spend(http: httpx.Client, forwarded: str, count: int) -> list[int]:
+    """``count`` requests claiming to come, through a proxy, from ``forwarded``."""
+    headers = {"X-Forwarded-For": forwarded}
+    return [http.get("/api/v1/supportedAssets", headers=headers).status_code for _ in range(count)]
+
+
+def test_rate_limit_when_a_trusted_proxy_forwards_counts_each_client_and_an_ipv6_64_as_one(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    env = {"CRYPTOCFD_TRUSTED_PROXIES": "127.0.0.1", "CRYPTOCFD_RATE_PER_IP_PER_MIN": str(RATE)}
+    with (
+        gateway_process(redis_url, database_url, tmp_path, **env) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=10) as http,
+    ):
+        _inside_one_window(20)
+        first = _spend(http, "203.0.113.7", RATE + 1)
+        second = _spend(http, "203.0.113.8", 1)
+        ipv6 = _spend(http, "2001:db8:0:1::1", RATE)
+        same_64 = _spend(http, "2001:db8:0:1::ffff", 1)
+        other_64 = _spend(http, "2001:db8:0:2::1", 1)
+
+    assert first == [200] * RATE + [429]
+    assert second == [200]
+    assert ipv6 == [200] * RATE
+    assert same_64 == [429]
+    assert other_64 == [200]
+
+
+def test_rate_limit_when_no_proxy_is_trusted_ignores_x_forwarded_for(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    env = {"CRYPTOCFD_RATE_PER_IP_PER_MIN": str(RATE)}
+    with (
+        gateway_process(redis_url, database_url, tmp_path, **env) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=10) as http,
+    ):
+        _inside_one_window(20)
+        forged = [_spend(http, f"203.0.113.{n}", 1)[0] for n in range(RATE + 1)]
+
+    assert forged == [200] * RATE + [429]
+
+
 def test_metrics_when_a_token_is_set_answer_only_a_scraper_that_bears_it(
     redis_url: str, database_url: str, tmp_path: Path
 ) -> None:
@@ -309,6 +351,36 @@ def test_connections_when_one_ip_holds_more_than_its_cap_are_refused_429(
     assert _status(extra) == 429
     assert b'"TOO_MANY_CONNECTIONS"' in extra
     assert _status(again) == 200
+
+
+async def _forwarded_websockets(url: str, clients: list[str]) -> list[int]:
+    """Open one websocket per entry, each forwarded for that client, all held to the end."""
+    async with contextlib.AsyncExitStack() as stack:
+        statuses = []
+        for client in clients:
+            headers = {"X-Forwarded-For": client}
+            try:
+                await stack.enter_async_context(
+                    connect(url, open_timeout=5, additional_headers=headers)
+                )
+                statuses.append(101)
+            except InvalidStatus as refused:
+                statuses.append(refused.response.status_code)
+        return statuses
+
+
+def test_sockets_when_a_trusted_proxy_carries_clients_cap_websockets_per_client_not_its_links(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    env = {**SOCKET_LIMITS, "CRYPTOCFD_TRUSTED_PROXIES": "127.0.0.1"}
+    with gateway_process(redis_url, database_url, tmp_path, **env) as platform:
+        extra = _one_past_the_connection_cap(platform.base_url, 6)
+        url = platform.base_url.replace("http://", "ws://") + "/api/v1/ws"
+        clients = ["203.0.113.7"] * 4 + ["203.0.113.8"]
+        statuses = asyncio.run(_forwarded_websockets(url, clients))
+
+    assert _status(extra) == 200  # the proxy's connections are many clients'
+    assert statuses == [101, 101, 101, 429, 101]
 
 
 async def _send_and_hear(url: str, message: str) -> int | None:

@@ -19,7 +19,7 @@ from litestar.enums import ScopeType
 from redis.exceptions import RedisError
 
 from cryptocfd.gateway.errors import ApiError, error_json
-from cryptocfd.gateway.ratelimit import BatchedCounter, scope_ip
+from cryptocfd.gateway.ratelimit import BatchedCounter, client_key, scope_ip
 from cryptocfd.gateway.resources import resources_of
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class PerIpLimit:
         resources = resources_of(self.app)
         if self.counter is None:
             self.counter = BatchedCounter(resources.redis)
-        key = f"{resources.prefix}rl:ip:{scope_ip(scope)}"
+        key = f"{resources.prefix}rl:ip:{client_key(scope_ip(scope))}"
         try:
             await self.counter.hit(key, resources.settings.rate_per_ip_per_min)
         except ApiError as refusal:

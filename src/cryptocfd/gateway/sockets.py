@@ -14,6 +14,9 @@ refuse it, and one address may open any number of connections. The gateway's pro
   with 1009 instead of being buffered whole (uvicorn's own default is 16 MiB);
 - connections: at most ``connections_per_ip`` HTTP connections and ``websockets_per_ip``
   websockets from one client address (429). An upgraded connection counts as a websocket only.
+  A client address is ``ratelimit.client_key``'s (an IPv6 address's /64). A trusted proxy
+  (``CRYPTOCFD_TRUSTED_PROXIES``) carries many clients on its connections, so its connections
+  are not capped; its websockets count against the client its X-Forwarded-For names.
 
 Every refusal is the API's error body and closes the connection. The counts are per gateway
 process: with ``--workers N`` one address may hold up to N times as many.
@@ -26,6 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+# The very rule uvicorn's ProxyHeadersMiddleware applies to scope["client"], so a websocket is
+# counted against the client the app sees.
+from uvicorn.middleware.proxy_headers import _TrustedHosts
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
@@ -34,6 +40,7 @@ from cryptocfd.gateway.body import MAX_BODY_BYTES
 from cryptocfd.gateway.edge import NO_FRAMING
 from cryptocfd.gateway.errors import error_json
 from cryptocfd.gateway.frames import FrameWritingProtocol
+from cryptocfd.gateway.ratelimit import client_key
 from cryptocfd.settings import Settings
 
 WS_MAX_MESSAGE_BYTES = 65_536  # the route answers messages over 4 KiB itself (ws.py)
@@ -55,6 +62,7 @@ class SocketLimits:
     max_header_bytes: int = 16_384
     connections_per_ip: int = 128
     websockets_per_ip: int = 32
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, settings: Settings) -> SocketLimits:
@@ -65,6 +73,7 @@ class SocketLimits:
             max_header_bytes=settings.max_header_bytes,
             connections_per_ip=settings.connections_per_ip,
             websockets_per_ip=settings.websockets_per_ip,
+            trusted_proxies=settings.trusted_proxy_list,
         )
 
 
@@ -93,6 +102,7 @@ class _Active:
     """The process's limits (``configure`` sets them as the app is built) and its counts."""
 
     limits = SocketLimits()
+    proxies = _TrustedHosts([])
     connections = PerAddress()
     websockets = PerAddress()
 
@@ -100,6 +110,7 @@ class _Active:
 def configure(settings: Settings) -> None:
     """Apply ``settings``' limits to the connections this process accepts from now on."""
     _Active.limits = SocketLimits.of(settings)
+    _Active.proxies = _TrustedHosts(list(_Active.limits.trusted_proxies))
 
 
 def http_refusal(status: int, code: str, message: str) -> bytes:
@@ -140,12 +151,13 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Take a connection slot for the client's address, or refuse; start the header clock."""
         super().connection_made(transport)
-        address = _address(self.client)
-        cap = self.limits.connections_per_ip
-        if not _Active.connections.take(address, cap):
-            self.refuse(429, "TOO_MANY_CONNECTIONS", f"at most {cap} connections per address")
-            return
-        self.counted = address
+        peer = _address(self.client)
+        if peer not in _Active.proxies:
+            address, cap = client_key(peer), self.limits.connections_per_ip
+            if not _Active.connections.take(address, cap):
+                self.refuse(429, "TOO_MANY_CONNECTIONS", f"at most {cap} connections per address")
+                return
+            self.counted = address
         self.start_clock(self.limits.header_timeout_s, self.headers_too_slow)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -301,13 +313,6 @@ class LimitedWebSocketProtocol(FrameWritingProtocol):
 
     counted: str | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Take a websocket slot for the client's address if one is free."""
-        super().connection_made(transport)
-        address = _address(self.client)
-        if _Active.websockets.take(address, _Active.limits.websockets_per_ip):
-            self.counted = address
-
     def connection_lost(self, exc: Exception | None) -> None:
         """Give the slot back."""
         if self.counted is not None:
@@ -316,11 +321,12 @@ class LimitedWebSocketProtocol(FrameWritingProtocol):
         super().connection_lost(exc)
 
     def handle_connect(self, event: Request) -> None:
-        """Refuse the handshake with 429 when the address holds all its websockets."""
-        if self.counted is not None:
+        """Take a websocket slot for the client's address, or refuse the handshake with 429."""
+        address, cap = self.client_address(event), _Active.limits.websockets_per_ip
+        if _Active.websockets.take(address, cap):
+            self.counted = address
             super().handle_connect(event)
             return
-        cap = _Active.limits.websockets_per_ip
         body = error_json("TOO_MANY_WEBSOCKETS", f"at most {cap} websockets per address")
         headers = Headers(
             [
@@ -337,3 +343,12 @@ class LimitedWebSocketProtocol(FrameWritingProtocol):
         self.conn.send_response(Response(429, "Too Many Requests", headers, body))
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.transport.close()
+
+    def client_address(self, event: Request) -> str:
+        """The client's key: the peer's, or from a trusted proxy the client it forwards."""
+        peer = _address(self.client)
+        forwarded = event.headers.get_all("X-Forwarded-For")
+        if forwarded and peer in _Active.proxies:
+            host, _port = _Active.proxies.get_trusted_client_address(", ".join(forwarded))
+            peer = host or peer
+        return client_key(peer)
