@@ -353,10 +353,11 @@ def test_connections_when_one_ip_holds_more_than_its_cap_are_refused_429(
     assert _status(again) == 200
 
 
-async def _forwarded_websockets(url: str, clients: list[str]) -> list[int]:
-    """Open one websocket per entry, each forwarded for that client, all held to the end."""
+async def _forwarded_websockets(url: str, clients: list[str]) -> tuple[list[int], list[str]]:
+    """Open one websocket per entry, each forwarded for that client, all held to the end; the
+    statuses, and the framing headers of the refusals."""
     async with contextlib.AsyncExitStack() as stack:
-        statuses = []
+        statuses, framing = [], []
         for client in clients:
             headers = {"X-Forwarded-For": client}
             try:
@@ -366,7 +367,9 @@ async def _forwarded_websockets(url: str, clients: list[str]) -> list[int]:
                 statuses.append(101)
             except InvalidStatus as refused:
                 statuses.append(refused.response.status_code)
-        return statuses
+                answer = refused.response.headers
+                framing += [answer["Content-Security-Policy"], answer["X-Frame-Options"]]
+        return statuses, framing
 
 
 def test_sockets_when_a_trusted_proxy_carries_clients_cap_websockets_per_client_not_its_links(
@@ -377,10 +380,11 @@ def test_sockets_when_a_trusted_proxy_carries_clients_cap_websockets_per_client_
         extra = _one_past_the_connection_cap(platform.base_url, 6)
         url = platform.base_url.replace("http://", "ws://") + "/api/v1/ws"
         clients = ["203.0.113.7"] * 4 + ["203.0.113.8"]
-        statuses = asyncio.run(_forwarded_websockets(url, clients))
+        statuses, framing = asyncio.run(_forwarded_websockets(url, clients))
 
     assert _status(extra) == 200  # the proxy's connections are many clients'
     assert statuses == [101, 101, 101, 429, 101]
+    assert framing == ["frame-ancestors 'none'", "DENY"]  # the refusal may not be framed either
 
 
 async def _send_and_hear(url: str, message: str) -> int | None:
