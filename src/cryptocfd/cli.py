@@ -123,7 +123,8 @@ def _gateway(host: str, port: int | None, workers: int) -> int:
     settings = _settings("gateway")  # refuse bad settings before uvicorn starts workers
     if settings is None:
         return 2
-    run_gateway(host, settings.http_port if port is None else port, workers)
+    port = settings.http_port if port is None else port
+    run_gateway(host, port, workers, settings.trusted_proxy_list)
     return 0
 
 

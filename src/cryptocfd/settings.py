@@ -6,6 +6,7 @@ URL that is missing or not https, stops the process at start-up rather than runn
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -53,6 +54,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_header_bytes: int = 16_384  # request line and headers together; more is a 431
     connections_per_ip: int = 128  # open HTTP connections from one client address
     websockets_per_ip: int = 32  # open websockets from one client address
+    # Proxies (IPs or CIDRs, comma separated) whose X-Forwarded-For names the client; empty:
+    # the socket's peer is the client, and no header is believed.
+    trusted_proxies: str = ""
     # /metrics wants ``Authorization: Bearer <this>``; unset, it answers loopback only in dev.
     metrics_token: str | None = None
     smtp_host: str | None = None  # none: the worker logs emails instead of sending them (dev)
@@ -65,6 +69,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     binance_ws_url: str = "wss://stream.binance.com:9443"
     # Days of synthetic history `cryptocfd up` seeds in dev into an empty candle store (0: none).
     seed_days: int = 30
+
+    @property
+    def trusted_proxy_list(self) -> tuple[str, ...]:
+        """``trusted_proxies`` as a list, blanks dropped."""
+        return tuple(item.strip() for item in self.trusted_proxies.split(",") if item.strip())
 
     @property
     def state_path(self) -> Path:
@@ -89,6 +98,14 @@ def _public_url_problem(env: Mapping[str, str], url: str) -> str | None:
     if parts.scheme != "https" or not parts.hostname:
         return f"CRYPTOCFD_PUBLIC_URL must be an https:// URL with a host, not {url!r}"
     return None
+
+
+def _check_trusted_proxies(proxies: tuple[str, ...]) -> None:
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy)  # strict: uvicorn would never match 10.0.0.1/8
+        except ValueError as exc:
+            raise SettingsError(f"CRYPTOCFD_TRUSTED_PROXIES: not an IP or CIDR: {proxy!r}") from exc
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -123,6 +140,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_MAX_HEADER_BYTES": "max_header_bytes",
         "CRYPTOCFD_CONNECTIONS_PER_IP": "connections_per_ip",
         "CRYPTOCFD_WEBSOCKETS_PER_IP": "websockets_per_ip",
+        "CRYPTOCFD_TRUSTED_PROXIES": "trusted_proxies",
         "SMTP_HOST": "smtp_host",
         "SMTP_PORT": "smtp_port",
         "SMTP_FROM": "smtp_from",
@@ -163,6 +181,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         < 1
     ):
         raise SettingsError("socket limits must be positive")
+    _check_trusted_proxies(settings.trusted_proxy_list)
     if settings.snapshots_kept < 1:
         raise SettingsError("keep at least one snapshot")
     if settings.seed_days < 0:

@@ -93,17 +93,78 @@ def test_every_response_when_served_forbids_framing_by_other_sites(
     redis_url: str, database_url: str, tmp_path: Path
 ) -> None:
     paths = ("/", "/docs", "/openapi.json", "/healthz", "/api/v1/balance", "/nope")
+    counted = len(paths) - 1  # all but /healthz: the next request is the edge's 429
+    env = {**SOCKET_LIMITS, "CRYPTOCFD_RATE_PER_IP_PER_MIN": str(counted)}
     with (
-        gateway_process(redis_url, database_url, tmp_path) as platform,
+        gateway_process(redis_url, database_url, tmp_path, **env) as platform,
         httpx.Client(base_url=platform.base_url, timeout=10) as http,
     ):
+        base = platform.base_url
+        _inside_one_window(20)
         answers = {path: http.get(path) for path in paths}
+        limited = http.get("/docs")
+        big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n"
+        declared = b"POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 10380902\r\n\r\n"
+        refusals = {
+            431: _raw(base, big, 10)[0],
+            413: _raw(base, declared, 10)[0],
+            408: _raw(base, b"", 10)[0],
+            429: _one_past_the_connection_cap(base, 6),
+        }
 
-    for path, answer in answers.items():
+    assert limited.status_code == 429
+    for path, answer in [*answers.items(), ("429 at the edge", limited)]:
         policy = answer.headers.get("content-security-policy", "")
         assert "frame-ancestors 'none'" in policy, path
-        assert answer.headers["x-frame-options"] == "DENY", path
+        assert answer.headers.get_list("x-frame-options") == ["DENY"], path
     assert "default-src 'self'" in answers["/"].headers["content-security-policy"]
+    for status, raw in refusals.items():
+        assert _status(raw) == status
+        head = raw.split(b"\r\n\r\n", 1)[0].lower()
+        assert b"content-security-policy: frame-ancestors 'none'\r\n" in head, status
+        assert head.count(b"\r\nx-frame-options: deny") == 1, status
+
+
+def _spend(http: httpx.Client, forwarded: str, count: int) -> list[int]:
+    """``count`` requests claiming to come, through a proxy, from ``forwarded``."""
+    headers = {"X-Forwarded-For": forwarded}
+    return [http.get("/api/v1/supportedAssets", headers=headers).status_code for _ in range(count)]
+
+
+def test_rate_limit_when_a_trusted_proxy_forwards_counts_each_client_and_an_ipv6_64_as_one(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    env = {"CRYPTOCFD_TRUSTED_PROXIES": "127.0.0.1", "CRYPTOCFD_RATE_PER_IP_PER_MIN": str(RATE)}
+    with (
+        gateway_process(redis_url, database_url, tmp_path, **env) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=10) as http,
+    ):
+        _inside_one_window(20)
+        first = _spend(http, "203.0.113.7", RATE + 1)
+        second = _spend(http, "203.0.113.8", 1)
+        ipv6 = _spend(http, "2001:db8:0:1::1", RATE)
+        same_64 = _spend(http, "2001:db8:0:1::ffff", 1)
+        other_64 = _spend(http, "2001:db8:0:2::1", 1)
+
+    assert first == [200] * RATE + [429]
+    assert second == [200]
+    assert ipv6 == [200] * RATE
+    assert same_64 == [429]
+    assert other_64 == [200]
+
+
+def test_rate_limit_when_no_proxy_is_trusted_ignores_x_forwarded_for(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    env = {"CRYPTOCFD_RATE_PER_IP_PER_MIN": str(RATE)}
+    with (
+        gateway_process(redis_url, database_url, tmp_path, **env) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=10) as http,
+    ):
+        _inside_one_window(20)
+        forged = [_spend(http, f"203.0.113.{n}", 1)[0] for n in range(RATE + 1)]
+
+    assert forged == [200] * RATE + [429]
 
 
 def test_metrics_when_a_token_is_set_answer_only_a_scraper_that_bears_it(
@@ -202,6 +263,39 @@ def test_socket_when_headers_are_slow_huge_or_the_body_too_big_is_refused_and_cl
     assert fine.status_code == 200
 
 
+def test_request_when_answered_before_its_body_arrives_gets_no_late_408(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    # No credentials: the 401 goes out before the handler would read the body, never sent.
+    unsigned = b"POST /api/v1/trade/create HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+    with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
+        answer, answered_s = _raw(platform.base_url, unsigned, 10)
+
+    assert _status(answer) == 401
+    assert answer.count(b"HTTP/1.1 ") == 1, answer
+    assert b"REQUEST_TIMEOUT" not in answer
+    assert answered_s < 5  # closed when the body clock ran out, not left open
+
+
+def test_headers_when_many_tiny_ones_arrive_in_one_read_are_refused_431(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    start = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    tiny = start + b"".join(b"X%d: a\r\n" % n for n in range(2_000)) + b"\r\n"  # ~18 KB sent
+    # 16 KiB of headers as parsed, names and values only, but past 16 KiB as sent.
+    padded = start + b"".join(b"X-%02d: %s\r\n" % (n, b"a" * 175) for n in range(90)) + b"\r\n"
+    with gateway_process(redis_url, database_url, tmp_path) as platform:
+        many, _ = _raw(platform.base_url, tiny, 10)
+        wire, _ = _raw(platform.base_url, padded, 10)
+        fewer, _ = _raw(platform.base_url, start + b"X-1: a\r\n" * 90 + b"\r\n", 10)
+
+    assert len(padded) > 16_384
+    assert _status(many) == 431
+    assert b'"HEADERS_TOO_LARGE"' in many
+    assert _status(wire) == 431
+    assert _status(fewer) == 200
+
+
 async def _open_websockets(url: str, count: int) -> tuple[list[int], int]:
     """Open ``count`` websockets at once and hold them; then how one more fares after closing."""
     async with contextlib.AsyncExitStack() as stack:
@@ -231,17 +325,23 @@ def test_websockets_when_one_ip_opens_more_than_its_cap_are_refused_429(
     assert after == 101
 
 
+def _one_past_the_connection_cap(base_url: str, cap: int) -> bytes:
+    """Hold ``cap`` idle connections; what one more is answered."""
+    host, port = base_url.removeprefix("http://").split(":")
+    held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(cap)]
+    try:
+        extra, _ = _raw(base_url, CLOSING_HEALTHZ, 5)
+    finally:
+        for connection in held:
+            connection.close()
+    return extra
+
+
 def test_connections_when_one_ip_holds_more_than_its_cap_are_refused_429(
     redis_url: str, database_url: str, tmp_path: Path
 ) -> None:
     with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
-        host, port = platform.base_url.removeprefix("http://").split(":")
-        held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(6)]
-        try:
-            extra, _ = _raw(platform.base_url, CLOSING_HEALTHZ, 5)
-        finally:
-            for connection in held:
-                connection.close()
+        extra = _one_past_the_connection_cap(platform.base_url, 6)
         for _ in range(50):  # until the server has seen the closes
             again, _ = _raw(platform.base_url, CLOSING_HEALTHZ, 5)
             if _status(again) == 200:
@@ -251,6 +351,40 @@ def test_connections_when_one_ip_holds_more_than_its_cap_are_refused_429(
     assert _status(extra) == 429
     assert b'"TOO_MANY_CONNECTIONS"' in extra
     assert _status(again) == 200
+
+
+async def _forwarded_websockets(url: str, clients: list[str]) -> tuple[list[int], list[str]]:
+    """Open one websocket per entry, each forwarded for that client, all held to the end; the
+    statuses, and the framing headers of the refusals."""
+    async with contextlib.AsyncExitStack() as stack:
+        statuses, framing = [], []
+        for client in clients:
+            headers = {"X-Forwarded-For": client}
+            try:
+                await stack.enter_async_context(
+                    connect(url, open_timeout=5, additional_headers=headers)
+                )
+                statuses.append(101)
+            except InvalidStatus as refused:
+                statuses.append(refused.response.status_code)
+                answer = refused.response.headers
+                framing += [answer["Content-Security-Policy"], answer["X-Frame-Options"]]
+        return statuses, framing
+
+
+def test_sockets_when_a_trusted_proxy_carries_clients_cap_websockets_per_client_not_its_links(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    env = {**SOCKET_LIMITS, "CRYPTOCFD_TRUSTED_PROXIES": "127.0.0.1"}
+    with gateway_process(redis_url, database_url, tmp_path, **env) as platform:
+        extra = _one_past_the_connection_cap(platform.base_url, 6)
+        url = platform.base_url.replace("http://", "ws://") + "/api/v1/ws"
+        clients = ["203.0.113.7"] * 4 + ["203.0.113.8"]
+        statuses, framing = asyncio.run(_forwarded_websockets(url, clients))
+
+    assert _status(extra) == 200  # the proxy's connections are many clients'
+    assert statuses == [101, 101, 101, 429, 101]
+    assert framing == ["frame-ancestors 'none'", "DENY"]  # the refusal may not be framed either
 
 
 async def _send_and_hear(url: str, message: str) -> int | None:

@@ -144,3 +144,14 @@ def test_load_settings_when_seed_days_is_set_or_negative_takes_it_or_refuses() -
     assert load_settings({"CRYPTOCFD_SEED_DAYS": "0"}).seed_days == 0
     with pytest.raises(SettingsError, match="CRYPTOCFD_SEED_DAYS"):
         load_settings({"CRYPTOCFD_SEED_DAYS": "-1"})
+
+
+def test_load_settings_when_trusted_proxies_are_given_lists_them_and_refuses_a_bad_one() -> None:
+    default = load_settings({})
+    given = load_settings({"CRYPTOCFD_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,,fd00::/8"})
+
+    assert default.trusted_proxy_list == ()
+    assert given.trusted_proxy_list == ("127.0.0.1", "10.0.0.0/8", "fd00::/8")
+    for bad in ("10.0.0.1/8", "proxy.internal", "*"):
+        with pytest.raises(SettingsError, match="CRYPTOCFD_TRUSTED_PROXIES"):
+            load_settings({"CRYPTOCFD_TRUSTED_PROXIES": bad})

@@ -15,7 +15,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import add_hits, check_hits, scope_ip, windowed
+from cryptocfd.gateway.ratelimit import add_hits, check_hits, client_key, scope_ip, windowed
 from cryptocfd.gateway.resources import Resources, resources_of
 from cryptocfd.identity.tokens import (
     ACCESS_TOKEN_TTL_MS,
@@ -137,5 +137,5 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    """The client's address as the server saw it."""
-    return scope_ip(request.scope)
+    """The client as per-IP limits count it: its address (an IPv6 one's /64)."""
+    return client_key(scope_ip(request.scope))

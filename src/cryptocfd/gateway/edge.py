@@ -12,13 +12,14 @@ is down the limit lets requests by (and says so in the log): the routes that nee
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from litestar.enums import ScopeType
 from redis.exceptions import RedisError
 
 from cryptocfd.gateway.errors import ApiError, error_json
-from cryptocfd.gateway.ratelimit import BatchedCounter, scope_ip
+from cryptocfd.gateway.ratelimit import BatchedCounter, client_key, scope_ip
 from cryptocfd.gateway.resources import resources_of
 
 if TYPE_CHECKING:
@@ -38,27 +39,35 @@ log = logging.getLogger(__name__)
 UNCOUNTED = frozenset({"/healthz"})
 CSP = b"content-security-policy"
 NO_FRAMING = b"frame-ancestors 'none'"
+XFO = b"x-frame-options"
 
 
 async def forbid_framing(message: Message, _scope: Scope) -> None:
-    """Add ``frame-ancestors 'none'`` to every response's policy (a ``before_send`` hook).
+    """Forbid framing on every response (a ``before_send`` hook; see ``framing_forbidden``)."""
+    if message["type"] == "http.response.start":
+        message["headers"] = framing_forbidden(message.get("headers", ()))
+
+
+def framing_forbidden(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with ``frame-ancestors 'none'`` in the policy and ``X-Frame-Options``.
 
     A response with a policy of its own (the dashboard's) keeps it, with the clause added when
     it lacks one; any other gets a policy of just that clause, so no page of ours can be framed
-    by another site to trick a click.
+    by another site to trick a click. An ``X-Frame-Options`` already there is kept, not doubled
+    (two values make browsers ignore the header).
     """
-    if message["type"] != "http.response.start":
-        return
-    headers = list(message.get("headers", ()))
-    for index, (name, value) in enumerate(headers):
-        if name.lower() == CSP:
-            if b"frame-ancestors" not in value:
-                headers[index] = (name, value + b"; " + NO_FRAMING)
-            break
+    headers = list(headers)
+    names = [name.lower() for name, _ in headers]
+    if CSP in names:
+        index = names.index(CSP)
+        name, value = headers[index]
+        if b"frame-ancestors" not in value:
+            headers[index] = (name, value + b"; " + NO_FRAMING)
     else:
         headers.append((CSP, NO_FRAMING))
-    headers.append((b"x-frame-options", b"DENY"))  # browsers older than CSP level 2
-    message["headers"] = headers
+    if XFO not in names:
+        headers.append((XFO, b"DENY"))  # browsers older than CSP level 2
+    return headers
 
 
 class PerIpLimit:
@@ -85,7 +94,7 @@ class PerIpLimit:
         resources = resources_of(self.app)
         if self.counter is None:
             self.counter = BatchedCounter(resources.redis)
-        key = f"{resources.prefix}rl:ip:{scope_ip(scope)}"
+        key = f"{resources.prefix}rl:ip:{client_key(scope_ip(scope))}"
         try:
             await self.counter.hit(key, resources.settings.rate_per_ip_per_min)
         except ApiError as refusal:
@@ -98,11 +107,14 @@ class PerIpLimit:
 async def refuse(scope: Scope, send: Send, error: ApiError) -> None:
     """Answer ``error`` as the API does, on an HTTP request or a websocket handshake."""
     body = error_json(error.code, error.message)
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
-    ]
+    # Sent before Litestar's ``before_send`` hooks could see it: forbid framing here.
+    headers = framing_forbidden(
+        [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
+        ]
+    )
     if scope["type"] == ScopeType.HTTP:
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",

@@ -26,6 +26,13 @@ from cryptocfd.trading.views import Portfolio
 T = TypeVar("T")
 
 
+class UnexpectedOutcomeError(RuntimeError):
+    """The engine accepted a command with events no such command makes: a bug, answered 500."""
+
+    def __init__(self, command: str, event: Event) -> None:
+        super().__init__(f"the engine answered {command} with {type(event).__name__}: {event!r}")
+
+
 def outcome_events(outcome: Outcome) -> tuple[Event, ...]:
     """The events of an accepted command; a rejection becomes its API error."""
     if isinstance(outcome, Rejection):

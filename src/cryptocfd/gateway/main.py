@@ -19,8 +19,8 @@ def app_from_environment() -> Litestar:
     return create_app(settings)
 
 
-def run_gateway(host: str, port: int, workers: int) -> None:
-    """Serve until interrupted."""
+def run_gateway(host: str, port: int, workers: int, trusted_proxies: tuple[str, ...] = ()) -> None:
+    """Serve until interrupted; believe X-Forwarded-For only from ``trusted_proxies``."""
     configure_logging()
     uvicorn.run(
         "cryptocfd.gateway.main:app_from_environment",
@@ -41,5 +41,9 @@ def run_gateway(host: str, port: int, workers: int) -> None:
         access_log=False,
         log_level="info",
         log_config=None,  # keep the JSON logging configured here
-        proxy_headers=False,
+        # Behind a TLS-terminating proxy every client's socket peer is the proxy: from the
+        # proxies named, and only from them, the client is the one X-Forwarded-For names (the
+        # rightmost address no trusted proxy holds) and the per-IP limits count it.
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) or None,
     )

@@ -6,6 +6,7 @@ over the limit is told exactly how many seconds remain (``Retry-After``).
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from typing import TYPE_CHECKING
 
@@ -28,10 +29,30 @@ return count
 """
 
 
+IPV6_PREFIX = 64  # one subscriber's usual share of IPv6: all of it is one client to a limit
+
+
 def scope_ip(scope: Scope) -> str:
-    """The client's address as the server saw it (put a trusted proxy's header here if any)."""
+    """The client's address: the socket's peer, or what a trusted proxy forwarded (main.py)."""
     client = scope.get("client")
     return client[0] if client else "unknown"
+
+
+def client_key(ip: str) -> str:
+    """What every per-IP limit counts by: an IPv4 address, or an IPv6 address's /64.
+
+    One IPv6 host is usually handed a whole /64, so counting single addresses would let it
+    dodge each limit 2**64 times over.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip  # "unknown", or a unix socket's path
+    if isinstance(address, ipaddress.IPv4Address):
+        return ip
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
 
 
 def windowed(key: str, window_s: int = WINDOW_S) -> str:

@@ -4,7 +4,8 @@ uvicorn's httptools protocol bounds none of this itself: a connection that never
 headers stays open, headers of any size are buffered, a body is read whole before the app can
 refuse it, and one address may open any number of connections. The gateway's protocols add:
 
-- headers: at most ``max_header_bytes`` (431), complete within ``header_timeout_s`` of the
+- headers: at most ``max_header_bytes`` as sent (431) and ``MAX_HEADERS`` of them (431),
+  complete within ``header_timeout_s`` of the
   connection opening or the request's first byte (408, and the connection closes);
 - bodies: a ``Content-Length`` over ``body.MAX_BODY_BYTES`` is refused with 413 as soon as the
   headers are in, before a byte of the body is read; a chunked body is cut off at that size;
@@ -13,6 +14,9 @@ refuse it, and one address may open any number of connections. The gateway's pro
   with 1009 instead of being buffered whole (uvicorn's own default is 16 MiB);
 - connections: at most ``connections_per_ip`` HTTP connections and ``websockets_per_ip``
   websockets from one client address (429). An upgraded connection counts as a websocket only.
+  A client address is ``ratelimit.client_key``'s (an IPv6 address's /64). A trusted proxy
+  (``CRYPTOCFD_TRUSTED_PROXIES``) carries many clients on its connections, so its connections
+  are not capped; its websockets count against the client its X-Forwarded-For names.
 
 Every refusal is the API's error body and closes the connection. The counts are per gateway
 process: with ``--workers N`` one address may hold up to N times as many.
@@ -25,6 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+# The very rule uvicorn's ProxyHeadersMiddleware applies to scope["client"], so a websocket is
+# counted against the client the app sees.
+from uvicorn.middleware.proxy_headers import _TrustedHosts
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
@@ -33,10 +40,17 @@ from cryptocfd.gateway.body import MAX_BODY_BYTES
 from cryptocfd.gateway.edge import NO_FRAMING
 from cryptocfd.gateway.errors import error_json
 from cryptocfd.gateway.frames import FrameWritingProtocol
+from cryptocfd.gateway.ratelimit import client_key
 from cryptocfd.settings import Settings
 
 WS_MAX_MESSAGE_BYTES = 65_536  # the route answers messages over 4 KiB itself (ws.py)
 LINGER_S = 1.0  # how long a refused connection's late bytes are read and dropped
+MAX_HEADERS = 100  # each costs the app a tuple and a lookup or two: more is a 431
+# What the parser leaves out of the header bytes it hands over, counted back so headers are
+# measured as sent: the request line's method, spaces, version and CRLF (a method of up to 7
+# letters) and each header's ": " and CRLF.
+REQUEST_LINE_EXTRA = len(b"OPTIONS  HTTP/1.1\r\n")
+HEADER_EXTRA = len(b": \r\n")
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,7 @@ class SocketLimits:
     max_header_bytes: int = 16_384
     connections_per_ip: int = 128
     websockets_per_ip: int = 32
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, settings: Settings) -> SocketLimits:
@@ -58,6 +73,7 @@ class SocketLimits:
             max_header_bytes=settings.max_header_bytes,
             connections_per_ip=settings.connections_per_ip,
             websockets_per_ip=settings.websockets_per_ip,
+            trusted_proxies=settings.trusted_proxy_list,
         )
 
 
@@ -86,6 +102,7 @@ class _Active:
     """The process's limits (``configure`` sets them as the app is built) and its counts."""
 
     limits = SocketLimits()
+    proxies = _TrustedHosts([])
     connections = PerAddress()
     websockets = PerAddress()
 
@@ -93,6 +110,7 @@ class _Active:
 def configure(settings: Settings) -> None:
     """Apply ``settings``' limits to the connections this process accepts from now on."""
     _Active.limits = SocketLimits.of(settings)
+    _Active.proxies = _TrustedHosts(list(_Active.limits.trusted_proxies))
 
 
 def http_refusal(status: int, code: str, message: str) -> bytes:
@@ -103,6 +121,7 @@ def http_refusal(status: int, code: str, message: str) -> bytes:
         b"content-type: application/json\r\n",
         b"content-length: %d\r\n" % len(body),
         b"content-security-policy: " + NO_FRAMING + b"\r\n",
+        b"x-frame-options: DENY\r\n",
         b"connection: close\r\n",
     ]
     if status == 429:
@@ -124,19 +143,21 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.refused = False
         self.in_headers = True  # reading a request's headers, not its body
         self.unparsed = 0  # bytes read since the last request ended, its headers unfinished
-        self.header_bytes = 0  # the request line and headers as parsed
+        self.header_bytes = 0  # the request line and headers, as sent
+        self.header_count = 0
         self.body_bytes = 0
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Take a connection slot for the client's address, or refuse; start the header clock."""
         super().connection_made(transport)
-        address = _address(self.client)
-        cap = self.limits.connections_per_ip
-        if not _Active.connections.take(address, cap):
-            self.refuse(429, "TOO_MANY_CONNECTIONS", f"at most {cap} connections per address")
-            return
-        self.counted = address
+        peer = _address(self.client)
+        if peer not in _Active.proxies:
+            address, cap = client_key(peer), self.limits.connections_per_ip
+            if not _Active.connections.take(address, cap):
+                self.refuse(429, "TOO_MANY_CONNECTIONS", f"at most {cap} connections per address")
+                return
+            self.counted = address
         self.start_clock(self.limits.header_timeout_s, self.headers_too_slow)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -164,7 +185,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         """Start the header clock of a request on a kept-alive connection."""
         super().on_message_begin()
-        self.header_bytes = self.body_bytes = 0
+        self.header_bytes, self.header_count, self.body_bytes = REQUEST_LINE_EXTRA, 0, 0
         if self.timer is None:
             self.start_clock(self.limits.header_timeout_s, self.headers_too_slow)
 
@@ -174,8 +195,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        """Count the header towards the header bytes."""
-        self.header_bytes += len(name) + len(value)
+        """Count the header, and its bytes as sent, towards the caps."""
+        self.header_bytes += len(name) + len(value) + HEADER_EXTRA
+        self.header_count += 1
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
@@ -183,6 +205,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.stop_clock()
         self.in_headers, self.unparsed = False, 0
         if self.refused:
+            return
+        if self.header_count > MAX_HEADERS:
+            self.refuse(431, "HEADERS_TOO_LARGE", f"requests have at most {MAX_HEADERS} headers")
             return
         if self.header_bytes > self.limits.max_header_bytes:
             self.headers_too_large()
@@ -234,7 +259,15 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.refuse(408, "REQUEST_TIMEOUT", "the request headers took too long")
 
     def body_too_slow(self) -> None:
-        """408: the body did not arrive in time."""
+        """408: the body did not arrive in time; just close if the request was answered."""
+        if self.cycle is not None and self.cycle.response_complete:
+            # The app answered without reading the body (a 401, say): a 408 after a whole
+            # response would read as the answer to a next request. The unread body leaves the
+            # connection unusable, so close it.
+            self.refused = True
+            self.stop_clock()
+            self.transport.close()
+            return
         self.refuse(408, "REQUEST_TIMEOUT", "the request body took too long")
 
     def refuse(self, status: int, code: str, message: str) -> None:
@@ -280,13 +313,6 @@ class LimitedWebSocketProtocol(FrameWritingProtocol):
 
     counted: str | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Take a websocket slot for the client's address if one is free."""
-        super().connection_made(transport)
-        address = _address(self.client)
-        if _Active.websockets.take(address, _Active.limits.websockets_per_ip):
-            self.counted = address
-
     def connection_lost(self, exc: Exception | None) -> None:
         """Give the slot back."""
         if self.counted is not None:
@@ -295,17 +321,20 @@ class LimitedWebSocketProtocol(FrameWritingProtocol):
         super().connection_lost(exc)
 
     def handle_connect(self, event: Request) -> None:
-        """Refuse the handshake with 429 when the address holds all its websockets."""
-        if self.counted is not None:
+        """Take a websocket slot for the client's address, or refuse the handshake with 429."""
+        address, cap = self.client_address(event), _Active.limits.websockets_per_ip
+        if _Active.websockets.take(address, cap):
+            self.counted = address
             super().handle_connect(event)
             return
-        cap = _Active.limits.websockets_per_ip
         body = error_json("TOO_MANY_WEBSOCKETS", f"at most {cap} websockets per address")
         headers = Headers(
             [
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(body))),
                 ("Retry-After", "10"),
+                ("Content-Security-Policy", NO_FRAMING.decode()),
+                ("X-Frame-Options", "DENY"),
                 ("Connection", "close"),
             ]
         )
@@ -314,3 +343,12 @@ class LimitedWebSocketProtocol(FrameWritingProtocol):
         self.conn.send_response(Response(429, "Too Many Requests", headers, body))
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.transport.close()
+
+    def client_address(self, event: Request) -> str:
+        """The client's key: the peer's, or from a trusted proxy the client it forwards."""
+        peer = _address(self.client)
+        forwarded = event.headers.get_all("X-Forwarded-For")
+        if forwarded and peer in _Active.proxies:
+            host, _port = _Active.proxies.get_trusted_client_address(", ".join(forwarded))
+            peer = host or peer
+        return client_key(peer)

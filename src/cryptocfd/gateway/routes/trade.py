@@ -15,6 +15,7 @@ from cryptocfd.core.money import format_cents
 from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller, Principal
 from cryptocfd.gateway.body import body_of, decode_body
 from cryptocfd.gateway.engine_calls import (
+    UnexpectedOutcomeError,
     outcome_events,
     portfolio_of,
     send_as,
@@ -86,7 +87,9 @@ async def create(request: Request[Any, Any, Any], principal: Caller) -> CreateOr
     events, view = await send_with_view_as(resources, principal, command)
     first = events[0]
     # A key sent with another request is refused by the engine (409), so this is our order's.
-    assert isinstance(first, PositionOpened | OrderPlaced), first
+    # An explicit check, not an assert: ``python -O`` would drop that and fail on the next line.
+    if not isinstance(first, PositionOpened | OrderPlaced):
+        raise UnexpectedOutcomeError("an order", first)
     order_id = first.order_id
     spec = resources.assets[first.asset]  # a replayed outcome may be of another asset
     if view.pending:
@@ -123,7 +126,8 @@ async def close(request: Request[Any, Any, Any], principal: Caller) -> ClosedOut
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER), "close")
     command = ClosePosition(rid, now_ms(), principal.account_id, body.order_id, bps)
     event = outcome_events(await send_as(resources, principal, command))[0]
-    assert isinstance(event, PositionClosed), event
+    if not isinstance(event, PositionClosed):
+        raise UnexpectedOutcomeError("a close", event)
     return closed(event, resources.assets[event.asset])
 
 
@@ -153,7 +157,8 @@ async def cancel(request: Request[Any, Any, Any], principal: Caller) -> Cancelle
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER), "cancel")
     command = CancelOrder(rid, now_ms(), principal.account_id, body.order_id)
     event = outcome_events(await send_as(resources, principal, command))[0]
-    assert isinstance(event, OrderCancelled), event
+    if not isinstance(event, OrderCancelled):
+        raise UnexpectedOutcomeError("a cancel", event)
     return CancelledOut(event.order_id, format_cents(event.margin))
 
 
