@@ -16,18 +16,29 @@ log = logging.getLogger(__name__)
 
 
 def dev_key_file(state_dir: Path, name: str, nbytes: int = 32) -> bytes:
-    """The key in ``state_dir/name``, made on first use (hex text, readable by its owner only)."""
+    """The key in ``state_dir/name``, made on first use (hex text, readable by its owner only).
+
+    The key is written in full to a file of this process's own and then hard-linked into place,
+    which fails if another process got there first: so no process ever reads a key that is
+    still being written, and every process ends up with the same one.
+    """
     path = state_dir / name
     if not path.exists():
         state_dir.mkdir(parents=True, exist_ok=True)
-        log.warning("no key configured: generated a development key at %s", path)
+        draft = state_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(nbytes))
+            out.flush()
+            os.fsync(out.fileno())
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(draft, path)
         except FileExistsError:
             pass  # another process made it first; read theirs
         else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(nbytes))
+            log.warning("no key configured: generated a development key at %s", path)
+        finally:
+            draft.unlink()
     return bytes.fromhex(path.read_text().strip())
 
 
