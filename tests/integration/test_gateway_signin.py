@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+import asyncpg
+
+from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.store.keyfiles import server_key
 from cryptocfd.store.outbox import open_body
 from tests.integration.gateway_harness import PUBLIC_URL, Gateway
@@ -45,6 +49,21 @@ async def test_login_when_the_email_is_malformed_is_a_400(gateway: Gateway) -> N
 
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "INVALID_EMAIL"
+
+
+async def test_login_when_a_one_key_lock_holds_the_emails_hash_is_not_blocked(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    # The journal's lock was one-key on hashtext(stream): an email hashing alike was blocked.
+    holder = await asyncpg.connect(asyncpg_dsn(gateway.database_url))
+    try:
+        await holder.execute("SELECT pg_advisory_lock(hashtext($1))", email)
+        answer = await asyncio.wait_for(gateway.client.post(LOGIN, json={"email": email}), 10)
+    finally:
+        await holder.close()
+
+    assert answer.status_code == 202
 
 
 async def test_login_token_when_stored_is_only_a_hash(gateway: Gateway) -> None:

@@ -26,6 +26,7 @@ from cryptocfd.identity.tokens import (
 )
 from cryptocfd.store.credentials import RefreshGrant, add_refresh_token, add_session, new_family
 from cryptocfd.store.database import Connection, Db
+from cryptocfd.store.locks import SIGN_IN_LOCK
 from cryptocfd.store.logins import add_login_token, unused_links_from, utcnow
 from cryptocfd.store.outbox import enqueue_email
 from cryptocfd.store.users import User
@@ -52,7 +53,7 @@ async def send_login_link(resources: Resources, email: str, requester: str) -> N
     now = utcnow()
     by = token_hash(requester)
     async with resources.pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", email)
+        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", SIGN_IN_LOCK, email)
         if await unused_links_from(conn, email, by, now) >= LOGIN_EMAILS_PER_HOUR:
             log.info("sign-in link not sent: hourly limit reached for an address")
             return
