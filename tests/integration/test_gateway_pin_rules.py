@@ -4,8 +4,10 @@ Redis and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+from cryptocfd.identity.pins import MAX_NEW_DEVICE_FAILURES_PER_HOUR
 from tests.integration.gateway_harness import Gateway
 
 PIN = "/api/v1/auth/mobile/pin"
@@ -215,3 +217,43 @@ async def test_pin_login_when_guessed_from_many_new_devices_stops_them_not_the_o
     assert owners_again.status_code == 200
     locked = [s for s in await _subjects(gateway, email) if "locked" in s]
     assert locked == ["Wrong PINs locked your CryptoCFD mobile sign-in"]  # the budget ran out
+
+
+async def test_pin_login_when_new_devices_guess_in_parallel_checks_at_most_the_budget(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    clients = [gateway.client_from(f"203.0.113.{n}") for n in range(2)]  # under the per-IP limit
+    try:
+        answers = await asyncio.gather(
+            *(
+                clients[n % 2].post(
+                    PIN_LOGIN, json={"email": email, "pin": "284617", "device_id": f"new-{n}"}
+                )
+                for n in range(MAX_NEW_DEVICE_FAILURES_PER_HOUR + 12)
+            )
+        )
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+    statuses = [answer.status_code for answer in answers]
+
+    assert statuses.count(401) == MAX_NEW_DEVICE_FAILURES_PER_HOUR  # each one PIN check
+    assert statuses.count(429) == 12
+    locked = [s for s in await _subjects(gateway, email) if "locked" in s]
+    assert locked == ["Wrong PINs locked your CryptoCFD mobile sign-in"]
+
+
+async def test_pin_login_when_right_on_a_new_device_gives_its_budget_back(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    right = {"email": email, "pin": "739150"}
+    rights = [await gateway.client.post(PIN_LOGIN, json={**right, "device_id": "ok-0"})]
+    rights += [await gateway.client.post(PIN_LOGIN, json={**right, "device_id": "ok-1"})]
+
+    wrongs = [await _wrong_tries(gateway, email, f"new-{n}", 4) for n in range(5)]
+
+    assert [r.status_code for r in rights] == [200, 200]
+    assert wrongs == [[401] * 4] * 5  # the whole budget is still there for wrong tries
