@@ -410,3 +410,22 @@ async def test_closed_history_when_the_cursor_is_forged_is_a_400(gateway: Gatewa
 
     assert [a.status_code for a in answers] == [400, 400]
     assert {a.json()["error"]["code"] for a in answers} == {"INVALID_CURSOR"}
+
+
+async def test_tokens_when_answered_are_never_cached(gateway: Gateway) -> None:
+    email = _email()
+    await gateway.client.post(LOGIN, json={"email": email})
+    by_link = await gateway.verify_json(await gateway.link_for(email))
+    fresh = {"Authorization": f"Bearer {by_link.json()['access_token']}"}
+    await gateway.client.post("/api/v1/auth/mobile/pin", headers=fresh, json={"pin": "739150"})
+    refreshed = await gateway.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": by_link.json()["refresh_token"]}
+    )
+    by_pin = await gateway.client.post(
+        "/api/v1/auth/mobile/pin/login",
+        json={"email": email, "pin": "739150", "device_id": "phone-1"},
+    )
+
+    for answer in (by_link, refreshed, by_pin):
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["cache-control"] == "no-store"

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from litestar import Response
 
 from cryptocfd.gateway.errors import ApiError, rejected
 from cryptocfd.gateway.orders import now_ms
@@ -134,6 +135,11 @@ async def issue_tokens(
         expires_in=ACCESS_TOKEN_TTL_MS // 1000,
         user=UserOut(user.id, user.email),
     )
+
+
+def token_response(tokens: TokensOut) -> Response[TokensOut]:
+    """Tokens as an answer no cache keeps (RFC 6749 §5.1)."""
+    return Response(tokens, headers={"Cache-Control": "no-store"})
 
 
 async def start_session(resources: Resources, user: User) -> str:

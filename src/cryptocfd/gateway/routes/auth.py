@@ -41,6 +41,7 @@ from cryptocfd.gateway.signin import (
     pin_matches,
     pin_set_email,
     send_login_link,
+    token_response,
 )
 from cryptocfd.identity.emails import InvalidEmail, normalize_email
 from cryptocfd.identity.pins import PinRefused, check_pin
@@ -93,7 +94,7 @@ async def login(request: Request[Any, Any, Any]) -> LoginAccepted:
 
 
 @post("/auth/refresh", status_code=200, summary="Rotate a refresh token")
-async def refresh(request: Request[Any, Any, Any]) -> TokensOut:
+async def refresh(request: Request[Any, Any, Any]) -> Response[TokensOut]:
     """Spend a refresh token for new tokens. A spent token presented again revokes its family."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), RefreshRequest)
@@ -104,7 +105,8 @@ async def refresh(request: Request[Any, Any, Any]) -> TokensOut:
         if grant is not None:
             user = await user_by_id(conn, grant.user_id)
             assert user is not None  # refresh tokens reference users, never deleted
-            return await issue_tokens(resources, conn, user, grant.family, grant.device_id)
+            tokens = await issue_tokens(resources, conn, user, grant.family, grant.device_id)
+            return token_response(tokens)
     if reused_family is not None:
         await revoke_family(resources.pool, reused_family)
         await mark_family_revoked(resources, reused_family)
@@ -196,7 +198,7 @@ async def _revoke_devices(resources: Resources, user_id: int) -> None:
 
 
 @post("/auth/mobile/pin/login", status_code=200, summary="Sign in on a device with a PIN")
-async def pin_login(request: Request[Any, Any, Any]) -> TokensOut:
+async def pin_login(request: Request[Any, Any, Any]) -> Response[TokensOut]:
     """Tokens bound to ``device_id``. Five wrong PINs lock that address on that device, for 15
     minutes and twice as long each time after; the same for every address."""
     resources = resources_of(request.app)
@@ -212,7 +214,8 @@ async def pin_login(request: Request[Any, Any, Any]) -> TokensOut:
     # Checked even with no PIN to check (against a dummy hash): a miss takes the same time.
     if await pin_matches(pin_hash, body.pin) and user is not None:
         await attempt.succeeded()
-        return await issue_tokens(resources, resources.pool, user, device_id=body.device_id)
+        tokens = await issue_tokens(resources, resources.pool, user, device_id=body.device_id)
+        return token_response(tokens)
     if await attempt.failed() and user is not None:
         async with resources.pool.acquire() as conn:
             await notify(resources, conn, email, *pin_locked_email(body.device_id))
