@@ -8,6 +8,8 @@ import asyncio
 import uuid
 
 from cryptocfd.identity.pins import MAX_NEW_DEVICE_FAILURES_PER_HOUR
+from cryptocfd.store.keyfiles import server_key
+from cryptocfd.store.outbox import open_body
 from tests.integration.gateway_harness import Gateway
 
 PIN = "/api/v1/auth/mobile/pin"
@@ -257,3 +259,23 @@ async def test_pin_login_when_right_on_a_new_device_gives_its_budget_back(
 
     assert [r.status_code for r in rights] == [200, 200]
     assert wrongs == [[401] * 4] * 5  # the whole budget is still there for wrong tries
+
+
+async def test_pin_login_when_a_device_is_locked_emails_the_owner_without_its_device_id(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    device = "Call +1-555-0100 to unlock-" + uuid.uuid4().hex[:8]  # the client's own text
+
+    await _wrong_tries(gateway, email, device, 5)
+
+    rows = await gateway.sql(
+        "SELECT sealed_body FROM email_outbox WHERE recipient = $1 AND subject LIKE '%locked%'",
+        email,
+    )
+    bodies = [open_body(server_key(gateway.settings), email, row["sealed_body"]) for row in rows]
+    assert len(bodies) == 1
+    assert "Wrong PINs were tried" in bodies[0]
+    assert device not in bodies[0]
+    assert "555" not in bodies[0]

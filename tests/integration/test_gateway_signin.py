@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 
 import asyncpg
 
+from cryptocfd.identity.tokens import requester_hash
 from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.store.keyfiles import server_key
 from cryptocfd.store.outbox import open_body
@@ -64,6 +66,23 @@ async def test_login_when_a_one_key_lock_holds_the_emails_hash_is_not_blocked(
         await holder.close()
 
     assert answer.status_code == 202
+
+
+async def test_login_requester_when_stored_is_an_hmac_under_the_server_key(
+    gateway: Gateway,
+) -> None:
+    email, ip = _email(), "203.0.113.7"
+    client = gateway.client_from(ip)
+    try:
+        await client.post(LOGIN, json={"email": email})
+    finally:
+        await client.aclose()
+
+    rows = await gateway.sql("SELECT requester FROM login_tokens WHERE email = $1", email)
+    assert [bytes(row["requester"]) for row in rows] == [
+        requester_hash(server_key(gateway.settings), ip)
+    ]
+    assert bytes(rows[0]["requester"]) != hashlib.sha256(ip.encode()).digest()
 
 
 async def test_login_token_when_stored_is_only_a_hash(gateway: Gateway) -> None:

@@ -22,6 +22,7 @@ from cryptocfd.identity.tokens import (
     REFRESH_TOKEN_TTL_MS,
     SESSION_TTL_MS,
     AccessClaims,
+    requester_hash,
     sign_access_token,
     token_hash,
 )
@@ -52,7 +53,7 @@ async def send_login_link(resources: Resources, email: str, requester: str) -> N
     """
     token = secrets.token_urlsafe(32)  # 256 bits
     now = utcnow()
-    by = token_hash(requester)
+    by = requester_hash(resources.secret, requester)
     async with resources.pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", SIGN_IN_LOCK, email)
         if await unused_links_from(conn, email, by, now) >= LOGIN_EMAILS_PER_HOUR:
@@ -89,13 +90,15 @@ def pin_set_email(*, replaced: bool) -> tuple[str, str]:
     )
 
 
-def pin_locked_email(device_id: str) -> tuple[str, str]:
-    """The subject and body telling the owner wrong PINs locked a device."""
+def pin_locked_email() -> tuple[str, str]:
+    """The subject and body telling the owner wrong PINs locked a device.
+
+    The device is not named: its id is the client's to choose, so it is an attacker's text."""
     return (
         "Wrong PINs locked your CryptoCFD mobile sign-in",
-        f"Wrong PINs were tried for your CryptoCFD account, the last on the device {device_id!r},"
-        " so PIN sign-in from it (or from any device new to your account, when many were "
-        "tried) is locked for a while, longer each time it happens again.\n\n"
+        "Wrong PINs were tried for your CryptoCFD account, so PIN sign-in from the device they "
+        "were tried on (or from any device new to your account, when many were tried) is "
+        "locked for a while, longer each time it happens again.\n\n"
         "If this was not you, someone is guessing your PIN: change it after signing in by "
         "email link. The devices you signed in on with your PIN are not locked.\n",
     )

@@ -218,7 +218,7 @@ async def pin_login(request: Request[Any, Any, Any]) -> Response[TokensOut]:
         return token_response(tokens)
     if await attempt.failed() and user is not None:
         async with resources.pool.acquire() as conn:
-            await notify(resources, conn, email, *pin_locked_email(body.device_id))
+            await notify(resources, conn, email, *pin_locked_email())
     raise invalid_credentials()
 
 
