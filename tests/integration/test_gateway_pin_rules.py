@@ -279,3 +279,43 @@ async def test_pin_login_when_a_device_is_locked_emails_the_owner_without_its_de
     assert "Wrong PINs were tried" in bodies[0]
     assert device not in bodies[0]
     assert "555" not in bodies[0]
+
+
+async def test_delete_pin_when_the_token_is_not_a_fresh_sign_in_is_refused_and_keeps_it(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    stale = await _stale_bearer(gateway, email)
+
+    refused = await gateway.client.delete(PIN, headers=stale)
+    still = await gateway.client.post(
+        PIN_LOGIN, json={"email": email, "pin": "739150", "device_id": "phone-1"}
+    )
+
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "FRESH_SIGN_IN_REQUIRED"
+    assert still.status_code == 200
+
+
+async def test_delete_pin_when_not_fresh_needs_the_current_pin_and_emails_the_owner(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    stale = await _stale_bearer(gateway, email)
+
+    wrong = await gateway.client.request(
+        "DELETE", PIN, headers=stale, json={"current_pin": "111000"}
+    )
+    right = await gateway.client.request(
+        "DELETE", PIN, headers=stale, json={"current_pin": "739150"}
+    )
+    gone = await gateway.client.post(
+        PIN_LOGIN, json={"email": email, "pin": "739150", "device_id": "phone-1"}
+    )
+
+    assert wrong.status_code == 403
+    assert right.status_code == 204, right.text
+    assert gone.status_code == 401
+    assert (await _subjects(gateway, email))[-1] == "Your CryptoCFD mobile PIN was removed"

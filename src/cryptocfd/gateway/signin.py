@@ -81,12 +81,16 @@ def _login_body(link: str) -> str:
 
 def pin_set_email(*, replaced: bool) -> tuple[str, str]:
     """The subject and body telling the owner their PIN was set or changed."""
-    what = "changed" if replaced else "set"
+    return pin_email("changed" if replaced else "set")
+
+
+def pin_email(what: str) -> tuple[str, str]:
+    """The subject and body telling the owner their PIN was ``what`` (set, changed, removed)."""
     return (
         f"Your CryptoCFD mobile PIN was {what}",
         f"The mobile PIN of your CryptoCFD account was just {what}, and every device signed in "
         "with a PIN before was signed out.\n\n"
-        "If this was not you, sign in by email link at once and remove or change the PIN.\n",
+        "If this was not you, sign in by email link at once and set, change or remove the PIN.\n",
     )
 
 

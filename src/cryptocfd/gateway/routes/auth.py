@@ -27,6 +27,7 @@ from cryptocfd.gateway.schemas import (
     LoginAccepted,
     LoginRequest,
     PinLoginRequest,
+    PinRemoval,
     PinRequest,
     RefreshRequest,
     TokensOut,
@@ -37,6 +38,7 @@ from cryptocfd.gateway.signin import (
     invalid_credentials,
     issue_tokens,
     notify,
+    pin_email,
     pin_locked_email,
     pin_matches,
     pin_set_email,
@@ -151,11 +153,7 @@ async def set_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> 
         pin = check_pin(body.pin)
     except PinRefused as exc:
         raise ApiError(400, exc.code, str(exc)) from exc
-    user = await user_by_id(resources.pool, principal.user_id)
-    if user is None:
-        raise ApiError(401, "UNAUTHENTICATED", "no such user")
-    if not is_fresh(principal.signed_in_at_ms, now_ms()):
-        await _check_current_pin(resources, user, body.current_pin)
+    user = await _fresh_or_current_pin(resources, principal, body.current_pin)
     async with resources.pool.acquire() as conn, conn.transaction():
         replaced = await set_pin(conn, user.id, await hash_pin(pin))
         await notify(resources, conn, user.email, *pin_set_email(replaced=replaced))
@@ -164,12 +162,25 @@ async def set_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> 
     await _revoke_devices(resources, principal.user_id)
 
 
+async def _fresh_or_current_pin(
+    resources: Resources, principal: Caller, current_pin: str | None
+) -> User:
+    """The caller, if their sign-in by link is fresh or ``current_pin`` is their PIN; else a
+    403 (so a leaked access token can neither set nor remove a PIN)."""
+    user = await user_by_id(resources.pool, principal.user_id)
+    if user is None:
+        raise ApiError(401, "UNAUTHENTICATED", "no such user")
+    if not is_fresh(principal.signed_in_at_ms, now_ms()):
+        await _check_current_pin(resources, user, current_pin)
+    return user
+
+
 async def _check_current_pin(resources: Resources, user: User, current_pin: str | None) -> None:
     """Pass when ``current_pin`` is the user's PIN (tries count like sign-in tries); else 403."""
     refused = ApiError(
         403, "FRESH_SIGN_IN_REQUIRED",
-        "to set or change the PIN, sign in by email link again (it counts for 5 minutes)"
-        " or give the current PIN as current_pin",
+        "to set, change or remove the PIN, sign in by email link again (it counts for 5"
+        " minutes) or give the current PIN as current_pin",
     )  # fmt: skip
     if current_pin is None:
         raise refused
@@ -183,12 +194,23 @@ async def _check_current_pin(resources: Resources, user: User, current_pin: str 
 
 
 @delete("/auth/mobile/pin", status_code=HTTP_204_NO_CONTENT, dependencies=_principal,
-        summary="Remove the mobile PIN")  # fmt: skip
+        summary="Remove the mobile PIN",
+        description="Needs a fresh sign-in by link (the last 5 minutes) or the current PIN as "
+        '`{"current_pin"}` in a JSON body; else a 403 `FRESH_SIGN_IN_REQUIRED`.')  # fmt: skip
 async def delete_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> None:
-    """Remove the PIN and revoke every token a PIN sign-in issued."""
+    """Remove the PIN and revoke every token a PIN sign-in issued.
+
+    Needs what setting it needs: a fresh sign-in by link, or the current PIN as
+    ``{"current_pin"}`` in a JSON body; the owner is emailed.
+    """
     resources = resources_of(request.app)
-    await remove_pin(resources.pool, principal.user_id)
-    await _revoke_devices(resources, principal.user_id)
+    raw = await request.body()
+    current_pin = decode_body(raw, PinRemoval).current_pin if raw else None
+    user = await _fresh_or_current_pin(resources, principal, current_pin)
+    async with resources.pool.acquire() as conn, conn.transaction():
+        if await remove_pin(conn, user.id):
+            await notify(resources, conn, user.email, *pin_email("removed"))
+    await _revoke_devices(resources, user.id)
 
 
 async def _revoke_devices(resources: Resources, user_id: int) -> None:
