@@ -4,8 +4,12 @@ Redis and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+from cryptocfd.identity.pins import MAX_NEW_DEVICE_FAILURES_PER_HOUR
+from cryptocfd.store.keyfiles import server_key
+from cryptocfd.store.outbox import open_body
 from tests.integration.gateway_harness import Gateway
 
 PIN = "/api/v1/auth/mobile/pin"
@@ -215,3 +219,103 @@ async def test_pin_login_when_guessed_from_many_new_devices_stops_them_not_the_o
     assert owners_again.status_code == 200
     locked = [s for s in await _subjects(gateway, email) if "locked" in s]
     assert locked == ["Wrong PINs locked your CryptoCFD mobile sign-in"]  # the budget ran out
+
+
+async def test_pin_login_when_new_devices_guess_in_parallel_checks_at_most_the_budget(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    clients = [gateway.client_from(f"203.0.113.{n}") for n in range(2)]  # under the per-IP limit
+    try:
+        answers = await asyncio.gather(
+            *(
+                clients[n % 2].post(
+                    PIN_LOGIN, json={"email": email, "pin": "284617", "device_id": f"new-{n}"}
+                )
+                for n in range(MAX_NEW_DEVICE_FAILURES_PER_HOUR + 12)
+            )
+        )
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+    statuses = [answer.status_code for answer in answers]
+
+    assert statuses.count(401) == MAX_NEW_DEVICE_FAILURES_PER_HOUR  # each one PIN check
+    assert statuses.count(429) == 12
+    locked = [s for s in await _subjects(gateway, email) if "locked" in s]
+    assert locked == ["Wrong PINs locked your CryptoCFD mobile sign-in"]
+
+
+async def test_pin_login_when_right_on_a_new_device_gives_its_budget_back(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    right = {"email": email, "pin": "739150"}
+    rights = [await gateway.client.post(PIN_LOGIN, json={**right, "device_id": "ok-0"})]
+    rights += [await gateway.client.post(PIN_LOGIN, json={**right, "device_id": "ok-1"})]
+
+    wrongs = [await _wrong_tries(gateway, email, f"new-{n}", 4) for n in range(5)]
+
+    assert [r.status_code for r in rights] == [200, 200]
+    assert wrongs == [[401] * 4] * 5  # the whole budget is still there for wrong tries
+
+
+async def test_pin_login_when_a_device_is_locked_emails_the_owner_without_its_device_id(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    device = "Call +1-555-0100 to unlock-" + uuid.uuid4().hex[:8]  # the client's own text
+
+    await _wrong_tries(gateway, email, device, 5)
+
+    rows = await gateway.sql(
+        "SELECT sealed_body FROM email_outbox WHERE recipient = $1 AND subject LIKE '%locked%'",
+        email,
+    )
+    bodies = [open_body(server_key(gateway.settings), email, row["sealed_body"]) for row in rows]
+    assert len(bodies) == 1
+    assert "Wrong PINs were tried" in bodies[0]
+    assert device not in bodies[0]
+    assert "555" not in bodies[0]
+
+
+async def test_delete_pin_when_the_token_is_not_a_fresh_sign_in_is_refused_and_keeps_it(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    stale = await _stale_bearer(gateway, email)
+
+    refused = await gateway.client.delete(PIN, headers=stale)
+    still = await gateway.client.post(
+        PIN_LOGIN, json={"email": email, "pin": "739150", "device_id": "phone-1"}
+    )
+
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "FRESH_SIGN_IN_REQUIRED"
+    assert still.status_code == 200
+
+
+async def test_delete_pin_when_not_fresh_needs_the_current_pin_and_emails_the_owner(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    await gateway.client.post(PIN, headers=await gateway.sign_in(email), json={"pin": "739150"})
+    stale = await _stale_bearer(gateway, email)
+
+    wrong = await gateway.client.request(
+        "DELETE", PIN, headers=stale, json={"current_pin": "111000"}
+    )
+    right = await gateway.client.request(
+        "DELETE", PIN, headers=stale, json={"current_pin": "739150"}
+    )
+    gone = await gateway.client.post(
+        PIN_LOGIN, json={"email": email, "pin": "739150", "device_id": "phone-1"}
+    )
+
+    assert wrong.status_code == 403
+    assert right.status_code == 204, right.text
+    assert gone.status_code == 401
+    assert (await _subjects(gateway, email))[-1] == "Your CryptoCFD mobile PIN was removed"

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import uuid
 
+import asyncpg
+
+from cryptocfd.identity.tokens import requester_hash
+from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.store.keyfiles import server_key
 from cryptocfd.store.outbox import open_body
 from tests.integration.gateway_harness import PUBLIC_URL, Gateway
@@ -45,6 +51,38 @@ async def test_login_when_the_email_is_malformed_is_a_400(gateway: Gateway) -> N
 
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "INVALID_EMAIL"
+
+
+async def test_login_when_a_one_key_lock_holds_the_emails_hash_is_not_blocked(
+    gateway: Gateway,
+) -> None:
+    email = _email()
+    # The journal's lock was one-key on hashtext(stream): an email hashing alike was blocked.
+    holder = await asyncpg.connect(asyncpg_dsn(gateway.database_url))
+    try:
+        await holder.execute("SELECT pg_advisory_lock(hashtext($1))", email)
+        answer = await asyncio.wait_for(gateway.client.post(LOGIN, json={"email": email}), 10)
+    finally:
+        await holder.close()
+
+    assert answer.status_code == 202
+
+
+async def test_login_requester_when_stored_is_an_hmac_under_the_server_key(
+    gateway: Gateway,
+) -> None:
+    email, ip = _email(), "203.0.113.7"
+    client = gateway.client_from(ip)
+    try:
+        await client.post(LOGIN, json={"email": email})
+    finally:
+        await client.aclose()
+
+    rows = await gateway.sql("SELECT requester FROM login_tokens WHERE email = $1", email)
+    assert [bytes(row["requester"]) for row in rows] == [
+        requester_hash(server_key(gateway.settings), ip)
+    ]
+    assert bytes(rows[0]["requester"]) != hashlib.sha256(ip.encode()).digest()
 
 
 async def test_login_token_when_stored_is_only_a_hash(gateway: Gateway) -> None:
@@ -391,3 +429,22 @@ async def test_closed_history_when_the_cursor_is_forged_is_a_400(gateway: Gatewa
 
     assert [a.status_code for a in answers] == [400, 400]
     assert {a.json()["error"]["code"] for a in answers} == {"INVALID_CURSOR"}
+
+
+async def test_tokens_when_answered_are_never_cached(gateway: Gateway) -> None:
+    email = _email()
+    await gateway.client.post(LOGIN, json={"email": email})
+    by_link = await gateway.verify_json(await gateway.link_for(email))
+    fresh = {"Authorization": f"Bearer {by_link.json()['access_token']}"}
+    await gateway.client.post("/api/v1/auth/mobile/pin", headers=fresh, json={"pin": "739150"})
+    refreshed = await gateway.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": by_link.json()["refresh_token"]}
+    )
+    by_pin = await gateway.client.post(
+        "/api/v1/auth/mobile/pin/login",
+        json={"email": email, "pin": "739150", "device_id": "phone-1"},
+    )
+
+    for answer in (by_link, refreshed, by_pin):
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["cache-control"] == "no-store"

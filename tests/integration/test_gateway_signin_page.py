@@ -250,3 +250,70 @@ async def test_verify_form_when_malformed_is_a_400_not_a_500(gateway: Gateway) -
     assert garbage.status_code == 400
     assert garbage.json()["error"]["code"] == "INVALID_REQUEST"
     assert empty_json.status_code == 400
+
+
+async def test_verify_post_when_the_body_is_not_json_is_a_415_and_spends_nothing(
+    gateway: Gateway,
+) -> None:
+    link = await _link(gateway, _email())
+    body = f'{{"token": "{token_of(link)}"}}'.encode()
+
+    # What a cross-site <form enctype="text/plain"> or a no-cors fetch can send.
+    as_text = await gateway.client.post(
+        VERIFY, content=body, headers={"Content-Type": "text/plain"}
+    )
+    untyped = await gateway.client.post(VERIFY, content=body)
+    still_works = await gateway.client.post(
+        VERIFY, content=body, headers={"Content-Type": "Application/JSON; charset=utf-8"}
+    )
+
+    for refused in (as_text, untyped):
+        assert refused.status_code == 415, refused.text
+        assert refused.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert still_works.status_code == 200, still_works.text
+
+
+async def test_verify_post_json_when_the_browser_says_cross_site_is_refused_and_spends_nothing(
+    gateway: Gateway,
+) -> None:
+    link = await _link(gateway, _email())
+    token = {"token": token_of(link)}
+
+    refused = [
+        await gateway.client.post(VERIFY, json=token, headers={"Sec-Fetch-Site": site})
+        for site in ("cross-site", "same-site")
+    ]
+    still_works = await gateway.client.post(VERIFY, json=token)
+
+    assert [answer.status_code for answer in refused] == [403, 403]
+    assert {answer.json()["error"]["code"] for answer in refused} == {"CONFIRMATION_FAILED"}
+    assert still_works.status_code == 200
+
+
+async def test_verify_json_get_when_a_browser_or_a_scanner_asks_shows_the_page_and_spends_nothing(
+    gateway: Gateway,
+) -> None:
+    link = await _link(gateway, _email())
+    no_cors = {**JSON, "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "cross-site"}
+
+    answers = [
+        await gateway.client.get(link, headers=headers)
+        for headers in (no_cors, {"Accept": "application/json, */*"}, {"Accept": "*/*"})
+    ]
+    still_works = await gateway.client.post(VERIFY, json={"token": token_of(link)})
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert all(a.headers["content-type"].startswith("text/html") for a in answers)
+    assert still_works.status_code == 200, still_works.text
+
+
+async def test_verify_json_get_when_json_is_ranked_first_by_an_api_client_spends_it(
+    gateway: Gateway,
+) -> None:
+    link = await _link(gateway, _email())
+
+    answer = await gateway.client.get(link, headers={"Accept": "text/html;q=0.5, application/json"})
+
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.headers["cache-control"] == "no-store"

@@ -4,8 +4,9 @@ Whether or not the address has an account or a PIN, wrong tries count and lock a
 lock tells no one who has a PIN; and it is per device, so no one can lock the owner's own
 phone out by guessing from theirs. Each try is counted before the PIN is checked, so a burst
 of parallel guesses cannot slip past the count. Devices the address never signed in on also
-share one hourly budget of wrong tries (a device id is the client's to choose); the owner's
-own devices are not held to it. The policy (how many, how long) is
+share one hourly budget of wrong tries (a device id is the client's to choose), counted the
+same way, before the check, and given back by a right PIN; the owner's own devices are not held
+to it. The policy (how many, how long) is
 ``cryptocfd.identity.pins``.
 """
 
@@ -15,7 +16,7 @@ import hashlib
 import time
 
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import windowed
+from cryptocfd.gateway.ratelimit import add_hits, windowed
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.identity.pins import (
     MAX_FAILED_ATTEMPTS,
@@ -59,47 +60,60 @@ class PinAttempt:
         self.budget_key = None if known_device else _new_devices_key(resources, email)
         self.tries = 0
         self.locks = 0
+        self.spent = 0  # the new devices' budget used, this try included
 
     async def begin(self) -> None:
-        """Count the try; raise a 429 while the pair is locked."""
+        """Count the try, on the pair and on the new devices' budget; raise a 429 while the
+        pair is locked or the budget is spent (a refused try counts on neither)."""
         now = int(time.time() * 1000)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hincrby(self.key, "tries", 1)
             pipe.hmget(self.key, ["locked_until", "locks"])
             pipe.expire(self.key, STATE_TTL_S)
-            if self.budget_key is not None:
-                pipe.get(self.budget_key)
+            if self.budget_key is not None:  # counted before the check: parallel tries too
+                add_hits(pipe, [self.budget_key], HOUR_S)
             tries, (locked_until, locks), _, *spent = await pipe.execute()
         self.tries, self.locks = int(tries), int(locks or 0)
-        if spent and int(spent[0] or 0) >= MAX_NEW_DEVICE_FAILURES_PER_HOUR:
-            await self.redis.hincrby(self.key, "tries", -1)
+        self.spent = int(spent[0]) if spent else 0
+        if self.spent > MAX_NEW_DEVICE_FAILURES_PER_HOUR:
+            await self._uncount()
             raise _locked((HOUR_S - int(time.time()) % HOUR_S) * 1000)
         until = int(locked_until or 0)
         locked = is_locked(until, now)
         if locked or self.tries > MAX_FAILED_ATTEMPTS:  # more: parallel tries beat the lock
-            await self.redis.hincrby(self.key, "tries", -1)  # a refused try is no guess
+            await self._uncount()  # a refused try is no guess
             raise _locked(until - now if locked else lock_ms(max(self.locks - 1, 0)))
 
+    async def _uncount(self, *, pair: bool = True) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if pair:
+                pipe.hincrby(self.key, "tries", -1)
+            if self.budget_key is not None:
+                pipe.decr(self.budget_key)
+            await pipe.execute()
+
     async def succeeded(self) -> None:
-        """The right PIN: the count starts again."""
+        """The right PIN: the count starts again, and the budget is of wrong tries only."""
+        await self._uncount(pair=False)
         await self.redis.delete(self.key)
 
     async def failed(self) -> bool:
         """A wrong PIN: lock the pair after the fifth; true when this try locked the pair or
-        spent the new devices' budget."""
+        was the first to spend the new devices' budget this hour."""
         now = int(time.time() * 1000)
-        spent = 0
-        if self.budget_key is not None:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.incr(self.budget_key)
-                pipe.expire(self.budget_key, HOUR_S + 1, nx=True)
-                spent, _ = await pipe.execute()
         _failed, locked_until = after_failure(self.tries - 1, now, self.locks)
         if locked_until is None:
-            return int(spent) == MAX_NEW_DEVICE_FAILURES_PER_HOUR
+            return await self._spent_first()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.key, mapping={"tries": 0, "locked_until": locked_until})
             pipe.hincrby(self.key, "locks", 1)
             pipe.expire(self.key, STATE_TTL_S)
             await pipe.execute()
         return True
+
+    async def _spent_first(self) -> bool:
+        """Whether this wrong try spent the budget and no other said so yet (one email)."""
+        if self.budget_key is None or self.spent < MAX_NEW_DEVICE_FAILURES_PER_HOUR:
+            return False
+        said = f"{self.budget_key}:told"
+        return bool(await self.redis.set(said, 1, nx=True, ex=HOUR_S + 1))

@@ -64,6 +64,15 @@ class TokensOut(msgspec.Struct, frozen=True):
     token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
 
 
+class PinRemoval(_Body, frozen=True, forbid_unknown_fields=True):
+    """Remove the mobile PIN: the current one, unless the sign-in by link is fresh."""
+
+    current_pin: Annotated[
+        str | None,
+        Meta(description="The PIN in use, to remove it without a fresh sign-in by link"),
+    ] = None
+
+
 class RefreshRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Trade a refresh token for new tokens; the old one is spent."""
 

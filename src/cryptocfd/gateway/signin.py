@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from litestar import Response
 
 from cryptocfd.gateway.errors import ApiError, rejected
 from cryptocfd.gateway.orders import now_ms
@@ -21,11 +22,13 @@ from cryptocfd.identity.tokens import (
     REFRESH_TOKEN_TTL_MS,
     SESSION_TTL_MS,
     AccessClaims,
+    requester_hash,
     sign_access_token,
     token_hash,
 )
 from cryptocfd.store.credentials import RefreshGrant, add_refresh_token, add_session, new_family
 from cryptocfd.store.database import Connection, Db
+from cryptocfd.store.locks import SIGN_IN_LOCK
 from cryptocfd.store.logins import add_login_token, unused_links_from, utcnow
 from cryptocfd.store.outbox import enqueue_email
 from cryptocfd.store.users import User
@@ -50,9 +53,9 @@ async def send_login_link(resources: Resources, email: str, requester: str) -> N
     """
     token = secrets.token_urlsafe(32)  # 256 bits
     now = utcnow()
-    by = token_hash(requester)
+    by = requester_hash(resources.secret, requester)
     async with resources.pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", email)
+        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", SIGN_IN_LOCK, email)
         if await unused_links_from(conn, email, by, now) >= LOGIN_EMAILS_PER_HOUR:
             log.info("sign-in link not sent: hourly limit reached for an address")
             return
@@ -78,22 +81,28 @@ def _login_body(link: str) -> str:
 
 def pin_set_email(*, replaced: bool) -> tuple[str, str]:
     """The subject and body telling the owner their PIN was set or changed."""
-    what = "changed" if replaced else "set"
+    return pin_email("changed" if replaced else "set")
+
+
+def pin_email(what: str) -> tuple[str, str]:
+    """The subject and body telling the owner their PIN was ``what`` (set, changed, removed)."""
     return (
         f"Your CryptoCFD mobile PIN was {what}",
         f"The mobile PIN of your CryptoCFD account was just {what}, and every device signed in "
         "with a PIN before was signed out.\n\n"
-        "If this was not you, sign in by email link at once and remove or change the PIN.\n",
+        "If this was not you, sign in by email link at once and set, change or remove the PIN.\n",
     )
 
 
-def pin_locked_email(device_id: str) -> tuple[str, str]:
-    """The subject and body telling the owner wrong PINs locked a device."""
+def pin_locked_email() -> tuple[str, str]:
+    """The subject and body telling the owner wrong PINs locked a device.
+
+    The device is not named: its id is the client's to choose, so it is an attacker's text."""
     return (
         "Wrong PINs locked your CryptoCFD mobile sign-in",
-        f"Wrong PINs were tried for your CryptoCFD account, the last on the device {device_id!r},"
-        " so PIN sign-in from it (or from any device new to your account, when many were "
-        "tried) is locked for a while, longer each time it happens again.\n\n"
+        "Wrong PINs were tried for your CryptoCFD account, so PIN sign-in from the device they "
+        "were tried on (or from any device new to your account, when many were tried) is "
+        "locked for a while, longer each time it happens again.\n\n"
         "If this was not you, someone is guessing your PIN: change it after signing in by "
         "email link. The devices you signed in on with your PIN are not locked.\n",
     )
@@ -133,6 +142,11 @@ async def issue_tokens(
         expires_in=ACCESS_TOKEN_TTL_MS // 1000,
         user=UserOut(user.id, user.email),
     )
+
+
+def token_response(tokens: TokensOut) -> Response[TokensOut]:
+    """Tokens as an answer no cache keeps (RFC 6749 §5.1)."""
+    return Response(tokens, headers={"Cache-Control": "no-store"})
 
 
 async def start_session(resources: Resources, user: User) -> str:

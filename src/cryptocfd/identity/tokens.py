@@ -1,7 +1,8 @@
 """Tokens: what is stored of them, and the signed access token.
 
 Login links, sessions and refresh tokens are random strings from the caller (``secrets``)
-and are stored only as their SHA-256, so a copy of the database signs no one in. Access
+and are stored only as their SHA-256, so a copy of the database signs no one in; who asked
+for a link is stored as an HMAC under the server key. Access
 tokens are short-lived and self-contained: an HMAC-SHA256 over the user, the token family
 (so logout can revoke them) and the expiry.
 """
@@ -19,7 +20,6 @@ ACCESS_TOKEN_TTL_MS = 15 * 60 * 1000
 REFRESH_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000
 SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1000
 LOGIN_EMAILS_PER_HOUR = 5  # unused links one requester may have out for one address
-LOGIN_LINKS_PER_IP_PER_HOUR = 30  # links one requester may ask for, for any addresses
 FRESH_SIGN_IN_MS = 5 * 60 * 1000  # how long a link sign-in counts as fresh (PIN changes)
 CONFIRM_TTL_MS = LOGIN_TOKEN_TTL_MS
 _VERSION = "v1"
@@ -47,6 +47,13 @@ class BadToken(ValueError):  # noqa: N818 - the name is the error clients see
 def token_hash(token: str) -> bytes:
     """What is stored of a random token: its SHA-256."""
     return hashlib.sha256(token.encode()).digest()
+
+
+def requester_hash(key: bytes, requester: str) -> bytes:
+    """What is stored of who asked for a sign-in link (an IP): its HMAC under the server key,
+    so a copy of the database cannot be matched against every IPv4 address (a plain hash
+    can: there are only 2^32)."""
+    return hmac.new(key, f"requester.{requester}".encode(), hashlib.sha256).digest()
 
 
 def _b64(data: bytes) -> str:

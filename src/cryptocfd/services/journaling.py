@@ -26,6 +26,7 @@ from cryptocfd.bus.messages import FIELD, Record, decode_record
 from cryptocfd.bus.replies import stream_entries
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
 from cryptocfd.store.journal import Delivered, book_records
+from cryptocfd.store.locks import JOURNAL_LOCK
 from cryptocfd.trading.events import Accepted, Event
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,9 @@ class Journaler:
     async def run(self, stopping: asyncio.Event) -> None:
         """Journal until ``stopping`` is set, while holding the journaling lock."""
         async with self.pool.acquire() as lock:
-            while not await lock.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self.stream):
+            while not await lock.fetchval(
+                "SELECT pg_try_advisory_lock($1, hashtext($2))", JOURNAL_LOCK, self.stream
+            ):
                 if await wait_for(stopping, RETRY_S):
                     return
             try:
@@ -113,7 +116,9 @@ class Journaler:
                 # On a dying connection the lock dies with it; asyncpg's pool also unlocks
                 # every advisory lock when a connection comes back.
                 with contextlib.suppress(asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
-                    await lock.execute("SELECT pg_advisory_unlock(hashtext($1))", self.stream)
+                    await lock.execute(
+                        "SELECT pg_advisory_unlock($1, hashtext($2))", JOURNAL_LOCK, self.stream
+                    )
 
     async def _loop(self, stopping: asyncio.Event) -> None:
         pending = True

@@ -30,6 +30,7 @@ from cryptocfd.market.candles import (
     validate_candle_query,
 )
 from cryptocfd.store.database import Connection
+from cryptocfd.store.locks import CANDLES_LOCK
 from cryptocfd.trading.assets import DEFAULT_ASSETS
 
 COLUMNS = ("asset", "time_s", "open", "high", "low", "close", "volume", "trades")
@@ -172,8 +173,8 @@ def _months(ranges: Sequence[Range]) -> list[int]:
 async def _lock_assets(conn: Connection, assets: Sequence[str]) -> None:
     # Sorted, so two writers of overlapping asset sets take the locks in the same order.
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext('candles:' || a)) "
-        "FROM unnest($1::text[]) AS a ORDER BY a",
+        "SELECT pg_advisory_xact_lock($1, hashtext(a)) FROM unnest($2::text[]) AS a ORDER BY a",
+        CANDLES_LOCK,
         sorted(set(assets)),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from cryptocfd.identity.tokens import (
@@ -11,6 +13,7 @@ from cryptocfd.identity.tokens import (
     csrf_matches,
     csrf_token,
     is_fresh,
+    requester_hash,
     sign_access_token,
     token_hash,
     verify_access_token,
@@ -75,3 +78,11 @@ def test_is_fresh_when_the_link_sign_in_is_older_than_five_minutes_is_false() ->
 def test_csrf_token_when_for_another_purpose_does_not_match() -> None:
     assert not csrf_matches(KEY, "nonce", csrf_token(KEY, "nonce"), "confirm")
     assert csrf_matches(KEY, "nonce", csrf_token(KEY, "nonce", "confirm"), "confirm")
+
+
+def test_requester_hash_when_the_key_differs_differs_and_is_no_plain_hash() -> None:
+    ip = "203.0.113.7"
+
+    assert requester_hash(KEY, ip) == requester_hash(KEY, ip)
+    assert requester_hash(KEY, ip) != requester_hash(b"o" * 32, ip)
+    assert requester_hash(KEY, ip) != hashlib.sha256(ip.encode()).digest()

@@ -27,6 +27,7 @@ from cryptocfd.gateway.schemas import (
     LoginAccepted,
     LoginRequest,
     PinLoginRequest,
+    PinRemoval,
     PinRequest,
     RefreshRequest,
     TokensOut,
@@ -37,10 +38,12 @@ from cryptocfd.gateway.signin import (
     invalid_credentials,
     issue_tokens,
     notify,
+    pin_email,
     pin_locked_email,
     pin_matches,
     pin_set_email,
     send_login_link,
+    token_response,
 )
 from cryptocfd.identity.emails import InvalidEmail, normalize_email
 from cryptocfd.identity.pins import PinRefused, check_pin
@@ -93,7 +96,7 @@ async def login(request: Request[Any, Any, Any]) -> LoginAccepted:
 
 
 @post("/auth/refresh", status_code=200, summary="Rotate a refresh token")
-async def refresh(request: Request[Any, Any, Any]) -> TokensOut:
+async def refresh(request: Request[Any, Any, Any]) -> Response[TokensOut]:
     """Spend a refresh token for new tokens. A spent token presented again revokes its family."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), RefreshRequest)
@@ -104,7 +107,8 @@ async def refresh(request: Request[Any, Any, Any]) -> TokensOut:
         if grant is not None:
             user = await user_by_id(conn, grant.user_id)
             assert user is not None  # refresh tokens reference users, never deleted
-            return await issue_tokens(resources, conn, user, grant.family, grant.device_id)
+            tokens = await issue_tokens(resources, conn, user, grant.family, grant.device_id)
+            return token_response(tokens)
     if reused_family is not None:
         await revoke_family(resources.pool, reused_family)
         await mark_family_revoked(resources, reused_family)
@@ -149,11 +153,7 @@ async def set_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> 
         pin = check_pin(body.pin)
     except PinRefused as exc:
         raise ApiError(400, exc.code, str(exc)) from exc
-    user = await user_by_id(resources.pool, principal.user_id)
-    if user is None:
-        raise ApiError(401, "UNAUTHENTICATED", "no such user")
-    if not is_fresh(principal.signed_in_at_ms, now_ms()):
-        await _check_current_pin(resources, user, body.current_pin)
+    user = await _fresh_or_current_pin(resources, principal, body.current_pin)
     async with resources.pool.acquire() as conn, conn.transaction():
         replaced = await set_pin(conn, user.id, await hash_pin(pin))
         await notify(resources, conn, user.email, *pin_set_email(replaced=replaced))
@@ -162,12 +162,25 @@ async def set_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> 
     await _revoke_devices(resources, principal.user_id)
 
 
+async def _fresh_or_current_pin(
+    resources: Resources, principal: Caller, current_pin: str | None
+) -> User:
+    """The caller, if their sign-in by link is fresh or ``current_pin`` is their PIN; else a
+    403 (so a leaked access token can neither set nor remove a PIN)."""
+    user = await user_by_id(resources.pool, principal.user_id)
+    if user is None:
+        raise ApiError(401, "UNAUTHENTICATED", "no such user")
+    if not is_fresh(principal.signed_in_at_ms, now_ms()):
+        await _check_current_pin(resources, user, current_pin)
+    return user
+
+
 async def _check_current_pin(resources: Resources, user: User, current_pin: str | None) -> None:
     """Pass when ``current_pin`` is the user's PIN (tries count like sign-in tries); else 403."""
     refused = ApiError(
         403, "FRESH_SIGN_IN_REQUIRED",
-        "to set or change the PIN, sign in by email link again (it counts for 5 minutes)"
-        " or give the current PIN as current_pin",
+        "to set, change or remove the PIN, sign in by email link again (it counts for 5"
+        " minutes) or give the current PIN as current_pin",
     )  # fmt: skip
     if current_pin is None:
         raise refused
@@ -181,12 +194,23 @@ async def _check_current_pin(resources: Resources, user: User, current_pin: str 
 
 
 @delete("/auth/mobile/pin", status_code=HTTP_204_NO_CONTENT, dependencies=_principal,
-        summary="Remove the mobile PIN")  # fmt: skip
+        summary="Remove the mobile PIN",
+        description="Needs a fresh sign-in by link (the last 5 minutes) or the current PIN as "
+        '`{"current_pin"}` in a JSON body; else a 403 `FRESH_SIGN_IN_REQUIRED`.')  # fmt: skip
 async def delete_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> None:
-    """Remove the PIN and revoke every token a PIN sign-in issued."""
+    """Remove the PIN and revoke every token a PIN sign-in issued.
+
+    Needs what setting it needs: a fresh sign-in by link, or the current PIN as
+    ``{"current_pin"}`` in a JSON body; the owner is emailed.
+    """
     resources = resources_of(request.app)
-    await remove_pin(resources.pool, principal.user_id)
-    await _revoke_devices(resources, principal.user_id)
+    raw = await request.body()
+    current_pin = decode_body(raw, PinRemoval).current_pin if raw else None
+    user = await _fresh_or_current_pin(resources, principal, current_pin)
+    async with resources.pool.acquire() as conn, conn.transaction():
+        if await remove_pin(conn, user.id):
+            await notify(resources, conn, user.email, *pin_email("removed"))
+    await _revoke_devices(resources, user.id)
 
 
 async def _revoke_devices(resources: Resources, user_id: int) -> None:
@@ -196,7 +220,7 @@ async def _revoke_devices(resources: Resources, user_id: int) -> None:
 
 
 @post("/auth/mobile/pin/login", status_code=200, summary="Sign in on a device with a PIN")
-async def pin_login(request: Request[Any, Any, Any]) -> TokensOut:
+async def pin_login(request: Request[Any, Any, Any]) -> Response[TokensOut]:
     """Tokens bound to ``device_id``. Five wrong PINs lock that address on that device, for 15
     minutes and twice as long each time after; the same for every address."""
     resources = resources_of(request.app)
@@ -212,10 +236,11 @@ async def pin_login(request: Request[Any, Any, Any]) -> TokensOut:
     # Checked even with no PIN to check (against a dummy hash): a miss takes the same time.
     if await pin_matches(pin_hash, body.pin) and user is not None:
         await attempt.succeeded()
-        return await issue_tokens(resources, resources.pool, user, device_id=body.device_id)
+        tokens = await issue_tokens(resources, resources.pool, user, device_id=body.device_id)
+        return token_response(tokens)
     if await attempt.failed() and user is not None:
         async with resources.pool.acquire() as conn:
-            await notify(resources, conn, email, *pin_locked_email(body.device_id))
+            await notify(resources, conn, email, *pin_locked_email())
     raise invalid_credentials()
 
 

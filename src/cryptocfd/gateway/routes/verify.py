@@ -6,8 +6,11 @@ POSTs the token with a value bound to the browser that was shown the page (a coo
 GET and its HMAC in a hidden field), and a cross-site Origin or ``Sec-Fetch-Site`` is refused:
 a third-party page cannot sign its visitor into an account of the attacker's (login CSRF).
 
-API clients POST ``{token}`` as JSON and get tokens. The old JSON GET still works for one
-release, with a ``Deprecation`` header.
+API clients POST ``{token}`` as ``application/json`` and get tokens; any other body is a 415,
+and a browser's cross-site POST (``Sec-Fetch-Site``) a 403, so no page can post a token as
+``text/plain``. The old JSON GET still spends for one release, with a ``Deprecation`` header,
+but only for an API client: no ``Sec-Fetch-*`` header (browsers always send them) and
+``application/json`` alone at the top of ``Accept``; anyone else gets the page.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from litestar.response import Redirect
 
 from cryptocfd.gateway.auth import CSRF_COOKIE, SESSION_COOKIE
 from cryptocfd.gateway.body import body_of, decode_body
-from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.errors import ApiError, ErrorBody
 from cryptocfd.gateway.resources import Resources, resources_of
 from cryptocfd.gateway.schemas import TokensOut, VerifyRequest
-from cryptocfd.gateway.signin import ensure_account, issue_tokens, start_session
+from cryptocfd.gateway.signin import ensure_account, issue_tokens, start_session, token_response
 from cryptocfd.gateway.web import content_security_policy
 from cryptocfd.identity.emails import mask_email
 from cryptocfd.identity.tokens import (
@@ -47,6 +50,7 @@ VERIFY = "/api/v1/auth/verify"
 CONFIRM_COOKIE = "cfd_confirm"
 _CONFIRM = "confirm"  # the HMAC purpose of the form's hidden field
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 # RFC 9745 / RFC 8594: the JSON GET is deprecated since this release and goes in the next.
 DEPRECATED_GET = {
     "Deprecation": "@1796169600",  # 2026-12-02T00:00:00Z
@@ -62,8 +66,33 @@ def _invalid_link() -> ApiError:
     return ApiError(400, "INVALID_LOGIN_LINK", "this sign-in link is unknown, used or expired")
 
 
-def _wants_json(request: Request[Any, Any, Any]) -> bool:
-    return "application/json" in request.headers.get("accept", "")
+def _media_type(value: str) -> str:
+    """The type/subtype of a Content-Type or Accept entry, without parameters, lower case."""
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _is_api_client_wanting_json(request: Request[Any, Any, Any]) -> bool:
+    """Whether the deprecated JSON GET may spend: no browser (browsers send ``Sec-Fetch-*``,
+    and ``Accept`` is theirs to set cross-site) and ``application/json`` alone on top."""
+    if any(name.lower().startswith("sec-fetch-") for name in request.headers):
+        return False
+    ranked = [_ranked(entry) for entry in request.headers.get("accept", "").split(",")]
+    top = max((q for q, _ in ranked), default=0.0)
+    return top > 0 and [media for q, media in ranked if q == top] == [JSON]
+
+
+def _ranked(entry: str) -> tuple[float, str]:
+    """An Accept entry's quality and media type (an unreadable quality counts as 0)."""
+    media, *params = entry.split(";")
+    quality = 1.0
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+    return quality, _media_type(media)
 
 
 def _confirm_page(resources: Resources, token: str, email: str) -> Response[str]:
@@ -113,7 +142,7 @@ async def _spend(resources: Resources, token: str) -> User:
 
 async def _tokens(resources: Resources, token: str) -> Response[Any]:
     user = await _spend(resources, token)
-    return Response(await issue_tokens(resources, resources.pool, user, by_link=True))
+    return token_response(await issue_tokens(resources, resources.pool, user, by_link=True))
 
 
 @get(
@@ -122,8 +151,9 @@ async def _tokens(resources: Resources, token: str) -> Response[Any]:
     description=(
         "Shows a confirmation page with a button that POSTs the token; opening the link (GET "
         "or HEAD, as mail scanners do) never spends it. **Deprecated:** with "
-        "`Accept: application/json` this still spends the token and answers tokens, with a "
-        "`Deprecation` header, until the `Sunset` date; POST the token instead."
+        "`Accept: application/json` (alone, and no `Sec-Fetch-*` header: not from a browser) "
+        "this still spends the token and answers tokens, with a `Deprecation` header, until "
+        "the `Sunset` date; POST the token instead."
     ),
     responses={
         200: ResponseSpec(str, description="The confirmation page", media_type=MediaType.HTML),
@@ -132,7 +162,7 @@ async def _tokens(resources: Resources, token: str) -> Response[Any]:
 async def verify_page(request: Request[Any, Any, Any], token: FromQuery[str]) -> Response[Any]:
     """The confirmation page of a live link (the deprecated JSON GET spends it)."""
     resources = resources_of(request.app)
-    if _wants_json(request):
+    if _is_api_client_wanting_json(request):
         response = await _tokens(resources, token)
         response.headers.update(DEPRECATED_GET)
         return response
@@ -152,7 +182,8 @@ async def verify_head() -> None:
     status_code=200,
     summary="Sign in with a link's token",
     description=(
-        "Spends the single-use token of a sign-in link. As JSON (`{token}`), answers tokens. "
+        "Spends the single-use token of a sign-in link. As `application/json` (`{token}`), "
+        "answers tokens; any other body type is a 415. "
         "As the confirmation page's form (`application/x-www-form-urlencoded`, with the page's "
         "`confirm` field and cookie, from this origin), sets the session cookie and redirects "
         "to the dashboard."
@@ -160,14 +191,15 @@ async def verify_head() -> None:
     responses={
         200: ResponseSpec(TokensOut, description="Tokens"),
         303: ResponseSpec(None, description="Signed in: a session cookie and the dashboard"),
+        415: ResponseSpec(ErrorBody, description="Neither JSON nor the confirmation form"),
     },
 )
 async def verify(request: Request[Any, Any, Any]) -> Response[Any]:
     """Spend the token: tokens for an API client, a session for the confirmation form."""
     resources = resources_of(request.app)
     raw = await request.body()
-    if not request.headers.get("content-type", "").startswith(FORM):
-        return await _tokens(resources, decode_body(raw, VerifyRequest).token)
+    if _media_type(request.headers.get("content-type", "")) != FORM:
+        return await _tokens(resources, _json_token(request, raw))
     user = await _spend(resources, _confirmed_token(resources, request, raw))
     old = request.cookies.get(SESSION_COOKIE)
     if old:  # never carry a session over a sign-in: a planted id must not become valid
@@ -176,6 +208,19 @@ async def verify(request: Request[Any, Any, Any]) -> Response[Any]:
     response = Redirect("/", status_code=303, cookies=session_cookies(resources, sid))
     response.delete_cookie(CONFIRM_COOKIE, path=VERIFY)
     return response
+
+
+def _json_token(request: Request[Any, Any, Any], raw: bytes) -> str:
+    """The token of an API client's JSON body; a 415 for any other body, a 403 from a page."""
+    if _media_type(request.headers.get("content-type", "")) != JSON:
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the token as application/json")
+    if request.headers.get("sec-fetch-site", "same-origin") in _CROSS_SITE:
+        raise _confirmation_failed()
+    return decode_body(raw, VerifyRequest).token
+
+
+def _confirmation_failed() -> ApiError:
+    return ApiError(403, "CONFIRMATION_FAILED", "sign in from the page the sign-in link opens")
 
 
 def _confirmed_token(resources: Resources, request: Request[Any, Any, Any], raw: bytes) -> str:
@@ -190,7 +235,7 @@ def _confirmed_token(resources: Resources, request: Request[Any, Any, Any], raw:
         or not nonce
         or not csrf_matches(resources.secret, nonce, fields.get(_CONFIRM, ""), _CONFIRM)
     ):
-        raise ApiError(403, "CONFIRMATION_FAILED", "sign in from the page the sign-in link opens")
+        raise _confirmation_failed()
     token = fields.get("token", "")
     if not token:
         raise _invalid_link()
