@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.gateway.app import create_app
+from cryptocfd.gateway.web import dist_dir
 from tests.integration.engine_harness import running_engine, store_in
 from tests.integration.gateway_harness import (
     PUBLIC_URL,
@@ -72,20 +73,29 @@ async def test_openapi_when_fetched_documents_every_route_body_error_and_auth_sc
     assert "security" not in document["paths"]["/api/v1/auth/login"]["post"]
 
 
-async def test_docs_when_loaded_serves_every_asset_itself(gateway: Gateway) -> None:
+async def test_docs_when_loaded_serves_the_explorer_from_the_build_under_a_same_origin_policy(
+    gateway: Gateway,
+) -> None:
     page = await gateway.client.get("/docs")
+    policy = page.headers["content-security-policy"]
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    fetched = [await gateway.client.get(source) for source in sources]
+    fetched = {source: await gateway.client.get(source) for source in sources}
+    scripts = "".join(f.text for s, f in fetched.items() if s.endswith(".js"))
+    built = {f"/assets/{path.name}" for path in (dist_dir() / "assets").iterdir()}
 
     assert page.status_code == 200
-    assert sources
-    assert all(source.startswith("/") for source in sources)  # nothing from the internet
-    assert [f.status_code for f in fetched] == [200] * len(sources)
-    assert "SwaggerUIBundle" in fetched[sources.index("/docs/assets/swagger-ui-bundle.js")].text
-    script = (await gateway.client.get("/docs/explorer.js")).text
-    assert "https://" not in script
-    assert "http://" not in script
-    assert (await gateway.client.get("/docs/assets/../../etc/passwd")).status_code == 404
+    assert page.text == (dist_dir() / "docs.html").read_text()  # the build's page, not a copy
+    assert not re.findall(r"https?://", page.text)  # nothing named from the internet
+    assert {s for s in sources if s != "/favicon.svg"} <= built
+    assert [f.status_code for f in fetched.values()] == [200] * len(sources)
+    assert '"/openapi.json"' in scripts  # the explorer reads this gateway's own document
+    assert "swagger-ui" in scripts  # Swagger UI 5, bundled, not fetched
+    assert "default-src 'self'; script-src 'self'; style-src 'self';" in policy
+    assert "img-src 'self' data:;" in policy  # the stylesheet's icons; still no other origin
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe" not in policy
+    assert not re.findall(r"https?://", policy)
+    assert (await gateway.client.get("/docs/assets/swagger-ui-bundle.js")).status_code == 404
 
 
 async def test_readyz_when_everything_answers_is_ok(gateway: Gateway) -> None:

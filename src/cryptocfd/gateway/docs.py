@@ -1,33 +1,20 @@
-"""``/docs`` (Swagger UI, served from the installed package: no internet needed) and
-``/openapi.json``, which adds what Litestar cannot see to its generated document: the bodies
+"""``/openapi.json``, which adds what Litestar cannot see to its generated document: the bodies
 handlers decode themselves (``body.DOCUMENTED_BODIES``), the error shape, and the auth schemes.
+
+The explorer that reads it, at ``/docs``, is a page of the ``web/`` build (``gateway/web.py``).
 """
 
 from __future__ import annotations
 
 import copy
-import mimetypes
-from pathlib import Path
 from typing import Any
 
 import msgspec
-import swagger_ui_bundle  # type: ignore[import-untyped]
 from litestar import Request, Response, get
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
 
 from cryptocfd.gateway.body import DOCUMENTED_BODIES
 from cryptocfd.gateway.errors import ErrorBody
 
-ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
-SERVED = frozenset(
-    {
-        "swagger-ui.css",
-        "swagger-ui-bundle.js",
-        "swagger-ui-standalone-preset.js",
-        "favicon-32x32.png",
-    }
-)
 PUBLIC = {
     ("post", "/api/v1/auth/login"),
     ("get", "/api/v1/auth/verify"),
@@ -52,66 +39,6 @@ ERROR_STATUSES = {
         "`SERVICE_UNAVAILABLE`); retry with the same Idempotency-Key"
     ),
 }
-
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>CryptoCFD API explorer</title>
-<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
-<link rel="icon" href="/docs/assets/favicon-32x32.png">
-</head>
-<body>
-<div id="swagger-ui"></div>
-<script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
-<script src="/docs/explorer.js"></script>
-</body>
-</html>
-"""
-
-# Cookie-authenticated writes need the CSRF token: send the cookie's value as a header.
-SCRIPT = """window.ui = SwaggerUIBundle({
-  url: "/openapi.json",
-  dom_id: "#swagger-ui",
-  deepLinking: true,
-  persistAuthorization: true,
-  withCredentials: true,
-  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-  layout: "StandaloneLayout",
-  requestInterceptor: (request) => {
-    const match = document.cookie.match(/(?:^|; )cfd_csrf=([^;]+)/);
-    if (match) { request.headers["X-CSRF-Token"] = decodeURIComponent(match[1]); }
-    return request;
-  },
-});
-"""
-
-
-@get("/docs", include_in_schema=False, media_type="text/html")
-async def explorer() -> str:
-    """The API explorer page."""
-    return PAGE
-
-
-@get("/docs/explorer.js", include_in_schema=False, media_type="application/javascript")
-async def explorer_script() -> str:
-    """The explorer's configuration (a file, so a strict CSP needs no inline script)."""
-    return SCRIPT
-
-
-@get("/docs/assets/{name:str}", include_in_schema=False)
-async def explorer_asset(name: FromPath[str]) -> Response[bytes]:
-    """Swagger UI's own files, from the installed ``swagger-ui-bundle`` package."""
-    if name not in SERVED:
-        raise NotFoundException()
-    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return Response(
-        (ASSETS / name).read_bytes(),
-        media_type=media_type,
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
 
 
 def _document(base: dict[str, Any]) -> dict[str, Any]:
@@ -168,4 +95,4 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(_cache[key], media_type="application/json")
 
 
-ROUTES = [explorer, explorer_script, explorer_asset, openapi_json]
+ROUTES = [openapi_json]
