@@ -73,6 +73,29 @@ async def test_openapi_when_fetched_documents_every_route_body_error_and_auth_sc
     assert "security" not in document["paths"]["/api/v1/auth/login"]["post"]
 
 
+async def test_openapi_when_fetched_groups_every_operation_and_secures_exactly_the_private_ones(
+    gateway: Gateway,
+) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    operations = [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict)
+    ]
+    unauthenticated = {
+        (method, path): (await gateway.client.request(method.upper(), path)).status_code
+        for method, path, _operation in operations
+    }
+
+    groups = [tag["name"] for tag in document["tags"]]
+    assert {"auth", "trade", "account", "market", "operations"} <= set(groups)
+    assert all(len(op["tags"]) == 1 and op["tags"][0] in groups for _m, _p, op in operations)
+    assert "security" not in document["paths"]["/api/v1/supportedAssets"]["get"]
+    for method, path, operation in operations:  # documented as private exactly when it is
+        assert ("security" in operation) == (unauthenticated[(method, path)] == 401), path
+
+
 async def test_docs_when_loaded_serves_the_explorer_from_the_build_under_a_same_origin_policy(
     gateway: Gateway,
 ) -> None:

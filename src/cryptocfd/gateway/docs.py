@@ -10,20 +10,24 @@ import copy
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Litestar, Request, Response, get
+from litestar.routes import HTTPRoute
 
 from cryptocfd.gateway.body import DOCUMENTED_BODIES
 from cryptocfd.gateway.errors import ErrorBody
 
-PUBLIC = {
-    ("post", "/api/v1/auth/login"),
-    ("get", "/api/v1/auth/verify"),
-    ("post", "/api/v1/auth/refresh"),
-    ("post", "/api/v1/auth/mobile/pin/login"),
-    ("get", "/healthz"),
-    ("get", "/readyz"),
-    ("get", "/metrics"),
-}
+# Route groups (tag, what it holds, its path prefixes): the explorer shows one section each.
+GROUPS = (
+    ("auth", "Sign in by emailed link or mobile PIN; tokens and sessions", ("/api/v1/auth/",)),
+    ("trade", "Open, change, close and cancel orders; closed history", ("/api/v1/trade/",)),
+    ("account", "Balance, margin and the demo account", ("/api/v1/balance", "/api/v1/account/")),
+    (
+        "market",
+        "Assets, quotes and candles; reading them needs no sign-in",
+        ("/api/v1/supportedAssets", "/api/v1/prices/", "/api/v1/candles"),
+    ),
+    ("operations", "Liveness, readiness and metrics", ("/healthz", "/readyz", "/metrics")),
+)
 # Responses a handler documents itself, which the error shape must not replace.
 OWN_RESPONSES = {("get", "/readyz", "503")}
 ERROR_STATUSES = {
@@ -41,8 +45,28 @@ ERROR_STATUSES = {
 }
 
 
-def _document(base: dict[str, Any]) -> dict[str, Any]:
+def signed_in_operations(app: Litestar) -> set[tuple[str, str]]:
+    """The ``(method, path)`` of every handler that takes the signed-in caller (``principal``)."""
+    return {
+        (method.lower(), route.path_format)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        if "principal" in handler.parsed_fn_signature.parameters
+        for method in handler.http_methods
+    }
+
+
+def _tag(path: str, operation: dict[str, Any]) -> None:
+    for tag, _text, prefixes in GROUPS:
+        if path.startswith(prefixes):
+            operation["tags"] = [tag]
+            return
+
+
+def _document(base: dict[str, Any], signed_in: set[tuple[str, str]]) -> dict[str, Any]:
     document = copy.deepcopy(base)
+    document["tags"] = [{"name": tag, "description": text} for tag, text, _paths in GROUPS]
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     structs = [*DOCUMENTED_BODIES.values(), ErrorBody]
@@ -78,7 +102,8 @@ def _document(base: dict[str, Any]) -> dict[str, Any]:
                     "description": text,
                     "content": {"application/json": {"schema": error_ref}},
                 }
-            if (method, path) not in PUBLIC:
+            _tag(path, operation)
+            if (method, path) in signed_in:
                 operation["security"] = [{"bearer": []}, {"session": []}]
     return document
 
@@ -91,7 +116,8 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The OpenAPI 3.1 document of every route, schema, error code and auth scheme."""
     key = id(request.app)
     if key not in _cache:
-        _cache[key] = msgspec.json.encode(_document(request.app.openapi_schema.to_schema()))
+        base = request.app.openapi_schema.to_schema()
+        _cache[key] = msgspec.json.encode(_document(base, signed_in_operations(request.app)))
     return Response(_cache[key], media_type="application/json")
 
 

@@ -14,7 +14,8 @@ const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 function withSession(request: SwaggerRequest): SwaggerRequest {
   request.credentials = "same-origin";
   const token = csrfToken();
-  if (token && WRITES.has(request.method.toUpperCase())) {
+  // The document's own fetch names no method: a GET.
+  if (token && WRITES.has((request.method ?? "GET").toUpperCase())) {
     request.headers["X-CSRF-Token"] = token;
   }
   return request;

@@ -1,7 +1,7 @@
 // The part of swagger-ui-dist's prebuilt bundle the explorer uses (the package ships no types).
 interface SwaggerRequest {
   url: string;
-  method: string;
+  method?: string;
   headers: Record<string, string>;
   credentials?: RequestCredentials;
 }
