@@ -204,3 +204,19 @@ async def test_private_route_when_redis_goes_away_answers_503_not_500(
     assert during.status_code == 503
     assert during.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
     assert during.headers["Retry-After"] == "1"
+
+
+async def test_options_when_a_path_serves_several_methods_allows_every_documented_one(
+    gateway: Gateway,
+) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    allowed = {}
+    for path in document["paths"]:
+        answer = await gateway.client.options(path)
+        allowed[path] = set(answer.headers["allow"].split(", "))
+    refused = await gateway.client.put("/api/v1/trade/close")
+
+    assert allowed["/api/v1/trade/close"] == {"GET", "POST", "OPTIONS"}
+    for path, item in document["paths"].items():
+        assert allowed[path] == {method.upper() for method in item} | {"OPTIONS"}, path
+    assert set(refused.headers["allow"].split(", ")) == allowed["/api/v1/trade/close"]
