@@ -7,6 +7,7 @@ The explorer that reads it, at ``/docs``, is a page of the ``web/`` build (``gat
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -15,6 +16,8 @@ from litestar.routes import HTTPRoute
 
 from cryptocfd.gateway.body import DOCUMENTED_BODIES
 from cryptocfd.gateway.errors import ErrorBody
+from cryptocfd.gateway.resources import resources_of
+from cryptocfd.market.candles import INTERVALS, MAX_LIMIT, MAX_TIME_S
 
 # Route groups (tag, what it holds, its path prefixes): the explorer shows one section each.
 GROUPS = (
@@ -57,6 +60,24 @@ def signed_in_operations(app: Litestar) -> set[tuple[str, str]]:
     }
 
 
+def candle_parameters(assets: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The query of ``GET /candles`` as ``market.candles.candle_query`` checks it."""
+    seconds = {"type": "integer", "minimum": 0, "maximum": MAX_TIME_S}
+    return {
+        "asset": {"type": "string", "enum": sorted(assets)},
+        "interval": {"type": "string", "enum": list(INTERVALS), "default": "1m"},
+        "from": seconds,
+        "to": seconds,
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 500},
+    }
+
+
+def _constrain(operation: dict[str, Any], schemas: dict[str, dict[str, Any]]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] in schemas:
+            parameter["schema"] = schemas[parameter["name"]]
+
+
 def _tag(path: str, operation: dict[str, Any]) -> None:
     for tag, _text, prefixes in GROUPS:
         if path.startswith(prefixes):
@@ -64,8 +85,11 @@ def _tag(path: str, operation: dict[str, Any]) -> None:
             return
 
 
-def _document(base: dict[str, Any], signed_in: set[tuple[str, str]]) -> dict[str, Any]:
+def _document(
+    base: dict[str, Any], signed_in: set[tuple[str, str]], assets: Iterable[str]
+) -> dict[str, Any]:
     document = copy.deepcopy(base)
+    _constrain(document["paths"]["/api/v1/candles"]["get"], candle_parameters(assets))
     document["tags"] = [{"name": tag, "description": text} for tag, text, _paths in GROUPS]
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -117,7 +141,9 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     key = id(request.app)
     if key not in _cache:
         base = request.app.openapi_schema.to_schema()
-        _cache[key] = msgspec.json.encode(_document(base, signed_in_operations(request.app)))
+        assets = resources_of(request.app).assets
+        document = _document(base, signed_in_operations(request.app), assets)
+        _cache[key] = msgspec.json.encode(document)
     return Response(_cache[key], media_type="application/json")
 
 

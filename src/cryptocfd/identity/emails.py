@@ -25,7 +25,7 @@ def normalize_email(text: str) -> str:
         or domain.startswith(".")
         or domain.endswith(".")
         or ".." in domain
-        or any(c.isspace() or c in '<>()[],;:\\"' for c in email)
+        or any(c.isspace() or not c.isprintable() or c in '<>()[],;:\\"' for c in email)
         or not email.isascii()
         or "@" in local
     ):
