@@ -42,8 +42,6 @@ SKIPPED = {("POST", "/api/v1/auth/logout"), ("DELETE", "/api/v1/auth/mobile/pin"
 BEYOND_THE_SCHEMA = {
     "GET /api/v1/auth/verify": "a link's token works once: a generated one is never live",
     "GET /api/v1/candles": "`from` after `to` is INVALID_RANGE: a rule between two parameters",
-    "GET /api/v1/trade/closed": "a cursor is one this API handed out (INVALID_CURSOR)",
-    "GET /api/v1/trade/close": "the same cursor as GET /trade/closed",
     "POST /api/v1/auth/mobile/pin": "the most guessed PINs are refused (PIN_TOO_COMMON)",
     "POST /api/v1/trade/create": "leverage, prices and exits are checked against the asset",
     "POST /api/v1/trade/close": "a fraction is above 0 and at most 1, at four decimals",

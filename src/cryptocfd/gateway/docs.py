@@ -18,6 +18,7 @@ from cryptocfd.gateway.body import DOCUMENTED_BODIES
 from cryptocfd.gateway.errors import ErrorBody
 from cryptocfd.gateway.resources import resources_of
 from cryptocfd.market.candles import INTERVALS, MAX_LIMIT, MAX_TIME_S
+from cryptocfd.store.history import CURSOR_PATTERN
 
 # Route groups (tag, what it holds, its path prefixes): the explorer shows one section each.
 GROUPS = (
@@ -90,6 +91,9 @@ def _document(
 ) -> dict[str, Any]:
     document = copy.deepcopy(base)
     _constrain(document["paths"]["/api/v1/candles"]["get"], candle_parameters(assets))
+    cursor = {"cursor": {"type": "string", "pattern": CURSOR_PATTERN, "description": "next_cursor"}}
+    for history in ("/api/v1/trade/closed", "/api/v1/trade/close"):
+        _constrain(document["paths"][history]["get"], cursor)
     document["tags"] = [{"name": tag, "description": text} for tag, text, _paths in GROUPS]
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
