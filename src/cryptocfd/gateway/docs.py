@@ -14,7 +14,7 @@ import msgspec
 from litestar import Litestar, Request, Response, get
 from litestar.routes import HTTPRoute
 
-from cryptocfd.gateway.body import DOCUMENTED_BODIES
+from cryptocfd.gateway.body import DOCUMENTED_BODIES, schema_hook
 from cryptocfd.gateway.errors import ErrorBody
 from cryptocfd.gateway.resources import resources_of
 from cryptocfd.market.candles import INTERVALS, MAX_LIMIT, MAX_TIME_S
@@ -98,7 +98,9 @@ def _document(
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     structs = [*DOCUMENTED_BODIES.values(), ErrorBody]
-    refs, defs = msgspec.json.schema_components(structs, ref_template="#/components/schemas/{name}")
+    refs, defs = msgspec.json.schema_components(
+        structs, schema_hook=schema_hook, ref_template="#/components/schemas/{name}"
+    )
     schemas.update(defs)
     error_ref = refs[-1]
     components["securitySchemes"] = {
