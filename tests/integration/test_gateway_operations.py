@@ -220,3 +220,21 @@ async def test_options_when_a_path_serves_several_methods_allows_every_documente
     for path, item in document["paths"].items():
         assert allowed[path] == {method.upper() for method in item} | {"OPTIONS"}, path
     assert set(refused.headers["allow"].split(", ")) == allowed["/api/v1/trade/close"]
+
+
+async def test_openapi_when_create_names_neither_side_nor_type_says_so_and_the_server_refuses(
+    gateway: Gateway,
+) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    rule = document["components"]["schemas"]["CreateOrderRequest"]["anyOf"]
+    headers = await gateway.sign_in(f"sides-{uuid.uuid4().hex[:8]}@example.com")
+    body = {"asset": "BTC", "margin": "10", "leverage": 2}
+    answers = [
+        await gateway.client.post("/api/v1/trade/create", headers=headers, json=body | extra)
+        for extra in ({}, {"side": None, "type": None})
+    ]
+
+    assert sorted(tuple(option["required"]) for option in rule) == [("side",), ("type",)]
+    assert all(option["properties"] for option in rule)  # null does not count as given
+    assert [a.status_code for a in answers] == [400, 400]
+    assert {a.json()["error"]["code"] for a in answers} == {"INVALID_REQUEST"}

@@ -32,6 +32,17 @@ GROUPS = (
     ),
     ("operations", "Liveness, readiness and metrics", ("/healthz", "/readyz", "/metrics")),
 )
+# Rules between a body's fields, which msgspec's schema of each field cannot state.
+_GIVEN = {"not": {"type": "null"}}
+BODY_RULES = {
+    # gateway/orders.place_order: a side, or the older clients' type, must be given.
+    "CreateOrderRequest": {
+        "anyOf": [
+            {"required": ["side"], "properties": {"side": _GIVEN}},
+            {"required": ["type"], "properties": {"type": _GIVEN}},
+        ]
+    },
+}
 # Responses a handler documents itself, which the error shape must not replace.
 OWN_RESPONSES = {("get", "/readyz", "503")}
 ERROR_STATUSES = {
@@ -102,6 +113,8 @@ def _document(
         structs, schema_hook=schema_hook, ref_template="#/components/schemas/{name}"
     )
     schemas.update(defs)
+    for name, rule in BODY_RULES.items():
+        schemas[name].update(rule)
     error_ref = refs[-1]
     components["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "An access token"},
