@@ -74,7 +74,8 @@ def signed_in_operations(app: Litestar) -> set[tuple[str, str]]:
 
 def candle_parameters(assets: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The query of ``GET /candles`` as ``market.candles.candle_query`` checks it."""
-    seconds = {"type": "integer", "minimum": 0, "maximum": MAX_TIME_S}
+    # Litestar reads ``to=null`` as no bound, as for any optional parameter.
+    seconds = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_TIME_S}
     return {
         "asset": {"type": "string", "enum": sorted(assets)},
         "interval": {"type": "string", "enum": list(INTERVALS), "default": "1m"},
