@@ -1,5 +1,6 @@
 # The two commands a newcomer needs are `make run` and `make test`; both start with `make setup`,
-# which is a no-op once .venv matches uv.lock.
+# which first installs what the machine lacks (scripts/bootstrap: system packages, uv) and is a
+# no-op once .venv matches uv.lock and web/dist its sources.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,20 +13,26 @@ WEB_BUILD := web/dist/.built
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
 	web/index.html web/docs.html web/package.json web/tsconfig.json web/vite.config.ts
 
-.PHONY: setup run test check lint typecheck contracts unit bench clean
+.PHONY: setup bootstrap bootstrap-test run test check lint typecheck contracts unit bench clean
 
-setup: $(STAMP) $(WEB_BUILD)
+setup: bootstrap $(STAMP) $(WEB_BUILD)
+
+# Ordered before the stamps so a fresh machine has python3, uv, node and npm when they run.
+bootstrap:
+	@scripts/bootstrap run
+
+# The browser tests also need Debian's Chromium.
+bootstrap-test:
+	@scripts/bootstrap test
 
 # Bytecode is compiled here, once: a process then starts without compiling its imports (the
 # engine's cold start is timed, and PYTHONDONTWRITEBYTECODE would have it compile every time).
-$(STAMP): pyproject.toml uv.lock Makefile
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
-		|| python3 -m pip install --quiet --break-system-packages uv
+$(STAMP): pyproject.toml uv.lock Makefile | bootstrap
 	$(UV) sync --frozen --python 3.11 --compile-bytecode
 	$(BIN)/python -m compileall -q src bench >/dev/null
 	@touch $(STAMP)
 
-$(WEB_DEPS): web/package-lock.json
+$(WEB_DEPS): web/package-lock.json | bootstrap
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
 
@@ -36,7 +43,7 @@ $(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
 run: setup
 	$(BIN)/cryptocfd up
 
-test: setup
+test: bootstrap-test setup
 	$(BIN)/pytest -q
 
 lint: setup

@@ -10,6 +10,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+# A load generator is one client address: lift the gateway's per-address limits for it.
+ONE_ADDRESS_LOAD = {
+    "CRYPTOCFD_RATE_PER_IP_PER_MIN": str(10**9),
+    "CRYPTOCFD_CONNECTIONS_PER_IP": str(10**6),
+    "CRYPTOCFD_WEBSOCKETS_PER_IP": str(10**6),
+}
+
 
 @contextlib.asynccontextmanager
 async def running_gateway(

@@ -38,7 +38,7 @@ from redis.asyncio import Redis
 from rich.progress import Progress
 
 from _common import drop_keys, median, report
-from _gateway_proc import running_gateway
+from _gateway_proc import ONE_ADDRESS_LOAD, running_gateway
 from _postgres import admin, database_url
 from cryptocfd.market.candles import Candle
 from cryptocfd.services.embedded.binaries import free_port
@@ -144,7 +144,7 @@ async def _over_http(url: str, args: argparse.Namespace, rng: random.Random) -> 
             "CRYPTOCFD_REDIS_PREFIX": prefix,
             "CRYPTOCFD_STATE_DIR": state,
             "CRYPTOCFD_ACCESS_LOG": "0",
-            "CRYPTOCFD_RATE_PER_IP_PER_MIN": str(10**9),
+            **ONE_ADDRESS_LOAD,
         }
         redis = Redis.from_url(redis_url)
         try:

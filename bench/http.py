@@ -31,7 +31,7 @@ from redis.asyncio import Redis
 
 from _common import drop_keys, report
 from _engine_proc import kill_engine, start_engine
-from _gateway_proc import running_gateway
+from _gateway_proc import ONE_ADDRESS_LOAD, running_gateway
 from _http_load import Connection, build, closed_loop, open_loop
 from _postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
@@ -133,7 +133,7 @@ async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
             "CRYPTOCFD_REDIS_PREFIX": streams.prefix,
             "CRYPTOCFD_STATE_DIR": state,
             "CRYPTOCFD_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "CRYPTOCFD_RATE_PER_IP_PER_MIN": str(10**9),
+            **ONE_ADDRESS_LOAD,
             "CRYPTOCFD_RATE_PER_USER_PER_MIN": str(10**9),
             "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": str(10**6),
         }

@@ -36,7 +36,7 @@ from websockets.uri import parse_uri
 
 from _common import drop_keys, report
 from _engine_proc import kill_engine, start_engine
-from _gateway_proc import running_gateway
+from _gateway_proc import ONE_ADDRESS_LOAD, running_gateway
 from _postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
@@ -183,6 +183,7 @@ async def _bench(args: argparse.Namespace) -> list[float]:
             "CRYPTOCFD_REDIS_PREFIX": streams.prefix,
             "CRYPTOCFD_STATE_DIR": state,
             "CRYPTOCFD_ACCESS_LOG": "0",
+            **ONE_ADDRESS_LOAD,
         }
         subprocess.run([sys.executable, "-m", "cryptocfd.cli", "migrate"], env=env, check=True)
         engine, _ = start_engine(redis_url, streams.prefix, Path(state), secrets.token_hex(32))

@@ -87,7 +87,9 @@ def _service(
     settings = _settings(name)
     if settings is None:
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from cryptocfd.gateway.logs import configure_plain_logging  # noqa: PLC0415
+
+    configure_plain_logging(logging.INFO)
     try:
         asyncio.run(run(settings))
     except refusals as exc:

@@ -1,7 +1,7 @@
 """Settings: read once from the environment into one frozen, validated object.
 
-Only this module reads the environment. In ``prod`` a missing or placeholder secret stops the
-process at start-up rather than running with a guessable one.
+Only this module reads the environment. In ``prod`` a missing or placeholder secret, or a public
+URL that is missing or not https, stops the process at start-up rather than running unsafely.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -42,9 +43,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_per_ip_per_min: int = 3_000
     rate_per_user_per_min: int = 600
     logins_per_ip_per_min: int = 30  # sign-in links and PIN tries, per client IP
+    login_links_per_ip_per_hour: int = 60  # sign-in links asked for, per client IP
     engine_timeout_s: float = 5.0
     ws_recheck_s: float = 15.0  # how often an open websocket checks its sign-in still holds
     access_log: bool = True  # one JSON line per HTTP request
+    # Limits at the socket, per gateway process (gateway/sockets.py).
+    header_timeout_s: float = 10.0  # a request's headers must be in within this
+    body_timeout_s: float = 30.0  # and its body within this of the headers
+    max_header_bytes: int = 16_384  # request line and headers together; more is a 431
+    connections_per_ip: int = 128  # open HTTP connections from one client address
+    websockets_per_ip: int = 32  # open websockets from one client address
+    # /metrics wants ``Authorization: Bearer <this>``; unset, it answers loopback only in dev.
+    metrics_token: str | None = None
     smtp_host: str | None = None  # none: the worker logs emails instead of sending them (dev)
     smtp_port: int = 587
     smtp_from: str = "CryptoCFD <no-reply@localhost>"
@@ -65,6 +75,17 @@ def _secret_problem(name: str, value: str | None) -> str | None:
         return f"{name} is missing or a placeholder"
     if len(value.strip()) < MIN_SECRET_CHARS:
         return f"{name} must be at least {MIN_SECRET_CHARS} characters"
+    return None
+
+
+def _public_url_problem(env: Mapping[str, str], url: str) -> str | None:
+    # Emailed sign-in links and the websocket's origin check are built from it: over plain
+    # http a link (a bearer secret) crosses the network readable by anyone on the path.
+    if "CRYPTOCFD_PUBLIC_URL" not in env:
+        return "CRYPTOCFD_PUBLIC_URL is missing: emailed sign-in links need the public https URL"
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        return f"CRYPTOCFD_PUBLIC_URL must be an https:// URL with a host, not {url!r}"
     return None
 
 
@@ -90,9 +111,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_RATE_PER_IP_PER_MIN": "rate_per_ip_per_min",
         "CRYPTOCFD_RATE_PER_USER_PER_MIN": "rate_per_user_per_min",
         "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": "logins_per_ip_per_min",
+        "CRYPTOCFD_LOGIN_LINKS_PER_IP_PER_HOUR": "login_links_per_ip_per_hour",
         "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
         "CRYPTOCFD_WS_RECHECK_S": "ws_recheck_s",
         "CRYPTOCFD_ACCESS_LOG": "access_log",
+        "CRYPTOCFD_METRICS_TOKEN": "metrics_token",
+        "CRYPTOCFD_HEADER_TIMEOUT_S": "header_timeout_s",
+        "CRYPTOCFD_BODY_TIMEOUT_S": "body_timeout_s",
+        "CRYPTOCFD_MAX_HEADER_BYTES": "max_header_bytes",
+        "CRYPTOCFD_CONNECTIONS_PER_IP": "connections_per_ip",
+        "CRYPTOCFD_WEBSOCKETS_PER_IP": "websockets_per_ip",
         "SMTP_HOST": "smtp_host",
         "SMTP_PORT": "smtp_port",
         "SMTP_FROM": "smtp_from",
@@ -115,6 +143,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             for p in (
                 _secret_problem("CRYPTOCFD_SECRET_KEY", settings.secret_key),
                 _secret_problem("CRYPTOCFD_SNAPSHOT_KEY", settings.snapshot_key),
+                _public_url_problem(env, settings.public_url),
             )
             if p is not None
         ]
@@ -125,6 +154,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError("refusing to start in prod: " + "; ".join(problems))
     if settings.snapshot_every_s <= 0 or settings.snapshot_every_events <= 0:
         raise SettingsError("snapshot cadence must be positive")
+    if (
+        min(settings.header_timeout_s, settings.body_timeout_s) <= 0
+        or min(settings.max_header_bytes, settings.connections_per_ip, settings.websockets_per_ip)
+        < 1
+    ):
+        raise SettingsError("socket limits must be positive")
     if settings.snapshots_kept < 1:
         raise SettingsError("keep at least one snapshot")
     replay_path = settings.feed.removeprefix("replay:").strip()

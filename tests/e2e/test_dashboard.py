@@ -71,7 +71,12 @@ def sign_in(page: Page, platform: Platform, inbox: Inbox) -> float:
     page.screenshot(path=ARTIFACTS / "signin-sent.png")
     link = wait_for_link(inbox, EMAIL)
     assert link.startswith(platform.base_url + "/api/v1/auth/verify?token=")
-    page.goto(link)
+    page.goto(link)  # opens the confirmation page: only its button spends the link
+    expect(page.get_by_role("heading", name="Sign in as e…@example.com")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    page.screenshot(path=ARTIFACTS / "signin-confirm.png")
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("button", name="Buy", exact=True)).to_be_enabled(timeout=WAIT_MS)
     return interactive_s
 

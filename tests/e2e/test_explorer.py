@@ -14,6 +14,7 @@ import httpx
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
+from tests.integration.gateway_harness import token_of
 from tests.integration.platform_process import Platform
 from tests.integration.smtp_inbox import Inbox
 
@@ -34,7 +35,11 @@ def access_token(platform: Platform, inbox: Inbox, email: str) -> str:
     """A signed-in user's access token, by the emailed link (the one step to adapt when the
     sign-in flow changes)."""
     link = emailed_link(platform, inbox, email)
-    answer = httpx.get(link, headers={"Accept": "application/json"})
+    answer = httpx.post(
+        f"{platform.base_url}/api/v1/auth/verify",
+        json={"token": token_of(link)},
+        headers={"Accept": "application/json"},
+    )
     answer.raise_for_status()
     token: str = answer.json()["access_token"]
     return token
@@ -104,8 +109,9 @@ def test_explorer_when_opened_shows_every_route_group_and_calls_the_api_live(
     token = access_token(platform, inbox, "explorer-bearer@example.com")
     page.locator("button.authorize").first.click()
     dialog = page.locator(".modal-ux")
-    dialog.get_by_label("auth-bearer-value").fill(token)
-    dialog.get_by_role("button", name="Apply credentials").first.click()
+    form = dialog.locator("form").filter(has_text="bearer (http, Bearer)")
+    form.get_by_label("auth-bearer-value").fill(token)
+    form.get_by_role("button", name="Apply credentials").click()
     expect(dialog.get_by_text("Authorized")).to_be_visible(timeout=WAIT_MS)
     dialog.locator("button.btn-done").first.click()
     balance = answered_200(page, "account", "ApiV1BalanceGetBalance", "explorer-balance.png")
@@ -126,7 +132,8 @@ def test_explorer_when_the_browser_is_signed_in_writes_with_its_session_and_csrf
     inbox, _port = mail
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(emailed_link(platform, inbox, "explorer-session@example.com"))  # the cookies
+    page.goto(emailed_link(platform, inbox, "explorer-session@example.com"))
+    page.get_by_role("button", name="Sign in", exact=True).click()  # the session's cookies
     expect(page.get_by_role("button", name="Buy", exact=True)).to_be_visible(timeout=WAIT_MS)
 
     open_explorer(page, platform)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,12 +22,19 @@ from cryptocfd.gateway.app import create_app
 from cryptocfd.services.engine import EngineService
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import asyncpg_dsn
+from cryptocfd.store.keyfiles import server_key
+from cryptocfd.store.outbox import open_body
 from cryptocfd.trading.commands import Tick
 from tests.integration.engine_harness import publish_tick, running_engine, store_in, until
 
 T = TypeVar("T")
 PUBLIC_URL = "http://127.0.0.1:8000"
+METRICS_TOKEN = secrets.token_urlsafe(16)
+VERIFY = "/api/v1/auth/verify"
 Client = httpx.AsyncClient
+# What a browser sends with a form posted from a page of the same origin.
+SAME_ORIGIN = {"Origin": PUBLIC_URL, "Sec-Fetch-Site": "same-origin"}
+_FIELD = re.compile(r"<input type='hidden' name='(\w+)' value='([^']*)'>")
 
 
 @dataclass
@@ -38,6 +47,12 @@ class Gateway:
     redis: Redis
     database_url: str
     streams: Streams
+    app: object
+
+    def client_from(self, ip: str) -> Client:
+        """Another client of the same app, calling from ``ip`` (close it after use)."""
+        transport = httpx.ASGITransport(app=self.app, client=(ip, 40000))  # type: ignore[arg-type]
+        return httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL)
 
     async def tick(self, asset: str, bid: int, ask: int) -> None:
         """Publish a fresh feed tick and wait until the engine quotes it."""
@@ -55,31 +70,65 @@ class Gateway:
             await connection.close()
 
     async def link_for(self, email: str) -> str:
-        """The path of the newest sign-in link emailed to ``email`` (from the outbox)."""
-        return await newest_link(self.database_url, email)
+        """The path of the newest sign-in link emailed to ``email`` (from the outbox, opened
+        with this gateway's server key, as the worker opens it: no worker runs here)."""
+        return await newest_link(self.database_url, email, server_key(self.settings))
+
+    async def verify_json(self, link: str, client: Client | None = None) -> httpx.Response:
+        """Spend ``link``'s token as an API client: ``POST /auth/verify`` with JSON."""
+        return await spend_link(client or self.client, link)
+
+    async def confirm(self, link: str, client: Client | None = None) -> httpx.Response:
+        """Open ``link``'s confirmation page and press its button, as a browser does."""
+        return await confirm_link(client or self.client, link)
 
     async def sign_in(self, email: str) -> dict[str, str]:
         """Sign ``email`` in through the link, as an API client; return bearer headers."""
         answer = await self.client.post("/api/v1/auth/login", json={"email": email})
         assert answer.status_code == 202, answer.text
-        tokens = await self.client.get(
-            await self.link_for(email), headers={"Accept": "application/json"}
-        )
+        tokens = await self.verify_json(await self.link_for(email))
         assert tokens.status_code == 200, tokens.text
         return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
 
 
-async def newest_link(database_url: str, email: str) -> str:
-    """The path of the newest sign-in link queued for ``email`` in the email outbox."""
+def token_of(link: str) -> str:
+    """The token a sign-in link carries."""
+    return link.split("token=", 1)[1]
+
+
+async def spend_link(client: Client, link: str) -> httpx.Response:
+    """``POST /auth/verify {token}`` as an API client (``client`` has the base URL)."""
+    return await client.post(
+        VERIFY, json={"token": token_of(link)}, headers={"Accept": "application/json"}
+    )
+
+
+def confirmation_fields(page: httpx.Response) -> dict[str, str]:
+    """The hidden fields of a confirmation page's form."""
+    assert page.status_code == 200, page.text
+    return {name: html.unescape(value) for name, value in _FIELD.findall(page.text)}
+
+
+async def confirm_link(client: Client, link: str) -> httpx.Response:
+    """GET the confirmation page of ``link``, then POST its form from the same origin."""
+    fields = confirmation_fields(await client.get(link.removeprefix(PUBLIC_URL)))
+    origin = {**SAME_ORIGIN, "Origin": str(client.base_url).rstrip("/")}
+    return await client.post(VERIFY, data=fields, headers=origin)
+
+
+async def newest_link(database_url: str, email: str, key: bytes) -> str:
+    """The path of the newest sign-in link queued for ``email`` in the email outbox, opened
+    with the server key ``key``."""
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        body = await connection.fetchval(
-            "SELECT body FROM email_outbox WHERE recipient = $1 ORDER BY id DESC LIMIT 1", email
+        sealed = await connection.fetchval(
+            "SELECT sealed_body FROM email_outbox WHERE recipient = $1 ORDER BY id DESC LIMIT 1",
+            email,
         )
     finally:
         await connection.close()
-    assert body is not None, f"no email to {email}"
-    match = re.search(r"https?://\S+", body)
+    assert sealed is not None, f"no unsent email to {email}"
+    match = re.search(r"https?://\S+", open_body(key, email, sealed))
     assert match is not None
     return match.group(0).removeprefix(PUBLIC_URL)
 
@@ -98,6 +147,7 @@ def gateway_settings(
         "rate_per_ip_per_min": 100_000,
         "rate_per_user_per_min": 100_000,
         "engine_timeout_s": 5.0,
+        "metrics_token": METRICS_TOKEN,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]
@@ -124,7 +174,7 @@ async def running_gateway(
         app.lifespan(),
         httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client,
     ):
-        yield Gateway(client, engine, settings, redis, database_url, streams)
+        yield Gateway(client, engine, settings, redis, database_url, streams, app)
 
 
 @contextlib.asynccontextmanager

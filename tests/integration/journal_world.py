@@ -82,7 +82,7 @@ async def trade_session(
     )
     _accepted(
         await client.send(
-            ModifyPosition("mod", T0 + 3, TRADER, s.closed_in_parts, stop_loss=5_500_000)
+            ModifyPosition("mod", T0 + 3, TRADER, s.closed_in_parts, stop_loss=5_750_000)
         )
     )
     limit = OrderType.LIMIT

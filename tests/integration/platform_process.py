@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from cryptocfd.settings import load_settings
+from cryptocfd.store.keyfiles import server_key
 from tests.integration.engine_process import EngineProcess
 from tests.integration.servers import free_port
 
@@ -25,6 +27,7 @@ class Platform:
     base_url: str
     prefix: str
     state_dir: Path
+    server_key: bytes  # seals the outbox: what a test opens an unsent email with
 
 
 @contextlib.contextmanager
@@ -65,7 +68,7 @@ def running_platform(
             if gateway.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the gateway did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.05)
-        yield Platform(base_url, prefix, state_dir)
+        yield Platform(base_url, prefix, state_dir, server_key(load_settings(environment)))
     finally:
         gateway.terminate()
         gateway.wait(10)

@@ -29,9 +29,7 @@ async def _sign_in(gateway: Gateway, inbox: Inbox, email: str) -> dict[str, str]
     assert answer.status_code == 202
     link = await inbox.link_to(email)
     assert link.startswith(f"{PUBLIC_URL}/api/v1/auth/verify?token=")
-    tokens = await gateway.client.get(
-        link.removeprefix(PUBLIC_URL), headers={"Accept": "application/json"}
-    )
+    tokens = await gateway.verify_json(link)
     assert tokens.status_code == 200, tokens.text
     return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
 
@@ -90,16 +88,8 @@ async def _scenario(
     await _call(gateway, "/api/v1/trade/close", bob, {"order_id": sol})
     await _call(gateway, "/api/v1/trade/close", bob, {"order_id": bob_eth})
 
-    balances: dict[str, dict[str, str]] = {}
-    histories: dict[str, dict[str, Any]] = {}
-    for name, headers in (("alice", alice), ("bob", bob)):
-        balances[name] = (await gateway.client.get("/api/v1/balance", headers=headers)).json()
-        history = await gateway.client.get(
-            "/api/v1/trade/closed", headers=headers, params={"limit": 50}
-        )
-        histories[name] = history.json()
-    open_after = (await gateway.client.get("/api/v1/trade/open", headers=alice)).json()
-
+    # Reconciling first waits until the journal has booked every record, so the history read
+    # below is complete (the worker journals asynchronously).
     client = EngineClient(redis, streams)
     await client.start()
     pool = await create_pool(database_url)
@@ -109,6 +99,16 @@ async def _scenario(
     finally:
         await pool.close()
         await client.close()
+
+    balances: dict[str, dict[str, str]] = {}
+    histories: dict[str, dict[str, Any]] = {}
+    for name, headers in (("alice", alice), ("bob", bob)):
+        balances[name] = (await gateway.client.get("/api/v1/balance", headers=headers)).json()
+        history = await gateway.client.get(
+            "/api/v1/trade/closed", headers=headers, params={"limit": 50}
+        )
+        histories[name] = history.json()
+    open_after = (await gateway.client.get("/api/v1/trade/open", headers=alice)).json()
     return Outcome(balances, histories, open_after, report, history_rows, doomed)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
@@ -13,6 +15,7 @@ from cryptocfd.bus.replies import entries, stream_entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side, Tick
 from cryptocfd.trading.events import Accepted, PositionClosed, PositionOpened, QuoteUpdated
+from cryptocfd.trading.fingerprint import fingerprinted
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from tests.integration.engine_harness import (
     engine_and_client,
@@ -118,6 +121,35 @@ async def test_restart_when_a_snapshot_and_later_records_exist_recovers_the_same
     assert isinstance(closed, Accepted)
     assert isinstance(closed.events[0], PositionClosed)
     assert repeat == closed
+
+
+@pytest.mark.parametrize("from_snapshot", [True, False])
+async def test_restart_when_a_key_was_spent_still_refuses_it_for_another_request(
+    redis_client: Redis, streams: Streams, tmp_path: Path, *, from_snapshot: bool
+) -> None:
+    # The fingerprint is remembered with the outcome in the snapshot, and carried in the log's
+    # record for a restart that replays it.
+    store = store_in(tmp_path)
+    buy = fingerprinted(PlaceOrder("u1:create:k", T0 + 1, 1, "ETH", Side.LONG, 20_000, 3))
+    async with engine_and_client(redis_client, streams, store) as (first, client):
+        await client.send(OpenAccount("a", T0, 1, 1_000_000))
+        await publish_tick(redis_client, streams, Tick("ETH", 300_000, 300_100, T0))
+        await until(lambda: first.engine.state.assets["ETH"].quote is not None)
+        placed = await client.send(buy)
+    if not from_snapshot:
+        shutil.rmtree(tmp_path / "snapshots")  # recover from the log alone
+
+    async with engine_and_client(redis_client, streams, store) as (second, client):
+        other = await client.send(fingerprinted(msgspec.structs.replace(buy, side=Side.SHORT)))
+        retry = await client.send(msgspec.structs.replace(buy, ts=T0 + 9))
+        positions = len(second.engine.state.positions)
+
+    assert (second.restored_from is not None) is from_snapshot
+    assert isinstance(placed, Accepted)
+    assert isinstance(other, Rejection)
+    assert other.code is RejectCode.IDEMPOTENCY_KEY_REUSED
+    assert retry == placed
+    assert positions == 1
 
 
 async def test_restart_when_the_newest_snapshot_is_tampered_with_uses_the_one_before(

@@ -41,6 +41,7 @@ SKIPPED = {("POST", "/api/v1/auth/logout"), ("DELETE", "/api/v1/auth/mobile/pin"
 # name -> why. Each rule has its own tests; every other check still runs on these operations.
 BEYOND_THE_SCHEMA = {
     "GET /api/v1/auth/verify": "a link's token works once: a generated one is never live",
+    "POST /api/v1/auth/verify": "the same one-time token as GET /auth/verify",
     "GET /api/v1/candles": "`from` after `to` is INVALID_RANGE: a rule between two parameters",
     "POST /api/v1/auth/mobile/pin": "the most guessed PINs are refused (PIN_TOO_COMMON)",
     "POST /api/v1/trade/create": "leverage, prices and exits are checked against the asset",
@@ -85,12 +86,16 @@ def bearer(platform: Platform, database_url: str) -> dict[str, str]:
     """A signed-in user's headers, through the emailed link."""
     import asyncio  # noqa: PLC0415
 
-    from tests.integration.gateway_harness import newest_link  # noqa: PLC0415
+    from tests.integration.gateway_harness import newest_link, token_of  # noqa: PLC0415
 
     email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
     httpx.post(f"{platform.base_url}/api/v1/auth/login", json={"email": email}).raise_for_status()
-    link = asyncio.run(newest_link(database_url, email)).removeprefix(platform.base_url)
-    answer = httpx.get(f"{platform.base_url}{link}", headers={"Accept": "application/json"})
+    link = asyncio.run(newest_link(database_url, email, platform.server_key))
+    answer = httpx.post(
+        f"{platform.base_url}/api/v1/auth/verify",
+        json={"token": token_of(link)},
+        headers={"Accept": "application/json"},
+    )
     answer.raise_for_status()
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
@@ -170,13 +175,13 @@ def test_logs_when_a_request_carries_a_token_are_json_with_its_id_and_without_th
 
 
 async def _token(platform: Platform, database_url: str) -> str:
-    from tests.integration.gateway_harness import newest_link  # noqa: PLC0415
+    from tests.integration.gateway_harness import newest_link, spend_link  # noqa: PLC0415
 
     email = f"live-{uuid.uuid4().hex[:8]}@example.com"
     async with httpx.AsyncClient(base_url=platform.base_url) as client:
         (await client.post("/api/v1/auth/login", json={"email": email})).raise_for_status()
-        link = (await newest_link(database_url, email)).removeprefix(platform.base_url)
-        answer = await client.get(link, headers={"Accept": "application/json"})
+        link = await newest_link(database_url, email, platform.server_key)
+        answer = await spend_link(client, link)
         answer.raise_for_status()
         token: str = answer.json()["access_token"]
         return token

@@ -14,19 +14,23 @@ from redis.exceptions import RedisError
 from cryptocfd.bus.streams import Streams
 from cryptocfd.gateway.app import create_app
 from cryptocfd.gateway.web import dist_dir
+from cryptocfd.store.keyfiles import server_key
 from tests.integration.engine_harness import running_engine, store_in
 from tests.integration.gateway_harness import (
+    METRICS_TOKEN,
     PUBLIC_URL,
     Gateway,
     gateway_settings,
     newest_link,
     running_gateway,
+    spend_link,
 )
 from tests.integration.servers import private_redis
 
 ROUTES = {
     ("post", "/api/v1/auth/login"),
     ("get", "/api/v1/auth/verify"),
+    ("post", "/api/v1/auth/verify"),
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/auth/me"),
@@ -68,7 +72,7 @@ async def test_openapi_when_fetched_documents_every_route_body_error_and_auth_sc
     assert schemas["CreateOrderRequest"]["properties"]["margin"]["type"] == ["string", "number"]
     assert "ErrorBody" in schemas
     assert {"400", "401", "404", "422", "429", "503"} <= set(create["responses"])
-    assert set(document["components"]["securitySchemes"]) == {"bearer", "session"}
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "session", "metrics"}
     assert create["security"] == [{"bearer": []}, {"session": []}]
     assert "security" not in document["paths"]["/api/v1/auth/login"]["post"]
 
@@ -135,13 +139,35 @@ async def test_metrics_when_requests_were_served_counts_them_by_route(gateway: G
     await gateway.client.get("/healthz")
     await gateway.client.get("/api/v1/balance")  # 401
 
-    text = (await gateway.client.get("/metrics")).text
+    scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    text = (await gateway.client.get("/metrics", headers=scrape)).text
 
     healthz = r'cryptocfd_http_requests_total\{method="GET",route="/healthz",status="200"\} [1-9]'
     assert re.search(healthz, text)
     assert 'route="/api/v1/balance",status="401"' in text
     assert "cryptocfd_engine_round_trip_seconds_bucket" in text
     assert 'cryptocfd_stream_lag{group="engine"' in text
+
+
+async def test_metrics_when_asked_without_the_token_are_401(gateway: Gateway) -> None:
+    anonymous = await gateway.client.get("/metrics")
+    wrong = await gateway.client.get("/metrics", headers={"Authorization": "Bearer wrong"})
+
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "UNAUTHENTICATED"
+    assert wrong.status_code == 401
+
+
+async def test_metrics_when_no_token_is_set_are_not_found_off_this_machine(
+    redis_client: Redis, redis_url: str, database_url: str, streams: Streams, tmp_path: Path
+) -> None:
+    async with running_gateway(
+        redis_client, redis_url, database_url, streams, tmp_path, metrics_token=None
+    ) as gateway:  # its client is 203.0.113.7, not loopback
+        answer = await gateway.client.get("/metrics")
+
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "NOT_FOUND"
 
 
 async def test_verify_when_the_engine_is_down_is_503_and_the_link_still_works_after(
@@ -159,10 +185,10 @@ async def test_verify_when_the_engine_is_down_is_503_and_the_link_still_works_af
             alive = await c.get("/healthz")
             ready = await c.get("/readyz")
             await c.post("/api/v1/auth/login", json={"email": email})
-            link = await newest_link(database_url, email)
-            down = await c.get(link, headers={"Accept": "application/json"})
+            link = await newest_link(database_url, email, server_key(settings))
+            down = await spend_link(c, link)
             async with running_engine(redis_client, streams, store_in(tmp_path)):
-                up = await c.get(link, headers={"Accept": "application/json"})
+                up = await spend_link(c, link)
                 ready_after = await c.get("/readyz")
     finally:
         keys = [k async for k in redis_client.scan_iter(match=f"{streams.prefix}*")]

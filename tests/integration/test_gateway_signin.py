@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from cryptocfd.store.keyfiles import server_key
+from cryptocfd.store.outbox import open_body
 from tests.integration.gateway_harness import PUBLIC_URL, Gateway
 
 LOGIN = "/api/v1/auth/login"
@@ -63,7 +65,7 @@ async def test_verify_when_first_used_gives_tokens_and_opens_a_demo_account(
     email = _email()
     await gateway.client.post(LOGIN, json={"email": email})
 
-    answer = await gateway.client.get(await gateway.link_for(email), headers=JSON)
+    answer = await gateway.verify_json(await gateway.link_for(email))
     tokens = answer.json()
     bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
     me = await gateway.client.get("/api/v1/auth/me", headers=bearer)
@@ -80,8 +82,8 @@ async def test_verify_when_the_link_is_replayed_is_refused(gateway: Gateway) -> 
     await gateway.client.post(LOGIN, json={"email": email})
     link = await gateway.link_for(email)
 
-    first = await gateway.client.get(link, headers=JSON)
-    again = await gateway.client.get(link, headers=JSON)
+    first = await gateway.verify_json(link)
+    again = await gateway.verify_json(link)
 
     assert first.status_code == 200
     assert again.status_code == 400
@@ -95,7 +97,7 @@ async def test_verify_when_the_link_expired_is_refused(gateway: Gateway) -> None
         "UPDATE login_tokens SET expires_at = now() - interval '1 second' WHERE email = $1", email
     )
 
-    answer = await gateway.client.get(await gateway.link_for(email), headers=JSON)
+    answer = await gateway.verify_json(await gateway.link_for(email))
 
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "INVALID_LOGIN_LINK"
@@ -106,7 +108,7 @@ async def test_refresh_when_used_rotates_and_a_replay_revokes_the_family(
 ) -> None:
     email = _email()
     await gateway.client.post(LOGIN, json={"email": email})
-    first = (await gateway.client.get(await gateway.link_for(email), headers=JSON)).json()
+    first = (await gateway.verify_json(await gateway.link_for(email))).json()
 
     rotated = await gateway.client.post(
         "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
@@ -131,7 +133,7 @@ async def test_refresh_when_used_rotates_and_a_replay_revokes_the_family(
 async def test_logout_when_bearer_revokes_the_access_and_refresh_tokens(gateway: Gateway) -> None:
     email = _email()
     await gateway.client.post(LOGIN, json={"email": email})
-    tokens = (await gateway.client.get(await gateway.link_for(email), headers=JSON)).json()
+    tokens = (await gateway.verify_json(await gateway.link_for(email))).json()
     bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
 
     out = await gateway.client.post("/api/v1/auth/logout", headers=bearer)
@@ -151,7 +153,7 @@ async def test_verify_when_a_browser_follows_the_link_sets_a_safe_session_cookie
     email = _email()
     await gateway.client.post(LOGIN, json={"email": email})
 
-    answer = await gateway.client.get(await gateway.link_for(email))
+    answer = await gateway.confirm(await gateway.link_for(email))
 
     assert answer.status_code == 303
     assert answer.headers["location"] == "/"
@@ -170,7 +172,7 @@ async def test_cookie_write_when_the_csrf_token_is_missing_or_wrong_is_forbidden
 ) -> None:
     email = _email()
     await gateway.client.post(LOGIN, json={"email": email})
-    await gateway.client.get(await gateway.link_for(email))
+    await gateway.confirm(await gateway.link_for(email))
     csrf = gateway.client.cookies["cfd_csrf"]
     await gateway.tick("BTC", 6_400_000, 6_401_000)
     order = {"asset": "BTC", "side": "long", "margin": "10", "leverage": 2}
@@ -195,12 +197,12 @@ async def test_verify_when_a_session_id_was_planted_issues_a_fresh_one_and_ends_
 ) -> None:
     attacker = _email()
     await gateway.client.post(LOGIN, json={"email": attacker})
-    await gateway.client.get(await gateway.link_for(attacker))
+    await gateway.confirm(await gateway.link_for(attacker))
     planted = gateway.client.cookies["cfd_session"]  # the attacker's own, fixed on the victim
     victim = _email()
     await gateway.client.post(LOGIN, json={"email": victim})
 
-    await gateway.client.get(await gateway.link_for(victim))
+    await gateway.confirm(await gateway.link_for(victim))
     fresh = gateway.client.cookies["cfd_session"]
     gateway.client.cookies.clear()
     with_planted = await gateway.client.get(
@@ -333,15 +335,16 @@ async def test_public_url_when_on_localhost_is_what_links_point_at(gateway: Gate
     email = _email()
     await gateway.client.post(LOGIN, json={"email": email})
 
-    rows = await gateway.sql("SELECT body FROM email_outbox WHERE recipient = $1", email)
+    rows = await gateway.sql("SELECT sealed_body FROM email_outbox WHERE recipient = $1", email)
+    body = open_body(server_key(gateway.settings), email, rows[0]["sealed_body"])
 
-    assert f"{PUBLIC_URL}/api/v1/auth/verify?token=" in rows[0]["body"]
+    assert f"{PUBLIC_URL}/api/v1/auth/verify?token=" in body
 
 
 async def test_tokens_when_they_hold_non_ascii_bytes_are_refused_not_500(gateway: Gateway) -> None:
     email = _email()
     await gateway.client.post(LOGIN, json={"email": email})
-    await gateway.client.get(await gateway.link_for(email))
+    await gateway.confirm(await gateway.link_for(email))
 
     bearer = await gateway.client.get(
         "/api/v1/auth/me", headers={b"Authorization": b"Bearer v1.abc.\xe9\xe9"}

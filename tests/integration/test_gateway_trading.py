@@ -217,8 +217,30 @@ async def test_orders_when_another_user_asks_are_not_found(gateway: Gateway) -> 
             b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"order_type":"limit"}',
             "INVALID_ORDER_PRICE",
         ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"price":"64000"}',
+            "INVALID_ORDER_PRICE",
+        ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"slippage_bps":50}',
+            "INVALID_SLIPPAGE",
+        ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"slippage_bps":50,'
+            b'"expected_price":"0"}',
+            "INVALID_SLIPPAGE",
+        ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","leverage":10,'
+            b'"expires_at":"2030-01-01T00:00:00Z"}',
+            "INVALID_EXPIRY",
+        ),
         (b"[]", "INVALID_REQUEST"),
         (b"{", "INVALID_JSON"),
+        (  # deeper than the decoder recurses, yet inside the body size limit
+            b'{"asset":"BTC","side":"long","margin":' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+            "INVALID_JSON",
+        ),
     ],
 )
 async def test_create_when_the_input_is_bad_is_refused_before_the_engine(
@@ -253,6 +275,39 @@ async def test_create_when_margin_exceeds_free_margin_is_refused_with_the_engine
 
     assert answer.status_code == 422
     assert answer.json()["error"]["code"] == "INSUFFICIENT_BALANCE"
+
+
+async def test_create_and_modify_when_stop_loss_is_past_liquidation_are_422_and_change_nothing(
+    gateway: Gateway,
+) -> None:
+    # 100.00 at 10x on an ask of about 64,036: liquidation near 60,834, below which a long's
+    # stop-loss could never fire (liquidation comes first).
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    order = {"asset": "BTC", "side": "long", "margin": "100", "leverage": 10}
+
+    refused = await gateway.client.post(
+        "/api/v1/trade/create", headers=headers, json={**order, "stop_loss": "60000"}
+    )
+    listed = (await gateway.client.get("/api/v1/trade/open", headers=headers)).json()
+    opened = await gateway.client.post(
+        "/api/v1/trade/create", headers=headers, json={**order, "stop_loss": "62000"}
+    )
+    position = opened.json()["position"]
+    at_liquidation = await gateway.client.post(
+        "/api/v1/trade/modify",
+        headers=headers,
+        json={"order_id": opened.json()["order_id"], "stop_loss": position["liquidation_price"]},
+    )
+    after = (await gateway.client.get("/api/v1/trade/open", headers=headers)).json()
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "STOP_LOSS_BEYOND_LIQUIDATION"
+    assert listed == {"positions": [], "pending": []}
+    assert opened.status_code == 200, opened.text
+    assert at_liquidation.status_code == 422, at_liquidation.text
+    assert at_liquidation.json()["error"]["code"] == "STOP_LOSS_BEYOND_LIQUIDATION"
+    assert [p["stop_loss"] for p in after["positions"]] == ["62000.00"]
 
 
 async def test_create_when_retried_with_the_same_key_opens_one_position(gateway: Gateway) -> None:
@@ -321,7 +376,7 @@ async def test_close_when_the_order_id_is_not_a_sane_integer_is_a_400(
     assert answer.json()["error"]["code"] == "INVALID_REQUEST"
 
 
-async def test_idempotency_key_when_reused_is_scoped_to_its_operation_and_first_order(
+async def test_idempotency_key_when_reused_for_another_order_is_409_and_opens_nothing(
     gateway: Gateway,
 ) -> None:
     headers = await gateway.sign_in(_email())
@@ -336,15 +391,120 @@ async def test_idempotency_key_when_reused_is_scoped_to_its_operation_and_first_
         headers=keyed,
         json={"asset": "XRP", "side": "long", "margin": "10", "leverage": 2},
     )
+    other_margin = await gateway.client.post(
+        "/api/v1/trade/create", headers=keyed, json={**btc, "margin": "11"}
+    )
+    listed = (await gateway.client.get("/api/v1/trade/open", headers=headers)).json()
     close = await gateway.client.post(
         "/api/v1/trade/close", headers=keyed, json={"order_id": first.json()["order_id"]}
     )
 
-    assert first.status_code == other_asset.status_code == 200
-    assert other_asset.json()["order_id"] == first.json()["order_id"]  # the first outcome
-    assert other_asset.json()["position"]["asset"] == "BTC"
-    assert other_asset.json()["position"]["open_price"] == first.json()["position"]["open_price"]
+    assert first.status_code == 200, first.text
+    for reused in (other_asset, other_margin):
+        assert reused.status_code == 409, reused.text
+        assert reused.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert [p["order_id"] for p in listed["positions"]] == [first.json()["order_id"]]
     assert close.status_code == 200, close.text  # same key, another operation: its own request
+
+
+async def test_close_when_retried_with_the_same_key_answers_the_first_close_again(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    opened = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "side": "long", "margin": "100", "leverage": 5},
+    )
+    order_id = opened.json()["order_id"]
+    keyed = {**headers, "Idempotency-Key": "close-1"}
+
+    first = await gateway.client.post(
+        "/api/v1/trade/close", headers=keyed, json={"order_id": order_id}
+    )
+    await gateway.tick("BTC", 6_500_000, 6_501_000)  # the price moves before the retry
+    again = await gateway.client.post(
+        "/api/v1/trade/close", headers=keyed, json={"order_id": order_id}
+    )
+    other = await gateway.client.post(
+        "/api/v1/trade/close", headers=keyed, json={"order_id": order_id, "fraction": "0.5"}
+    )
+    fresh = await gateway.client.post(
+        "/api/v1/trade/close", headers=headers, json={"order_id": order_id}
+    )
+    balance = (await gateway.client.get("/api/v1/balance", headers=headers)).json()
+
+    assert first.status_code == 200, first.text
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert first.json()["leverage"] == 5
+    assert first.json()["opened_at"] == opened.json()["position"]["opened_at"]
+    assert other.status_code == 409, other.text
+    assert other.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert fresh.status_code == 404  # without the key it is a new close: nothing left to close
+    assert balance["used_margin"] == "0.00"
+
+
+async def test_partial_close_when_retried_with_the_same_key_closes_only_once(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    opened = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "side": "short", "margin": "100", "leverage": 5},
+    )
+    order_id = opened.json()["order_id"]
+    keyed = {**headers, "Idempotency-Key": "half"}
+    half = {"order_id": order_id, "fraction": "0.5"}
+
+    first = await gateway.client.post("/api/v1/trade/close", headers=keyed, json=half)
+    again = await gateway.client.post("/api/v1/trade/close", headers=keyed, json=half)
+    listed = (await gateway.client.get("/api/v1/trade/open", headers=headers)).json()
+
+    assert first.status_code == 200, first.text
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert [p["margin"] for p in listed["positions"]] == ["50.00"]
+
+
+async def test_modify_and_cancel_when_retried_with_the_same_key_answer_the_first_time_again(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    opened = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "side": "long", "margin": "100", "leverage": 5},
+    )
+    placed = await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "side": "long", "margin": "50", "leverage": 2,
+              "order_type": "limit", "price": "60000"},
+    )  # fmt: skip
+    keyed = {**headers, "Idempotency-Key": "again"}
+    change = {"order_id": opened.json()["order_id"], "take_profit": "70000"}
+    entry = {"order_id": placed.json()["order_id"]}
+
+    modified = await gateway.client.post("/api/v1/trade/modify", headers=keyed, json=change)
+    modified_again = await gateway.client.post("/api/v1/trade/modify", headers=keyed, json=change)
+    other_change = await gateway.client.post(
+        "/api/v1/trade/modify", headers=keyed, json={**change, "take_profit": "71000"}
+    )
+    cancelled = await gateway.client.post("/api/v1/trade/cancel", headers=keyed, json=entry)
+    cancelled_again = await gateway.client.post("/api/v1/trade/cancel", headers=keyed, json=entry)
+    listed = (await gateway.client.get("/api/v1/trade/open", headers=headers)).json()
+
+    assert modified.status_code == 200, modified.text
+    assert (modified_again.status_code, modified_again.json()) == (200, modified.json())
+    assert other_change.status_code == 409, other_change.text
+    assert other_change.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert [p["take_profit"] for p in listed["positions"]] == ["70000.00"]
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled_again.status_code, cancelled_again.json()) == (200, cancelled.json())
+    assert listed["pending"] == []
 
 
 async def test_demo_reset_when_sent_five_times_at_once_leaves_exactly_the_demo_balance(

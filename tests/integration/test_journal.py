@@ -75,7 +75,7 @@ async def test_worker_when_a_session_is_journaled_books_history_and_a_ledger_mat
 
     parts = orders[session.closed_in_parts]
     assert (parts["status"], parts["end_reason"], parts["leverage"]) == ("closed", "closed", 10)
-    assert (parts["take_profit"], parts["stop_loss"]) == (6_600_000, 5_500_000)
+    assert (parts["take_profit"], parts["stop_loss"]) == (6_600_000, 5_750_000)
     assert (orders[session.cancelled]["status"], orders[session.cancelled]["price"]) == (
         "cancelled",
         5_000_000,

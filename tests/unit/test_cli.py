@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -42,3 +45,28 @@ def test_simulate_when_run_briefly_trades_and_proves_money_conserved(
     assert code == 0
     assert "conserved" in out
     assert "NOT CONSERVED" not in out
+
+
+@pytest.mark.parametrize("public_url", [None, "http://trade.example.com"])
+def test_gateway_when_prod_has_no_https_public_url_exits_saying_so(public_url: str | None) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "CRYPTOCFD_PUBLIC_URL"},
+        "CRYPTOCFD_ENV": "prod",
+        "CRYPTOCFD_SECRET_KEY": "k" * 40,
+        "CRYPTOCFD_SNAPSHOT_KEY": "ab" * 32,
+        "SMTP_HOST": "smtp.example.com",
+    }
+    if public_url is not None:
+        env["CRYPTOCFD_PUBLIC_URL"] = public_url
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cryptocfd.cli", "gateway", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert "cryptocfd gateway: refusing to start in prod: CRYPTOCFD_PUBLIC_URL" in done.stderr

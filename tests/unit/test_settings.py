@@ -65,9 +65,35 @@ def test_load_settings_when_prod_has_real_secrets_and_smtp_starts() -> None:
         "CRYPTOCFD_SECRET_KEY": STRONG,
         "CRYPTOCFD_SNAPSHOT_KEY": SNAPSHOT_KEY,
         "SMTP_HOST": "smtp.example.com",
+        "CRYPTOCFD_PUBLIC_URL": "https://trade.example.com",
     }
 
     assert load_settings(env).env == "prod"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "problem"),
+    [
+        (None, "CRYPTOCFD_PUBLIC_URL is missing"),
+        ("http://trade.example.com", "CRYPTOCFD_PUBLIC_URL must be an https:// URL"),
+        ("https://", "CRYPTOCFD_PUBLIC_URL must be an https:// URL"),
+        ("trade.example.com", "CRYPTOCFD_PUBLIC_URL must be an https:// URL"),
+    ],
+)
+def test_load_settings_when_prod_has_no_https_public_url_refuses(
+    public_url: str | None, problem: str
+) -> None:
+    env = {
+        "CRYPTOCFD_ENV": "prod",
+        "CRYPTOCFD_SECRET_KEY": STRONG,
+        "CRYPTOCFD_SNAPSHOT_KEY": SNAPSHOT_KEY,
+        "SMTP_HOST": "smtp.example.com",
+    }
+    if public_url is not None:
+        env["CRYPTOCFD_PUBLIC_URL"] = public_url
+
+    with pytest.raises(SettingsError, match=f"refusing to start in prod: {problem}"):
+        load_settings(env)
 
 
 def test_load_settings_when_prod_has_no_smtp_refuses_rather_than_log_sign_in_links() -> None:

@@ -95,6 +95,7 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
     outcome: Accepted | Rejection
     applied: bool
     v: int = VERSION
+    fingerprint: int | None = None  # the command's, remembered with its outcome on replay
 
 
 _command_decoder = msgspec.msgpack.Decoder(CommandMessage)

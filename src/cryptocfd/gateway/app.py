@@ -11,9 +11,9 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from cryptocfd.gateway import docs, web
+from cryptocfd.gateway import docs, edge, web
 from cryptocfd.gateway.allow import AllowMiddleware
-from cryptocfd.gateway.auth import limit_ip, provide_principal
+from cryptocfd.gateway.auth import provide_principal
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.logs import RequestContextMiddleware
 from cryptocfd.gateway.metrics import MetricsMiddleware
@@ -38,9 +38,9 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[*trade.ROUTES, *account.ROUTES, *market.PRIVATE_ROUTES],
         dependencies={"principal": Provide(provide_principal)},
     )
-    # Private routes count requests per IP (and per user) as they authenticate; the public
-    # sign-in routes count per IP before they run.
-    public = Router("/", route_handlers=auth.PUBLIC_ROUTES, before_request=limit_ip)
+    # Every request counts against its IP before routing (edge.PerIpLimit); trading writes
+    # also count per user as they authenticate.
+    public = Router("/", route_handlers=auth.PUBLIC_ROUTES)
     api = Router(
         API,
         route_handlers=[public, *auth.PRIVATE_ROUTES, private, *market.ROUTES, *ws.ROUTES],
@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> Litestar:
     handlers: list[Any] = [*web.ROUTES, api, *ops.ROUTES, *docs.ROUTES]
     if settings.env == "dev" and not settings.smtp_host:  # only where mail goes nowhere else
         handlers.append(devmail.mailbox)
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -67,6 +67,9 @@ def create_app(settings: Settings) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
         ),
+        before_send=[edge.forbid_framing],
         debug=False,
         logging_config=None,  # logs.configure_logging owns the handlers: JSON lines
     )
+    app.asgi_handler = edge.PerIpLimit(app, app.asgi_handler)
+    return app

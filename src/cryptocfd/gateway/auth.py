@@ -15,7 +15,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import add_hits, check_hits, hit, windowed
+from cryptocfd.gateway.ratelimit import add_hits, check_hits, scope_ip, windowed
 from cryptocfd.gateway.resources import Resources, resources_of
 from cryptocfd.identity.tokens import (
     ACCESS_TOKEN_TTL_MS,
@@ -41,6 +41,7 @@ class Principal(msgspec.Struct, frozen=True):
     family: str | None = None  # bearer tokens: the revocable token family
     device_id: str | None = None
     session_hash: bytes | None = None  # cookie sessions: the stored hash of the session id
+    signed_in_at_ms: int | None = None  # when a sign-in link began this session or family
 
     @property
     def account_id(self) -> int:
@@ -69,14 +70,15 @@ def _unauthenticated(message: str) -> ApiError:
 async def _gate(
     resources: Resources, request: Request[Any, Any, Any], user_id: int, family: str | None
 ) -> None:
-    """One Redis round trip per request: the family's revocation marker (bearer tokens), the
-    per-IP counter, and the per-user counter on routes that opt in (trading writes)."""
-    prefix, settings = resources.prefix, resources.settings
-    counters = [windowed(f"{prefix}rl:ip:{client_ip(request)}")]
-    limits = [settings.rate_per_ip_per_min]
+    """At most one Redis round trip: the family's revocation marker (bearer tokens) and the
+    per-user counter on routes that opt in (trading writes). The per-IP counter was counted
+    before routing (``edge.PerIpLimit``)."""
+    counters, limits = [], []
     if request.route_handler.opt.get(PER_USER_LIMIT):
-        counters.append(windowed(f"{prefix}rl:user:{user_id}"))
-        limits.append(settings.rate_per_user_per_min)
+        counters.append(windowed(f"{resources.prefix}rl:user:{user_id}"))
+        limits.append(resources.settings.rate_per_user_per_min)
+    if family is None and not counters:
+        return
     async with resources.redis.pipeline(transaction=False) as pipe:
         if family is not None:
             pipe.exists(revoked_key(resources, family))
@@ -95,7 +97,12 @@ async def _bearer(resources: Resources, request: Request[Any, Any, Any], token: 
     except BadToken as exc:
         raise _unauthenticated(str(exc)) from exc
     await _gate(resources, request, claims.user_id, claims.family)
-    return Principal(claims.user_id, family=claims.family, device_id=claims.device_id)
+    return Principal(
+        claims.user_id,
+        family=claims.family,
+        device_id=claims.device_id,
+        signed_in_at_ms=claims.signed_in_at_ms,
+    )
 
 
 async def _session(resources: Resources, request: Request[Any, Any, Any], sid: str) -> Principal:
@@ -108,7 +115,8 @@ async def _session(resources: Resources, request: Request[Any, Any, Any], sid: s
         if not presented or not csrf_matches(resources.secret, sid, presented):
             raise ApiError(403, "CSRF_FAILED", "missing or wrong X-CSRF-Token for this session")
     await _gate(resources, request, session.user_id, None)
-    return Principal(session.user_id, session_hash=id_hash)
+    signed_in_at_ms = int(session.created_at.timestamp() * 1000)
+    return Principal(session.user_id, session_hash=id_hash, signed_in_at_ms=signed_in_at_ms)
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
@@ -127,13 +135,5 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    """The client's address as the server saw it (put a trusted proxy's header here if any)."""
-    client = request.client
-    return client.host if client is not None else "unknown"
-
-
-async def limit_ip(request: Request[Any, Any, Any]) -> None:
-    """Count a request of a public route against its client's IP (``before_request``)."""
-    resources = resources_of(request.app)
-    key = f"{resources.prefix}rl:ip:{client_ip(request)}"
-    await hit(resources.redis, key, resources.settings.rate_per_ip_per_min)
+    """The client's address as the server saw it."""
+    return scope_ip(request.scope)

@@ -112,6 +112,8 @@ def decode_body(raw: bytes, struct: type[T]) -> T:
         raise ApiError(400, "INVALID_REQUEST", str(exc)) from exc
     except msgspec.DecodeError as exc:
         raise ApiError(400, "INVALID_JSON", f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # msgspec recurses once per nesting level of arrays/objects
+        raise ApiError(400, "INVALID_JSON", "the body is nested too deeply") from exc
     return _plain(value)
 
 

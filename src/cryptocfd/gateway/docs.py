@@ -43,6 +43,11 @@ BODY_RULES = {
         ]
     },
 }
+# Operations guarded by something other than a user's sign-in, when the gateway has the token:
+# routes/ops.py lets a scraper through with the metrics token (without one, loopback in dev).
+OWN_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
+    ("get", "/metrics"): [{"metrics": []}]
+}
 # Responses a handler documents itself, which the error shape must not replace.
 OWN_RESPONSES = {("get", "/readyz", "503")}
 ERROR_STATUSES = {
@@ -99,7 +104,10 @@ def _tag(path: str, operation: dict[str, Any]) -> None:
 
 
 def _document(
-    base: dict[str, Any], signed_in: set[tuple[str, str]], assets: Iterable[str]
+    base: dict[str, Any],
+    signed_in: set[tuple[str, str]],
+    assets: Iterable[str],
+    guarded: dict[tuple[str, str], list[dict[str, list[str]]]],
 ) -> dict[str, Any]:
     document = copy.deepcopy(base)
     _constrain(document["paths"]["/api/v1/candles"]["get"], candle_parameters(assets))
@@ -119,6 +127,11 @@ def _document(
     error_ref = refs[-1]
     components["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "An access token"},
+        "metrics": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "CRYPTOCFD_METRICS_TOKEN; without one set, loopback clients in dev",
+        },
         "session": {
             "type": "apiKey",
             "in": "cookie",
@@ -149,6 +162,8 @@ def _document(
             _tag(path, operation)
             if (method, path) in signed_in:
                 operation["security"] = [{"bearer": []}, {"session": []}]
+            elif (method, path) in guarded:
+                operation["security"] = guarded[(method, path)]
     return document
 
 
@@ -161,8 +176,9 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     key = id(request.app)
     if key not in _cache:
         base = request.app.openapi_schema.to_schema()
-        assets = resources_of(request.app).assets
-        document = _document(base, signed_in_operations(request.app), assets)
+        resources = resources_of(request.app)
+        guarded = OWN_SECURITY if resources.settings.metrics_token else {}
+        document = _document(base, signed_in_operations(request.app), resources.assets, guarded)
         _cache[key] = msgspec.json.encode(document)
     return Response(_cache[key], media_type="application/json")
 

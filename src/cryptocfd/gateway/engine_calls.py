@@ -14,6 +14,7 @@ from cryptocfd.bus.messages import GetPortfolio
 from cryptocfd.gateway.auth import Principal
 from cryptocfd.gateway.errors import rejected
 from cryptocfd.gateway.metrics import ENGINE_ROUND_TRIP
+from cryptocfd.gateway.orders import keyed
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.gateway.signin import ensure_account
 from cryptocfd.trading.commands import Command
@@ -53,6 +54,7 @@ async def _sending(
     """``send(command)``; if the account was never opened (say, the engine's state was reset
     in development), open it and send the command again. The engine remembers the refusal
     under the first request id, so the second try gets a derived one."""
+    command = keyed(command)
     result = await _timed(send(command))
     if _unknown_account(outcome_of(result)):
         await ensure_account(resources, principal.account_id)

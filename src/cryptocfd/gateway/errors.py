@@ -67,14 +67,23 @@ def error_response(
     )
 
 
-# Engine rejections a client fixes by asking about something else get 404; those that say the
-# request itself is malformed get 400; the rest are well-formed but refused now: 422.
+def error_json(code: str, message: str) -> bytes:
+    """An error body as bytes, for answers written below the framework (limits, sockets)."""
+    return msgspec.json.encode(ErrorBody(ErrorDetail(code, message)))
+
+
+# Engine rejections a client fixes by asking about something else get 404; a request id (an
+# idempotency key) already spent on another request gets 409; those that say the request itself
+# is malformed get 400; the rest are well-formed but refused now: 422. The gateway's own shape
+# check answers with the engine's codes, so it goes through this one table too.
 _NOT_FOUND = {RejectCode.ORDER_NOT_FOUND, RejectCode.UNKNOWN_ACCOUNT}
+_CONFLICT = {RejectCode.IDEMPOTENCY_KEY_REUSED}
 _UNPROCESSABLE = {
     RejectCode.INSUFFICIENT_BALANCE,
     RejectCode.POSITION_TOO_SMALL,
     RejectCode.WOULD_LIQUIDATE,
     RejectCode.SLIPPAGE_EXCEEDED,
+    RejectCode.STOP_LOSS_BEYOND_LIQUIDATION,
     RejectCode.PRICE_UNAVAILABLE,
     RejectCode.PRICE_STALE,
     RejectCode.CLOSE_TOO_SMALL,
@@ -86,6 +95,8 @@ def rejected(rejection: Rejection) -> ApiError:
     """The API error for an engine rejection, with the engine's code."""
     if rejection.code in _NOT_FOUND:
         status = 404
+    elif rejection.code in _CONFLICT:
+        status = 409
     elif rejection.code in _UNPROCESSABLE:
         status = 422
     else:

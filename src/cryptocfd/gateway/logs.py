@@ -4,10 +4,15 @@ Every line is one JSON object (structlog), the standard library's loggers includ
 request gets an id (the client's ``X-Request-ID`` when it is sane, else a new one), echoed in
 the response and bound to every line logged while it is served. Paths are logged without
 their query string, where sign-in tokens travel; headers and bodies are never logged.
+
+Values are escaped where they are printed: JSON lines escape control characters themselves,
+and the other processes' plain-text lines go through ``EscapingFormatter``, so a value holding
+ESC, BEL or a newline can neither drive a terminal nor forge a log line.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import sys
@@ -24,6 +29,33 @@ if TYPE_CHECKING:
 REQUEST_ID_HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 _access = structlog.get_logger("cryptocfd.access")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+PLAIN_FORMAT = "%(asctime)s %(name)s %(message)s"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class EscapingFormatter(logging.Formatter):
+    """Plain-text lines whose logged values (the ``%s`` arguments) have control characters
+    escaped; the message templates are ours and keep theirs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The line, with the record's string arguments escaped."""
+        args = record.args
+        if isinstance(args, tuple) and args:
+            record = copy.copy(record)
+            record.args = tuple(escape_controls(a) if isinstance(a, str) else a for a in args)
+        return super().format(record)
+
+
+def configure_plain_logging(level: int = logging.INFO) -> None:
+    """Route the standard library's logging to plain-text lines on stderr, values escaped."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(EscapingFormatter(PLAIN_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def configure_logging(level: int = logging.INFO) -> None:

@@ -1,8 +1,9 @@
-"""Trade requests checked and turned into engine commands, before anything reaches the engine.
+"""Trade requests parsed into engine commands, before anything reaches the engine.
 
-The gateway refuses what it can see is wrong (unknown asset, leverage outside the asset's
-bounds, a margin that is not positive, a limit without a price) with the engine's own codes,
-so a client sees one vocabulary whichever side caught the mistake.
+The gateway only parses here (decimal strings into scaled integers, the asset's decimals, the
+side's spelling, times). What an order may be is the engine's rule: ``place_order`` runs the
+engine's own shape check (``trading.order_shape``) on the command it built, so a malformed
+order is a 400 with the engine's code and never costs a trip to the engine.
 """
 
 from __future__ import annotations
@@ -10,17 +11,22 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from msgspec import Raw, UnsetType
 
 from cryptocfd.core.money import BPS, CENTS_DECIMALS
 from cryptocfd.gateway.auth import Principal
 from cryptocfd.gateway.body import amount, optional_amount
-from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.errors import ApiError, rejected
 from cryptocfd.gateway.schemas import CreateOrderRequest, ModifyRequest
 from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.commands import ModifyPosition, OrderType, PlaceOrder, Side
+from cryptocfd.trading.commands import Command, ModifyPosition, OrderType, PlaceOrder, Side
+from cryptocfd.trading.fingerprint import fingerprinted
+from cryptocfd.trading.order_shape import shape_problem
 from cryptocfd.trading.rejections import RejectCode
+
+C = TypeVar("C", bound=Command)
 
 _SIDES = {"long": Side.LONG, "buy": Side.LONG, "short": Side.SHORT, "sell": Side.SHORT}
 
@@ -28,6 +34,9 @@ _SIDES = {"long": Side.LONG, "buy": Side.LONG, "short": Side.SHORT, "sell": Side
 def now_ms() -> int:
     """The wall clock in unix milliseconds: commands carry the gateway's time."""
     return time.time_ns() // 1_000_000
+
+
+_GENERATED = "g:"
 
 
 def request_id(principal: Principal, key: str | None, operation: str) -> str:
@@ -38,14 +47,14 @@ def request_id(principal: Principal, key: str | None, operation: str) -> str:
         if len(key) > 64 or not key.isascii() or not key.isprintable():
             raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", "keys are up to 64 printable ASCII")
         return f"u{principal.user_id}:{operation}:{key}"
-    return f"g:{uuid.uuid4().hex}"
+    return f"{_GENERATED}{uuid.uuid4().hex}"
 
 
-def key_reused(operation: str) -> ApiError:
-    """The answer when a remembered outcome is not what this request could have produced."""
-    return ApiError(
-        409, "IDEMPOTENCY_KEY_REUSED", f"this key was used for another {operation} request"
-    )
+def keyed(command: C) -> C:
+    """``command`` with its fingerprint if its id is a client's key, so the engine answers the
+    same key sent with another request 409 ``IDEMPOTENCY_KEY_REUSED`` (``trading.fingerprint``).
+    A generated id is never sent twice and needs none."""
+    return command if command.request_id.startswith(_GENERATED) else fingerprinted(command)
 
 
 def _bad(code: RejectCode | str, message: str) -> ApiError:
@@ -61,10 +70,9 @@ def asset_spec(assets: dict[str, AssetSpec], symbol: str) -> AssetSpec:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_EXPIRY = timedelta(days=366)
 
 
-def _expiry_ms(text: str | None, now: int) -> int | None:
+def _expiry_ms(text: str | None) -> int | None:
     if text is None:
         return None
     try:
@@ -74,10 +82,7 @@ def _expiry_ms(text: str | None, now: int) -> int | None:
         since_epoch = moment - _EPOCH
     except (ValueError, OverflowError) as exc:
         raise _bad(RejectCode.INVALID_EXPIRY, "expires_at: expected ISO 8601") from exc
-    expires = since_epoch // timedelta(milliseconds=1)  # exact: no float on the way
-    if expires - now > _MAX_EXPIRY // timedelta(milliseconds=1):
-        raise _bad(RejectCode.INVALID_EXPIRY, "expires_at: at most a year ahead")
-    return expires
+    return since_epoch // timedelta(milliseconds=1)  # exact: no float on the way
 
 
 def place_order(
@@ -87,48 +92,35 @@ def place_order(
     rid: str,
     ts: int,
 ) -> PlaceOrder:
-    """The engine command for a create request, or a 400 saying what is wrong."""
+    """The engine command for a create request, or a 400 saying what is wrong with it."""
     spec = asset_spec(assets, body.asset)
     side_text = body.side or body.type
     if side_text is None:
         raise _bad("INVALID_REQUEST", "give side (long or short), or type (buy or sell)")
     if body.side and body.type and _SIDES[body.side] != _SIDES[body.type]:
         raise _bad("INVALID_REQUEST", "side and type disagree")
-    margin = amount(body.margin, CENTS_DECIMALS, "margin")
-    if margin <= 0:
-        raise _bad(RejectCode.INVALID_MARGIN, "margin must be more than 0")
-    leverage = amount(body.leverage, 0, "leverage")
-    if not 1 <= leverage <= spec.max_leverage:
-        raise _bad(
-            RejectCode.LEVERAGE_OUT_OF_RANGE,
-            f"{spec.symbol} leverage is 1 to {spec.max_leverage}",
-        )
-    order_type = OrderType(body.order_type)
     decimals = spec.price_decimals
-    price = optional_amount(body.price, decimals, "price")
-    if order_type is not OrderType.MARKET and (price is None or price <= 0):
-        raise _bad(RejectCode.INVALID_ORDER_PRICE, f"a {order_type} order needs a price")
-    if order_type is OrderType.MARKET and price is not None:
-        raise _bad(RejectCode.INVALID_ORDER_PRICE, "a market order takes no price")
-    if body.slippage_bps is not None and body.expected_price is None:
-        raise _bad(RejectCode.INVALID_SLIPPAGE, "slippage_bps needs expected_price")
-    return PlaceOrder(
+    command = PlaceOrder(
         request_id=rid,
         ts=ts,
         account_id=principal.account_id,
         asset=spec.symbol,
         side=_SIDES[side_text],
-        margin=margin,
-        leverage=leverage,
-        order_type=order_type,
-        price=price,
+        margin=amount(body.margin, CENTS_DECIMALS, "margin"),
+        leverage=amount(body.leverage, 0, "leverage"),
+        order_type=OrderType(body.order_type),
+        price=optional_amount(body.price, decimals, "price"),
         take_profit=optional_amount(body.take_profit, decimals, "take_profit"),
         stop_loss=optional_amount(body.stop_loss, decimals, "stop_loss"),
         trailing_distance=optional_amount(body.trailing_distance, decimals, "trailing_distance"),
         expected_price=optional_amount(body.expected_price, decimals, "expected_price"),
         slippage_bps=body.slippage_bps,
-        expires_at=_expiry_ms(body.expires_at, ts),
+        expires_at=_expiry_ms(body.expires_at),
     )
+    problem = shape_problem(command, spec)
+    if problem is not None:
+        raise rejected(problem)
+    return command
 
 
 def fraction_bps(raw: Raw) -> int:

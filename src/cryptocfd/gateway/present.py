@@ -86,16 +86,15 @@ def pending(view: PendingView, spec: AssetSpec) -> PendingOut:
     )
 
 
-def closed(
-    event: PositionClosed, spec: AssetSpec, leverage: int, opened_at_ms: int | None
-) -> ClosedOut:
-    """A close, from its event (with what the position knew: leverage and open time)."""
+def closed(event: PositionClosed, spec: AssetSpec) -> ClosedOut:
+    """A close, from its event alone: a retried close is answered from the remembered one."""
+    opened_at_ms = event.opened_at
     return ClosedOut(
         order_id=event.order_id,
         asset=event.asset,
         side=str(event.side),
         margin=format_cents(event.margin),
-        leverage=leverage,
+        leverage=event.leverage,
         quantity=quantity(event.quantity),
         open_price=price(event.open_price, spec),
         close_price=price(event.close_price, spec),

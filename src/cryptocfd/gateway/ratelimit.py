@@ -7,13 +7,30 @@ over the limit is told exactly how many seconds remain (``Retry-After``).
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from cryptocfd.gateway.errors import ApiError
 
+if TYPE_CHECKING:
+    from litestar.types import Scope
+
 WINDOW_S = 60
+# INCR, and the TTL on a window's first hit, as one command: cheaper for the gateway than a
+# pipeline of two, which matters for a counter every request pays.
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+def scope_ip(scope: Scope) -> str:
+    """The client's address as the server saw it (put a trusted proxy's header here if any)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 def windowed(key: str, window_s: int = WINDOW_S) -> str:
@@ -47,3 +64,15 @@ async def hit(redis: Redis, key: str, limit: int, window_s: int = WINDOW_S) -> N
         add_hits(pipe, [windowed(key, window_s)], window_s)
         results = await pipe.execute()
     check_hits([results[0]], [limit], window_s)
+
+
+class WindowCounter:
+    """``hit`` in one Redis command (a cached script), for the counter every request pays."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._script = redis.register_script(_HIT)
+
+    async def hit(self, key: str, limit: int, window_s: int = WINDOW_S) -> None:
+        """Count one request against ``key``; raise a 429 once ``limit`` is passed."""
+        count = await self._script(keys=[windowed(key, window_s)], args=[window_s + 1])
+        check_hits([count], [limit], window_s)

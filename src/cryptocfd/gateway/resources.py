@@ -20,7 +20,7 @@ from cryptocfd.bus.ticks import TickFollower
 from cryptocfd.gateway.live import LiveHub
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import create_pool
-from cryptocfd.store.keyfiles import dev_key_file
+from cryptocfd.store.keyfiles import server_key
 from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,6 @@ class Resources:
         return host not in {"localhost", "127.0.0.1", "::1"}
 
 
-def secret_key(settings: Settings) -> bytes:
-    """The key that signs access tokens and CSRF tokens (a dev key is made in ``dev``)."""
-    if settings.secret_key:
-        return settings.secret_key.encode()
-    return dev_key_file(settings.state_path, "secret.key")  # settings refused this in prod
-
-
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Connect to PostgreSQL, Redis and the engine; close them all at the end."""
@@ -86,7 +79,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             pool=pool,
             redis=redis,
             engine=engine,
-            secret=secret_key(settings),
+            secret=server_key(settings),
             assets=assets,
             live=live,
         )

@@ -47,6 +47,12 @@ class LoginRequest(_Body, frozen=True, forbid_unknown_fields=True):
     email: Email
 
 
+class VerifyRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """Spend a sign-in link's token (the ``token`` of its URL)."""
+
+    token: Annotated[str, Meta(min_length=1, max_length=256)]
+
+
 class LoginAccepted(msgspec.Struct, frozen=True):
     """The same answer whether or not the address has an account."""
 
@@ -80,6 +86,10 @@ class PinRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Set or change the mobile PIN: exactly six digits, not a common one."""
 
     pin: Annotated[str, Meta(examples=["739150"])]
+    current_pin: Annotated[
+        str | None,
+        Meta(description="The PIN in use, to change it without a fresh sign-in by link"),
+    ] = None
 
 
 class PinLoginRequest(_Body, frozen=True, forbid_unknown_fields=True):
@@ -87,7 +97,7 @@ class PinLoginRequest(_Body, frozen=True, forbid_unknown_fields=True):
 
     email: Email
     pin: str
-    device_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    device_id: Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[\x20-\x7e]+$")]
 
 
 # -- account --------------------------------------------------------------------------------

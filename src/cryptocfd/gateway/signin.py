@@ -25,8 +25,8 @@ from cryptocfd.identity.tokens import (
     token_hash,
 )
 from cryptocfd.store.credentials import RefreshGrant, add_refresh_token, add_session, new_family
-from cryptocfd.store.database import Db
-from cryptocfd.store.logins import add_login_token, recent_login_count, utcnow
+from cryptocfd.store.database import Connection, Db
+from cryptocfd.store.logins import add_login_token, unused_links_from, utcnow
 from cryptocfd.store.outbox import enqueue_email
 from cryptocfd.store.users import User
 from cryptocfd.trading.commands import OpenAccount
@@ -40,22 +40,32 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended co
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
-async def send_login_link(resources: Resources, email: str) -> None:
-    """Queue a sign-in email for ``email`` unless it had its hourly share of links.
+async def send_login_link(resources: Resources, email: str, requester: str) -> None:
+    """Queue a sign-in email for ``email`` unless ``requester`` (the client's IP) already has
+    its hourly share of unused links out for it.
 
     The work is the same whether or not the address has an account: the first sign-in is
-    also the sign-up, so nothing here even looks the address up.
+    also the sign-up, so nothing here even looks the address up. The share is per requester,
+    so no one else's requests can use up the owner's ability to sign in.
     """
     token = secrets.token_urlsafe(32)  # 256 bits
     now = utcnow()
+    by = token_hash(requester)
     async with resources.pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", email)
-        if await recent_login_count(conn, email, now) >= LOGIN_EMAILS_PER_HOUR:
+        if await unused_links_from(conn, email, by, now) >= LOGIN_EMAILS_PER_HOUR:
             log.info("sign-in link not sent: hourly limit reached for an address")
             return
-        await add_login_token(conn, token_hash(token), email, now, LOGIN_TOKEN_TTL_MS)
+        await add_login_token(conn, token_hash(token), email, by, now, LOGIN_TOKEN_TTL_MS)
         link = f"{resources.settings.public_url}/api/v1/auth/verify?{urlencode({'token': token})}"
-        await enqueue_email(conn, email, "Your CryptoCFD sign-in link", _login_body(link))
+        await notify(resources, conn, email, "Your CryptoCFD sign-in link", _login_body(link))
+
+
+async def notify(
+    resources: Resources, conn: Connection, email: str, subject: str, body: str
+) -> None:
+    """Queue an email to ``email`` in ``conn``'s transaction, sealed with the server key."""
+    await enqueue_email(conn, resources.secret, email, subject, body)
 
 
 def _login_body(link: str) -> str:
@@ -63,6 +73,29 @@ def _login_body(link: str) -> str:
         "Sign in to CryptoCFD with this link. It works once, for the next 15 minutes:\n\n"
         f"{link}\n\n"
         "If you did not ask to sign in, ignore this email: nothing happens without the link.\n"
+    )
+
+
+def pin_set_email(*, replaced: bool) -> tuple[str, str]:
+    """The subject and body telling the owner their PIN was set or changed."""
+    what = "changed" if replaced else "set"
+    return (
+        f"Your CryptoCFD mobile PIN was {what}",
+        f"The mobile PIN of your CryptoCFD account was just {what}, and every device signed in "
+        "with a PIN before was signed out.\n\n"
+        "If this was not you, sign in by email link at once and remove or change the PIN.\n",
+    )
+
+
+def pin_locked_email(device_id: str) -> tuple[str, str]:
+    """The subject and body telling the owner wrong PINs locked a device."""
+    return (
+        "Wrong PINs locked your CryptoCFD mobile sign-in",
+        f"Wrong PINs were tried for your CryptoCFD account, the last on the device {device_id!r},"
+        " so PIN sign-in from it (or from any device new to your account, when many were "
+        "tried) is locked for a while, longer each time it happens again.\n\n"
+        "If this was not you, someone is guessing your PIN: change it after signing in by "
+        "email link. The devices you signed in on with your PIN are not locked.\n",
     )
 
 
@@ -81,13 +114,19 @@ async def issue_tokens(
     user: User,
     family: str | None = None,
     device_id: str | None = None,
+    *,
+    by_link: bool = False,
 ) -> TokensOut:
-    """A fresh access token and refresh token, in a new family unless one is given."""
+    """A fresh access token and refresh token, in a new family unless one is given.
+
+    ``by_link`` marks the access token as a fresh sign-in (refreshed ones never are)."""
     family = family or new_family()
     refresh = secrets.token_urlsafe(32)
     grant = RefreshGrant(user.id, family, device_id)
     await add_refresh_token(conn, token_hash(refresh), grant, utcnow(), REFRESH_TOKEN_TTL_MS)
-    claims = AccessClaims(user.id, family, now_ms() + ACCESS_TOKEN_TTL_MS, device_id)
+    now = now_ms()
+    signed_in_at = now if by_link else None
+    claims = AccessClaims(user.id, family, now + ACCESS_TOKEN_TTL_MS, device_id, signed_in_at)
     return TokensOut(
         access_token=sign_access_token(resources.secret, claims),
         refresh_token=refresh,

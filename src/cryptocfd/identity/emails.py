@@ -31,3 +31,9 @@ def normalize_email(text: str) -> str:
     ):
         raise InvalidEmail("expected an email address like trader@example.com")
     return email
+
+
+def mask_email(email: str) -> str:
+    """The address as a page may show it to whoever holds a link: ``a…@example.com``."""
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}…@{domain}"

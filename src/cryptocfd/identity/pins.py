@@ -1,7 +1,9 @@
 """Mobile PIN policy: the shape of a PIN, the PINs too common to allow, and lock-out.
 
 A PIN is six ASCII digits. The common ones (repeats, runs, the usual favourites) are refused,
-because an attacker tries them first. Five wrong tries lock the PIN for fifteen minutes.
+because an attacker tries them first. Five wrong tries lock the PIN on that device for fifteen
+minutes; each further lock doubles the wait, up to a day. Devices the address never signed
+in on share one hourly budget of wrong tries, so new device ids buy no more guesses.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from itertools import pairwise
 PIN_DIGITS = 6
 MAX_FAILED_ATTEMPTS = 5
 LOCK_MS = 15 * 60 * 1000
+MAX_LOCK_MS = 24 * 60 * 60 * 1000
+# Wrong PINs an hour for one address from devices it never signed in on: device ids are the
+# client's to choose, so without this a new id would buy five more guesses.
+MAX_NEW_DEVICE_FAILURES_PER_HOUR = 20
 
 # Favourites from published PIN-frequency studies, beyond the repeats and runs caught below.
 _FAVOURITES = frozenset(
@@ -59,12 +65,21 @@ def is_locked(locked_until_ms: int | None, now_ms: int) -> bool:
     return locked_until_ms is not None and now_ms < locked_until_ms
 
 
-def after_failure(failed_attempts: int, now_ms: int) -> tuple[int, int | None]:
+def lock_ms(locks_before: int) -> int:
+    """How long the next lock lasts after ``locks_before`` earlier ones: doubling, capped."""
+    doubled: int = LOCK_MS * 2 ** min(locks_before, 16)
+    return min(doubled, MAX_LOCK_MS)
+
+
+def after_failure(
+    failed_attempts: int, now_ms: int, locks_before: int = 0
+) -> tuple[int, int | None]:
     """The failed-attempt count and lock time after one more wrong PIN.
 
-    The count restarts once a lock is imposed, so the next lock needs five more wrong tries.
+    The count restarts once a lock is imposed, so the next lock needs five more wrong tries;
+    it lasts longer for each lock before it (``locks_before``).
     """
     failed = failed_attempts + 1
     if failed >= MAX_FAILED_ATTEMPTS:
-        return 0, now_ms + LOCK_MS
+        return 0, now_ms + lock_ms(locks_before)
     return failed, None

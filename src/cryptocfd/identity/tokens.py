@@ -18,7 +18,10 @@ LOGIN_TOKEN_TTL_MS = 15 * 60 * 1000
 ACCESS_TOKEN_TTL_MS = 15 * 60 * 1000
 REFRESH_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000
 SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1000
-LOGIN_EMAILS_PER_HOUR = 5
+LOGIN_EMAILS_PER_HOUR = 5  # unused links one requester may have out for one address
+LOGIN_LINKS_PER_IP_PER_HOUR = 30  # links one requester may ask for, for any addresses
+FRESH_SIGN_IN_MS = 5 * 60 * 1000  # how long a link sign-in counts as fresh (PIN changes)
+CONFIRM_TTL_MS = LOGIN_TOKEN_TTL_MS
 _VERSION = "v1"
 
 
@@ -29,6 +32,12 @@ class AccessClaims(msgspec.Struct, frozen=True, array_like=True):
     family: str
     expires_at_ms: int
     device_id: str | None = None
+    signed_in_at_ms: int | None = None  # set when the family began with a sign-in link
+
+
+def is_fresh(signed_in_at_ms: int | None, now_ms: int) -> bool:
+    """Whether a sign-in by link at ``signed_in_at_ms`` is recent enough to change a PIN."""
+    return signed_in_at_ms is not None and 0 <= now_ms - signed_in_at_ms <= FRESH_SIGN_IN_MS
 
 
 class BadToken(ValueError):  # noqa: N818 - the name is the error clients see
@@ -78,12 +87,13 @@ def verify_access_token(key: bytes, token: str, now_ms: int) -> AccessClaims:
     return claims
 
 
-def csrf_token(key: bytes, session_id: str) -> str:
-    """The CSRF token bound to a browser session: only the server can derive it."""
-    return _b64(hmac.new(key, f"csrf.{session_id}".encode(), hashlib.sha256).digest())
+def csrf_token(key: bytes, session_id: str, purpose: str = "csrf") -> str:
+    """The CSRF token bound to a browser value (a session id, or the sign-in page's nonce):
+    only the server can derive it."""
+    return _b64(hmac.new(key, f"{purpose}.{session_id}".encode(), hashlib.sha256).digest())
 
 
-def csrf_matches(key: bytes, session_id: str, presented: str) -> bool:
-    """Whether ``presented`` is the session's CSRF token (constant-time)."""
-    expected = csrf_token(key, session_id).encode()
+def csrf_matches(key: bytes, session_id: str, presented: str, purpose: str = "csrf") -> bool:
+    """Whether ``presented`` is the value's CSRF token (constant-time)."""
+    expected = csrf_token(key, session_id, purpose).encode()
     return hmac.compare_digest(expected, presented.encode(errors="surrogateescape"))

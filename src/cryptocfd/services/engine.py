@@ -167,7 +167,7 @@ class EngineService:
         if isinstance(record.outcome, Accepted):
             engine.replay(record.outcome.events)
         if record.kind == "command" and record.request_id is not None:
-            engine.remember(record.request_id, record.ts, record.outcome)
+            engine.remember(record.request_id, record.ts, record.outcome, record.fingerprint)
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -283,7 +283,14 @@ class EngineService:
                 outcome = engine.apply(command)
                 if message.view:
                     answers.append(encode(self._view(command, outcome)))
-                return Record("command", command.request_id, command.ts, outcome, applied=fresh)
+                return Record(
+                    "command",
+                    command.request_id,
+                    command.ts,
+                    outcome,
+                    applied=fresh,
+                    fingerprint=command.fingerprint,
+                )
             tick = decode_tick(data).tick
         except BadMessage as bad:
             log.warning("unreadable message: %s", bad.reason)

@@ -2,7 +2,8 @@
 
 Several senders (in one worker or many) may run at once: claims never overlap (see
 ``cryptocfd.store.outbox``). An email that fails is retried with backoff and given up after a
-number of attempts.
+number of attempts. Bodies are sealed in the outbox; the sender opens each with the server key
+just before sending and the row's body is purged once it is sent.
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ from typing import Protocol
 
 import aiosmtplib
 import asyncpg
+import msgspec
 
 from cryptocfd.services.journaling import TRANSIENT, wait_for
 from cryptocfd.settings import Settings
-from cryptocfd.store.outbox import MAX_ATTEMPTS, OutgoingEmail, claim_due, mark_failed, mark_sent
+from cryptocfd.store.outbox import (
+    MAX_ATTEMPTS,
+    UnreadableEmail,
+    claim_due,
+    mark_failed,
+    mark_sent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +34,27 @@ POLL_S = 1.0
 SMTP_TIMEOUT_S = 30.0
 
 
+class Letter(msgspec.Struct, frozen=True):
+    """What a mailer sends: a claimed email with its body opened."""
+
+    recipient: str
+    subject: str
+    body: str
+
+
 class Mailer(Protocol):
     """Something that delivers an email or raises."""
 
-    async def send(self, email: OutgoingEmail) -> None:
+    keeps_body: bool  # whether the outbox keeps the sealed body once sent (dev mailbox)
+
+    async def send(self, email: Letter) -> None:
         """Deliver ``email``."""
 
 
 class SmtpMailer:
     """Delivers through an SMTP server; STARTTLS and login only when configured."""
+
+    keeps_body = False
 
     def __init__(
         self,
@@ -49,7 +69,7 @@ class SmtpMailer:
         self.host, self.port, self.sender = host, port, sender
         self.user, self.password, self.starttls = user, password, starttls
 
-    async def send(self, email: OutgoingEmail) -> None:
+    async def send(self, email: Letter) -> None:
         """Deliver ``email`` in its own SMTP session."""
         message = EmailMessage()
         message["From"] = self.sender
@@ -68,9 +88,12 @@ class SmtpMailer:
 
 
 class LogMailer:
-    """Development: writes the email (and so its sign-in link) to the log."""
+    """Development: writes the email (and so its sign-in link) to the log. The outbox keeps
+    the sealed body, for the dev mailbox (settings refuse ``prod`` without SMTP)."""
 
-    async def send(self, email: OutgoingEmail) -> None:
+    keeps_body = True
+
+    async def send(self, email: Letter) -> None:
         """Log ``email`` instead of sending it."""
         log.info("email to %s: %s\n%s", email.recipient, email.subject, email.body)
 
@@ -96,6 +119,7 @@ class OutboxSender:
         self,
         pool: asyncpg.Pool,
         mailer: Mailer,
+        server_key: bytes,
         *,
         batch: int = BATCH,
         poll_s: float = POLL_S,
@@ -103,6 +127,7 @@ class OutboxSender:
     ) -> None:
         self.pool = pool
         self.mailer = mailer
+        self.server_key = server_key
         self.batch = batch
         self.poll_s = poll_s
         self.max_attempts = max_attempts
@@ -113,12 +138,13 @@ class OutboxSender:
         emails = await claim_due(self.pool, self.batch)
         for email in emails:
             try:
-                await self.mailer.send(email)
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                opened = Letter(email.recipient, email.subject, email.body(self.server_key))
+                await self.mailer.send(opened)
+            except (aiosmtplib.SMTPException, OSError, TimeoutError, UnreadableEmail) as exc:
                 log.warning("email %d attempt %d failed: %s", email.id, email.attempts, exc)
                 await mark_failed(self.pool, email, str(exc), self.max_attempts)
             else:
-                await mark_sent(self.pool, email.id)
+                await mark_sent(self.pool, email.id, keep_body=self.mailer.keeps_body)
                 self.sent += 1
         return len(emails)
 

@@ -15,6 +15,7 @@ from cryptocfd.services.journaling import Journaler
 from cryptocfd.services.outbox_sender import OutboxSender, build_mailer
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import create_pool
+from cryptocfd.store.keyfiles import server_key
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ async def run_worker(settings: Settings, stopping: asyncio.Event | None = None) 
     try:
         streams = Streams(settings.redis_prefix)
         journaler = Journaler(redis, streams, pool)
-        sender = OutboxSender(pool, build_mailer(settings))
+        sender = OutboxSender(pool, build_mailer(settings), server_key(settings))
         print("worker ready: journaling and sending email", flush=True)
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(journaler.run(stopping), name="journal")

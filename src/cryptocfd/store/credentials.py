@@ -23,9 +23,10 @@ class RefreshGrant(msgspec.Struct, frozen=True):
 
 
 class SessionRow(msgspec.Struct, frozen=True):
-    """A live browser session."""
+    """A live browser session; every session begins with a sign-in link at ``created_at``."""
 
     user_id: int
+    created_at: datetime
 
 
 def new_family() -> str:
@@ -46,13 +47,13 @@ async def add_session(conn: Db, id_hash: bytes, user_id: int, now: datetime, ttl
 
 async def live_session(conn: Db, id_hash: bytes, now: datetime) -> SessionRow | None:
     """The session with this id hash, if it is neither revoked nor expired."""
-    user_id = await conn.fetchval(
-        "SELECT user_id FROM sessions"
+    row = await conn.fetchrow(
+        "SELECT user_id, created_at FROM sessions"
         " WHERE id_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
         id_hash,
         now,
     )
-    return None if user_id is None else SessionRow(int(user_id))
+    return None if row is None else SessionRow(int(row["user_id"]), row["created_at"])
 
 
 async def revoke_session(conn: Db, id_hash: bytes) -> None:
@@ -121,3 +122,14 @@ async def device_families(conn: Db, user_id: int) -> list[str]:
         user_id,
     )
     return [str(row["family"]) for row in rows]
+
+
+async def signed_in_device(conn: Db, user_id: int, device_id: str) -> bool:
+    """Whether ``device_id`` holds a live PIN sign-in of the user (one of their own devices)."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM refresh_tokens WHERE user_id = $1 AND device_id = $2"
+        " AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now() LIMIT 1",
+        user_id,
+        device_id,
+    )
+    return found is not None

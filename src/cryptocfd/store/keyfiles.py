@@ -7,6 +7,10 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptocfd.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -25,3 +29,14 @@ def dev_key_file(state_dir: Path, name: str, nbytes: int = 32) -> bytes:
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(nbytes))
     return bytes.fromhex(path.read_text().strip())
+
+
+def server_key(settings: Settings) -> bytes:
+    """The server key (``CRYPTOCFD_SECRET_KEY``): it signs tokens and seals the email outbox.
+
+    In ``dev`` without one configured, a key is made in the state directory (settings refuse
+    to start ``prod`` without it), so the gateways and the worker share it.
+    """
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    return dev_key_file(settings.state_path, "secret.key")

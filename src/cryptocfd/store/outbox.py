@@ -7,6 +7,10 @@ that dies mid-send leaves the row to be claimed again when the lease runs out; o
 for longer than the lease may see the email sent twice, so the lease is far longer than an SMTP
 timeout.
 
+Bodies are sealed at rest (AES-256-GCM under a key derived from the server key, the recipient
+authenticated with them), because sign-in emails carry working links: whoever reads the table
+learns nothing usable. ``mark_sent`` purges the body and keeps the row's metadata.
+
 ``mark_failed`` retries with exponential backoff, and after ``MAX_ATTEMPTS`` gives up: the row
 keeps its last error and ``given_up_at`` for an operator, and is never claimed again.
 """
@@ -14,10 +18,15 @@ keeps its last error and ``given_up_at`` for an operator, and is never claimed a
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import timedelta
 
 import asyncpg
 import msgspec
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cryptocfd.store.database import Connection
 
@@ -27,25 +36,64 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
+_NONCE_BYTES = 12
+_SEAL_INFO = b"cryptocfd email outbox v1"
+
+
+class UnreadableEmail(ValueError):  # noqa: N818 - says what the row is
+    """A sealed body that does not open with this key (another installation's, or altered)."""
+
+
+def _aead(server_key: bytes) -> AESGCM:
+    derived = HKDF(hashes.SHA256(), length=32, salt=None, info=_SEAL_INFO).derive(server_key)
+    return AESGCM(derived)
+
+
+def seal_body(server_key: bytes, recipient: str, body: str) -> bytes:
+    """``body`` encrypted for the outbox, bound to ``recipient``."""
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    return nonce + _aead(server_key).encrypt(nonce, body.encode(), recipient.encode())
+
+
+def open_body(server_key: bytes, recipient: str, sealed: bytes) -> str:
+    """The body ``seal_body`` sealed for ``recipient``; raise ``UnreadableEmail`` otherwise."""
+    nonce, ciphertext = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+    try:
+        return _aead(server_key).decrypt(nonce, ciphertext, recipient.encode()).decode()
+    except InvalidTag as exc:
+        raise UnreadableEmail("the email body does not open with this server key") from exc
 
 
 class OutgoingEmail(msgspec.Struct, frozen=True):
-    """A claimed email: send it, then ``mark_sent`` or ``mark_failed`` it by ``id``."""
+    """A claimed email, still sealed: open it, send it, then ``mark_sent`` or ``mark_failed``
+    it by ``id``."""
 
     id: int
     recipient: str
     subject: str
-    body: str
+    sealed: bytes | None  # None only for a body written before bodies were sealed
+    legacy_body: str | None
     attempts: int  # including this one
 
+    def body(self, server_key: bytes) -> str:
+        """The plain body (raise ``UnreadableEmail`` when the key is not the one it was sealed
+        with)."""
+        if self.sealed is None:
+            return self.legacy_body or ""
+        return open_body(server_key, self.recipient, self.sealed)
 
-async def enqueue_email(conn: Connection, recipient: str, subject: str, body: str) -> int:
-    """Queue an email in the caller's transaction; return its id. It is sent once committed."""
+
+async def enqueue_email(
+    conn: Connection, server_key: bytes, recipient: str, subject: str, body: str
+) -> int:
+    """Queue an email, sealed, in the caller's transaction; return its id. It is sent once
+    committed."""
     email_id = await conn.fetchval(
-        "INSERT INTO email_outbox (recipient, subject, body) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO email_outbox (recipient, subject, sealed_body) VALUES ($1, $2, $3)"
+        " RETURNING id",
         recipient,
         subject,
-        body,
+        seal_body(server_key, recipient, body),
     )
     return int(email_id)
 
@@ -61,12 +109,15 @@ async def claim_due(
         "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED"
         ") UPDATE email_outbox e SET attempts = e.attempts + 1, next_attempt_at = now() + $2"
         " FROM due WHERE e.id = due.id"
-        " RETURNING e.id, e.recipient, e.subject, e.body, e.attempts",
+        " RETURNING e.id, e.recipient, e.subject, e.sealed_body, e.body, e.attempts",
         limit,
         lease,
     )
     emails = [
-        OutgoingEmail(r["id"], r["recipient"], r["subject"], r["body"], r["attempts"]) for r in rows
+        OutgoingEmail(
+            r["id"], r["recipient"], r["subject"], r["sealed_body"], r["body"], r["attempts"]
+        )
+        for r in rows
     ]
     return sorted(emails, key=_id)
 
@@ -75,10 +126,17 @@ def _id(email: OutgoingEmail) -> int:
     return email.id
 
 
-async def mark_sent(pool: asyncpg.Pool, email_id: int) -> None:
-    """Record that the email went out."""
+async def mark_sent(pool: asyncpg.Pool, email_id: int, *, keep_body: bool = False) -> None:
+    """Record that the email went out and purge its body (sent links must not stay here).
+
+    ``keep_body`` keeps it sealed: only for the development mailer, where the dev mailbox is
+    the only inbox there is.
+    """
     await pool.execute(
-        "UPDATE email_outbox SET sent_at = now(), last_error = NULL WHERE id = $1", email_id
+        "UPDATE email_outbox SET sent_at = now(), last_error = NULL, body = NULL,"
+        " sealed_body = CASE WHEN $2 THEN sealed_body END WHERE id = $1",
+        email_id,
+        keep_body,
     )
 
 
@@ -98,7 +156,9 @@ async def mark_failed(
     give_up = email.attempts >= max_attempts
     await pool.execute(
         "UPDATE email_outbox SET last_error = $2, next_attempt_at = now() + $3,"
-        " given_up_at = CASE WHEN $4 THEN now() END WHERE id = $1",
+        " given_up_at = CASE WHEN $4 THEN now() END,"
+        " body = CASE WHEN $4 THEN NULL ELSE body END,"  # a given-up body is never needed
+        " sealed_body = CASE WHEN $4 THEN NULL ELSE sealed_body END WHERE id = $1",
         email.id,
         error[:2000],
         backoff(email.attempts),

@@ -2,6 +2,8 @@
 
 Every command but a tick carries a ``request_id`` (a repeated id returns the first outcome and
 changes nothing) and ``ts``, the caller's clock in unix milliseconds: the engine never reads one.
+A command may also carry its ``fingerprint`` (``trading.fingerprint``): a repeated id with
+another fingerprint is another request under a spent id, and is refused.
 Amounts are integers at their named scale: cents, 1e-8 quantity units, price ticks.
 """
 
@@ -48,6 +50,7 @@ class OpenAccount(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: Int
     account_id: Int
     balance: Int
+    fingerprint: Int | None = None
 
 
 class Deposit(msgspec.Struct, frozen=True, tag=True, gc=False):
@@ -57,6 +60,7 @@ class Deposit(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: Int
     account_id: Int
     amount: Int
+    fingerprint: Int | None = None
 
 
 class Withdraw(msgspec.Struct, frozen=True, tag=True, gc=False):
@@ -66,6 +70,7 @@ class Withdraw(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: Int
     account_id: Int
     amount: Int
+    fingerprint: Int | None = None
 
 
 class PlaceOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
@@ -90,6 +95,7 @@ class PlaceOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     expected_price: Int | None = None
     slippage_bps: Int | None = None
     expires_at: Int | None = None
+    fingerprint: Int | None = None
 
 
 class ModifyPosition(msgspec.Struct, frozen=True, tag=True, gc=False):
@@ -106,6 +112,7 @@ class ModifyPosition(msgspec.Struct, frozen=True, tag=True, gc=False):
     take_profit: Int | UnsetType | None = UNSET
     stop_loss: Int | UnsetType | None = UNSET
     trailing_distance: Int | UnsetType | None = UNSET
+    fingerprint: Int | None = None
 
 
 class ClosePosition(msgspec.Struct, frozen=True, tag=True, gc=False):
@@ -116,6 +123,7 @@ class ClosePosition(msgspec.Struct, frozen=True, tag=True, gc=False):
     account_id: Int
     order_id: Int
     fraction_bps: Int = 10_000
+    fingerprint: Int | None = None
 
 
 class CancelOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
@@ -125,6 +133,7 @@ class CancelOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: Int
     account_id: Int
     order_id: Int
+    fingerprint: Int | None = None
 
 
 class Tick(msgspec.Struct, frozen=True, tag=True, gc=False):

@@ -39,6 +39,7 @@ from cryptocfd.trading.events import (
     PositionOpened,
 )
 from cryptocfd.trading.margin import capped_pnl, liquidation_price, quantity_for
+from cryptocfd.trading.order_shape import shape_problem
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import State
 
@@ -95,27 +96,13 @@ def quote_problem(asset: AssetState) -> Rejection:
     return reject(RejectCode.PRICE_STALE, f"the {asset.spec.symbol} price is stale")
 
 
-def _check_shape(cmd: PlaceOrder, asset: AssetState) -> Rejection | None:
-    """Checks that need no quote and no balance."""
-    spec = asset.spec
-    if not 1 <= cmd.leverage <= spec.max_leverage:
-        return reject(
-            RejectCode.LEVERAGE_OUT_OF_RANGE, f"leverage must be 1 to {spec.max_leverage}"
-        )
-    if cmd.margin <= 0:
-        return reject(RejectCode.INVALID_MARGIN, "margin must be positive")
-    pending = cmd.order_type is not MARKET
-    if pending and (cmd.price is None or cmd.price <= 0):
-        return reject(RejectCode.INVALID_ORDER_PRICE, "limit and stop orders need a price")
-    if cmd.trailing_distance is not None and cmd.trailing_distance <= 0:
-        return reject(RejectCode.INVALID_TRAILING_DISTANCE, "trailing distance must be positive")
-    if cmd.expires_at is not None and (not pending or cmd.expires_at <= cmd.ts):
-        return reject(RejectCode.INVALID_EXPIRY, "only pending orders expire, in the future")
-    if (cmd.expected_price is not None and cmd.expected_price <= 0) or (
-        cmd.slippage_bps is not None and not 0 <= cmd.slippage_bps <= BPS
-    ):
-        return reject(RejectCode.INVALID_SLIPPAGE, "expected price > 0, slippage 0 to 10000 bps")
-    return None
+def stop_beyond(liq: int) -> Rejection:
+    """A stop-loss at or past the liquidation price ``liq``: liquidation would always come first,
+    so the stop could never fire."""
+    return reject(
+        RejectCode.STOP_LOSS_BEYOND_LIQUIDATION,
+        f"the stop loss would never fire: liquidation at {liq} comes first",
+    )
 
 
 def check_exits(long: bool, reference: int, tp: int | None, sl: int | None) -> Rejection | None:  # noqa: FBT001
@@ -137,17 +124,18 @@ def place_order(state: State, cmd: PlaceOrder) -> Decision:
     asset = state.assets.get(cmd.asset)
     if asset is None:
         return reject(RejectCode.UNKNOWN_ASSET, f"unknown asset {cmd.asset!r}")
-    # The usual order passes these three; anything else takes the full, ordered checks.
+    # The usual order passes these; anything else takes the full, ordered checks.
     if not (
         0 < cmd.leverage <= asset.spec.max_leverage
         and cmd.margin > 0
         and cmd.order_type is MARKET
+        and cmd.price is None
         and cmd.trailing_distance is None
         and cmd.expires_at is None
         and cmd.expected_price is None
         and cmd.slippage_bps is None
     ):
-        problem = _check_shape(cmd, asset)
+        problem = shape_problem(cmd, asset.spec)
         if problem is not None:
             return problem
     quote = asset.quote
@@ -224,6 +212,9 @@ def open_event(
     mark = asset.quote.mark if asset.quote is not None else price
     if mark <= liq if long else mark >= liq:
         return reject(RejectCode.WOULD_LIQUIDATE, "the position would be liquidated at once")
+    sl = order.stop_loss
+    if sl is not None and (sl <= liq if long else sl >= liq):
+        return stop_beyond(liq)
     return PositionOpened(
         order_id,
         order.account_id,
@@ -263,8 +254,16 @@ def _place_pending(
         return problem
     if cmd.margin > state.free_margin(account):
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
-    if quantity_for(cmd.margin * cmd.leverage, price, asset.divisor, asset.step) <= 0:
+    qty = quantity_for(cmd.margin * cmd.leverage, price, asset.divisor, asset.step)
+    if qty <= 0:
         return reject(RejectCode.POSITION_TOO_SMALL, "the position would have no quantity")
+    sl = cmd.stop_loss
+    if sl is not None:
+        # Judged at the order's price; the fill judges it again at the fill's price.
+        maintenance = asset.spec.maintenance_bps
+        liq = liquidation_price(long, price, qty, cmd.margin, maintenance, asset.divisor)
+        if sl <= liq if long else sl >= liq:
+            return stop_beyond(liq)
     return (
         OrderPlaced(
             state.next_order_id,
@@ -307,6 +306,10 @@ def modify_position(state: State, cmd: ModifyPosition) -> Decision:
     )
     if problem is not None:
         return problem
+    if cmd.stop_loss is not UNSET and sl is not None:
+        liq = pos.liquidation_price
+        if sl <= liq if pos.long else sl >= liq:
+            return stop_beyond(liq)
     rearm = cmd.trailing_distance is not UNSET and cmd.trailing_distance is not None
     return (PositionModified(pos.id, pos.account_id, tp, sl, trailing, rearm, cmd.ts),)
 
@@ -376,6 +379,8 @@ def close_event(
         rest_margin,
         liq,
         ts,
+        pos.leverage,
+        pos.opened_at,
     )
 
 

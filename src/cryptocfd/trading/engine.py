@@ -36,6 +36,7 @@ from cryptocfd.trading.decide import (
     withdraw,
 )
 from cryptocfd.trading.events import Accepted, Event
+from cryptocfd.trading.fingerprint import Keyed, Remembered, recalled, remembered
 from cryptocfd.trading.hashing import state_digest
 from cryptocfd.trading.image import EngineImage, image_state
 from cryptocfd.trading.rejections import RejectCode, Rejection
@@ -68,7 +69,8 @@ class Engine:
     """The trading state machine.
 
     ``dedupe_window_ms`` is how long a request id is remembered: a repeat within it gets the
-    first outcome unchanged. Ids are forgotten in the order they arrived, by command time.
+    first outcome unchanged (or ``IDEMPOTENCY_KEY_REUSED``, if it is another request: see
+    ``trading.fingerprint``). Ids are forgotten in the order they arrived, by command time.
     """
 
     def __init__(
@@ -83,7 +85,7 @@ class Engine:
         self.dedupe_window_ms = dedupe_window_ms
         # An int is the index of an outcome restored from a snapshot and not yet decoded. A
         # plain dict, except after a restore until ``warm`` has moved every restored id in.
-        self._outcomes: MutableMapping[str, Outcome | int] = {}
+        self._outcomes: MutableMapping[str, Remembered | int] = {}
         self._restored: EncodedOutcomes | None = None
         self._arrival_ts: deque[int] = deque()
         self._arrival_ids: deque[str] = deque()
@@ -105,7 +107,9 @@ class Engine:
         outcomes = self._outcomes
         seen = outcomes.get(request_id)
         if seen is not None:
-            return self._recall(request_id, seen) if isinstance(seen, int) else seen
+            if isinstance(seen, int):
+                seen = self._recall(request_id, seen)
+            return recalled(seen, command.fingerprint)
         decision = decide(self.state, command)
         outcome: Outcome
         if type(decision) is Rejection:
@@ -117,7 +121,8 @@ class Engine:
                 evolvers[type(event)](event)
             outcome = Accepted(decision)
         # _remember, written out: it runs on every command.
-        outcomes[request_id] = outcome
+        fingerprint = command.fingerprint
+        outcomes[request_id] = outcome if fingerprint is None else Keyed(outcome, fingerprint)
         if not arrival_ts or arrival_ts[-1] <= ts:
             arrival_ts.append(ts)
             self._arrival_ids.append(request_id)
@@ -125,13 +130,13 @@ class Engine:
             heappush(self._late, (ts, request_id))
         return outcome
 
-    def _recall(self, request_id: str, index: int) -> Outcome:
+    def _recall(self, request_id: str, index: int) -> Remembered:
         """Decode a restored outcome the first time a repeat asks for it."""
         assert self._restored is not None
         outcome = self._outcomes[request_id] = self._restored.decode(index)
         return outcome
 
-    def _remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
+    def _remember(self, request_id: str, ts: int, outcome: Remembered) -> None:
         self._outcomes[request_id] = outcome
         arrival_ts = self._arrival_ts
         if not arrival_ts or arrival_ts[-1] <= ts:
@@ -197,7 +202,7 @@ class Engine:
             engine._outcomes = requests
         return engine
 
-    def _settle_requests(self, outcomes: dict[str, Outcome | int], ids: list[str]) -> None:
+    def _settle_requests(self, outcomes: dict[str, Remembered | int], ids: list[str]) -> None:
         """Take the plain dict back, and queue the restored ids still remembered by name."""
         queued = self._arrival_ids
         assert not ids or (queued[len(ids) - 1] is RESTORED and queued[0] is RESTORED)
@@ -218,10 +223,13 @@ class Engine:
             done = outcomes.warm(requests) and done
         return done
 
-    def remember(self, request_id: str, ts: int, outcome: Outcome) -> None:
-        """Record a request's outcome decided elsewhere (replaying the log after a snapshot)."""
+    def remember(
+        self, request_id: str, ts: int, outcome: Outcome, fingerprint: int | None = None
+    ) -> None:
+        """Record a request's outcome decided elsewhere (replaying the log after a snapshot),
+        with the fingerprint its command carried."""
         if request_id not in self._outcomes:
-            self._remember(request_id, ts, outcome)
+            self._remember(request_id, ts, remembered(outcome, fingerprint))
 
     def expire_requests(self, ts: int) -> None:
         """Forget what a command at ``ts`` would forget first (``apply`` does this itself)."""

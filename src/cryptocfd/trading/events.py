@@ -150,7 +150,10 @@ class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     """A position closed, fully or in part (``remaining_quantity > 0``).
 
     ``pnl`` is credited to the account's balance and debited from the house; ``margin`` is the
-    margin released. ``liquidation_price`` is that of the remainder, if any.
+    margin released. ``liquidation_price`` is that of the remainder, if any. ``leverage`` and
+    ``opened_at`` are the position's, so the close can be shown from the event alone (when a
+    retried close is answered from the remembered outcome, the position is gone); closes
+    logged before they were added read 0 and ``None``.
     """
 
     order_id: int
@@ -167,6 +170,8 @@ class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     remaining_margin: int
     liquidation_price: int | None
     ts: int
+    leverage: int = 0
+    opened_at: int | None = None
 
 
 Event = (

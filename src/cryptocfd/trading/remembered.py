@@ -29,14 +29,14 @@ from itertools import accumulate, pairwise
 import msgspec
 
 from cryptocfd.trading.columns import pack_ints, unpack_ints
-from cryptocfd.trading.events import Accepted
+from cryptocfd.trading.fingerprint import Remembered
 from cryptocfd.trading.image import RememberedImage
-from cryptocfd.trading.rejections import Rejection
 
-Outcome = Accepted | Rejection
+# An outcome as remembered: with its request's fingerprint (``Keyed``) if it had one.
+Outcome = Remembered
 
 _encode = msgspec.msgpack.Encoder().encode
-_decode = msgspec.msgpack.Decoder(Outcome).decode
+_decode = msgspec.msgpack.Decoder(Remembered).decode
 
 CHUNK = 4096
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cryptocfd.identity.emails import InvalidEmail, normalize_email
+from cryptocfd.identity.emails import InvalidEmail, mask_email, normalize_email
 
 
 def test_normalize_email_when_mixed_case_and_padded_gives_one_form() -> None:
@@ -20,3 +20,13 @@ def test_normalize_email_when_mixed_case_and_padded_gives_one_form() -> None:
 def test_normalize_email_when_not_an_address_is_refused(text: str) -> None:
     with pytest.raises(InvalidEmail):
         normalize_email(text)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x0b"])
+def test_normalize_email_when_it_holds_a_control_character_is_refused(char: str) -> None:
+    with pytest.raises(InvalidEmail):
+        normalize_email(f"tra{char}der@example.com")
+
+
+def test_mask_email_when_shown_to_a_link_holder_keeps_the_first_letter_and_the_domain() -> None:
+    assert mask_email("alice@example.com") == "a…@example.com"

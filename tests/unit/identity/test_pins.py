@@ -7,10 +7,12 @@ import pytest
 from cryptocfd.identity.pins import (
     LOCK_MS,
     MAX_FAILED_ATTEMPTS,
+    MAX_LOCK_MS,
     PinRefused,
     after_failure,
     check_pin,
     is_locked,
+    lock_ms,
 )
 
 
@@ -46,3 +48,9 @@ def test_after_failure_when_the_fifth_try_fails_locks_for_fifteen_minutes() -> N
     assert attempts == 0
     assert is_locked(locked_until, 1_000 + LOCK_MS - 1)
     assert not is_locked(locked_until, 1_000 + LOCK_MS)
+
+
+def test_after_failure_when_locked_before_locks_twice_as_long_up_to_a_day() -> None:
+    assert after_failure(MAX_FAILED_ATTEMPTS - 1, 0, locks_before=1) == (0, 2 * LOCK_MS)
+    assert after_failure(MAX_FAILED_ATTEMPTS - 1, 0, locks_before=2) == (0, 4 * LOCK_MS)
+    assert lock_ms(40) == MAX_LOCK_MS == 24 * 60 * 60 * 1000

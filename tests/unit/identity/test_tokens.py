@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from cryptocfd.identity.tokens import (
+    FRESH_SIGN_IN_MS,
     AccessClaims,
     BadToken,
     csrf_matches,
     csrf_token,
+    is_fresh,
     sign_access_token,
     token_hash,
     verify_access_token,
@@ -56,3 +58,20 @@ def test_csrf_token_when_bound_to_a_session_matches_only_that_session() -> None:
     token = csrf_token(KEY, "session-a")
     assert csrf_matches(KEY, "session-a", token)
     assert not csrf_matches(KEY, "session-b", token)
+
+
+def test_access_token_when_made_at_a_link_sign_in_carries_when() -> None:
+    claims = AccessClaims(42, "fam", 2_000, None, signed_in_at_ms=1_000)
+
+    assert verify_access_token(KEY, sign_access_token(KEY, claims), 1_500) == claims
+
+
+def test_is_fresh_when_the_link_sign_in_is_older_than_five_minutes_is_false() -> None:
+    assert is_fresh(1_000, 1_000 + FRESH_SIGN_IN_MS)
+    assert not is_fresh(1_000, 1_001 + FRESH_SIGN_IN_MS)
+    assert not is_fresh(None, 1_000)
+
+
+def test_csrf_token_when_for_another_purpose_does_not_match() -> None:
+    assert not csrf_matches(KEY, "nonce", csrf_token(KEY, "nonce"), "confirm")
+    assert csrf_matches(KEY, "nonce", csrf_token(KEY, "nonce", "confirm"), "confirm")

@@ -31,10 +31,12 @@ from cryptocfd.trading.commands import (
     Tick,
     Withdraw,
 )
+from cryptocfd.trading.fingerprint import fingerprinted
 from tests.unit.trading.reference import quantity_step, value_divisor
 
 T0 = 1_700_000_000_000
 DAY_MS = 86_400_000
+YEAR_MS = 366 * DAY_MS  # the furthest a pending entry may expire (docs/engine.md, rule 7)
 
 SPECS: dict[str, AssetSpec] = {spec.symbol: spec for spec in DEFAULT_ASSETS}
 TRADED = ("BTC", "DOGE", "SOL")
@@ -233,6 +235,8 @@ def draw_place_order(data: st.DataObject, world: World, snap: Snapshot) -> Place
     expires_at: int | None = None
     if rarely(data, 3 if order_type is not OrderType.MARKET else 25):
         expires_at = world.now + data.draw(st.integers(-2, 30_000))
+        if rarely(data, 20):  # about a year ahead: the last moment allowed, or just past it
+            expires_at = world.now + YEAR_MS + data.draw(st.integers(-2, 2))
     return PlaceOrder(
         draw_request_id(data, world),
         draw_command_ts(data, world),
@@ -381,7 +385,18 @@ STEP_KINDS = (
 
 
 def draw_step(data: st.DataObject, world: World, snap: Snapshot) -> Command | Tick | None:
-    """One random step: a command, a tick, or ``None`` when only time passed."""
+    """One random step: a command, a tick, or ``None`` when only time passed.
+
+    Half the commands carry their fingerprint, as the gateway's keyed requests do, so a
+    repeated request id is now and then another request under a spent key.
+    """
+    step = _draw_unkeyed(data, world, snap)
+    if step is None or isinstance(step, Tick) or not rarely(data, 2):
+        return step
+    return fingerprinted(step)
+
+
+def _draw_unkeyed(data: st.DataObject, world: World, snap: Snapshot) -> Command | Tick | None:
     kind = data.draw(st.sampled_from(STEP_KINDS))
     if kind == "tick":
         return draw_tick(data, world, snap)

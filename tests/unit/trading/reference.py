@@ -197,8 +197,8 @@ class Reference:
         self.house_balance = 0
         self.deposited = 0
         self.next_order_id = 1
-        # request id -> (command ts of its first arrival, first outcome).
-        self.remembered: dict[str, tuple[int, Outcome]] = {}
+        # request id -> (command ts of its first arrival, first outcome, its fingerprint).
+        self.remembered: dict[str, tuple[int, Outcome, int | None]] = {}
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -283,7 +283,7 @@ class Reference:
         # Before each command, ids that arrived more than the window before its ts are
         # forgotten (every one of them, whatever the order they arrived in).
         horizon = command.ts - self.dedupe_window_ms
-        if self.remembered and min(ts for ts, _ in self.remembered.values()) < horizon:
+        if self.remembered and min(seen[0] for seen in self.remembered.values()) < horizon:
             self.remembered = {
                 request_id: seen
                 for request_id, seen in self.remembered.items()
@@ -291,9 +291,13 @@ class Reference:
             }
         seen = self.remembered.get(command.request_id)
         if seen is not None:
+            # The same id on another request (both fingerprinted, differently) is refused.
+            first, fingerprint = seen[2], command.fingerprint
+            if first is not None and fingerprint is not None and first != fingerprint:
+                return refuse(RejectCode.IDEMPOTENCY_KEY_REUSED)
             return seen[1]
         outcome = self._decide(command)
-        self.remembered[command.request_id] = (command.ts, outcome)
+        self.remembered[command.request_id] = (command.ts, outcome, command.fingerprint)
         return outcome
 
     def _decide(self, command: Command) -> Outcome:
@@ -357,14 +361,20 @@ class Reference:
         if cmd.margin <= 0:
             return refuse(RejectCode.INVALID_MARGIN)
         is_market = cmd.order_type is OrderType.MARKET
+        if is_market and cmd.price is not None:
+            return refuse(RejectCode.INVALID_ORDER_PRICE)
         if not is_market and (cmd.price is None or cmd.price <= 0):
             return refuse(RejectCode.INVALID_ORDER_PRICE)
         if cmd.trailing_distance is not None and cmd.trailing_distance <= 0:
             return refuse(RejectCode.INVALID_TRAILING_DISTANCE)
-        if cmd.expires_at is not None and (is_market or cmd.expires_at <= cmd.ts):
+        if cmd.expires_at is not None and (
+            is_market or cmd.expires_at <= cmd.ts or cmd.expires_at > cmd.ts + 366 * DAY_MS
+        ):
             return refuse(RejectCode.INVALID_EXPIRY)
-        if (cmd.expected_price is not None and cmd.expected_price <= 0) or (
-            cmd.slippage_bps is not None and not 0 <= cmd.slippage_bps <= BPS
+        if (
+            (cmd.expected_price is not None and cmd.expected_price <= 0)
+            or (cmd.slippage_bps is not None and not 0 <= cmd.slippage_bps <= BPS)
+            or (cmd.slippage_bps is not None and cmd.expected_price is None)
         ):
             return refuse(RejectCode.INVALID_SLIPPAGE)
         quote = self.fresh_quote(cmd.asset, cmd.ts)
@@ -434,6 +444,8 @@ class Reference:
         quote = self.quotes[asset]
         if (quote.mark <= liq) if long else (quote.mark >= liq):
             return refuse(RejectCode.WOULD_LIQUIDATE)
+        if sl is not None and (sl <= liq if long else sl >= liq):
+            return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
         armed_at = None if trailing is None else (quote.bid if long else quote.ask)
         self.positions.append(
             RefPosition(
@@ -483,8 +495,15 @@ class Reference:
         if cmd.margin > self.free_margin(cmd.account_id):
             return refuse(RejectCode.INSUFFICIENT_BALANCE)
         raw = cmd.margin * cmd.leverage * value_divisor(spec) // price
-        if raw - raw % quantity_step(spec) == 0:
+        qty = raw - raw % quantity_step(spec)
+        if qty == 0:
             return refuse(RejectCode.POSITION_TOO_SMALL)
+        # The stop-loss against the liquidation price the entry would have at its own price.
+        sl = cmd.stop_loss
+        if sl is not None:
+            liq = liquidation_level(long, price, qty, cmd.margin, spec)
+            if sl <= liq if long else sl >= liq:
+                return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
         order_id = self.next_order_id
         self.next_order_id += 1
         self.pending.append(
@@ -553,6 +572,9 @@ class Reference:
         problem = exits_problem(pos.long, self.closing_price(pos), new_tp, new_sl)
         if problem is not None:
             return problem
+        liq = pos.liquidation_price
+        if new_sl is not None and (new_sl <= liq if pos.long else new_sl >= liq):
+            return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
         rearm = cmd.trailing_distance is not UNSET and cmd.trailing_distance is not None
         pos.take_profit, pos.stop_loss, pos.trailing_distance = tp, sl, trailing
         if rearm:
@@ -617,6 +639,8 @@ class Reference:
             rest_margin,
             liq,
             ts,
+            pos.leverage,
+            pos.opened_at,
         )
 
     # -- ticks ------------------------------------------------------------------------------

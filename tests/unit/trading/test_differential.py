@@ -318,9 +318,10 @@ def test_tick_when_many_positions_reach_their_exits_at_once_closes_each_once_in_
     expired: set[int] = set()
     for round_ in range(6):
         account_id = accounts[round_ % 3]
-        # 100x longs: liquidated; those with a stop-loss too are still "liquidated".
+        # 100x longs: liquidated; those with a stop-loss too (above the liquidation price of
+        # about 59,811.46, or it would be refused) are still "liquidated".
         expected[order(account_id, long, 100)] = CloseReason.LIQUIDATED
-        expected[order(account_id, long, 100, sl=5_980_000)] = CloseReason.LIQUIDATED
+        expected[order(account_id, long, 100, sl=5_985_000)] = CloseReason.LIQUIDATED
         # Stop-loss reached; with a trailing stop reached as well the stop-loss wins.
         expected[order(account_id, long, 2, sl=5_950_000, tp=6_200_000)] = CloseReason.STOP_LOSS
         sl_and_trail = order(account_id, long, 2, sl=5_950_000, trailing=100_000)

@@ -120,7 +120,7 @@ def test_restore_when_warmed_a_slice_at_a_time_behaves_the_same_and_ends_on_plai
     engine = make_engine(bid=1000, accounts=accounts)
     for account_id in accounts:
         open_position(engine, LONG, account_id=account_id, trailing_distance=20 + account_id)
-        open_position(engine, SHORT, account_id=account_id, stop_loss=1100 + account_id)
+        open_position(engine, SHORT, account_id=account_id, stop_loss=1000 + account_id)
     restored = through_bytes(engine, TEST_ASSETS)
 
     steps = 0

@@ -30,7 +30,7 @@ from tests.unit.trading.builders import (
 def test_close_position_when_full_closes_everything_at_the_bid_for_a_long() -> None:
     # One unit long at 1000, bid 1020: pnl = (1020 - 1000) * 10^8 // 10^6 = 2,000.
     engine = make_engine(bid=1000, balance=50_000)
-    opened = open_position(engine, LONG, take_profit=1100, stop_loss=900, trailing_distance=30)
+    opened = open_position(engine, LONG, take_profit=1100, stop_loss=960, trailing_distance=30)
     events_of(tick(engine, 1020, ts=T0 + 1))
 
     outcome = engine.apply(close(opened.order_id, ts=T0 + 2))
@@ -51,6 +51,8 @@ def test_close_position_when_full_closes_everything_at_the_bid_for_a_long() -> N
             0,
             None,
             T0 + 2,
+            10,  # the position's leverage
+            T0,  # and when it opened
         ),
     )
     assert view(engine).balance == 52_000
@@ -132,6 +134,8 @@ def test_close_position_when_partial_rounds_quantity_down_to_the_step_and_repric
             6_667,
             951,
             T0,
+            10,  # the position's leverage
+            T0,  # and when it opened
         ),
     )
     position = engine.state.positions[opened.order_id]

@@ -31,7 +31,7 @@ def _script() -> list[Command | Tick]:
         Tick("TST", 1000, 1000, T0),
         Tick("BTC", 6_000_000, 6_001_000, T0),
         order(LONG, take_profit=1040, trailing_distance=25, request_id="o1"),
-        order(SHORT, 10_000, 20, account_id=2, stop_loss=1030, request_id="o2"),
+        order(SHORT, 10_000, 20, account_id=2, stop_loss=1020, request_id="o2"),
         order(LONG, 50_000, 50, asset="BTC", request_id="o3"),
         order(LONG, order_type=LIMIT, price=985, expires_at=T0 + 5_000, request_id="o4"),
         order(SHORT, order_type=STOP, price=990, account_id=2, request_id="o5"),

@@ -55,6 +55,8 @@ def test_tick_when_bid_reaches_long_take_profit_closes_at_the_bid_and_credits_pn
         0,
         None,
         T0,
+        10,  # the position's leverage
+        T0,  # and when it opened
     )
     assert view(engine).balance == 55_000
     assert view(engine).used_margin == 0
@@ -362,7 +364,11 @@ def test_modify_position_when_everything_is_wrong_rejects_in_the_documented_orde
     )
     assert attempt(opened.order_id, ACCOUNT, 5, 900, 1100) == RejectCode.INVALID_TAKE_PROFIT
     assert attempt(opened.order_id, ACCOUNT, 5, 1100, 1100) == RejectCode.INVALID_STOP_LOSS
-    mended = modify(opened.order_id, trailing_distance=5, take_profit=1100, stop_loss=900)
+    # Below the bid, but at or past the liquidation price 950: it could never fire.
+    assert attempt(opened.order_id, ACCOUNT, 5, 1100, 900) == (
+        RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    )
+    mended = modify(opened.order_id, trailing_distance=5, take_profit=1100, stop_loss=951)
     only(engine.apply(mended), PositionModified)
 
 
@@ -442,3 +448,46 @@ def test_modify_position_when_rearmed_twice_on_one_peak_still_closes_once() -> N
     outcome = tick(engine, 970)
     assert len(of_type(outcome, PositionClosed)) == 1
     assert engine.state.positions == {}
+
+
+# -- a stop-loss liquidation would always beat ------------------------------------------------
+
+
+def test_modify_position_when_long_stop_loss_at_liquidation_rejects_stop_beyond_liquidation() -> (
+    None
+):
+    # 10,000 x10 at 1000: 10^8 units, liquidation 1000 - 5 * 10^13 // 10^12 = 950.
+    engine = make_engine(bid=1000)
+    opened = open_position(engine, LONG)
+    assert opened.liquidation_price == 950
+
+    at = engine.apply(modify(opened.order_id, stop_loss=950))
+    inside = engine.apply(modify(opened.order_id, stop_loss=951))
+
+    assert code_of(at) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    assert only(inside, PositionModified).stop_loss == 951
+    assert engine.state.positions[opened.order_id].stop_loss == 951
+
+
+def test_modify_position_when_short_stop_loss_at_liquidation_rejects_stop_beyond_liquidation() -> (
+    None
+):
+    engine = make_engine(bid=1000)
+    opened = open_position(engine, SHORT)
+    assert opened.liquidation_price == 1050
+
+    assert code_of(engine.apply(modify(opened.order_id, stop_loss=1050))) == (
+        RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    )
+    assert engine.state.positions[opened.order_id].stop_loss is None
+    assert only(engine.apply(modify(opened.order_id, stop_loss=1049)), PositionModified)
+
+
+def test_modify_position_when_stop_loss_unset_does_not_judge_the_kept_one() -> None:
+    # Only a stop-loss given as a value is judged; changing the take-profit leaves it be.
+    engine = make_engine(bid=1000)
+    opened = open_position(engine, LONG, stop_loss=960)
+
+    outcome = engine.apply(modify(opened.order_id, take_profit=1100))
+
+    assert only(outcome, PositionModified).stop_loss == 960

@@ -6,15 +6,18 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from cryptocfd.trading.commands import Command, OpenAccount
+from cryptocfd.trading.commands import ClosePosition, Command, OpenAccount
 from cryptocfd.trading.engine import Engine
-from cryptocfd.trading.events import Accepted, PositionClosed
+from cryptocfd.trading.events import Accepted, PositionClosed, PositionOpened
+from cryptocfd.trading.fingerprint import fingerprint_of, fingerprinted
+from cryptocfd.trading.image import EngineImage
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from tests.unit.trading.builders import (
     LIMIT,
     LONG,
     SHORT,
     T0,
+    TEST_ASSETS,
     cancel,
     close,
     code_of,
@@ -137,3 +140,63 @@ def test_apply_when_request_id_has_left_the_dedupe_window_decides_it_afresh() ->
 
     assert isinstance(again, Accepted)
     assert view(engine).balance == 1_201
+
+
+# -- the same id on another request -----------------------------------------------------------
+
+
+def _keyed(command: ClosePosition) -> ClosePosition:
+    return msgspec.structs.replace(command, request_id="key")
+
+
+def test_apply_when_fingerprinted_id_repeats_with_another_request_rejects_key_reused() -> None:
+    engine = make_engine(bid=1000, balance=100_000)
+    first = fingerprinted(order(LONG, request_id="key"))
+    other = fingerprinted(order(LONG, 20_000, request_id="key"))
+    opened = only(engine.apply(first), PositionOpened)
+    hash_before = engine.state_hash()
+
+    outcome = engine.apply(other)
+
+    assert code_of(outcome) == RejectCode.IDEMPOTENCY_KEY_REUSED
+    assert engine.state_hash() == hash_before
+    assert list(engine.state.positions) == [opened.order_id]
+    assert view(engine).used_margin == 10_000
+
+
+def test_apply_when_fingerprinted_retry_is_sent_later_returns_the_first_outcome() -> None:
+    # A retry is the same request sent later: the caller's clock is not part of it.
+    engine = make_engine(bid=1000, balance=100_000)
+    open_position(engine, LONG)
+    closed = engine.apply(fingerprinted(_keyed(close(1))))
+
+    again = engine.apply(fingerprinted(_keyed(close(1, ts=T0 + 5_000))))
+
+    assert again == closed
+    assert only(again, PositionClosed).order_id == 1
+
+
+def test_apply_when_key_reused_after_a_snapshot_still_rejects_key_reused() -> None:
+    engine = make_engine(bid=1000, balance=100_000)
+    engine.apply(fingerprinted(order(LONG, request_id="key")))
+    restored = Engine.from_image(
+        msgspec.msgpack.decode(msgspec.msgpack.encode(engine.image()), type=EngineImage),
+        TEST_ASSETS,
+    )
+
+    other = restored.apply(fingerprinted(order(SHORT, request_id="key")))
+    same = restored.apply(fingerprinted(order(LONG, request_id="key")))
+
+    assert code_of(other) == RejectCode.IDEMPOTENCY_KEY_REUSED
+    assert only(same, PositionOpened).order_id == 1
+
+
+def test_fingerprint_when_commands_differ_only_in_id_and_clock_is_the_same() -> None:
+    base = order(LONG, take_profit=1100)
+
+    later = msgspec.structs.replace(base, request_id="other", ts=T0 + 1)
+
+    assert fingerprint_of(base) == fingerprint_of(later)
+    assert fingerprint_of(base) != fingerprint_of(order(LONG, take_profit=1101))
+    assert fingerprint_of(close(1)) != fingerprint_of(cancel(1))
+    assert 0 <= fingerprint_of(base) < 2**52

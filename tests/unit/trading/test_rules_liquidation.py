@@ -47,6 +47,8 @@ def test_tick_when_mark_falls_to_long_liquidation_price_liquidates_at_the_bid() 
         0,
         None,
         T0,
+        10,  # the position's leverage
+        T0,  # and when it opened
     )
     assert view(engine).balance == 45_000
     assert view(engine).used_margin == 0

@@ -29,6 +29,8 @@ from tests.unit.trading.builders import (
     view,
 )
 
+YEAR_MS = 366 * 86_400_000  # the furthest ahead a pending entry may expire
+
 
 def _retry(command: PlaceOrder, **changes: object) -> PlaceOrder:
     """The same command with ``changes`` under a fresh request id (a repeated id would only
@@ -49,6 +51,7 @@ def test_place_market_order_when_everything_is_wrong_rejects_in_the_documented_o
         leverage=0,
         account_id=99,
         asset="NOPE",
+        price=1000,
         trailing_distance=0,
         expires_at=T0,
         expected_price=0,
@@ -61,9 +64,12 @@ def test_place_market_order_when_everything_is_wrong_rejects_in_the_documented_o
         (RejectCode.UNKNOWN_ASSET, {"asset": "TST"}),
         (RejectCode.LEVERAGE_OUT_OF_RANGE, {"leverage": 1}),
         (RejectCode.INVALID_MARGIN, {"margin": 1}),
+        (RejectCode.INVALID_ORDER_PRICE, {"price": None}),  # a market order takes no price
         (RejectCode.INVALID_TRAILING_DISTANCE, {"trailing_distance": 5}),
         (RejectCode.INVALID_EXPIRY, {"expires_at": None}),
-        (RejectCode.INVALID_SLIPPAGE, {"expected_price": 900, "slippage_bps": 100}),
+        (RejectCode.INVALID_SLIPPAGE, {"expected_price": None, "slippage_bps": 100}),
+        # A slippage bound with no expected price to measure from.
+        (RejectCode.INVALID_SLIPPAGE, {"expected_price": 900}),
     ]
     for expected, fix in steps:
         assert code_of(engine.apply(command)) == expected
@@ -95,6 +101,10 @@ def test_place_market_order_when_everything_is_wrong_rejects_in_the_documented_o
     command = _retry(command, margin=10_000, leverage=5)
     assert code_of(engine.apply(command)) == RejectCode.WOULD_LIQUIDATE
     command = _retry(command, leverage=4)
+    # Liquidation at 1000 - 10,000 * 5,000 * 10^6 // (4 * 10^7 * 10^4) = 875 comes before the
+    # stop-loss 700: it could never fire.
+    assert code_of(engine.apply(command)) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    command = _retry(command, stop_loss=None)
     opened = only(engine.apply(command), PositionOpened)
     assert (opened.order_id, opened.open_price, opened.liquidation_price) == (1, 1000, 875)
 
@@ -123,8 +133,10 @@ def test_place_pending_order_when_everything_is_wrong_rejects_in_the_documented_
         (RejectCode.INVALID_ORDER_PRICE, {"price": 0}),
         (RejectCode.INVALID_ORDER_PRICE, {"price": 1000}),
         (RejectCode.INVALID_TRAILING_DISTANCE, {"trailing_distance": None}),
-        (RejectCode.INVALID_EXPIRY, {"expires_at": T0 + 1}),
-        (RejectCode.INVALID_SLIPPAGE, {"expected_price": None}),
+        (RejectCode.INVALID_EXPIRY, {"expires_at": T0 + YEAR_MS + 1}),
+        (RejectCode.INVALID_EXPIRY, {"expires_at": T0 + 1}),  # more than a year ahead
+        (RejectCode.INVALID_SLIPPAGE, {"expected_price": None, "slippage_bps": 5}),
+        (RejectCode.INVALID_SLIPPAGE, {"slippage_bps": None}),  # a bound with no expected price
         (RejectCode.PRICE_UNAVAILABLE, {}),
     ]
     for expected, fix in steps:
@@ -149,6 +161,12 @@ def test_place_pending_order_when_everything_is_wrong_rejects_in_the_documented_
     # 1 * 1 * 10^6 // 900 = 1,111 units: below one step at the order's price.
     assert code_of(engine.apply(command)) == RejectCode.POSITION_TOO_SMALL
     command = _retry(command, margin=10_000, leverage=10)
+    # At the order's price 900: 1.11 units, liquidation 900 - 5 * 10^13 // (1.11 * 10^12) = 855,
+    # which comes before the stop-loss 800, or one at 855.
+    assert code_of(engine.apply(command)) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    command = _retry(command, stop_loss=855)
+    assert code_of(engine.apply(command)) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    command = _retry(command, stop_loss=856)
     placed = only(engine.apply(command), OrderPlaced)
     assert (placed.order_id, placed.price, placed.expires_at) == (1, 900, T0 + 1)
 
@@ -345,11 +363,34 @@ def test_place_market_order_when_zero_slippage_requires_the_exact_price() -> Non
     assert code_of(engine.apply(command)) == RejectCode.SLIPPAGE_EXCEEDED
 
 
-def test_place_market_order_when_only_one_slippage_field_given_does_not_bound_the_fill() -> None:
+def test_place_market_order_when_only_expected_price_given_does_not_bound_the_fill() -> None:
     engine = make_engine(bid=990, ask=1010)
 
     only(engine.apply(order(LONG, expected_price=1)), PositionOpened)
-    only(engine.apply(order(SHORT, slippage_bps=0)), PositionOpened)
+
+
+def test_place_market_order_when_slippage_without_expected_price_rejects_invalid_slippage() -> None:
+    # A bound with nothing to measure from would open with no bound at all.
+    engine = make_engine(bid=990, ask=1010)
+
+    assert code_of(engine.apply(order(SHORT, slippage_bps=0))) == RejectCode.INVALID_SLIPPAGE
+    assert code_of(engine.apply(order(LONG, slippage_bps=100))) == RejectCode.INVALID_SLIPPAGE
+    assert view(engine).used_margin == 0
+
+
+def test_place_order_when_expiry_is_a_year_ahead_places_and_a_moment_later_rejects() -> None:
+    engine = make_engine(bid=1000)
+
+    late = order(LONG, order_type=LIMIT, price=900, expires_at=T0 + YEAR_MS + 1)
+    assert code_of(engine.apply(late)) == RejectCode.INVALID_EXPIRY
+    last = order(LONG, order_type=LIMIT, price=900, expires_at=T0 + YEAR_MS)
+    assert only(engine.apply(last), OrderPlaced).expires_at == T0 + YEAR_MS
+
+
+def test_place_market_order_when_a_price_is_given_rejects_invalid_order_price() -> None:
+    engine = make_engine(bid=1000)
+
+    assert code_of(engine.apply(order(LONG, price=1000))) == RejectCode.INVALID_ORDER_PRICE
 
 
 def test_place_market_short_when_slippage_is_the_full_10000_bps_accepts_any_bid() -> None:
@@ -491,3 +532,18 @@ def test_place_market_order_when_leverage_high_and_spread_wide_rejects_would_liq
     engine = make_engine(bid=900, ask=1100)
 
     assert code_of(engine.apply(order(LONG, 10_000, 100))) == RejectCode.WOULD_LIQUIDATE
+
+
+def test_place_market_order_when_stop_loss_at_or_past_liquidation_rejects_and_opens_nothing() -> (
+    None
+):
+    # 10,000 x10 at 1000: liquidation 950 for a long, 1050 for a short. A stop at or past it
+    # would never fire: the position is liquidated first.
+    engine = make_engine(bid=1000)
+
+    for side, stop in ((LONG, 950), (LONG, 900), (SHORT, 1050), (SHORT, 1100)):
+        command = order(side, stop_loss=stop)
+        assert code_of(engine.apply(command)) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    assert view(engine).used_margin == 0
+    assert only(engine.apply(order(LONG, stop_loss=951)), PositionOpened).stop_loss == 951
+    assert only(engine.apply(order(SHORT, stop_loss=1049)), PositionOpened).stop_loss == 1049

@@ -485,3 +485,40 @@ def test_quote_updated_when_entry_fills_comes_first_in_the_tick() -> None:
     assert events[0] == QuoteUpdated("TST", 990, 990, 990, T0 + 1)
     assert isinstance(events[1], PositionOpened)
     assert events[1].ts == T0 + 1
+
+
+def test_place_pending_when_stop_loss_at_liquidation_at_its_price_rejects_stop_beyond() -> None:
+    # Buy limit at 900, 10,000 x10: 1.11 units, liquidation 900 - 45 = 855 at its price.
+    engine = make_engine(bid=1000)
+
+    at = order(LONG, order_type=LIMIT, price=900, stop_loss=855)
+    assert code_of(engine.apply(at)) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    assert view(engine).used_margin == 0
+    assert place_pending(engine, LONG, LIMIT, 900, stop_loss=856).stop_loss == 856
+
+
+def test_place_sell_pending_when_stop_loss_at_liquidation_rejects_stop_beyond() -> None:
+    # Sell limit at 1100, 10,000 x10: 0.90 units, liquidation 1100 + 5 * 10^13 // (9 * 10^11)
+    # = 1100 + 55 = 1155.
+    engine = make_engine(bid=1000)
+
+    at = order(SHORT, order_type=LIMIT, price=1100, stop_loss=1155)
+    assert code_of(engine.apply(at)) == RejectCode.STOP_LOSS_BEYOND_LIQUIDATION
+    assert place_pending(engine, SHORT, LIMIT, 1100, stop_loss=1154).stop_loss == 1154
+
+
+def test_tick_when_stop_fills_worse_and_stop_loss_is_past_the_new_liquidation_emits_rejected() -> (
+    None
+):
+    # Buy stop at 1010, 10,000 x10: liquidation 1010 - 5 * 10^13 // (9.9 * 10^11) = 960 at its
+    # price, so a stop-loss at 965 is placed. The ask gaps to 1100: 0.90 units, liquidation
+    # 1100 - 55 = 1045, above the stop-loss, which could then never fire: the fill is refused.
+    engine = make_engine(bid=1000)
+    place_pending(engine, LONG, STOP, 1010, stop_loss=965)
+
+    outcome = tick(engine, 1100)
+
+    rejected = only(outcome, OrderRejected)
+    assert (rejected.code, rejected.margin) == (RejectCode.STOP_LOSS_BEYOND_LIQUIDATION, 10_000)
+    assert engine.state.positions == {}
+    assert view(engine).used_margin == 0

@@ -25,8 +25,8 @@ from .builders import (
 def test_tick_when_nothing_is_reached_emits_only_the_quote_and_leaves_the_heaps_alone() -> None:
     engine = make_engine(bid=1000)
     for _ in range(200):
-        open_position(engine, LONG, stop_loss=900, take_profit=1100)
-        open_position(engine, SHORT, stop_loss=1100, take_profit=900)
+        open_position(engine, LONG, stop_loss=960, take_profit=1100)
+        open_position(engine, SHORT, stop_loss=1040, take_profit=900)
     book = engine.state.triggers["TST"]
     sizes = [len(h) for h in (book.bid_down, book.bid_up, book.ask_down, book.ask_up)]
 
@@ -39,7 +39,7 @@ def test_tick_when_nothing_is_reached_emits_only_the_quote_and_leaves_the_heaps_
 def test_close_when_enough_entries_go_stale_compacts_and_survivors_still_fire() -> None:
     engine = make_engine(bid=1000)
     doomed = [
-        open_position(engine, LONG, stop_loss=900).order_id for _ in range(COMPACT_MIN_GARBAGE)
+        open_position(engine, LONG, stop_loss=960).order_id for _ in range(COMPACT_MIN_GARBAGE)
     ]
     survivor = open_position(engine, LONG, 10_000, 5, stop_loss=950).order_id  # liquidation 900
     book = engine.state.triggers["TST"]

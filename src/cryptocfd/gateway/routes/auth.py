@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response, delete, get, post
-from litestar.datastructures import Cookie
 from litestar.di import Provide
-from litestar.openapi import ResponseSpec
-from litestar.params import FromQuery
-from litestar.response import Redirect
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from cryptocfd.gateway.auth import (
@@ -23,8 +18,11 @@ from cryptocfd.gateway.auth import (
 )
 from cryptocfd.gateway.body import body_of, decode_body
 from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.orders import now_ms
+from cryptocfd.gateway.pinlock import CHANGE, PinAttempt
 from cryptocfd.gateway.ratelimit import hit
 from cryptocfd.gateway.resources import Resources, resources_of
+from cryptocfd.gateway.routes import verify
 from cryptocfd.gateway.schemas import (
     LoginAccepted,
     LoginRequest,
@@ -35,26 +33,28 @@ from cryptocfd.gateway.schemas import (
     UserOut,
 )
 from cryptocfd.gateway.signin import (
-    ensure_account,
     hash_pin,
     invalid_credentials,
     issue_tokens,
+    notify,
+    pin_locked_email,
     pin_matches,
+    pin_set_email,
     send_login_link,
-    start_session,
 )
 from cryptocfd.identity.emails import InvalidEmail, normalize_email
-from cryptocfd.identity.pins import PinRefused, after_failure, check_pin
-from cryptocfd.identity.tokens import SESSION_TTL_MS, csrf_token, token_hash
+from cryptocfd.identity.pins import PinRefused, check_pin
+from cryptocfd.identity.tokens import is_fresh, token_hash
 from cryptocfd.store.credentials import (
     device_families,
     revoke_family,
     revoke_session,
+    signed_in_device,
     spend_refresh_token,
 )
-from cryptocfd.store.logins import use_login_token, utcnow
-from cryptocfd.store.pins import pin_for_update, record_attempt, remove_pin, set_pin
-from cryptocfd.store.users import get_or_create_user, user_by_email, user_by_id
+from cryptocfd.store.logins import utcnow
+from cryptocfd.store.pins import pin_hash_of, remove_pin, set_pin
+from cryptocfd.store.users import User, user_by_email, user_by_id
 
 AUTH = "/api/v1/auth"
 
@@ -70,10 +70,6 @@ LOGIN_ACCEPTED = LoginAccepted(
 _principal = {"principal": Provide(provide_principal)}
 
 
-def _utc(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
-
-
 def _email(text: str) -> str:
     try:
         return normalize_email(text)
@@ -87,60 +83,13 @@ async def login(request: Request[Any, Any, Any]) -> LoginAccepted:
     resources = resources_of(request.app)
     body = decode_body(await request.body(), LoginRequest)
     email = _email(body.email)
-    ip_key = f"{resources.prefix}rl:login-ip:{client_ip(request)}"
+    ip = client_ip(request)
+    ip_key = f"{resources.prefix}rl:login-ip:{ip}"
     await hit(resources.redis, ip_key, resources.settings.logins_per_ip_per_min)
-    await send_login_link(resources, email)
+    per_hour = resources.settings.login_links_per_ip_per_hour
+    await hit(resources.redis, f"{ip_key}:h", per_hour, window_s=3600)
+    await send_login_link(resources, email, ip)
     return LOGIN_ACCEPTED
-
-
-def _wants_json(request: Request[Any, Any, Any]) -> bool:
-    return "application/json" in request.headers.get("accept", "")
-
-
-def _session_cookies(resources: Resources, sid: str) -> list[Cookie]:
-    secure = resources.secure_cookies
-    max_age = int(timedelta(milliseconds=SESSION_TTL_MS).total_seconds())
-    common: dict[str, Any] = {"path": "/", "secure": secure, "samesite": "lax", "max_age": max_age}
-    return [
-        Cookie(key=SESSION_COOKIE, value=sid, httponly=True, **common),
-        # Readable by the page's script, which echoes it in X-CSRF-Token on every write.
-        Cookie(key=CSRF_COOKIE, value=csrf_token(resources.secret, sid), httponly=False, **common),
-    ]
-
-
-@get(
-    "/auth/verify",
-    summary="Follow a sign-in link",
-    description=(
-        "A browser gets a session cookie and a redirect to the dashboard; a client sending "
-        "`Accept: application/json` gets tokens. The link works once, for 15 minutes."
-    ),
-    responses={
-        200: ResponseSpec(TokensOut, description="Tokens, for `Accept: application/json`"),
-        303: ResponseSpec(None, description="Signed in: a session cookie and the dashboard"),
-    },
-)
-async def verify(request: Request[Any, Any, Any], token: FromQuery[str]) -> Response[Any]:
-    """Spend the link's token; the first sign-in opens the demo account."""
-    resources = resources_of(request.app)
-    # The token is spent, the user made and the account opened in one transaction: if the
-    # engine does not answer, nothing is kept and the same link works again.
-    async with resources.pool.acquire() as conn, conn.transaction():
-        email = await use_login_token(conn, token_hash(token), utcnow())
-        if email is None:
-            raise ApiError(
-                400, "INVALID_LOGIN_LINK", "this sign-in link is unknown, used or expired"
-            )
-        user, _created = await get_or_create_user(conn, email)
-        await ensure_account(resources, user.id)
-    if _wants_json(request):
-        tokens = await issue_tokens(resources, resources.pool, user)
-        return Response(tokens)
-    old = request.cookies.get(SESSION_COOKIE)
-    if old:  # never carry a session over a sign-in: a planted id must not become valid
-        await revoke_session(resources.pool, token_hash(old))
-    sid = await start_session(resources, user)
-    return Redirect("/", status_code=303, cookies=_session_cookies(resources, sid))
 
 
 @post("/auth/refresh", status_code=200, summary="Rotate a refresh token")
@@ -189,17 +138,46 @@ async def me(request: Request[Any, Any, Any], principal: Caller) -> UserOut:
 @post("/auth/mobile/pin", status_code=HTTP_204_NO_CONTENT, dependencies=_principal,
       summary="Set or change the mobile PIN")  # fmt: skip
 async def set_mobile_pin(request: Request[Any, Any, Any], principal: Caller) -> None:
-    """Six digits, not one of the most guessed; stored as an argon2id hash."""
+    """Six digits, not one of the most guessed; stored as an argon2id hash.
+
+    Needs a fresh sign-in by link (the last 5 minutes) or the current PIN, so a leaked access
+    token cannot become a PIN; the owner is emailed either way.
+    """
     resources = resources_of(request.app)
     body = decode_body(await request.body(), PinRequest)
     try:
         pin = check_pin(body.pin)
     except PinRefused as exc:
         raise ApiError(400, exc.code, str(exc)) from exc
-    await set_pin(resources.pool, principal.user_id, await hash_pin(pin))
+    user = await user_by_id(resources.pool, principal.user_id)
+    if user is None:
+        raise ApiError(401, "UNAUTHENTICATED", "no such user")
+    if not is_fresh(principal.signed_in_at_ms, now_ms()):
+        await _check_current_pin(resources, user, body.current_pin)
+    async with resources.pool.acquire() as conn, conn.transaction():
+        replaced = await set_pin(conn, user.id, await hash_pin(pin))
+        await notify(resources, conn, user.email, *pin_set_email(replaced=replaced))
     # A new PIN ends the devices the old one signed in: it may have been changed because it
     # leaked.
     await _revoke_devices(resources, principal.user_id)
+
+
+async def _check_current_pin(resources: Resources, user: User, current_pin: str | None) -> None:
+    """Pass when ``current_pin`` is the user's PIN (tries count like sign-in tries); else 403."""
+    refused = ApiError(
+        403, "FRESH_SIGN_IN_REQUIRED",
+        "to set or change the PIN, sign in by email link again (it counts for 5 minutes)"
+        " or give the current PIN as current_pin",
+    )  # fmt: skip
+    if current_pin is None:
+        raise refused
+    attempt = PinAttempt(resources, user.email, CHANGE)
+    await attempt.begin()
+    if await pin_matches(await pin_hash_of(resources.pool, user.id), current_pin):
+        await attempt.succeeded()
+        return
+    await attempt.failed()
+    raise refused
 
 
 @delete("/auth/mobile/pin", status_code=HTTP_204_NO_CONTENT, dependencies=_principal,
@@ -219,38 +197,27 @@ async def _revoke_devices(resources: Resources, user_id: int) -> None:
 
 @post("/auth/mobile/pin/login", status_code=200, summary="Sign in on a device with a PIN")
 async def pin_login(request: Request[Any, Any, Any]) -> TokensOut:
-    """Tokens bound to ``device_id``. Five wrong PINs lock it for 15 minutes."""
+    """Tokens bound to ``device_id``. Five wrong PINs lock that address on that device, for 15
+    minutes and twice as long each time after; the same for every address."""
     resources = resources_of(request.app)
     body = decode_body(await request.body(), PinLoginRequest)
     ip_key = f"{resources.prefix}rl:pin-ip:{client_ip(request)}"
     await hit(resources.redis, ip_key, resources.settings.logins_per_ip_per_min)
     email = _email(body.email)
     user = await user_by_email(resources.pool, email)
-    if user is None:
-        await pin_matches(None, body.pin)
-        raise invalid_credentials()
-    now = utcnow()
-    async with resources.pool.acquire() as conn, conn.transaction():
-        row = await pin_for_update(conn, user.id)
-        if row is not None and row.locked_until is not None and row.locked_until > now:
-            retry = int((row.locked_until - now).total_seconds()) + 1
-            raise ApiError(
-                429, "PIN_LOCKED", f"too many wrong PINs; try again in {retry} s",
-                {"Retry-After": str(retry)},
-            )  # fmt: skip
-        if not await pin_matches(None if row is None else row.pin_hash, body.pin):
-            if row is not None:
-                failed, lock_ms = after_failure(row.failed_attempts, int(now.timestamp() * 1000))
-                locked_until = (
-                    None if lock_ms is None else datetime.fromtimestamp(lock_ms / 1000, UTC)
-                )
-                await record_attempt(conn, user.id, failed, locked_until)
-            error = invalid_credentials()
-        else:
-            await record_attempt(conn, user.id, 0, None)
-            return await issue_tokens(resources, conn, user, device_id=body.device_id)
-    raise error
+    known = user is not None and await signed_in_device(resources.pool, user.id, body.device_id)
+    attempt = PinAttempt(resources, email, body.device_id, known_device=known)
+    await attempt.begin()
+    pin_hash = None if user is None else await pin_hash_of(resources.pool, user.id)
+    # Checked even with no PIN to check (against a dummy hash): a miss takes the same time.
+    if await pin_matches(pin_hash, body.pin) and user is not None:
+        await attempt.succeeded()
+        return await issue_tokens(resources, resources.pool, user, device_id=body.device_id)
+    if await attempt.failed() and user is not None:
+        async with resources.pool.acquire() as conn:
+            await notify(resources, conn, email, *pin_locked_email(body.device_id))
+    raise invalid_credentials()
 
 
-PUBLIC_ROUTES = [login, verify, refresh, pin_login]
+PUBLIC_ROUTES = [login, *verify.ROUTES, refresh, pin_login]
 PRIVATE_ROUTES = [logout, me, set_mobile_pin, delete_mobile_pin]

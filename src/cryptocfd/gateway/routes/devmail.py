@@ -1,5 +1,9 @@
 """``/dev/mailbox``: in ``dev`` only, the emails the platform sent, so a new user can sign in
-with no SMTP server set up. It does not exist in ``prod``."""
+with no SMTP server set up. It does not exist in ``prod``.
+
+Bodies are sealed in the outbox; this page opens them with the server key, as the worker does.
+With no SMTP server the worker keeps them sealed once "sent" (this page is the only inbox);
+with one, a sent body is purged and shows here as gone."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 from litestar import Request, get
 
 from cryptocfd.gateway.resources import resources_of
+from cryptocfd.store.outbox import UnreadableEmail, open_body
 
 _LINK = re.compile(r"https?://\S+")
 
@@ -17,12 +22,14 @@ _LINK = re.compile(r"https?://\S+")
 @get("/dev/mailbox", include_in_schema=False, media_type="text/html")
 async def mailbox(request: Request[Any, Any, Any]) -> str:
     """The newest emails, links clickable."""
-    rows = await resources_of(request.app).pool.fetch(
-        "SELECT recipient, subject, body, created_at FROM email_outbox ORDER BY id DESC LIMIT 50"
+    resources = resources_of(request.app)
+    rows = await resources.pool.fetch(
+        "SELECT recipient, subject, sealed_body, created_at FROM email_outbox"
+        " ORDER BY id DESC LIMIT 50"
     )
     items = []
     for row in rows:
-        body = html.escape(row["body"])
+        body = html.escape(_opened(resources.secret, row["recipient"], row["sealed_body"]))
         body = _LINK.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', body)
         items.append(
             f"<article><h2>{html.escape(row['subject'])}</h2>"
@@ -38,3 +45,12 @@ async def mailbox(request: Request[Any, Any, Any]) -> str:
         + ("".join(items) or empty)
         + "</body></html>"
     )
+
+
+def _opened(server_key: bytes, recipient: str, sealed: bytes | None) -> str:
+    if sealed is None:
+        return "(sent to an SMTP server: the outbox keeps no body once sent)"
+    try:
+        return open_body(server_key, recipient, sealed)
+    except UnreadableEmail:
+        return "(sealed with another server key)"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import uuid
 from typing import Any
 
@@ -12,9 +14,12 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from cryptocfd.bus.client import EngineUnavailable
 from cryptocfd.bus.messages import GetPortfolio
+from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.metrics import render_metrics
+from cryptocfd.gateway.ratelimit import scope_ip
 from cryptocfd.gateway.resources import resources_of
 from cryptocfd.gateway.schemas import Health
+from cryptocfd.settings import Settings
 
 READY_TIMEOUT_S = 2.0
 
@@ -55,10 +60,40 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Health]:
     return Response(Health("ok" if ready else "unavailable", checks), status_code=status)
 
 
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def check_scraper(settings: Settings, request: Request[Any, Any, Any]) -> None:
+    """Let a scraper through: the metrics token when one is set, else loopback in ``dev``.
+
+    Metrics name every route and how busy it is, so they are not for the public: with
+    ``CRYPTOCFD_METRICS_TOKEN`` a scrape must bear it (401 otherwise); without one, only a
+    ``dev`` process on this machine answers, and everyone else gets a 404.
+    """
+    if settings.metrics_token:
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        token = settings.metrics_token.encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), token):
+            raise ApiError(
+                401,
+                "UNAUTHENTICATED",
+                "metrics need the metrics token",
+                {"WWW-Authenticate": "Bearer"},
+            )
+    elif settings.env != "dev" or not _is_loopback(scope_ip(request.scope)):
+        raise ApiError(404, "NOT_FOUND", "no such route")
+
+
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], media_type="text/plain")
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Request counts and latency by route, engine round trips, stream lag."""
-    body, content_type = await render_metrics(resources_of(request.app))
+    """Request counts and latency by route, engine round trips, stream lag (metrics token)."""
+    resources = resources_of(request.app)
+    check_scraper(resources.settings, request)
+    body, content_type = await render_metrics(resources)
     return Response(body, media_type=content_type)
 
 

@@ -24,7 +24,6 @@ from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.orders import (
     asset_spec,
     fraction_bps,
-    key_reused,
     modify_position,
     now_ms,
     place_order,
@@ -86,8 +85,8 @@ async def create(request: Request[Any, Any, Any], principal: Caller) -> CreateOr
     )
     events, view = await send_with_view_as(resources, principal, command)
     first = events[0]
-    if not isinstance(first, PositionOpened | OrderPlaced):
-        raise key_reused("create")
+    # A key sent with another request is refused by the engine (409), so this is our order's.
+    assert isinstance(first, PositionOpened | OrderPlaced), first
     order_id = first.order_id
     spec = resources.assets[first.asset]  # a replayed outcome may be of another asset
     if view.pending:
@@ -113,18 +112,19 @@ async def open_orders(request: Request[Any, Any, Any], principal: Caller) -> Ope
 
 @post("/trade/close", status_code=200, opt=LIMITED, summary="Close a position, fully or in part")
 async def close(request: Request[Any, Any, Any], principal: Caller) -> ClosedOut:
-    """Close at the bid (long) or ask (short); ``fraction`` 0.5 closes half."""
+    """Close at the bid (long) or ask (short); ``fraction`` 0.5 closes half.
+
+    Retried with the same ``Idempotency-Key``, it answers what the first close did, even
+    though the position is gone by then.
+    """
     resources = resources_of(request.app)
     body = decode_body(await request.body(), CloseRequest)
     bps = fraction_bps(body.fraction)
-    held = _position_in(await portfolio_of(resources, principal, body.order_id), body.order_id)
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER), "close")
     command = ClosePosition(rid, now_ms(), principal.account_id, body.order_id, bps)
-    events = outcome_events(await send_as(resources, principal, command))
-    event = events[0]
-    if not isinstance(event, PositionClosed):
-        raise key_reused("close")
-    return closed(event, resources.assets[event.asset], held.leverage, held.opened_at)
+    event = outcome_events(await send_as(resources, principal, command))[0]
+    assert isinstance(event, PositionClosed), event
+    return closed(event, resources.assets[event.asset])
 
 
 @post(
@@ -153,8 +153,7 @@ async def cancel(request: Request[Any, Any, Any], principal: Caller) -> Cancelle
     rid = request_id(principal, request.headers.get(IDEMPOTENCY_HEADER), "cancel")
     command = CancelOrder(rid, now_ms(), principal.account_id, body.order_id)
     event = outcome_events(await send_as(resources, principal, command))[0]
-    if not isinstance(event, OrderCancelled):
-        raise key_reused("cancel")
+    assert isinstance(event, OrderCancelled), event
     return CancelledOut(event.order_id, format_cents(event.margin))
 
 

@@ -1,0 +1,123 @@
+"""What every request meets before routing: the per-IP rate limit, and a frame ban on every answer.
+
+Litestar's middleware runs only once a route matched, and authentication runs later still, so a
+flood of unknown paths, websocket upgrades, ``/candles`` pages or forged tokens would never be
+counted there. The limit wraps the app's ASGI handler instead: one Redis command per request,
+before the router and before any token or cookie is looked at. ``/healthz`` is exempt, so a load
+balancer's probe stays one cheap answer. When Redis is down the limit lets requests by (and says
+so in the log): the routes that need Redis answer 503 themselves, and ``/readyz`` says which
+dependency failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from litestar.enums import ScopeType
+from redis.exceptions import RedisError
+
+from cryptocfd.gateway.errors import ApiError, error_json
+from cryptocfd.gateway.ratelimit import WindowCounter, scope_ip
+from cryptocfd.gateway.resources import resources_of
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.types import (
+        ASGIApp,
+        HTTPResponseStartEvent,
+        Message,
+        Receive,
+        Scope,
+        Send,
+        WebSocketResponseStartEvent,
+    )
+
+log = logging.getLogger(__name__)
+
+UNCOUNTED = frozenset({"/healthz"})
+CSP = b"content-security-policy"
+NO_FRAMING = b"frame-ancestors 'none'"
+
+
+async def forbid_framing(message: Message, _scope: Scope) -> None:
+    """Add ``frame-ancestors 'none'`` to every response's policy (a ``before_send`` hook).
+
+    A response with a policy of its own (the dashboard's) keeps it, with the clause added when
+    it lacks one; any other gets a policy of just that clause, so no page of ours can be framed
+    by another site to trick a click.
+    """
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers", ()))
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == CSP:
+            if b"frame-ancestors" not in value:
+                headers[index] = (name, value + b"; " + NO_FRAMING)
+            break
+    else:
+        headers.append((CSP, NO_FRAMING))
+    headers.append((b"x-frame-options", b"DENY"))  # browsers older than CSP level 2
+    message["headers"] = headers
+
+
+class PerIpLimit:
+    """Count every request against its client's IP before routing; refuse with 429 past it."""
+
+    def __init__(self, app: Litestar, handler: ASGIApp) -> None:
+        self.app = app
+        self.handler = handler
+        self.counter: WindowCounter | None = None  # made on the first request, after startup
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request, unless its IP is over the limit."""
+        if (
+            scope["type"] in (ScopeType.HTTP, ScopeType.WEBSOCKET)
+            and scope["path"] not in UNCOUNTED
+        ):
+            refusal = await self._count(scope)
+            if refusal is not None:
+                await refuse(scope, send, refusal)
+                return
+        await self.handler(scope, receive, send)
+
+    async def _count(self, scope: Scope) -> ApiError | None:
+        resources = resources_of(self.app)
+        if self.counter is None:
+            self.counter = WindowCounter(resources.redis)
+        key = f"{resources.prefix}rl:ip:{scope_ip(scope)}"
+        try:
+            await self.counter.hit(key, resources.settings.rate_per_ip_per_min)
+        except ApiError as refusal:
+            return refusal
+        except RedisError as exc:
+            log.warning("per-IP limit not counted, Redis failed: %s", type(exc).__name__)
+        return None
+
+
+async def refuse(scope: Scope, send: Send, error: ApiError) -> None:
+    """Answer ``error`` as the API does, on an HTTP request or a websocket handshake."""
+    body = error_json(error.code, error.message)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
+    ]
+    if scope["type"] == ScopeType.HTTP:
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": headers,
+        }
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+    elif "websocket.http.response" in (scope.get("extensions") or {}):
+        refused: WebSocketResponseStartEvent = {
+            "type": "websocket.http.response.start",
+            "status": error.status,
+            "headers": headers,
+        }
+        await send(refused)
+        await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": error.code})

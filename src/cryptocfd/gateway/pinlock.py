@@ -1,0 +1,105 @@
+"""PIN lock-outs per (address, device), in Redis, the same for every address.
+
+Whether or not the address has an account or a PIN, wrong tries count and lock alike, so the
+lock tells no one who has a PIN; and it is per device, so no one can lock the owner's own
+phone out by guessing from theirs. Each try is counted before the PIN is checked, so a burst
+of parallel guesses cannot slip past the count. Devices the address never signed in on also
+share one hourly budget of wrong tries (a device id is the client's to choose); the owner's
+own devices are not held to it. The policy (how many, how long) is
+``cryptocfd.identity.pins``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.ratelimit import windowed
+from cryptocfd.gateway.resources import Resources
+from cryptocfd.identity.pins import (
+    MAX_FAILED_ATTEMPTS,
+    MAX_NEW_DEVICE_FAILURES_PER_HOUR,
+    after_failure,
+    is_locked,
+    lock_ms,
+)
+
+HOUR_S = 60 * 60
+STATE_TTL_S = 7 * 24 * 60 * 60  # locks so far are remembered a week after the last try
+CHANGE = "\0change"  # the "device" of PIN changes that give the current PIN (no device id has NUL)
+
+
+def _key(resources: Resources, email: str, device_id: str) -> str:
+    digest = hashlib.sha256(f"{email}\0{device_id}".encode()).hexdigest()
+    return f"{resources.prefix}pinlock:{digest}"
+
+
+def _new_devices_key(resources: Resources, email: str) -> str:
+    digest = hashlib.sha256(email.encode()).hexdigest()
+    return windowed(f"{resources.prefix}pinfail-new:{digest}", HOUR_S)
+
+
+def _locked(retry_ms: int) -> ApiError:
+    retry = retry_ms // 1000 + 1
+    message = f"too many wrong PINs; try again in {retry} s"
+    return ApiError(429, "PIN_LOCKED", message, {"Retry-After": str(retry)})
+
+
+class PinAttempt:
+    """One PIN try of ``email`` on ``device_id``: ``begin``, check the PIN, then ``succeeded``
+    or ``failed``."""
+
+    def __init__(
+        self, resources: Resources, email: str, device_id: str, *, known_device: bool = False
+    ) -> None:
+        self.redis = resources.redis
+        self.key = _key(resources, email, device_id)
+        # The owner's own devices are not held to the new devices' budget.
+        self.budget_key = None if known_device else _new_devices_key(resources, email)
+        self.tries = 0
+        self.locks = 0
+
+    async def begin(self) -> None:
+        """Count the try; raise a 429 while the pair is locked."""
+        now = int(time.time() * 1000)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(self.key, "tries", 1)
+            pipe.hmget(self.key, ["locked_until", "locks"])
+            pipe.expire(self.key, STATE_TTL_S)
+            if self.budget_key is not None:
+                pipe.get(self.budget_key)
+            tries, (locked_until, locks), _, *spent = await pipe.execute()
+        self.tries, self.locks = int(tries), int(locks or 0)
+        if spent and int(spent[0] or 0) >= MAX_NEW_DEVICE_FAILURES_PER_HOUR:
+            await self.redis.hincrby(self.key, "tries", -1)
+            raise _locked((HOUR_S - int(time.time()) % HOUR_S) * 1000)
+        until = int(locked_until or 0)
+        locked = is_locked(until, now)
+        if locked or self.tries > MAX_FAILED_ATTEMPTS:  # more: parallel tries beat the lock
+            await self.redis.hincrby(self.key, "tries", -1)  # a refused try is no guess
+            raise _locked(until - now if locked else lock_ms(max(self.locks - 1, 0)))
+
+    async def succeeded(self) -> None:
+        """The right PIN: the count starts again."""
+        await self.redis.delete(self.key)
+
+    async def failed(self) -> bool:
+        """A wrong PIN: lock the pair after the fifth; true when this try locked the pair or
+        spent the new devices' budget."""
+        now = int(time.time() * 1000)
+        spent = 0
+        if self.budget_key is not None:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.incr(self.budget_key)
+                pipe.expire(self.budget_key, HOUR_S + 1, nx=True)
+                spent, _ = await pipe.execute()
+        _failed, locked_until = after_failure(self.tries - 1, now, self.locks)
+        if locked_until is None:
+            return int(spent) == MAX_NEW_DEVICE_FAILURES_PER_HOUR
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key, mapping={"tries": 0, "locked_until": locked_until})
+            pipe.hincrby(self.key, "locks", 1)
+            pipe.expire(self.key, STATE_TTL_S)
+            await pipe.execute()
+        return True

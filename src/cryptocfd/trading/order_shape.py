@@ -1,0 +1,54 @@
+"""An order's shape: the checks that need neither a quote nor a balance.
+
+One function, called by the engine (``decide.place_order``, rules 3 to 8 of ``docs/engine.md``)
+and by the gateway before it sends anything, so both refuse the same orders with the same
+codes in the same order, and no rule lives in two copies that can drift apart.
+"""
+
+from __future__ import annotations
+
+from cryptocfd.core.money import BPS
+from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.trading.commands import MARKET, PlaceOrder
+from cryptocfd.trading.rejections import RejectCode, Rejection
+
+# A pending entry may wait at most this long: further out is a typo, not a plan.
+MAX_EXPIRY_MS = 366 * 86_400_000
+
+
+def shape_problem(cmd: PlaceOrder, spec: AssetSpec) -> Rejection | None:
+    """The first shape rule ``cmd`` breaks for ``spec``'s asset, or ``None``."""
+    if not 1 <= cmd.leverage <= spec.max_leverage:
+        return Rejection(
+            RejectCode.LEVERAGE_OUT_OF_RANGE, f"leverage must be 1 to {spec.max_leverage}"
+        )
+    if cmd.margin <= 0:
+        return Rejection(RejectCode.INVALID_MARGIN, "margin must be positive")
+    pending = cmd.order_type is not MARKET
+    price = cmd.price
+    if pending and (price is None or price <= 0):
+        return Rejection(RejectCode.INVALID_ORDER_PRICE, "limit and stop orders need a price")
+    if not pending and price is not None:
+        return Rejection(RejectCode.INVALID_ORDER_PRICE, "a market order takes no price")
+    if cmd.trailing_distance is not None and cmd.trailing_distance <= 0:
+        return Rejection(RejectCode.INVALID_TRAILING_DISTANCE, "trailing distance must be positive")
+    expires = cmd.expires_at
+    if expires is not None and (
+        not pending or expires <= cmd.ts or expires - cmd.ts > MAX_EXPIRY_MS
+    ):
+        return Rejection(
+            RejectCode.INVALID_EXPIRY, "only pending orders expire, within a year from now"
+        )
+    return _slippage_problem(cmd)
+
+
+def _slippage_problem(cmd: PlaceOrder) -> Rejection | None:
+    expected, bps = cmd.expected_price, cmd.slippage_bps
+    if expected is not None and expected <= 0:
+        return Rejection(RejectCode.INVALID_SLIPPAGE, "expected price must be positive")
+    if bps is not None and not 0 <= bps <= BPS:
+        return Rejection(RejectCode.INVALID_SLIPPAGE, "slippage must be 0 to 10000 bps")
+    # A bound with nothing to measure against would be skipped without a word: refuse it.
+    if bps is not None and expected is None:
+        return Rejection(RejectCode.INVALID_SLIPPAGE, "slippage_bps needs expected_price")
+    return None

@@ -1,0 +1,248 @@
+"""The gateway as a real process, as an attacker meets it: a per-IP limit on every route,
+limits at the socket, metrics kept private, and no page that another site may frame."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import redis
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
+
+from tests.integration.platform_process import Platform, running_platform
+
+RATE = 12
+WINDOW_S = 60
+
+
+@contextlib.contextmanager
+def gateway_process(
+    redis_url: str, database_url: str, tmp_path: Path, **env: str
+) -> Iterator[Platform]:
+    """An engine and a gateway process under a fresh key prefix, deleted afterwards."""
+    prefix = f"test:{uuid.uuid4().hex[:12]}:"
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with running_platform(redis_url, database_url, prefix, tmp_path / "state", **env) as up:
+            yield up
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def _inside_one_window(seconds_needed: float) -> None:
+    """Wait for a fresh rate window when the current one ends too soon for the test."""
+    left = WINDOW_S - time.time() % WINDOW_S
+    if left < seconds_needed:
+        time.sleep(left + 0.05)
+
+
+async def _websocket_status(url: str) -> int:
+    try:
+        async with connect(url, open_timeout=5):
+            return 101
+    except InvalidStatus as refused:
+        return refused.response.status_code
+
+
+def test_public_routes_when_one_ip_passes_the_limit_are_429_and_healthz_still_answers(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    env = {"CRYPTOCFD_RATE_PER_IP_PER_MIN": str(RATE)}
+    with gateway_process(redis_url, database_url, tmp_path, **env) as platform:
+        ws_url = platform.base_url.replace("http://", "ws://") + "/api/v1/ws"
+        forged = {"Authorization": "Bearer forged.token.value"}
+        cookie = {"Cookie": f"cfd_session={uuid.uuid4().hex}"}
+        calls = [
+            ("GET", "/api/v1/candles?asset=BTC&interval=1m&limit=5000", {}),
+            ("GET", "/readyz", {}),
+            ("GET", "/api/v1/supportedAssets", {}),
+            ("GET", "/api/v1/prices/latest", {}),
+            ("GET", "/docs", {}),
+            ("GET", "/no/such/route", {}),
+            ("GET", "/api/v1/balance", forged),
+            ("GET", "/api/v1/balance", cookie),
+        ]
+        _inside_one_window(20)
+        with httpx.Client(base_url=platform.base_url, timeout=10) as http:
+            spent = [http.request(m, p, headers=h).status_code for m, p, h in calls]
+            spent += [http.get("/api/v1/supportedAssets").status_code for _ in range(RATE - 8)]
+            over = [http.request(m, p, headers=h) for m, p, h in calls]
+            upgrade = asyncio.run(_websocket_status(ws_url))
+            health = http.get("/healthz")
+
+    assert 429 not in spent
+    assert [answer.status_code for answer in over] == [429] * len(calls)
+    assert {answer.json()["error"]["code"] for answer in over} == {"RATE_LIMITED"}
+    assert all(1 <= int(answer.headers["Retry-After"]) <= WINDOW_S for answer in over)
+    assert upgrade == 429
+    assert health.status_code == 200
+
+
+def test_every_response_when_served_forbids_framing_by_other_sites(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    paths = ("/", "/docs", "/openapi.json", "/healthz", "/api/v1/balance", "/nope")
+    with (
+        gateway_process(redis_url, database_url, tmp_path) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=10) as http,
+    ):
+        answers = {path: http.get(path) for path in paths}
+
+    for path, answer in answers.items():
+        policy = answer.headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in policy, path
+        assert answer.headers["x-frame-options"] == "DENY", path
+    assert "default-src 'self'" in answers["/"].headers["content-security-policy"]
+
+
+def test_metrics_when_a_token_is_set_answer_only_a_scraper_that_bears_it(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    token = uuid.uuid4().hex
+    env = {"CRYPTOCFD_METRICS_TOKEN": token}
+    with (
+        gateway_process(redis_url, database_url, tmp_path, **env) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=10) as http,
+    ):
+        anonymous = http.get("/metrics")
+        wrong = http.get("/metrics", headers={"Authorization": "Bearer nope"})
+        scraper = http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "UNAUTHENTICATED"
+    assert wrong.status_code == 401
+    assert scraper.status_code == 200
+    assert "cryptocfd_http_requests_total" in scraper.text
+
+
+def _raw(base_url: str, request: bytes, wait_s: float) -> tuple[bytes, float]:
+    """Send ``request`` on a fresh socket; what the server answers until it closes, and when."""
+    host, port = base_url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=wait_s) as raw:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            raw.sendall(request)
+        answer = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := raw.recv(65536):
+                answer += chunk
+        return answer, time.monotonic() - started
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+
+
+SOCKET_LIMITS = {
+    "CRYPTOCFD_HEADER_TIMEOUT_S": "1",
+    "CRYPTOCFD_BODY_TIMEOUT_S": "1",
+    "CRYPTOCFD_CONNECTIONS_PER_IP": "6",
+    "CRYPTOCFD_WEBSOCKETS_PER_IP": "3",
+}
+
+
+def test_socket_when_headers_are_slow_huge_or_the_body_too_big_is_refused_and_closed(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
+        base = platform.base_url
+        half, half_s = _raw(base, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", 10)
+        silent, silent_s = _raw(base, b"", 10)
+        huge, _ = _raw(base, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 2**20, 10)
+        head = b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        declared, declared_s = _raw(base, head + b"Content-Length: 10380902\r\n\r\n", 10)
+        slow_body, slow_body_s = _raw(base, head + b"Content-Length: 100\r\n\r\n{", 10)
+        chunk = b"4000\r\n" + b" " * 0x4000 + b"\r\n"  # two of 16 KiB: past the limit
+        chunked = head + b"Transfer-Encoding: chunked\r\n\r\n" + chunk * 2
+        long_chunked, _ = _raw(base, chunked, 10)
+        fine = httpx.get(f"{base}/healthz", headers={"X-Fine": "a" * 8_000})
+
+    assert (_status(half), _status(silent)) == (408, 408)
+    assert half_s < 5
+    assert silent_s < 5
+    assert _status(huge) == 431
+    assert b'"HEADERS_TOO_LARGE"' in huge
+    assert _status(declared) == 413  # answered from the headers: no body was sent at all
+    assert b'"BODY_TOO_LARGE"' in declared
+    assert declared_s < 5
+    assert _status(slow_body) == 408
+    assert 0.5 < slow_body_s < 5
+    assert _status(long_chunked) == 413
+    assert fine.status_code == 200
+
+
+async def _open_websockets(url: str, count: int) -> tuple[list[int], int]:
+    """Open ``count`` websockets at once and hold them; then how one more fares after closing."""
+    async with contextlib.AsyncExitStack() as stack:
+        statuses = []
+        for _ in range(count):
+            try:
+                await stack.enter_async_context(connect(url, open_timeout=5))
+                statuses.append(101)
+            except InvalidStatus as refused:
+                statuses.append(refused.response.status_code)
+    await asyncio.sleep(0.2)  # the server sees the closes
+    return statuses, await _websocket_status(url)
+
+
+def test_websockets_when_one_ip_opens_more_than_its_cap_are_refused_429(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
+        url = platform.base_url.replace("http://", "ws://") + "/api/v1/ws"
+        statuses, after = asyncio.run(_open_websockets(url, 4))
+
+    assert statuses == [101, 101, 101, 429]
+    assert after == 101
+
+
+def test_connections_when_one_ip_holds_more_than_its_cap_are_refused_429(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
+        host, port = platform.base_url.removeprefix("http://").split(":")
+        held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(6)]
+        try:
+            extra, _ = _raw(platform.base_url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 5)
+        finally:
+            for connection in held:
+                connection.close()
+        time.sleep(0.2)
+        again = httpx.get(f"{platform.base_url}/healthz")
+
+    assert _status(extra) == 429
+    assert b'"TOO_MANY_CONNECTIONS"' in extra
+    assert again.status_code == 200
+
+
+async def _send_and_hear(url: str, message: str) -> int | None:
+    """Send ``message``; the close code the server answers with (``None``: it answered)."""
+    async with connect(url, open_timeout=5) as socket_:
+        await socket_.send(message)
+        try:
+            await asyncio.wait_for(socket_.recv(), 5)
+        except ConnectionClosedError as closed:
+            return closed.rcvd.code if closed.rcvd is not None else -1
+        return None
+
+
+def test_websocket_when_a_message_passes_64_kib_is_closed_1009_unread(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with gateway_process(redis_url, database_url, tmp_path) as platform:
+        url = platform.base_url.replace("http://", "ws://") + "/api/v1/ws"
+        large = asyncio.run(_send_and_hear(url, "x" * 5_000))
+        huge = asyncio.run(_send_and_hear(url, "x" * 2**20))
+
+    assert large is None  # answered with an error frame, the socket open
+    assert huge == 1009
