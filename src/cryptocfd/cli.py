@@ -169,10 +169,7 @@ def _reconcile(wait_s: float) -> int:
 def _backfill(days: int, seed: int) -> int:
     import asyncio  # noqa: PLC0415 - only backfill needs these
 
-    from rich.progress import Progress  # noqa: PLC0415
-
-    from cryptocfd.services.backfill import backfill  # noqa: PLC0415
-    from cryptocfd.store.database import create_pool  # noqa: PLC0415
+    from cryptocfd.services.backfill import backfill_with_progress  # noqa: PLC0415
 
     if days < 1:
         print("cryptocfd backfill: --days must be at least 1", file=sys.stderr)
@@ -180,22 +177,10 @@ def _backfill(days: int, seed: int) -> int:
     settings = _settings("backfill")
     if settings is None:
         return 2
-
-    async def run(progress: Progress) -> int:
-        task = progress.add_task("one-minute candles", total=days)
-        pool = await create_pool(
-            settings.database_url, min_size=1, max_size=2, command_timeout_s=None
-        )
-        try:
-            return await backfill(
-                pool, days, seed=seed, on_day=lambda _rows: progress.advance(task)
-            )
-        finally:
-            await pool.close()
-
-    with Progress() as progress:
-        rows = asyncio.run(run(progress))
-    print(f"wrote {rows:,} one-minute candles over {days} days; rollups are current")
+    rows = asyncio.run(
+        backfill_with_progress(settings.database_url, days, seed=seed, out=sys.stdout)
+    )
+    print(f"wrote {rows or 0:,} one-minute candles over {days} days; rollups are current")
     return 0
 
 

@@ -63,6 +63,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_starttls: bool = False  # upgrade the connection with STARTTLS before logging in
     feed: str = "simulated"  # the price source: simulated, binance or replay:PATH
     binance_ws_url: str = "wss://stream.binance.com:9443"
+    # Days of synthetic history `cryptocfd up` seeds in dev into an empty candle store (0: none).
+    seed_days: int = 30
 
     @property
     def state_path(self) -> Path:
@@ -129,6 +131,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "SMTP_STARTTLS": "smtp_starttls",
         "CRYPTOCFD_FEED": "feed",
         "BINANCE_WS_URL": "binance_ws_url",
+        "CRYPTOCFD_SEED_DAYS": "seed_days",
     }
     for variable, field in names.items():
         if variable in env:
@@ -162,6 +165,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("socket limits must be positive")
     if settings.snapshots_kept < 1:
         raise SettingsError("keep at least one snapshot")
+    if settings.seed_days < 0:
+        raise SettingsError("CRYPTOCFD_SEED_DAYS must be 0 or more")
     replay_path = settings.feed.removeprefix("replay:").strip()
     if settings.feed not in {"simulated", "binance"} and not (
         settings.feed.startswith("replay:") and replay_path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -45,18 +46,27 @@ def mail() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
+@contextlib.contextmanager
+def platform_on(
+    database_url: str, redis_url: str, smtp_port: int, state_dir: Path
+) -> Iterator[Platform]:
+    """Engine, gateway, worker and feed on ``database_url`` and a key prefix of their own."""
+    assert (DIST / "index.html").is_file(), "web/dist is missing: run make setup"
+    prefix = f"e2e:{uuid.uuid4().hex[:12]}:"
+    with whole_platform(redis_url, database_url, prefix, state_dir, smtp_port) as running:
+        yield running
+
+
 @pytest.fixture(scope="module")
 def platform(
     redis_url: str, mail: tuple[Inbox, int], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     """Engine, gateway, worker and feed on a database and key prefix of their own."""
-    assert (DIST / "index.html").is_file(), "web/dist is missing: run make setup"
     _inbox, port = mail
     state_dir = tmp_path_factory.mktemp("platform")
-    prefix = f"e2e:{uuid.uuid4().hex[:12]}:"
     with (
         fresh_database() as database_url,
-        whole_platform(redis_url, database_url, prefix, state_dir, port) as running,
+        platform_on(database_url, redis_url, port, state_dir) as running,
     ):
         yield running
 

@@ -120,10 +120,20 @@ def test_trader_when_signed_in_by_email_trades_and_the_books_agree(
     assert before == Decimal("10000.00")
     expect(page.locator("[data-stat='balance']")).to_have_text(shown(before), timeout=WAIT_MS)
 
-    # A long with far-away exits, and a short.
+    # A stop-loss past the liquidation price could never fire: the engine refuses it, and says so.
     page.get_by_label("Take profit", exact=True).fill("9000000")
     page.get_by_label("Stop loss", exact=True).fill("1")
     expect(page.get_by_label("Order preview")).to_contain_text(re.compile(r"0\.\d+ BTC"))
+    place(page, "Buy", leverage_steps=9)
+    expect(page.get_by_text(re.compile(r"stop loss would never fire"))).to_be_visible(
+        timeout=WAIT_MS
+    )
+    expect(position_row(page, "long")).to_have_count(0)
+
+    # A long with a far take-profit and a stop 3% away (liquidation is ~5% away at 10x), and a
+    # short.
+    price = Decimal(bid.inner_text().replace(",", ""))
+    page.get_by_label("Stop loss", exact=True).fill(str((price * Decimal("0.97")).quantize(1)))
     place(page, "Buy", leverage_steps=9)
     expect(position_row(page, "long")).to_have_count(1, timeout=WAIT_MS)
     expect(page.get_by_text(re.compile(r"Bought [0-9.]+ BTC"))).to_be_visible(timeout=WAIT_MS)
@@ -146,9 +156,10 @@ def test_trader_when_signed_in_by_email_trades_and_the_books_agree(
     # Modify the long's stop loss.
     long_row.get_by_role("button", name="Modify", exact=True).click()
     editor = page.get_by_role("form", name=re.compile(r"Modify position"))
-    editor.get_by_label("New stop loss", exact=True).fill("2")
+    new_stop = (price * Decimal("0.98")).quantize(1)
+    editor.get_by_label("New stop loss", exact=True).fill(str(new_stop))
     editor.get_by_role("button", name="Save", exact=True).click()
-    expect(long_row.locator("td").nth(7)).to_have_text("2.00", timeout=WAIT_MS)
+    expect(long_row.locator("td").nth(7)).to_have_text(shown(new_stop), timeout=WAIT_MS)
 
     # Close half of the long, then both.
     shown_quantity = long_row.locator("td").nth(2).inner_text()

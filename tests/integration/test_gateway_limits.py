@@ -20,6 +20,7 @@ from tests.integration.platform_process import Platform, running_platform
 
 RATE = 12
 WINDOW_S = 60
+CLOSING_HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
 
 @contextlib.contextmanager
@@ -139,6 +140,23 @@ def _raw(base_url: str, request: bytes, wait_s: float) -> tuple[bytes, float]:
         return answer, time.monotonic() - started
 
 
+def _kept_alive(base_url: str, second: bytes) -> tuple[bytes, bytes]:
+    """A plain request, then ``second`` on the same connection: both answers."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while not first.endswith(b"}"):  # the whole first answer: its JSON body is in
+            first += raw.recv(65536)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            raw.sendall(second)
+        answer = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := raw.recv(65536):
+                answer += chunk
+        return first, answer
+
+
 def _status(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
 
@@ -165,7 +183,9 @@ def test_socket_when_headers_are_slow_huge_or_the_body_too_big_is_refused_and_cl
         chunk = b"4000\r\n" + b" " * 0x4000 + b"\r\n"  # two of 16 KiB: past the limit
         chunked = head + b"Transfer-Encoding: chunked\r\n\r\n" + chunk * 2
         long_chunked, _ = _raw(base, chunked, 10)
-        fine = httpx.get(f"{base}/healthz", headers={"X-Fine": "a" * 8_000})
+        big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n"
+        kept_first, kept_second = _kept_alive(base, big)
+        fine = httpx.get(f"{base}/healthz", headers={"X-Fine": "a" * 12_000})
 
     assert (_status(half), _status(silent)) == (408, 408)
     assert half_s < 5
@@ -178,6 +198,7 @@ def test_socket_when_headers_are_slow_huge_or_the_body_too_big_is_refused_and_cl
     assert _status(slow_body) == 408
     assert 0.5 < slow_body_s < 5
     assert _status(long_chunked) == 413
+    assert (_status(kept_first), _status(kept_second)) == (200, 431)
     assert fine.status_code == 200
 
 
@@ -191,8 +212,12 @@ async def _open_websockets(url: str, count: int) -> tuple[list[int], int]:
                 statuses.append(101)
             except InvalidStatus as refused:
                 statuses.append(refused.response.status_code)
-    await asyncio.sleep(0.2)  # the server sees the closes
-    return statuses, await _websocket_status(url)
+    for _ in range(50):  # until the server has seen the closes
+        after = await _websocket_status(url)
+        if after == 101:
+            break
+        await asyncio.sleep(0.1)
+    return statuses, after
 
 
 def test_websockets_when_one_ip_opens_more_than_its_cap_are_refused_429(
@@ -213,16 +238,19 @@ def test_connections_when_one_ip_holds_more_than_its_cap_are_refused_429(
         host, port = platform.base_url.removeprefix("http://").split(":")
         held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(6)]
         try:
-            extra, _ = _raw(platform.base_url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 5)
+            extra, _ = _raw(platform.base_url, CLOSING_HEALTHZ, 5)
         finally:
             for connection in held:
                 connection.close()
-        time.sleep(0.2)
-        again = httpx.get(f"{platform.base_url}/healthz")
+        for _ in range(50):  # until the server has seen the closes
+            again, _ = _raw(platform.base_url, CLOSING_HEALTHZ, 5)
+            if _status(again) == 200:
+                break
+            time.sleep(0.1)
 
     assert _status(extra) == 429
     assert b'"TOO_MANY_CONNECTIONS"' in extra
-    assert again.status_code == 200
+    assert _status(again) == 200
 
 
 async def _send_and_hear(url: str, message: str) -> int | None:
@@ -246,3 +274,13 @@ def test_websocket_when_a_message_passes_64_kib_is_closed_1009_unread(
 
     assert large is None  # answered with an error frame, the socket open
     assert huge == 1009
+
+
+def test_metrics_when_no_token_is_set_answer_a_dev_scraper_on_this_machine(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with gateway_process(redis_url, database_url, tmp_path) as platform:
+        answer = httpx.get(f"{platform.base_url}/metrics")  # from 127.0.0.1
+
+    assert answer.status_code == 200
+    assert "cryptocfd_http_requests_total" in answer.text

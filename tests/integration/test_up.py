@@ -23,14 +23,26 @@ from redis.asyncio import Redis
 from cryptocfd.services.embedded.binaries import free_port
 
 
-async def read_until(stream: asyncio.StreamReader, wanted: str, seen: list[str]) -> str:
+async def read_until(
+    stream: asyncio.StreamReader, wanted: str, seen: list[str], line_timeout_s: float = 30
+) -> str:
     """Read lines into ``seen`` until one contains ``wanted``; return that line."""
     while True:
-        raw = await asyncio.wait_for(stream.readline(), 30)
+        raw = await asyncio.wait_for(stream.readline(), line_timeout_s)
         assert raw, f"output ended before {wanted!r}:\n" + "".join(seen)
         seen.append(raw.decode())
         if wanted in seen[-1]:
             return seen[-1]
+
+
+async def start_up(env: dict[str, str]) -> asyncio.subprocess.Process:
+    """``cryptocfd up`` in ``env``, its output and errors on one pipe."""
+    return await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "cryptocfd.cli", "up"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
 
 
 @pytest.fixture
@@ -52,13 +64,9 @@ async def test_up_when_nothing_answers_runs_everything_on_private_servers_until_
         "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
         "CRYPTOCFD_STATE_DIR": str(state_dir),
         "CRYPTOCFD_PUBLIC_URL": f"http://localhost:{port}",
+        "CRYPTOCFD_SEED_DAYS": "0",  # the seeded first start has a test of its own
     }
-    up = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "cryptocfd.cli", "up"),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    up = await start_up(env)
     try:
         assert up.stdout is not None
         seen: list[str] = []

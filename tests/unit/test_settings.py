@@ -137,3 +137,10 @@ def test_load_settings_when_the_feed_is_chosen_keeps_it_and_the_binance_url() ->
 def test_load_settings_when_the_feed_is_unknown_refuses(feed: str) -> None:
     with pytest.raises(SettingsError, match="CRYPTOCFD_FEED"):
         load_settings({"CRYPTOCFD_FEED": feed})
+
+
+def test_load_settings_when_seed_days_is_set_or_negative_takes_it_or_refuses() -> None:
+    assert load_settings({}).seed_days == 30
+    assert load_settings({"CRYPTOCFD_SEED_DAYS": "0"}).seed_days == 0
+    with pytest.raises(SettingsError, match="CRYPTOCFD_SEED_DAYS"):
+        load_settings({"CRYPTOCFD_SEED_DAYS": "-1"})

@@ -15,7 +15,7 @@ class Store {
   user: User | null = null;
   assets: Asset[] = [];
   readonly quotes = new Map<string, Quote>();
-  /** The reference for each asset's change: the day's open when known, else the first quote seen. */
+  /** Each asset's bid 24 hours ago, from the candle store (GET /markets): its change's reference. */
   readonly reference = new Map<string, number>();
   selected = "BTC";
   balance: Balance | null = null;
@@ -47,8 +47,20 @@ class Store {
 
   setQuote(quote: Quote): void {
     this.quotes.set(quote.asset, quote);
-    if (!this.reference.has(quote.asset)) this.reference.set(quote.asset, Number(quote.bid));
     this.quote.emit(quote);
+  }
+
+  /** The change in percent of ``bid`` over 24 hours, or null while the reference is unknown. */
+  change24h(symbol: string, bid: number): number | null {
+    const reference = this.reference.get(symbol);
+    return reference !== undefined && reference > 0 ? ((bid - reference) / reference) * 100 : null;
+  }
+
+  /** Reload every asset's price 24 hours ago. */
+  async loadMarkets(): Promise<void> {
+    for (const market of await api.markets()) {
+      if (market.price_24h !== null) this.reference.set(market.asset, Number(market.price_24h));
+    }
   }
 
   /** True the first time ``key`` is seen: a fill is told once, by HTTP or websocket. */

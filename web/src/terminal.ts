@@ -12,9 +12,14 @@ import { ticketPanel } from "./panels/ticket";
 import { store } from "./store";
 
 const POLL_MS = 2000;
+const MARKETS_MS = 60_000; // the 24-hour reference moves a minute at a time
 
 export async function terminalPage(): Promise<HTMLElement> {
-  const [assets, quotes] = await Promise.all([api.assets(), api.latestPrices().catch(() => [])]);
+  const [assets, quotes] = await Promise.all([
+    api.assets(),
+    api.latestPrices().catch(() => []),
+    store.loadMarkets().catch(() => undefined),
+  ]);
   store.assets = assets;
   if (!assets.some((a) => a.symbol === store.selected) && assets[0]) store.selected = assets[0].symbol;
 
@@ -30,6 +35,7 @@ export async function terminalPage(): Promise<HTMLElement> {
     for (const quote of quotes) store.setQuote(quote);
     void store.refresh().catch(() => undefined);
     startLive();
+    window.setInterval(() => void store.loadMarkets().catch(() => undefined), MARKETS_MS);
     // Equity and margin move with prices: the server's numbers, refreshed.
     window.setInterval(() => {
       if (document.visibilityState === "visible") void store.refresh().catch(() => undefined);

@@ -22,6 +22,15 @@ export interface Quote {
   ts: number;
 }
 
+/** An asset's bid and the stored bid 24 hours ago (or at the start of a younger history). */
+export interface Market {
+  asset: string;
+  bid: string | null;
+  price_24h: string | null;
+  price_24h_time: number | null;
+  change_24h: string | null;
+}
+
 export interface Balance {
   currency: string;
   balance: string;

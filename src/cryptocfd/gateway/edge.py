@@ -2,11 +2,11 @@
 
 Litestar's middleware runs only once a route matched, and authentication runs later still, so a
 flood of unknown paths, websocket upgrades, ``/candles`` pages or forged tokens would never be
-counted there. The limit wraps the app's ASGI handler instead: one Redis command per request,
-before the router and before any token or cookie is looked at. ``/healthz`` is exempt, so a load
-balancer's probe stays one cheap answer. When Redis is down the limit lets requests by (and says
-so in the log): the routes that need Redis answer 503 themselves, and ``/readyz`` says which
-dependency failed.
+counted there. The limit wraps the app's ASGI handler instead (a ``BatchedCounter``: counts kept
+in the process, shared through Redis), before the router and before any token or cookie is
+looked at. ``/healthz`` is exempt, so a load balancer's probe stays one cheap answer. When Redis
+is down the limit lets requests by (and says so in the log): the routes that need Redis answer
+503 themselves, and ``/readyz`` says which dependency failed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from litestar.enums import ScopeType
 from redis.exceptions import RedisError
 
 from cryptocfd.gateway.errors import ApiError, error_json
-from cryptocfd.gateway.ratelimit import WindowCounter, scope_ip
+from cryptocfd.gateway.ratelimit import BatchedCounter, scope_ip
 from cryptocfd.gateway.resources import resources_of
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class PerIpLimit:
     def __init__(self, app: Litestar, handler: ASGIApp) -> None:
         self.app = app
         self.handler = handler
-        self.counter: WindowCounter | None = None  # made on the first request, after startup
+        self.counter: BatchedCounter | None = None  # made on the first request, after startup
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request, unless its IP is over the limit."""
@@ -84,7 +84,7 @@ class PerIpLimit:
     async def _count(self, scope: Scope) -> ApiError | None:
         resources = resources_of(self.app)
         if self.counter is None:
-            self.counter = WindowCounter(resources.redis)
+            self.counter = BatchedCounter(resources.redis)
         key = f"{resources.prefix}rl:ip:{scope_ip(scope)}"
         try:
             await self.counter.hit(key, resources.settings.rate_per_ip_per_min)

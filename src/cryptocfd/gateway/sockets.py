@@ -123,7 +123,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.counted: str | None = None  # the address whose connection slot this holds
         self.refused = False
         self.in_headers = True  # reading a request's headers, not its body
-        self.header_bytes = 0
+        self.unparsed = 0  # bytes read since the last request ended, its headers unfinished
+        self.header_bytes = 0  # the request line and headers as parsed
         self.body_bytes = 0
         self.timer: asyncio.TimerHandle | None = None
 
@@ -149,9 +150,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self.refused:
             return
         if self.in_headers:
-            self.header_bytes += len(data)
+            self.unparsed += len(data)
         super().data_received(data)
-        if self.in_headers and self.header_bytes > self.limits.max_header_bytes:
+        if self.in_headers and self.unparsed > self.limits.max_header_bytes:
             self.headers_too_large()
 
     def handle_websocket_upgrade(self) -> None:
@@ -163,12 +164,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         """Start the header clock of a request on a kept-alive connection."""
         super().on_message_begin()
-        self.in_headers, self.header_bytes, self.body_bytes = True, 0, 0
+        self.header_bytes = self.body_bytes = 0
         if self.timer is None:
             self.start_clock(self.limits.header_timeout_s, self.headers_too_slow)
 
     def on_url(self, url: bytes) -> None:
-        """Count the target towards the header bytes (exactly, unlike whole reads)."""
+        """Count the target towards the header bytes."""
         self.header_bytes += len(url)
         super().on_url(url)
 
@@ -180,7 +181,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         """Refuse oversized headers or a declared body over the limit; else serve the request."""
         self.stop_clock()
-        self.in_headers = False
+        self.in_headers, self.unparsed = False, 0
         if self.refused:
             return
         if self.header_bytes > self.limits.max_header_bytes:
@@ -205,10 +206,11 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
-        """Stop the body clock."""
+        """Stop the body clock; what follows is the next request's headers."""
         if self.refused:
             return
         self.stop_clock()
+        self.in_headers = True
         super().on_message_complete()
 
     def content_length(self) -> int | None:
@@ -241,13 +243,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.stop_clock()
         if self.transport.is_closing():
             return
-        if self.cycle is not None:  # the app, if it runs, may neither read nor answer now
-            answered = self.cycle.response_started
-            self.cycle.disconnected = True
-            self.cycle.message_event.set()
-        else:
-            answered = False
-        if answered or not self.transport.can_write_eof():
+        cycle = self.cycle  # the newest request's, perhaps one already answered (keep-alive)
+        answering = cycle is not None and cycle.response_started and not cycle.response_complete
+        if cycle is not None:  # its app, if still running, may neither read nor answer now
+            cycle.disconnected = True
+            cycle.message_event.set()
+        if answering or not self.transport.can_write_eof():
             self.transport.close()
             return
         self.transport.write(http_refusal(status, code, message))

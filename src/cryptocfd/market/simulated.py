@@ -72,6 +72,11 @@ class SimulatedFeed:
         if self._rng.random() < profile.jump_chance:
             step += profile.jump_size * (1 if self._rng.random() < 0.5 else -1)
         self._log_price[spec.symbol] += step
+        return self.quote(spec, ts)
+
+    def quote(self, spec: AssetSpec, ts: int) -> Tick:
+        """Quote ``spec``'s price as it stands, without moving it: on a new feed, the start."""
+        profile = PROFILES.get(spec.symbol, FALLBACK)
         mid = math.exp(self._log_price[spec.symbol]) * 10**spec.price_decimals
         half = max(1, round(mid * profile.spread_bps / 20_000))
         centre = max(half + 1, round(mid))

@@ -9,11 +9,14 @@ platform and each process joins as its subcommand lands.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
-from collections.abc import Collection
-from typing import TextIO
+import time
+from collections.abc import Collection, Coroutine
+from typing import Any, TextIO
 
+from cryptocfd.services.backfill import backfill_with_progress
 from cryptocfd.services.embedded import Services, embedded_default
 from cryptocfd.services.supervisor import Supervisor, cli_child, stop_on_signals
 from cryptocfd.settings import Settings
@@ -47,6 +50,50 @@ def _hide_password(url: str) -> str:
     return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
 
 
+def seeds_history(settings: Settings) -> bool:
+    """Whether ``up`` seeds an empty candle store: in dev, for the simulated feed it matches."""
+    return settings.env == "dev" and settings.feed == "simulated" and settings.seed_days > 0
+
+
+async def seed_history(settings: Settings, services: Services, out: TextIO) -> int | None:
+    """Backfill ``seed_days`` of history when no candle is stored; rows written, None if not.
+
+    It runs before the processes start, so the first chart has its history and the live feed's
+    first minute follows the seeded last one (see docs/feeds.md, "A first start").
+    """
+    out.flush()  # the progress bar writes to ``out`` through a console of its own
+    started = time.monotonic()
+    rows = await backfill_with_progress(
+        services.database_url,
+        settings.seed_days,
+        only_when_empty=True,
+        out=out,
+        title=f"up: seeding {settings.seed_days} days of history",
+        announce=f"up: the candle store is empty: seeding {settings.seed_days} days of history",
+    )
+    if rows is None:
+        out.write("up: candles are stored already; not seeding\n")
+    else:
+        seconds = time.monotonic() - started
+        out.write(f"up: seeded {rows:,} one-minute candles in {seconds:.1f} s; rollups current\n")
+    return rows
+
+
+async def unless_stopped(work: Coroutine[Any, Any, object], stopping: asyncio.Event) -> bool:
+    """Run ``work`` to its end, or cancel it once ``stopping`` is set; whether it ended."""
+    task = asyncio.ensure_future(work)
+    stop = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    task.result()
+    return True
+
+
 async def run_up(settings: Settings, known: Collection[str], out: TextIO | None = None) -> int:
     """Run the platform until SIGINT or SIGTERM; the exit code."""
     out = out or sys.stdout
@@ -69,6 +116,11 @@ async def run_up(settings: Settings, known: Collection[str], out: TextIO | None 
                 return 1
         else:
             out.write(f"up: skipping migrations: this build has no `cryptocfd {MIGRATE}`\n")
+        if MIGRATE in known and seeds_history(settings):
+            seeding = seed_history(settings, services, out)
+            if not await unless_stopped(seeding, supervisor.stopping):
+                out.write("up: stopped while seeding; the next start keeps what was written\n")
+                return 0
         running = asyncio.create_task(supervisor.run())
         base = settings.public_url.rstrip("/")
         out.write(f"up: dashboard    {base}/\nup: API explorer {base}/docs\n")

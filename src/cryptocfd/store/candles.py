@@ -110,6 +110,11 @@ async def rollups_are_tables(conn: Connection) -> bool:
     return bool(kind in {b"r", "r"})
 
 
+async def has_candles(pool: asyncpg.Pool) -> bool:
+    """True when any one-minute candle is stored."""
+    return bool(await pool.fetchval("SELECT EXISTS (SELECT 1 FROM candles_1m)"))
+
+
 async def write_candles(
     pool: asyncpg.Pool, candles: Sequence[Candle], *, rollups: bool = True
 ) -> int:
@@ -259,3 +264,33 @@ async def query_candles(
     if newest_first:
         candles.reverse()
     return candles
+
+
+PRICES_AT = """
+    SELECT a.asset,
+           coalesce(before.time_s + 60, first.time_s) AS time_s,
+           coalesce(before.close, first.open) AS price
+    FROM unnest($1::text[]) AS a (asset)
+    LEFT JOIN LATERAL (
+        SELECT time_s, close FROM candles_1m
+        WHERE asset = a.asset AND time_s <= $2::bigint - 60
+        ORDER BY time_s DESC LIMIT 1
+    ) AS before ON true
+    LEFT JOIN LATERAL (
+        SELECT time_s, open FROM candles_1m WHERE asset = a.asset ORDER BY time_s LIMIT 1
+    ) AS first ON true
+    WHERE first.time_s IS NOT NULL
+"""
+
+
+async def prices_at(
+    pool: asyncpg.Pool, assets: Collection[str], at_s: int
+) -> dict[str, tuple[int, int]]:
+    """Per asset, the stored bid at ``at_s`` and the time it stood: ``(time_s, price)``.
+
+    That is the close of the last minute over by ``at_s`` (stamped with the minute's end); when
+    the history begins later, its first price (the oldest minute's open, at its start). Assets
+    with no stored minute are absent.
+    """
+    rows = await pool.fetch(PRICES_AT, sorted(assets), at_s)
+    return {row["asset"]: (row["time_s"], row["price"]) for row in rows}

@@ -10,7 +10,8 @@ from typing import Protocol
 
 from msgspec import UNSET
 
-from cryptocfd.core.money import BPS
+from cryptocfd.core.money import BPS, format_scaled
+from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.book import Account, AssetState, Quote
 from cryptocfd.trading.commands import (
     LIMIT,
@@ -96,12 +97,13 @@ def quote_problem(asset: AssetState) -> Rejection:
     return reject(RejectCode.PRICE_STALE, f"the {asset.spec.symbol} price is stale")
 
 
-def stop_beyond(liq: int) -> Rejection:
+def stop_beyond(liq: int, spec: AssetSpec) -> Rejection:
     """A stop-loss at or past the liquidation price ``liq``: liquidation would always come first,
-    so the stop could never fire."""
+    so the stop could never fire. The message prints the price as a trader types it."""
     return reject(
         RejectCode.STOP_LOSS_BEYOND_LIQUIDATION,
-        f"the stop loss would never fire: liquidation at {liq} comes first",
+        f"the stop loss would never fire: liquidation at "
+        f"{format_scaled(liq, spec.price_decimals)} comes first",
     )
 
 
@@ -214,7 +216,7 @@ def open_event(
         return reject(RejectCode.WOULD_LIQUIDATE, "the position would be liquidated at once")
     sl = order.stop_loss
     if sl is not None and (sl <= liq if long else sl >= liq):
-        return stop_beyond(liq)
+        return stop_beyond(liq, spec)
     return PositionOpened(
         order_id,
         order.account_id,
@@ -263,7 +265,7 @@ def _place_pending(
         maintenance = asset.spec.maintenance_bps
         liq = liquidation_price(long, price, qty, cmd.margin, maintenance, asset.divisor)
         if sl <= liq if long else sl >= liq:
-            return stop_beyond(liq)
+            return stop_beyond(liq, asset.spec)
     return (
         OrderPlaced(
             state.next_order_id,
@@ -309,7 +311,7 @@ def modify_position(state: State, cmd: ModifyPosition) -> Decision:
     if cmd.stop_loss is not UNSET and sl is not None:
         liq = pos.liquidation_price
         if sl <= liq if pos.long else sl >= liq:
-            return stop_beyond(liq)
+            return stop_beyond(liq, state.assets[pos.asset].spec)
     rearm = cmd.trailing_distance is not UNSET and cmd.trailing_distance is not None
     return (PositionModified(pos.id, pos.account_id, tp, sl, trailing, rearm, cmd.ts),)
 

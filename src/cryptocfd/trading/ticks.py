@@ -19,6 +19,7 @@ from __future__ import annotations
 from heapq import heappop
 
 from cryptocfd.core.money import BPS
+from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.book import AssetState, PendingOrder
 from cryptocfd.trading.commands import Tick
 from cryptocfd.trading.decide import Decision, close_event, open_event, reject
@@ -56,6 +57,14 @@ def _markup(price: int, bps: int) -> int:
     return -(-price * bps // (2 * BPS))
 
 
+def house_quote(spec: AssetSpec, bid: int, ask: int) -> tuple[int, int]:
+    """The house's bid and ask for a feed quote: half the markup off the bid (never below one
+    tick) and half onto the ask, each half rounded up, toward the house."""
+    markup = spec.spread_markup_bps
+    house_bid = bid - _markup(bid, markup)
+    return (house_bid if house_bid > 0 else 1), ask + _markup(ask, markup)
+
+
 def accept_quote(state: State, tick: Tick) -> QuoteUpdated | TickHeld | Rejection:
     """Step 1: the event a tick makes, before any trigger is looked at."""
     asset = state.assets.get(tick.asset)
@@ -79,11 +88,8 @@ def accept_quote(state: State, tick: Tick) -> QuoteUpdated | TickHeld | Rejectio
             )
             if not confirmed:
                 return TickHeld(tick.asset, bid, ask, tick.ts)
-    markup = spec.spread_markup_bps
-    house_bid = bid - _markup(bid, markup)
-    return QuoteUpdated(
-        tick.asset, house_bid if house_bid > 0 else 1, ask + _markup(ask, markup), mid, tick.ts
-    )
+    house_bid, house_ask = house_quote(spec, bid, ask)
+    return QuoteUpdated(tick.asset, house_bid, house_ask, mid, tick.ts)
 
 
 def decide_tick(state: State, tick: Tick) -> Decision:

@@ -77,6 +77,7 @@ export function chartPanel(): HTMLElement {
     bars = fromServer ? history.sort((a, b) => a.time - b.time) : localBars(store.selected, interval);
     setText(source, fromServer ? "" : "Live since page load");
     series.setData(bars.map(toChart));
+    host.dataset.candles = String(bars.length); // what the canvas shows, for tests and tools
     chart?.timeScale().scrollToRealTime();
   }
 
@@ -88,10 +89,9 @@ export function chartPanel(): HTMLElement {
     if (quote.asset !== store.selected) return;
     const asset = store.asset(quote.asset);
     setText(last, price(bid, asset?.price_decimals ?? 2));
-    const reference = store.reference.get(quote.asset) ?? bid;
-    const delta = reference > 0 ? ((bid - reference) / reference) * 100 : 0;
-    setText(change, percent(delta));
-    change.className = `chg ${tone(delta)}`;
+    const delta = store.change24h(quote.asset, bid);
+    setText(change, delta === null ? "" : `${percent(delta)} 24h`);
+    change.className = `chg ${delta === null ? "flat" : tone(delta)}`;
     if (!series) return;
     const bar = fold(bars, intervalSeconds(interval), at, bid);
     series.update(toChart(bar));

@@ -1,4 +1,4 @@
-// The asset list: live bid, ask and change; choosing one drives the chart and the ticket.
+// The asset list: live bid, ask and the change over 24 hours; choosing one drives the chart and the ticket.
 import { h, setText } from "../dom";
 import { percent, price, tone } from "../format";
 import { store } from "../store";
@@ -29,10 +29,9 @@ export function marketsPanel(): HTMLElement {
     const bid = Number(quote.bid);
     setText(row.bid, price(bid, asset.price_decimals));
     setText(row.ask, price(Number(quote.ask), asset.price_decimals));
-    const reference = store.reference.get(quote.asset) ?? bid;
-    const change = reference > 0 ? ((bid - reference) / reference) * 100 : 0;
-    setText(row.change, percent(change));
-    row.change.className = `chg ${tone(change)}`;
+    const change = store.change24h(quote.asset, bid);
+    setText(row.change, change === null ? "—" : percent(change));
+    row.change.className = `chg ${change === null ? "flat" : tone(change)}`;
     if (row.last && bid !== row.last) {
       const dir = bid > row.last ? "tick-up" : "tick-down";
       row.bid.classList.remove("tick-up", "tick-down");
@@ -45,7 +44,7 @@ export function marketsPanel(): HTMLElement {
     "section",
     { class: "panel markets", "aria-labelledby": "markets-title" },
     h("h2", { id: "markets-title", class: "panel-title" }, "Markets"),
-    h("div", { class: "market-head", "aria-hidden": "true" }, h("span", {}, "Symbol"), h("span", {}, "Bid"), h("span", {}, "Ask"), h("span", {}, "Chg")),
+    h("div", { class: "market-head", "aria-hidden": "true" }, h("span", {}, "Symbol"), h("span", {}, "Bid"), h("span", {}, "Ask"), h("span", { title: "Change over 24 hours" }, "24h")),
     list,
   );
 }

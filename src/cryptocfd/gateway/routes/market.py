@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import msgspec
@@ -13,6 +14,7 @@ from cryptocfd.gateway.auth import Caller
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.live import CandleOut, QuoteOut, candle_out
 from cryptocfd.gateway.resources import resources_of
+from cryptocfd.gateway.ticker import MarketOut, markets_24h
 from cryptocfd.market.candles import CandleQueryError, merge_open_candle
 from cryptocfd.store.candles import query_candles, refresh_aggregates
 
@@ -50,6 +52,14 @@ async def latest_prices(request: Request[Any, Any, Any]) -> list[QuoteOut]:
     is the quote's unix milliseconds. Assets with no quote yet are absent."""
     live = resources_of(request.app).live
     return [live.latest[symbol] for symbol in sorted(live.latest)]
+
+
+@get("/markets", summary="Every asset's change over 24 hours")
+async def markets(request: Request[Any, Any, Any]) -> list[MarketOut]:
+    """Per asset, the house bid, the stored bid 24 hours ago (or at the start of a younger
+    history) and the exact change between them; null fields are not known yet."""
+    resources = resources_of(request.app)
+    return await markets_24h(resources.pool, resources.live, int(time.time()))
 
 
 @get("/candles", summary="Candles of the bid")
@@ -92,5 +102,5 @@ class RefreshOut(msgspec.Struct, frozen=True):
     refreshed_ranges: int
 
 
-ROUTES = [supported_assets, latest_prices, candles]
+ROUTES = [supported_assets, latest_prices, markets, candles]
 PRIVATE_ROUTES = [refresh_candles]

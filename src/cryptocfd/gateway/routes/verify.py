@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from litestar import MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response, get, head, post
 from litestar.datastructures import Cookie
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery
@@ -142,6 +142,11 @@ async def verify_page(request: Request[Any, Any, Any], token: FromQuery[str]) ->
     return _confirm_page(resources, token, email)
 
 
+@head("/auth/verify", include_in_schema=False, status_code=200)
+async def verify_head() -> None:
+    """Link checkers ask with HEAD: the link is there, and nothing is spent or even looked up."""
+
+
 @post(
     "/auth/verify",
     status_code=200,
@@ -216,4 +221,4 @@ def session_cookies(resources: Resources, sid: str) -> list[Cookie]:
     ]
 
 
-ROUTES = [verify_page, verify]
+ROUTES = [verify_page, verify_head, verify]
