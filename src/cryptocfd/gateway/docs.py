@@ -28,7 +28,7 @@ GROUPS = (
     (
         "market",
         "Assets, quotes and candles; reading them needs no sign-in",
-        ("/api/v1/supportedAssets", "/api/v1/prices/", "/api/v1/candles"),
+        ("/api/v1/supportedAssets", "/api/v1/markets", "/api/v1/prices/", "/api/v1/candles"),
     ),
     ("operations", "Liveness, readiness and metrics", ("/healthz", "/readyz", "/metrics")),
 )
