@@ -11,7 +11,7 @@ STAMP := $(VENV)/.synced
 WEB_DEPS := web/node_modules/.installed
 WEB_BUILD := web/dist/.built
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
-	web/index.html web/package.json web/tsconfig.json web/vite.config.ts
+	web/index.html web/docs.html web/package.json web/tsconfig.json web/vite.config.ts
 
 .PHONY: setup bootstrap bootstrap-test run test check lint typecheck contracts unit bench clean
 

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.gateway.app import create_app
+from cryptocfd.gateway.web import dist_dir
 from cryptocfd.store.keyfiles import server_key
 from tests.integration.engine_harness import running_engine, store_in
 from tests.integration.gateway_harness import (
@@ -71,25 +72,57 @@ async def test_openapi_when_fetched_documents_every_route_body_error_and_auth_sc
     assert schemas["CreateOrderRequest"]["properties"]["margin"]["type"] == ["string", "number"]
     assert "ErrorBody" in schemas
     assert {"400", "401", "404", "422", "429", "503"} <= set(create["responses"])
-    assert set(document["components"]["securitySchemes"]) == {"bearer", "session"}
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "session", "metrics"}
     assert create["security"] == [{"bearer": []}, {"session": []}]
     assert "security" not in document["paths"]["/api/v1/auth/login"]["post"]
 
 
-async def test_docs_when_loaded_serves_every_asset_itself(gateway: Gateway) -> None:
+async def test_openapi_when_fetched_groups_every_operation_and_secures_exactly_the_private_ones(
+    gateway: Gateway,
+) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    operations = [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict)
+    ]
+    unauthenticated = {
+        (method, path): (await gateway.client.request(method.upper(), path)).status_code
+        for method, path, _operation in operations
+    }
+
+    groups = [tag["name"] for tag in document["tags"]]
+    assert {"auth", "trade", "account", "market", "operations"} <= set(groups)
+    assert all(len(op["tags"]) == 1 and op["tags"][0] in groups for _m, _p, op in operations)
+    assert "security" not in document["paths"]["/api/v1/supportedAssets"]["get"]
+    for method, path, operation in operations:  # documented as private exactly when it is
+        assert ("security" in operation) == (unauthenticated[(method, path)] == 401), path
+
+
+async def test_docs_when_loaded_serves_the_explorer_from_the_build_under_a_same_origin_policy(
+    gateway: Gateway,
+) -> None:
     page = await gateway.client.get("/docs")
+    policy = page.headers["content-security-policy"]
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    fetched = [await gateway.client.get(source) for source in sources]
+    fetched = {source: await gateway.client.get(source) for source in sources}
+    scripts = "".join(f.text for s, f in fetched.items() if s.endswith(".js"))
+    built = {f"/assets/{path.name}" for path in (dist_dir() / "assets").iterdir()}
 
     assert page.status_code == 200
-    assert sources
-    assert all(source.startswith("/") for source in sources)  # nothing from the internet
-    assert [f.status_code for f in fetched] == [200] * len(sources)
-    assert "SwaggerUIBundle" in fetched[sources.index("/docs/assets/swagger-ui-bundle.js")].text
-    script = (await gateway.client.get("/docs/explorer.js")).text
-    assert "https://" not in script
-    assert "http://" not in script
-    assert (await gateway.client.get("/docs/assets/../../etc/passwd")).status_code == 404
+    assert page.text == (dist_dir() / "docs.html").read_text()  # the build's page, not a copy
+    assert not re.findall(r"https?://", page.text)  # nothing named from the internet
+    assert {s for s in sources if s != "/favicon.svg"} <= built
+    assert [f.status_code for f in fetched.values()] == [200] * len(sources)
+    assert '"/openapi.json"' in scripts  # the explorer reads this gateway's own document
+    assert "swagger-ui" in scripts  # Swagger UI 5, bundled, not fetched
+    assert "default-src 'self'; script-src 'self'; style-src 'self';" in policy
+    assert "img-src 'self' data:;" in policy  # the stylesheet's icons; still no other origin
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe" not in policy
+    assert not re.findall(r"https?://", policy)
+    assert (await gateway.client.get("/docs/assets/swagger-ui-bundle.js")).status_code == 404
 
 
 async def test_readyz_when_everything_answers_is_ok(gateway: Gateway) -> None:
@@ -197,3 +230,40 @@ async def test_private_route_when_redis_goes_away_answers_503_not_500(
     assert during.status_code == 503
     assert during.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
     assert during.headers["Retry-After"] == "1"
+
+
+async def test_options_when_a_path_serves_several_methods_allows_every_documented_one(
+    gateway: Gateway,
+) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    allowed = {}
+    for path in document["paths"]:
+        answer = await gateway.client.options(path)
+        allowed[path] = set(answer.headers["allow"].split(", "))
+    refused = await gateway.client.put("/api/v1/trade/close")
+
+    assert allowed["/api/v1/trade/close"] == {"GET", "POST", "OPTIONS"}
+    for path, item in document["paths"].items():
+        documented = {method.upper() for method in item} | {"OPTIONS"}
+        # HEAD is GET without the body (RFC 9110), served undocumented beside a GET.
+        assert allowed[path] - {"HEAD"} == documented, path
+        assert "HEAD" not in allowed[path] or "GET" in documented, path
+    assert set(refused.headers["allow"].split(", ")) == allowed["/api/v1/trade/close"]
+
+
+async def test_openapi_when_create_names_neither_side_nor_type_says_so_and_the_server_refuses(
+    gateway: Gateway,
+) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    rule = document["components"]["schemas"]["CreateOrderRequest"]["anyOf"]
+    headers = await gateway.sign_in(f"sides-{uuid.uuid4().hex[:8]}@example.com")
+    body = {"asset": "BTC", "margin": "10", "leverage": 2}
+    answers = [
+        await gateway.client.post("/api/v1/trade/create", headers=headers, json=body | extra)
+        for extra in ({}, {"side": None, "type": None})
+    ]
+
+    assert sorted(tuple(option["required"]) for option in rule) == [("side",), ("type",)]
+    assert all(option["properties"] for option in rule)  # null does not count as given
+    assert [a.status_code for a in answers] == [400, 400]
+    assert {a.json()["error"]["code"] for a in answers} == {"INVALID_REQUEST"}

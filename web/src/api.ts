@@ -26,7 +26,7 @@ export class ApiError extends Error {
   }
 }
 
-function csrfToken(): string {
+export function csrfToken(): string {
   const match = document.cookie.match(/(?:^|; )cfd_csrf=([^;]+)/);
   return match?.[1] !== undefined ? decodeURIComponent(match[1]) : "";
 }

@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from cryptocfd.gateway import docs, edge, web
+from cryptocfd.gateway.allow import AllowMiddleware
 from cryptocfd.gateway.auth import provide_principal
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.logs import RequestContextMiddleware
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[
             RequestContextMiddleware(access_log=settings.access_log),
             MetricsMiddleware(),
+            AllowMiddleware(),
         ],
         openapi_config=OpenAPIConfig(
             title="CryptoCFD API",

@@ -48,6 +48,46 @@ def no_amount() -> msgspec.Raw:
     return _NULL
 
 
+MAX_ORDER_ID = 2**53
+
+
+class OrderId(int):
+    """An order id from this API, 1..2**53: a JSON integer, and JSON Schema counts ``12.0`` as
+    one, so it is accepted too (msgspec alone would refuse it); ``"12"`` and ``12.5`` are not."""
+
+
+def _decode_hook(kind: type, value: Any) -> Any:
+    if kind is not OrderId:  # pragma: no cover - only OrderId is custom
+        raise NotImplementedError(kind)
+    whole = type(value) in (int, float) and float(value).is_integer()
+    if not (whole and 1 <= value <= MAX_ORDER_ID):
+        raise ValueError(f"expected an order id, a whole number from 1 to {MAX_ORDER_ID}")
+    return OrderId(int(value))
+
+
+def _plain(value: T) -> T:
+    """``value`` with each ``OrderId`` a plain ``int`` again, which every encoder takes."""
+    ids = {
+        name: int(field)
+        for name in value.__struct_fields__  # type: ignore[attr-defined]
+        if isinstance(field := getattr(value, name), OrderId)
+    }
+    return msgspec.structs.replace(value, **ids) if ids else value  # type: ignore[type-var]
+
+
+def schema_hook(kind: type) -> dict[str, Any]:
+    """The JSON Schema of a custom body type (for the OpenAPI document)."""
+    if kind is OrderId:
+        description = "An order id from this API"
+        return {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_ORDER_ID,
+            "description": description,
+        }
+    raise NotImplementedError(kind)  # pragma: no cover - only OrderId is custom
+
+
 # (method, path) -> the struct its body decodes into; read by the OpenAPI document.
 DOCUMENTED_BODIES: dict[tuple[str, str], type[Any]] = {}
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
@@ -65,7 +105,7 @@ def decode_body(raw: bytes, struct: type[T]) -> T:
         raise ApiError(413, "BODY_TOO_LARGE", f"bodies are at most {MAX_BODY_BYTES} bytes")
     decoder = _decoders.get(struct)
     if decoder is None:
-        decoder = _decoders[struct] = msgspec.json.Decoder(struct)
+        decoder = _decoders[struct] = msgspec.json.Decoder(struct, dec_hook=_decode_hook)
     try:
         value: T = decoder.decode(raw)
     except msgspec.ValidationError as exc:
@@ -74,7 +114,7 @@ def decode_body(raw: bytes, struct: type[T]) -> T:
         raise ApiError(400, "INVALID_JSON", f"the body is not valid JSON: {exc}") from exc
     except RecursionError as exc:  # msgspec recurses once per nesting level of arrays/objects
         raise ApiError(400, "INVALID_JSON", "the body is nested too deeply") from exc
-    return value
+    return _plain(value)
 
 
 def amount(raw: msgspec.Raw, decimals: int, field: str) -> int:

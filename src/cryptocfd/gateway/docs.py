@@ -1,41 +1,52 @@
-"""``/docs`` (Swagger UI, served from the installed package: no internet needed) and
-``/openapi.json``, which adds what Litestar cannot see to its generated document: the bodies
+"""``/openapi.json``, which adds what Litestar cannot see to its generated document: the bodies
 handlers decode themselves (``body.DOCUMENTED_BODIES``), the error shape, and the auth schemes.
+
+The explorer that reads it, at ``/docs``, is a page of the ``web/`` build (``gateway/web.py``).
 """
 
 from __future__ import annotations
 
 import copy
-import mimetypes
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-import swagger_ui_bundle  # type: ignore[import-untyped]
-from litestar import Request, Response, get
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar import Litestar, Request, Response, get
+from litestar.routes import HTTPRoute
 
-from cryptocfd.gateway.body import DOCUMENTED_BODIES
+from cryptocfd.gateway.body import DOCUMENTED_BODIES, schema_hook
 from cryptocfd.gateway.errors import ErrorBody
+from cryptocfd.gateway.resources import resources_of
+from cryptocfd.market.candles import INTERVALS, MAX_LIMIT, MAX_TIME_S
+from cryptocfd.store.history import CURSOR_PATTERN
 
-ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
-SERVED = frozenset(
-    {
-        "swagger-ui.css",
-        "swagger-ui-bundle.js",
-        "swagger-ui-standalone-preset.js",
-        "favicon-32x32.png",
-    }
+# Route groups (tag, what it holds, its path prefixes): the explorer shows one section each.
+GROUPS = (
+    ("auth", "Sign in by emailed link or mobile PIN; tokens and sessions", ("/api/v1/auth/",)),
+    ("trade", "Open, change, close and cancel orders; closed history", ("/api/v1/trade/",)),
+    ("account", "Balance, margin and the demo account", ("/api/v1/balance", "/api/v1/account/")),
+    (
+        "market",
+        "Assets, quotes and candles; reading them needs no sign-in",
+        ("/api/v1/supportedAssets", "/api/v1/markets", "/api/v1/prices/", "/api/v1/candles"),
+    ),
+    ("operations", "Liveness, readiness and metrics", ("/healthz", "/readyz", "/metrics")),
 )
-PUBLIC = {
-    ("post", "/api/v1/auth/login"),
-    ("get", "/api/v1/auth/verify"),
-    ("post", "/api/v1/auth/verify"),
-    ("post", "/api/v1/auth/refresh"),
-    ("post", "/api/v1/auth/mobile/pin/login"),
-    ("get", "/healthz"),
-    ("get", "/readyz"),
+# Rules between a body's fields, which msgspec's schema of each field cannot state.
+_GIVEN = {"not": {"type": "null"}}
+BODY_RULES = {
+    # gateway/orders.place_order: a side, or the older clients' type, must be given.
+    "CreateOrderRequest": {
+        "anyOf": [
+            {"required": ["side"], "properties": {"side": _GIVEN}},
+            {"required": ["type"], "properties": {"type": _GIVEN}},
+        ]
+    },
+}
+# Operations guarded by something other than a user's sign-in, when the gateway has the token:
+# routes/ops.py lets a scraper through with the metrics token (without one, loopback in dev).
+OWN_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
+    ("get", "/metrics"): [{"metrics": []}]
 }
 # Responses a handler documents itself, which the error shape must not replace.
 OWN_RESPONSES = {("get", "/readyz", "503")}
@@ -53,77 +64,74 @@ ERROR_STATUSES = {
     ),
 }
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>CryptoCFD API explorer</title>
-<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
-<link rel="icon" href="/docs/assets/favicon-32x32.png">
-</head>
-<body>
-<div id="swagger-ui"></div>
-<script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
-<script src="/docs/explorer.js"></script>
-</body>
-</html>
-"""
 
-# Cookie-authenticated writes need the CSRF token: send the cookie's value as a header.
-SCRIPT = """window.ui = SwaggerUIBundle({
-  url: "/openapi.json",
-  dom_id: "#swagger-ui",
-  deepLinking: true,
-  persistAuthorization: true,
-  withCredentials: true,
-  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-  layout: "StandaloneLayout",
-  requestInterceptor: (request) => {
-    const match = document.cookie.match(/(?:^|; )cfd_csrf=([^;]+)/);
-    if (match) { request.headers["X-CSRF-Token"] = decodeURIComponent(match[1]); }
-    return request;
-  },
-});
-"""
+def signed_in_operations(app: Litestar) -> set[tuple[str, str]]:
+    """The ``(method, path)`` of every handler that takes the signed-in caller (``principal``)."""
+    return {
+        (method.lower(), route.path_format)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        if "principal" in handler.parsed_fn_signature.parameters
+        for method in handler.http_methods
+    }
 
 
-@get("/docs", include_in_schema=False, media_type="text/html")
-async def explorer() -> str:
-    """The API explorer page."""
-    return PAGE
+def candle_parameters(assets: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The query of ``GET /candles`` as ``market.candles.candle_query`` checks it."""
+    # Litestar reads ``to=null`` as no bound, as for any optional parameter.
+    seconds = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_TIME_S}
+    return {
+        "asset": {"type": "string", "enum": sorted(assets)},
+        "interval": {"type": "string", "enum": list(INTERVALS), "default": "1m"},
+        "from": seconds,
+        "to": seconds,
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 500},
+    }
 
 
-@get("/docs/explorer.js", include_in_schema=False, media_type="application/javascript")
-async def explorer_script() -> str:
-    """The explorer's configuration (a file, so a strict CSP needs no inline script)."""
-    return SCRIPT
+def _constrain(operation: dict[str, Any], schemas: dict[str, dict[str, Any]]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] in schemas:
+            parameter["schema"] = schemas[parameter["name"]]
 
 
-@get("/docs/assets/{name:str}", include_in_schema=False)
-async def explorer_asset(name: FromPath[str]) -> Response[bytes]:
-    """Swagger UI's own files, from the installed ``swagger-ui-bundle`` package."""
-    if name not in SERVED:
-        raise NotFoundException()
-    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return Response(
-        (ASSETS / name).read_bytes(),
-        media_type=media_type,
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+def _tag(path: str, operation: dict[str, Any]) -> None:
+    for tag, _text, prefixes in GROUPS:
+        if path.startswith(prefixes):
+            operation["tags"] = [tag]
+            return
 
 
-def _document(base: dict[str, Any]) -> dict[str, Any]:
+def _document(
+    base: dict[str, Any],
+    signed_in: set[tuple[str, str]],
+    assets: Iterable[str],
+    guarded: dict[tuple[str, str], list[dict[str, list[str]]]],
+) -> dict[str, Any]:
     document = copy.deepcopy(base)
+    _constrain(document["paths"]["/api/v1/candles"]["get"], candle_parameters(assets))
+    cursor = {"cursor": {"type": "string", "pattern": CURSOR_PATTERN, "description": "next_cursor"}}
+    for history in ("/api/v1/trade/closed", "/api/v1/trade/close"):
+        _constrain(document["paths"][history]["get"], cursor)
+    document["tags"] = [{"name": tag, "description": text} for tag, text, _paths in GROUPS]
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     structs = [*DOCUMENTED_BODIES.values(), ErrorBody]
-    refs, defs = msgspec.json.schema_components(structs, ref_template="#/components/schemas/{name}")
+    refs, defs = msgspec.json.schema_components(
+        structs, schema_hook=schema_hook, ref_template="#/components/schemas/{name}"
+    )
     schemas.update(defs)
+    for name, rule in BODY_RULES.items():
+        schemas[name].update(rule)
     error_ref = refs[-1]
     components["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "An access token"},
+        "metrics": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "CRYPTOCFD_METRICS_TOKEN; without one set, loopback clients in dev",
+        },
         "session": {
             "type": "apiKey",
             "in": "cookie",
@@ -151,8 +159,11 @@ def _document(base: dict[str, Any]) -> dict[str, Any]:
                     "description": text,
                     "content": {"application/json": {"schema": error_ref}},
                 }
-            if (method, path) not in PUBLIC:
+            _tag(path, operation)
+            if (method, path) in signed_in:
                 operation["security"] = [{"bearer": []}, {"session": []}]
+            elif (method, path) in guarded:
+                operation["security"] = guarded[(method, path)]
     return document
 
 
@@ -164,8 +175,12 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The OpenAPI 3.1 document of every route, schema, error code and auth scheme."""
     key = id(request.app)
     if key not in _cache:
-        _cache[key] = msgspec.json.encode(_document(request.app.openapi_schema.to_schema()))
+        base = request.app.openapi_schema.to_schema()
+        resources = resources_of(request.app)
+        guarded = OWN_SECURITY if resources.settings.metrics_token else {}
+        document = _document(base, signed_in_operations(request.app), resources.assets, guarded)
+        _cache[key] = msgspec.json.encode(document)
     return Response(_cache[key], media_type="application/json")
 
 
-ROUTES = [explorer, explorer_script, explorer_asset, openapi_json]
+ROUTES = [openapi_json]

@@ -11,15 +11,27 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from cryptocfd.gateway.body import Amount, OptionalAmount, no_amount
+from cryptocfd.gateway.body import Amount, OptionalAmount, OrderId, no_amount
+from cryptocfd.identity.emails import MAX_EMAIL_CHARS
 
 Money = Annotated[str, Meta(description="US dollars, two decimals", examples=["10000.00"])]
 Price = Annotated[str, Meta(description="A price at the asset's decimals", examples=["64250.50"])]
 Quantity = Annotated[str, Meta(description="Units of the asset, eight decimals")]
 Timestamp = Annotated[str, Meta(description="ISO 8601, UTC", examples=["2026-11-25T10:00:00.000Z"])]
 ClientId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
-OrderId = Annotated[int, Meta(ge=1, le=2**53, description="An order id from this API")]
-Email = Annotated[str, Meta(max_length=320, examples=["trader@example.com"])]
+# What identity.emails.normalize_email accepts, stated for the document (the code refuses
+# the rest with INVALID_EMAIL): printable ASCII without spaces or <>()[],;:\", one @, and a
+# domain of dot-separated labels.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"  # an address character other than the dot
+EMAIL_PATTERN = rf"^({_ATOM}|\.)+@{_ATOM}+(\.{_ATOM}+)+$"
+Email = Annotated[
+    str,
+    Meta(
+        max_length=MAX_EMAIL_CHARS,
+        examples=["trader@example.com"],
+        extra_json_schema={"pattern": EMAIL_PATTERN},
+    ),
+]
 
 
 class _Body(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -1,8 +1,9 @@
-"""The trading dashboard: ``web/dist`` (built by ``make setup``) served at ``/``.
+"""The pages built from ``web/`` (by ``make setup``): the dashboard at ``/``, the API explorer
+at ``/docs``.
 
-``index.html`` answers ``/`` with a Content-Security-Policy that allows only the page's own
-origin (and its websocket); the hashed bundles under ``/assets/`` are cached for good. With no
-build, ``/`` says how to make one.
+Each page is served with a Content-Security-Policy that allows only the page's own origin (and
+its websocket); the hashed bundles under ``/assets/`` are cached for good. With no build, a page
+says how to make one.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]+$")
 MISSING = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>CryptoCFD</title>
 </head><body><h1>CryptoCFD</h1>
-<p>The trading dashboard is not built: run <code>make setup</code> (it builds <code>web/</code>).
-The whole API is live in the <a href="/docs">API explorer</a>.</p></body></html>"""
+<p>The {page} is not built: run <code>make setup</code> (it builds <code>web/</code>).
+The whole API is described in <a href="/openapi.json">/openapi.json</a>.</p></body></html>"""
 
 
 def dist_dir() -> Path:
@@ -36,11 +37,11 @@ def dist_dir() -> Path:
     return beside_package
 
 
-def content_security_policy(host: str | None) -> str:
+def content_security_policy(host: str | None, images: str = "'self'") -> str:
     """Only this origin: scripts, styles, images, fetches and the websocket to the same host."""
     sockets = f" ws://{host} wss://{host}" if host and _HOST.match(host) else ""
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; "
         f"font-src 'self'; connect-src 'self'{sockets}; object-src 'none'; base-uri 'self'; "
         "form-action 'self'; frame-ancestors 'none'"
     )
@@ -62,18 +63,31 @@ def _served(folder: Path, name: str) -> Path:
     return path
 
 
-@get("/", include_in_schema=False)
-async def dashboard(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """The dashboard's page, or how to build it."""
-    page = dist_dir() / "index.html"
+def _page(
+    request: Request[Any, Any, Any], name: str, what: str, images: str = "'self'"
+) -> Response[bytes]:
+    page = dist_dir() / name
     headers = {
-        "Content-Security-Policy": content_security_policy(request.headers.get("host")),
+        "Content-Security-Policy": content_security_policy(request.headers.get("host"), images),
         "Cache-Control": "no-cache",
         "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
     }
-    body = page.read_bytes() if page.is_file() else MISSING.encode()
+    body = page.read_bytes() if page.is_file() else MISSING.format(page=what).encode()
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+
+
+@get("/", include_in_schema=False)
+async def dashboard(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The dashboard's page, or how to build it."""
+    return _page(request, "index.html", "trading dashboard")
+
+
+@get("/docs", include_in_schema=False)
+async def explorer(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The API explorer's page (``web/docs.html``: Swagger UI 5), or how to build it."""
+    # Swagger UI's stylesheet draws its icons as data: SVGs; still nothing from another origin.
+    return _page(request, "docs.html", "API explorer", images="'self' data:")
 
 
 @get("/assets/{name:str}", include_in_schema=False)
@@ -88,4 +102,4 @@ async def favicon() -> Response[bytes]:
     return _file(_served(dist_dir(), "favicon.svg"), "public, max-age=86400")
 
 
-ROUTES = [dashboard, bundle, favicon]
+ROUTES = [dashboard, explorer, bundle, favicon]
