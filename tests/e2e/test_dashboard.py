@@ -30,15 +30,6 @@ def shown(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
 
-def wait_for_link(inbox: Inbox, recipient: str, timeout_s: float = 30.0) -> str:
-    """The sign-in link in the newest email to ``recipient``."""
-    deadline = time.monotonic() + timeout_s
-    while (link := inbox.newest_link(recipient)) is None:
-        assert time.monotonic() < deadline, f"no email to {recipient}"
-        time.sleep(0.05)
-    return link
-
-
 def api_json(page: Page, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """Call the API as the signed-in browser (its cookies, and the CSRF header for writes)."""
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
@@ -69,7 +60,7 @@ def sign_in(page: Page, platform: Platform, inbox: Inbox) -> float:
     # SMTP is configured here, so the email went out and no dev mailbox is offered.
     expect(page.get_by_role("link", name="dev mailbox")).to_have_count(0)
     page.screenshot(path=ARTIFACTS / "signin-sent.png")
-    link = wait_for_link(inbox, EMAIL)
+    link = inbox.wait_for_link(EMAIL)
     assert link.startswith(platform.base_url + "/api/v1/auth/verify?token=")
     page.goto(link)  # opens the confirmation page: only its button spends the link
     expect(page.get_by_role("heading", name="Sign in as e…@example.com")).to_be_visible(

@@ -7,7 +7,6 @@ session cookie, to call private routes; the page loads nothing from another orig
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,11 +23,7 @@ WAIT_MS = 30_000  # generous: a loaded 2-core machine runs five processes and a 
 def emailed_link(platform: Platform, inbox: Inbox, email: str) -> str:
     """Ask for a sign-in link for ``email`` and return it as the real SMTP server got it."""
     httpx.post(f"{platform.base_url}/api/v1/auth/login", json={"email": email}).raise_for_status()
-    deadline = time.monotonic() + 30
-    while (link := inbox.newest_link(email)) is None:
-        assert time.monotonic() < deadline, f"no email to {email}"
-        time.sleep(0.05)
-    return link
+    return inbox.wait_for_link(email)
 
 
 def access_token(platform: Platform, inbox: Inbox, email: str) -> str:

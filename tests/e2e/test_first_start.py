@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -52,11 +51,7 @@ def signed_in_page(browser: Browser, platform: Platform, inbox: Inbox) -> Page:
     page = context.new_page()
     answer = page.request.post("/api/v1/auth/login", data={"email": EMAIL})
     assert answer.status == 202, answer.text()
-    deadline = time.monotonic() + 30
-    while (link := inbox.newest_link(EMAIL)) is None:
-        assert time.monotonic() < deadline, f"no email to {EMAIL}"
-        time.sleep(0.05)
-    page.goto(link)  # the confirmation page: only its button spends the link
+    page.goto(inbox.wait_for_link(EMAIL))  # the confirmation page: only its button spends the link
     page.get_by_role("button", name="Sign in", exact=True).click()
     return page
 

@@ -6,6 +6,7 @@ import asyncio
 import email
 import email.policy
 import re
+import time
 from collections import Counter
 from email.message import EmailMessage
 
@@ -45,6 +46,15 @@ class Inbox:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"no email to {recipient}")
             await asyncio.sleep(0.02)
+        return link
+
+    def wait_for_link(self, recipient: str, timeout_s: float = 30.0) -> str:
+        """``link_to`` for synchronous callers (the browser tests, whose Playwright owns the
+        thread's event loop)."""
+        deadline = time.monotonic() + timeout_s
+        while (link := self.newest_link(recipient)) is None:
+            assert time.monotonic() < deadline, f"no email to {recipient}"
+            time.sleep(0.05)
         return link
 
     def newest_link(self, recipient: str) -> str | None:
