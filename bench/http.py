@@ -24,6 +24,7 @@ import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
@@ -38,9 +39,11 @@ from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.store.database import asyncpg_dsn
+from cryptocfd.store.outbox import open_body
 from cryptocfd.trading.commands import Tick
 
 USERS = 32
+JSON = "application/json"
 
 
 async def _ticks(redis: Redis, streams: Streams, stop: asyncio.Event) -> None:
@@ -55,7 +58,9 @@ async def _ticks(redis: Redis, streams: Streams, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), 0.25)
 
 
-async def _sign_in(base: str, database_url: str, count: int) -> list[str]:
+async def _sign_in(base: str, database_url: str, key: str, count: int) -> list[str]:
+    """Sign ``count`` users in through their links, opened from the sealed outbox with the
+    gateway's server key (the worker, which would email them, is not running)."""
     tokens = []
     async with httpx.AsyncClient(base_url=base) as client:
         connection = await asyncpg.connect(asyncpg_dsn(database_url))
@@ -63,12 +68,16 @@ async def _sign_in(base: str, database_url: str, count: int) -> list[str]:
             for n in range(count):
                 email = f"bench-{n}@example.com"
                 (await client.post("/api/v1/auth/login", json={"email": email})).raise_for_status()
-                body = await connection.fetchval(
-                    "SELECT body FROM email_outbox WHERE recipient = $1 ORDER BY id DESC", email
+                sealed = await connection.fetchval(
+                    "SELECT sealed_body FROM email_outbox WHERE recipient = $1 ORDER BY id DESC",
+                    email,
                 )
+                body = open_body(key.encode(), email, sealed)
                 link = next(w for w in body.split() if "/auth/verify?" in w)
-                path = link.split("://", 1)[1].split("/", 1)[1]
-                answer = await client.get(f"/{path}", headers={"Accept": "application/json"})
+                token = parse_qs(urlsplit(link).query)["token"][0]
+                answer = await client.post(
+                    "/api/v1/auth/verify", json={"token": token}, headers={"Accept": JSON}
+                )
                 answer.raise_for_status()
                 tokens.append(answer.json()["access_token"])
         finally:
@@ -125,6 +134,7 @@ async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
     port = free_port()
     await admin(f'CREATE DATABASE "{name}"')
     stop = asyncio.Event()
+    key = secrets.token_hex(32)
     with tempfile.TemporaryDirectory() as state:
         env = {
             **os.environ,
@@ -132,6 +142,7 @@ async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
             "REDIS_URL": redis_url,
             "CRYPTOCFD_REDIS_PREFIX": streams.prefix,
             "CRYPTOCFD_STATE_DIR": state,
+            "CRYPTOCFD_SECRET_KEY": key,
             "CRYPTOCFD_PUBLIC_URL": f"http://127.0.0.1:{port}",
             **ONE_ADDRESS_LOAD,
             "CRYPTOCFD_RATE_PER_USER_PER_MIN": str(10**9),
@@ -142,7 +153,7 @@ async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
         ticker = asyncio.create_task(_ticks(redis, streams, stop))
         try:
             async with running_gateway(env, port, args.workers) as base:
-                tokens = await _sign_in(base, db_url, USERS)
+                tokens = await _sign_in(base, db_url, key, USERS)
                 return [await _measure(args, port, tokens) for _ in range(args.runs)]
         finally:
             stop.set()
