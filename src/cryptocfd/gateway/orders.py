@@ -23,7 +23,7 @@ from cryptocfd.gateway.schemas import CreateOrderRequest, ModifyRequest
 from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.commands import Command, ModifyPosition, OrderType, PlaceOrder, Side
 from cryptocfd.trading.fingerprint import fingerprinted
-from cryptocfd.trading.order_shape import shape_problem
+from cryptocfd.trading.order_shape import fraction_problem, shape_problem
 from cryptocfd.trading.rejections import RejectCode
 
 C = TypeVar("C", bound=Command)
@@ -128,8 +128,9 @@ def fraction_bps(raw: Raw) -> int:
     bps = optional_amount(raw, 4, "fraction")
     if bps is None:
         return BPS
-    if not 0 < bps <= BPS:
-        raise _bad(RejectCode.INVALID_FRACTION, "fraction must be above 0 and at most 1")
+    problem = fraction_problem(bps)
+    if problem is not None:
+        raise rejected(problem)
     return bps
 
 

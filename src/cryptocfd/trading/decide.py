@@ -40,7 +40,7 @@ from cryptocfd.trading.events import (
     PositionOpened,
 )
 from cryptocfd.trading.margin import capped_pnl, liquidation_price, quantity_for
-from cryptocfd.trading.order_shape import shape_problem
+from cryptocfd.trading.order_shape import fraction_problem, shape_problem
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import State
 
@@ -323,8 +323,9 @@ def close_position(state: State, cmd: ClosePosition) -> Decision:
     pos = state.positions.get(cmd.order_id)
     if pos is None or pos.account_id != cmd.account_id:
         return ORDER_NOT_FOUND
-    if not 1 <= cmd.fraction_bps <= BPS:
-        return reject(RejectCode.INVALID_FRACTION, "fraction must be 1 to 10000 bps")
+    problem = fraction_problem(cmd.fraction_bps)
+    if problem is not None:
+        return problem
     asset = state.assets[pos.asset]
     quote = asset.quote
     if quote is None or cmd.ts - quote.ts > asset.spec.staleness_ms:

@@ -2,7 +2,8 @@
 
 One function, called by the engine (``decide.place_order``, rules 3 to 8 of ``docs/engine.md``)
 and by the gateway before it sends anything, so both refuse the same orders with the same
-codes in the same order, and no rule lives in two copies that can drift apart.
+codes in the same order, and no rule lives in two copies that can drift apart. A close's
+fraction is checked here for the same reason.
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from cryptocfd.trading.rejections import RejectCode, Rejection
 
 # A pending entry may wait at most this long: further out is a typo, not a plan.
 MAX_EXPIRY_MS = 366 * 86_400_000
+
+
+def fraction_problem(fraction_bps: int) -> Rejection | None:
+    """A close's fraction outside (0, 1], in basis points, or ``None`` when it is one."""
+    if not 1 <= fraction_bps <= BPS:
+        return Rejection(RejectCode.INVALID_FRACTION, "fraction must be above 0 and at most 1")
+    return None
 
 
 def shape_problem(cmd: PlaceOrder, spec: AssetSpec) -> Rejection | None:
