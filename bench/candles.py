@@ -40,12 +40,12 @@ from rich.progress import Progress
 from _common import drop_keys, median, report
 from _gateway_proc import ONE_ADDRESS_LOAD, running_gateway
 from _postgres import admin, database_url
+from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.market.candles import Candle
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.store.candles import query_candles, refresh_aggregates, write_candles
 from cryptocfd.store.database import create_pool
 from cryptocfd.store.migrate import upgrade
-from cryptocfd.trading.assets import DEFAULT_ASSETS
 
 ASSETS = [a.symbol for a in DEFAULT_ASSETS]
 START_S = int(datetime(2023, 1, 2, tzinfo=UTC).timestamp())

@@ -18,14 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from _common import report
-from cryptocfd.trading.commands import (
-    ClosePosition,
-    OpenAccount,
-    OrderType,
-    PlaceOrder,
-    Side,
-    Tick,
-)
+from cryptocfd.core.tick import Tick
+from cryptocfd.trading.commands import ClosePosition, OpenAccount, OrderType, PlaceOrder, Side
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted
 

@@ -37,10 +37,10 @@ from _http_load import Connection, build, closed_loop, open_loop
 from _postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
+from cryptocfd.core.tick import Tick
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.store.outbox import open_body
-from cryptocfd.trading.commands import Tick
 
 USERS = 32
 JSON = "application/json"

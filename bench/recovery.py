@@ -23,8 +23,9 @@ from _common import report
 from _engine_proc import kill_engine, start_engine
 from cryptocfd.bus.messages import FIELD, Record, encode
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.tick import Tick
 from cryptocfd.services.snapshots import SnapshotStore, new_header, parse_key
-from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side, Tick
+from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.engine import Engine
 
 T0 = 1_700_000_000_000

@@ -25,7 +25,8 @@ from _engine_proc import kill_engine, start_engine
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
-from cryptocfd.trading.commands import ClosePosition, Command, OpenAccount, PlaceOrder, Side, Tick
+from cryptocfd.core.tick import Tick
+from cryptocfd.trading.commands import ClosePosition, Command, OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted
 
 ACCOUNTS = 100

@@ -40,8 +40,8 @@ from _gateway_proc import ONE_ADDRESS_LOAD, running_gateway
 from _postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
+from cryptocfd.core.tick import Tick
 from cryptocfd.services.embedded.binaries import free_port
-from cryptocfd.trading.commands import Tick
 
 
 class _Quote(msgspec.Struct):

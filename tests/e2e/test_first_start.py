@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.services.backfill import backfill_with_progress
-from cryptocfd.trading.assets import DEFAULT_ASSETS
 from tests.e2e.conftest import ARTIFACTS, platform_on
 from tests.integration.platform_process import Platform
 from tests.integration.postgres import fresh_database

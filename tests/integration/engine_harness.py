@@ -13,9 +13,9 @@ from redis.asyncio import Redis
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
+from cryptocfd.core.tick import Tick
 from cryptocfd.services.engine import Cadence, EngineService
 from cryptocfd.services.snapshots import SnapshotStore
-from cryptocfd.trading.commands import Tick
 
 KEY = secrets.token_bytes(32)
 

@@ -18,13 +18,13 @@ import httpx
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.tick import Tick
 from cryptocfd.gateway.app import create_app
 from cryptocfd.services.engine import EngineService
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.store.keyfiles import server_key
 from cryptocfd.store.outbox import open_body
-from cryptocfd.trading.commands import Tick
 from tests.integration.engine_harness import publish_tick, running_engine, store_in, until
 
 T = TypeVar("T")

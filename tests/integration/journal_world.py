@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.tick import Tick
 from cryptocfd.services.engine import EngineService
 from cryptocfd.services.journaling import Journaler
 from cryptocfd.store.database import create_pool
@@ -26,7 +27,6 @@ from cryptocfd.trading.commands import (
     OrderType,
     PlaceOrder,
     Side,
-    Tick,
     Withdraw,
 )
 from cryptocfd.trading.engine import Outcome

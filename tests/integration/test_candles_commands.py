@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 
 from cryptocfd.cli import main
+from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.store.database import asyncpg_dsn
-from cryptocfd.trading.assets import DEFAULT_ASSETS
 from tests.integration.postgres import fresh_database
 
 

@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.market.candles import INTERVALS, Candle, CandleQueryError, CandleRow
 from cryptocfd.services.backfill import backfill
 from cryptocfd.store.candles import query_candles, refresh_aggregates, write_candles
 from cryptocfd.store.database import create_pool
-from cryptocfd.trading.assets import DEFAULT_ASSETS
 from tests.integration.postgres import fresh_database
 
 # Saturday 2026-10-31 22:00 UTC: the history below crosses a month, a day and a week boundary.

@@ -31,6 +31,7 @@ from cryptocfd.bus.client import EngineClient, EngineUnavailable
 from cryptocfd.bus.messages import FIELD, Record, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.tick import Tick
 from cryptocfd.services.snapshots import SnapshotStore, parse_key
 from cryptocfd.trading.commands import (
     ClosePosition,
@@ -40,7 +41,6 @@ from cryptocfd.trading.commands import (
     OrderType,
     PlaceOrder,
     Side,
-    Tick,
     Withdraw,
 )
 from cryptocfd.trading.engine import Engine, Outcome

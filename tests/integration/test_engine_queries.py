@@ -8,7 +8,8 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.messages import GetBalances, GetPortfolio
 from cryptocfd.bus.streams import Streams
-from cryptocfd.trading.commands import OpenAccount, OrderType, PlaceOrder, Side, Tick
+from cryptocfd.core.tick import Tick
+from cryptocfd.trading.commands import OpenAccount, OrderType, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.views import Balances, Portfolio

@@ -13,7 +13,8 @@ from cryptocfd.bus.client import EngineUnavailable
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries, stream_entries
 from cryptocfd.bus.streams import Streams
-from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side, Tick
+from cryptocfd.core.tick import Tick
+from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted, PositionClosed, PositionOpened, QuoteUpdated
 from cryptocfd.trading.fingerprint import fingerprinted
 from cryptocfd.trading.rejections import RejectCode, Rejection

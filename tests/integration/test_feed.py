@@ -16,10 +16,10 @@ from redis.asyncio import Redis
 from cryptocfd.bus.messages import FIELD, TickMessage, decode_tick
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.simulated import SimulatedFeed
 from cryptocfd.services.feed import FeedService
-from cryptocfd.trading.assets import DEFAULT_ASSETS
-from cryptocfd.trading.commands import Tick
 
 SYMBOLS = {a.symbol for a in DEFAULT_ASSETS}
 

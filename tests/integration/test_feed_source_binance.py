@@ -11,11 +11,11 @@ from contextlib import aclosing, asynccontextmanager
 import msgspec
 from websockets.asyncio.server import ServerConnection, serve
 
+from cryptocfd.core.assets import AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.binance import BinanceMarkets, RefusalKind
 from cryptocfd.services.sources.binance import BinanceSource
 from cryptocfd.services.sources.clock import Backoff
-from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.commands import Tick
 from tests.integration.servers import free_port
 
 BTC = AssetSpec("BTC", "Bitcoin", 2, 6, 100, staleness_ms=400)

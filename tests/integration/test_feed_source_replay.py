@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.tick import Tick
 from cryptocfd.services.sources.replay import ReplayError, ReplaySource
-from cryptocfd.trading.assets import DEFAULT_ASSETS
-from cryptocfd.trading.commands import Tick
 
 GOOD = """ts,asset,bid,ask
 1700000000000,BTC,97000.01,97000.02

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.tick import Tick
 from cryptocfd.services.sources import (
     BinanceSource,
     ReplaySource,
     SimulatedSource,
     source_from_setting,
 )
-from cryptocfd.trading.assets import DEFAULT_ASSETS
-from cryptocfd.trading.commands import Tick
 
 
 async def first_ticks(source: SimulatedSource, count: int) -> list[Tick]:

@@ -19,12 +19,12 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.market.candles import INTERVALS
 from cryptocfd.market.simulated import SimulatedFeed
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import asyncpg_dsn
-from cryptocfd.trading.assets import DEFAULT_ASSETS
 from cryptocfd.trading.ticks import house_quote
 from tests.integration.test_up import read_until, start_up
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.tick import Tick
 from cryptocfd.services.worker import run_worker
-from cryptocfd.trading.commands import Tick
 from tests.integration.engine_harness import publish_tick, until
 from tests.integration.gateway_harness import running_gateway
 

@@ -28,9 +28,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
+from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.candles import INTERVALS
-from cryptocfd.trading.assets import DEFAULT_ASSETS
-from cryptocfd.trading.commands import Tick
 from tests.integration.platform_process import Platform, running_platform
 
 # Signing out would revoke the token every other call uses; its rules have their own tests.

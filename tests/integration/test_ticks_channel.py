@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import TickFollower, publish_ticks
-from cryptocfd.trading.commands import Tick
+from cryptocfd.core.tick import Tick
 
 
 async def test_follower_when_ticks_are_published_hears_each_in_order(

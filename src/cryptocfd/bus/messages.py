@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from cryptocfd.trading.commands import Command, Tick
+from cryptocfd.core.tick import Tick
+from cryptocfd.trading.commands import Command
 from cryptocfd.trading.events import Accepted
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.views import Balances, Portfolio

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 
 from cryptocfd.bus.messages import FIELD, BadMessage, TickMessage, decode_tick, encode
 from cryptocfd.bus.streams import Streams
-from cryptocfd.trading.commands import Tick
+from cryptocfd.core.tick import Tick
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,9 @@ from typing import Any, NamedTuple
 import msgspec
 
 from cryptocfd.bus.messages import Record
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import format_cents
+from cryptocfd.core.tick import Tick
 from cryptocfd.gateway.frames import WriteFrame, text_frame
 from cryptocfd.gateway.present import iso_ms, price, quantity
 from cryptocfd.market.candles import (
@@ -35,8 +37,6 @@ from cryptocfd.market.candles import (
     CandleRow,
     bucket_start,
 )
-from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.commands import Tick
 from cryptocfd.trading.events import (
     Accepted,
     Event,

@@ -15,12 +15,12 @@ from typing import TypeVar
 
 from msgspec import Raw, UnsetType
 
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import BPS, CENTS_DECIMALS
 from cryptocfd.gateway.auth import Principal
 from cryptocfd.gateway.body import amount, optional_amount
 from cryptocfd.gateway.errors import ApiError, rejected
 from cryptocfd.gateway.schemas import CreateOrderRequest, ModifyRequest
-from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.commands import Command, ModifyPosition, OrderType, PlaceOrder, Side
 from cryptocfd.trading.fingerprint import fingerprinted
 from cryptocfd.trading.order_shape import fraction_problem, shape_problem

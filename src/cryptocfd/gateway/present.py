@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import QTY_DECIMALS, format_cents, format_scaled
 from cryptocfd.gateway.schemas import BalanceOut, ClosedOut, PendingOut, PositionOut
 from cryptocfd.store.history import ClosedTrade
-from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.events import PositionClosed
 from cryptocfd.trading.state import AccountView
 from cryptocfd.trading.views import PendingView, PositionView

@@ -17,11 +17,11 @@ from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import TickFollower
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.gateway.live import LiveHub
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import create_pool
 from cryptocfd.store.keyfiles import server_key
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import msgspec
 
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import DecimalFormatError, ceil_div, floor_div, parse_scaled
-from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.commands import Tick
+from cryptocfd.core.tick import Tick
 
 BINANCE_WS_URL = "wss://stream.binance.com:9443"
 QUOTE_CURRENCY = "USDT"

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from cryptocfd.trading.commands import Tick
+from cryptocfd.core.tick import Tick
 
 MINUTE_MS = 60_000
 # Every interval's buckets count from Monday 2000-01-03 00:00 UTC, so weeks start on Mondays and

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.core.assets import AssetSpec
 
 
 class Freshness:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from cryptocfd.core.assets import AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.binance import Refusal, round_quote
-from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.commands import Tick
 
 HEADER = ("ts", "asset", "bid", "ask")
 

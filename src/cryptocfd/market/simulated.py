@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Protocol
 
-from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.commands import Tick
+from cryptocfd.core.assets import AssetSpec
+from cryptocfd.core.tick import Tick
 
 MS_PER_YEAR = 365 * 86_400_000
 

@@ -28,12 +28,12 @@ import asyncpg
 from rich.console import Console
 from rich.progress import Progress
 
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.candles import MINUTE_MS, Candle, CandleAggregator
 from cryptocfd.market.simulated import SimulatedFeed
 from cryptocfd.store.candles import has_candles, refresh_aggregates, write_candles
 from cryptocfd.store.database import create_pool
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.trading.commands import Tick
 from cryptocfd.trading.ticks import house_quote
 
 DAY_MINUTES = 1_440

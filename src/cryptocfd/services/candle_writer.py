@@ -20,9 +20,9 @@ from redis.exceptions import RedisError, ResponseError
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import stream_entries
 from cryptocfd.bus.streams import CANDLES_GROUP, Streams
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.candles import Candle, CandleAggregator
 from cryptocfd.store.candles import write_candles
-from cryptocfd.trading.commands import Tick
 from cryptocfd.trading.events import Accepted, QuoteUpdated
 
 log = logging.getLogger(__name__)

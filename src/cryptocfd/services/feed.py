@@ -16,11 +16,11 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import PRICES_MAXLEN, publish_ticks
+from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.tick import Tick
 from cryptocfd.services.sources import TickSource, source_from_setting
 from cryptocfd.services.sources.simulated import SimulatedSource
 from cryptocfd.settings import Settings
-from cryptocfd.trading.assets import DEFAULT_ASSETS
-from cryptocfd.trading.commands import Tick
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.core.money import format_cents, format_scaled
 from cryptocfd.market.simulated import SimulatedFeed
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted, PositionClosed, PositionOpened

@@ -20,12 +20,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cryptocfd.store.keyfiles import dev_key_file
-from cryptocfd.trading.image import EngineImage
+from cryptocfd.trading.snapshot.image import EngineImage
 
 log = logging.getLogger(__name__)
 
 MAGIC = b"CCFDSNAP"
-FORMAT = 2  # 2: the columnar image (trading/image.py); a format 1 file is skipped, logged
+FORMAT = 2  # 2: the columnar image (trading/snapshot/image.py); a format 1 file is skipped, logged
 KEY_BYTES = 32
 SUFFIX = ".snap"
 HEADER_READ = 4096  # enough of a file to hold its header

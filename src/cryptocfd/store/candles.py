@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.market.candles import (
     BUCKET_ORIGIN_S,
     DEFAULT_LIMIT,
@@ -31,7 +32,6 @@ from cryptocfd.market.candles import (
 )
 from cryptocfd.store.database import Connection
 from cryptocfd.store.locks import CANDLES_LOCK
-from cryptocfd.trading.assets import DEFAULT_ASSETS
 
 COLUMNS = ("asset", "time_s", "open", "high", "low", "close", "volume", "trades")
 # Each rollup after the one-minute table, with the finer table it is recomputed from.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.trading.commands import OrderType
 
 

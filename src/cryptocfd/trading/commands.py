@@ -10,10 +10,11 @@ Amounts are integers at their named scale: cents, 1e-8 quantity units, price tic
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, UnsetType
+
+from cryptocfd.core.wire import Int
 
 
 class Side(StrEnum):
@@ -37,10 +38,6 @@ LONG = Side.LONG
 SHORT = Side.SHORT
 MARKET = OrderType.MARKET
 LIMIT = OrderType.LIMIT
-
-# Every integer a command carries fits in 53 bits. Decoding a message refuses a bigger one, so
-# no absurd amount reaches the engine, the log or the journal's bigint columns.
-Int = Annotated[int, msgspec.Meta(ge=-(2**53), le=2**53)]
 
 
 class OpenAccount(msgspec.Struct, frozen=True, tag=True, gc=False):
@@ -134,15 +131,6 @@ class CancelOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     account_id: Int
     order_id: Int
     fingerprint: Int | None = None
-
-
-class Tick(msgspec.Struct, frozen=True, tag=True, gc=False):
-    """A feed quote for one asset, in price ticks, before the house spread is added."""
-
-    asset: str
-    bid: Int
-    ask: Int
-    ts: Int
 
 
 Command = (

@@ -10,8 +10,8 @@ from typing import Protocol
 
 from msgspec import UNSET
 
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import BPS, format_scaled
-from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.book import Account, AssetState, Quote
 from cryptocfd.trading.commands import (
     LIMIT,

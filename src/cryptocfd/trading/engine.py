@@ -12,8 +12,8 @@ from heapq import heappop, heappush
 from itertools import chain, islice, repeat
 from typing import Any
 
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.trading.columns import unpack_ints
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
     ClosePosition,
@@ -22,7 +22,6 @@ from cryptocfd.trading.commands import (
     ModifyPosition,
     OpenAccount,
     PlaceOrder,
-    Tick,
     Withdraw,
 )
 from cryptocfd.trading.decide import (
@@ -37,16 +36,17 @@ from cryptocfd.trading.decide import (
 )
 from cryptocfd.trading.events import Accepted, Event
 from cryptocfd.trading.fingerprint import Keyed, Remembered, recalled, remembered
-from cryptocfd.trading.hashing import state_digest
-from cryptocfd.trading.image import EngineImage, image_state
 from cryptocfd.trading.rejections import RejectCode, Rejection
-from cryptocfd.trading.remembered import (
+from cryptocfd.trading.snapshot.columns import unpack_ints
+from cryptocfd.trading.snapshot.hashing import state_digest
+from cryptocfd.trading.snapshot.image import EngineImage, image_state
+from cryptocfd.trading.snapshot.remembered import (
     RESTORED,
     EncodedOutcomes,
     ThawingRequests,
     image_remembered,
 )
-from cryptocfd.trading.restore import restore_state
+from cryptocfd.trading.snapshot.restore import restore_state
 from cryptocfd.trading.state import AccountView, State
 from cryptocfd.trading.ticks import decide_tick
 

@@ -8,8 +8,8 @@ fraction is checked here for the same reason.
 
 from __future__ import annotations
 
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import BPS
-from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.commands import MARKET, PlaceOrder
 from cryptocfd.trading.rejections import RejectCode, Rejection
 

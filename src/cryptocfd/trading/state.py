@@ -7,12 +7,12 @@ snapshot plus the events after it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
 
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import BPS
-from cryptocfd.trading.assets import AssetSpec
 from cryptocfd.trading.book import (
     Account,
     AssetState,
@@ -39,9 +39,6 @@ from cryptocfd.trading.events import (
 )
 from cryptocfd.trading.triggers import TriggerBook
 
-if TYPE_CHECKING:
-    from cryptocfd.trading.cold import ColdBook
-
 
 class AccountView(msgspec.Struct, frozen=True):
     """An account as a trader sees it, in cents; no margin used means no margin level."""
@@ -55,6 +52,19 @@ class AccountView(msgspec.Struct, frozen=True):
     unrealized_pnl: int
 
 
+class Thawing(Protocol):
+    """What a restore left cold (``snapshot.cold.ColdBook``), as the state sees it: named
+    here so the rules never import the snapshot machinery."""
+
+    def warm(self, count: int) -> bool:
+        """Thaw about ``count`` accounts; whether nothing is left cold."""
+        ...
+
+    def thaw_all(self) -> None:
+        """Thaw everything still cold."""
+        ...
+
+
 class State:
     """Accounts, positions, pending entries, quotes and their trigger indexes."""
 
@@ -65,7 +75,7 @@ class State:
         self.accounts: MutableMapping[int, Account] = {}
         self.positions: MutableMapping[int, Position] = {}
         self.pending: dict[int, PendingOrder] = {}
-        self.cold: ColdBook | None = None
+        self.cold: Thawing | None = None
         for spec in assets:
             self.assets[spec.symbol] = AssetState(spec)
             self.triggers[spec.symbol] = TriggerBook(self.positions, self.pending)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from heapq import heappop
 
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import BPS
-from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.trading.book import AssetState, PendingOrder
-from cryptocfd.trading.commands import Tick
 from cryptocfd.trading.decide import Decision, close_event, open_event, reject
 from cryptocfd.trading.events import (
     CloseReason,

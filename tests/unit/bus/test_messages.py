@@ -16,7 +16,8 @@ from cryptocfd.bus.messages import (
     decode_tick,
     encode,
 )
-from cryptocfd.trading.commands import ModifyPosition, PlaceOrder, Side, Tick
+from cryptocfd.core.tick import Tick
+from cryptocfd.trading.commands import ModifyPosition, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted, QuoteUpdated
 from cryptocfd.trading.rejections import RejectCode, Rejection
 

@@ -11,11 +11,11 @@ from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
 from cryptocfd.bus.messages import Record
+from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.tick import Tick
 from cryptocfd.gateway.frames import text_frame
 from cryptocfd.gateway.live import LiveHub, Subscriber, outgoing
 from cryptocfd.gateway.present import price
-from cryptocfd.trading.assets import DEFAULT_ASSETS
-from cryptocfd.trading.commands import Tick
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted, QuoteUpdated
 

@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.binance import (
     BINANCE_WS_URL,
     BinanceMarkets,
@@ -19,8 +21,6 @@ from cryptocfd.market.binance import (
     round_price,
     stream_url,
 )
-from cryptocfd.trading.assets import DEFAULT_ASSETS
-from cryptocfd.trading.commands import Tick
 
 MARKETS = BinanceMarkets(DEFAULT_ASSETS)
 NOW = 1_700_000_000_123

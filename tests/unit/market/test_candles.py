@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.candles import (
     INTERVALS,
     MAX_LIMIT,
@@ -21,7 +22,6 @@ from cryptocfd.market.candles import (
     merge_open_candle,
     validate_candle_query,
 )
-from cryptocfd.trading.commands import Tick
 
 T0 = 1_764_028_800_000  # 2025-11-25 00:00 UTC, in ms
 ASSETS = ("BTC", "ETH")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.market.freshness import Freshness
-from cryptocfd.trading.assets import AssetSpec
 
 BTC = AssetSpec("BTC", "Bitcoin", 2, 6, 100, staleness_ms=1_000)
 ETH = AssetSpec("ETH", "Ethereum", 2, 5, 100, staleness_ms=5_000)

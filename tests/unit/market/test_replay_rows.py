@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.replay import ReplayError, ReplayRows
-from cryptocfd.trading.assets import DEFAULT_ASSETS
-from cryptocfd.trading.commands import Tick
 
 
 def test_tick_when_the_row_is_good_gives_the_tick_with_its_timestamp() -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.market.candles import MINUTE_MS
 from cryptocfd.market.simulated import SimulatedFeed
 from cryptocfd.services.backfill import MAX_TICKS, MIN_TICKS, BackwardWalk
 from cryptocfd.services.up import seeds_history
 from cryptocfd.settings import Settings
-from cryptocfd.trading.assets import DEFAULT_ASSETS
 from cryptocfd.trading.ticks import house_quote
 
 DAY_START_MS = 1_700_006_400_000  # a whole day in unix ms

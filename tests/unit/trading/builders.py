@@ -15,7 +15,8 @@ from typing import TypeVar
 
 from msgspec import UNSET, UnsetType
 
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
     ClosePosition,
@@ -25,7 +26,6 @@ from cryptocfd.trading.commands import (
     OrderType,
     PlaceOrder,
     Side,
-    Tick,
     Withdraw,
 )
 from cryptocfd.trading.engine import DAY_MS, Engine, Outcome

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.core.money import BPS
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
     ClosePosition,
@@ -28,7 +29,6 @@ from cryptocfd.trading.commands import (
     OrderType,
     PlaceOrder,
     Side,
-    Tick,
     Withdraw,
 )
 from cryptocfd.trading.fingerprint import fingerprinted

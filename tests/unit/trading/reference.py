@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from msgspec import UNSET
 
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.core.money import BPS, QTY_DECIMALS
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
     ClosePosition,
@@ -26,7 +27,6 @@ from cryptocfd.trading.commands import (
     OrderType,
     PlaceOrder,
     Side,
-    Tick,
     Withdraw,
 )
 from cryptocfd.trading.events import (

@@ -21,8 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.core.money import BPS
-from cryptocfd.trading.assets import DEFAULT_ASSETS
+from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
     ClosePosition,
@@ -33,7 +34,6 @@ from cryptocfd.trading.commands import (
     OrderType,
     PlaceOrder,
     Side,
-    Tick,
 )
 from cryptocfd.trading.engine import Engine, Outcome
 from cryptocfd.trading.events import (

@@ -21,16 +21,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.core.money import BPS
-from cryptocfd.trading.assets import DEFAULT_ASSETS
-from cryptocfd.trading.commands import (
-    Command,
-    Deposit,
-    OpenAccount,
-    PlaceOrder,
-    Tick,
-    Withdraw,
-)
+from cryptocfd.core.tick import Tick
+from cryptocfd.trading.commands import Command, Deposit, OpenAccount, PlaceOrder, Withdraw
 from cryptocfd.trading.engine import Engine, Outcome
 from cryptocfd.trading.events import (
     Event,
@@ -39,8 +33,8 @@ from cryptocfd.trading.events import (
     PositionOpened,
     QuoteUpdated,
 )
-from cryptocfd.trading.hashing import state_digest
 from cryptocfd.trading.rejections import Rejection
+from cryptocfd.trading.snapshot.hashing import state_digest
 from cryptocfd.trading.state import AccountView
 from tests.unit.trading.random_steps import (
     SPECS,

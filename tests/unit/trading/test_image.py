@@ -7,11 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.trading.commands import OpenAccount, Tick
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.tick import Tick
+from cryptocfd.trading.commands import OpenAccount
 from cryptocfd.trading.engine import Engine
-from cryptocfd.trading.image import EngineImage
-from cryptocfd.trading.remembered import CHUNK
+from cryptocfd.trading.snapshot.image import EngineImage
+from cryptocfd.trading.snapshot.remembered import CHUNK
 from tests.unit.trading.random_steps import START_MIDS, Snapshot, World, draw_step
 
 from .builders import LONG, SHORT, T0, TEST_ASSETS, close, make_engine, open_position, tick

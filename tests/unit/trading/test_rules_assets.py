@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec, assets_from_mapping
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec, assets_from_mapping
 from cryptocfd.trading.commands import OpenAccount
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import PositionOpened

@@ -3,10 +3,11 @@ the events rebuilds the same state."""
 
 from __future__ import annotations
 
-from cryptocfd.trading.commands import Command, OpenAccount, Tick
+from cryptocfd.core.tick import Tick
+from cryptocfd.trading.commands import Command, OpenAccount
 from cryptocfd.trading.engine import Engine, Outcome
 from cryptocfd.trading.events import Accepted, Event
-from cryptocfd.trading.hashing import state_digest
+from cryptocfd.trading.snapshot.hashing import state_digest
 from tests.unit.trading.builders import (
     LIMIT,
     LONG,

@@ -10,8 +10,8 @@ from cryptocfd.trading.commands import ClosePosition, Command, OpenAccount
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted, PositionClosed, PositionOpened
 from cryptocfd.trading.fingerprint import fingerprint_of, fingerprinted
-from cryptocfd.trading.image import EngineImage
 from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.snapshot.image import EngineImage
 from tests.unit.trading.builders import (
     LIMIT,
     LONG,

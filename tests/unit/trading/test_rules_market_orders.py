@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.trading.commands import PlaceOrder
 from cryptocfd.trading.events import OrderPlaced, PositionOpened
 from cryptocfd.trading.rejections import RejectCode

@@ -36,7 +36,7 @@ The short
 
 from __future__ import annotations
 
-from cryptocfd.trading.assets import DEFAULT_ASSETS
+from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import CloseReason, PositionClosed, PositionOpened
 from tests.unit.trading.builders import (

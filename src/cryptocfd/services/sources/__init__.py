@@ -11,12 +11,12 @@ from collections.abc import AsyncGenerator, Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.binance import BINANCE_WS_URL, BinanceMarkets
 from cryptocfd.services.sources.binance import BinanceSource
 from cryptocfd.services.sources.replay import ReplaySource
 from cryptocfd.services.sources.simulated import SimulatedSource
-from cryptocfd.trading.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.trading.commands import Tick
 
 __all__ = [
     "BinanceSource",

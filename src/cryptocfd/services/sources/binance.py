@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.binance import (
     BINANCE_WS_URL,
     BinanceMarkets,
@@ -32,7 +33,6 @@ from cryptocfd.market.binance import (
 )
 from cryptocfd.market.freshness import Freshness
 from cryptocfd.services.sources.clock import Backoff, Clock, wall_ms
-from cryptocfd.trading.commands import Tick
 
 log = logging.getLogger(__name__)
 

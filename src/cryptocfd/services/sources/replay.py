@@ -15,11 +15,11 @@ import csv
 from collections.abc import AsyncGenerator, Iterable
 from pathlib import Path
 
+from cryptocfd.core.assets import AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.freshness import Freshness
 from cryptocfd.market.replay import ReplayError, ReplayRows
 from cryptocfd.services.sources.clock import Clock, wall_ms
-from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.commands import Tick
 
 __all__ = ["ReplayError", "ReplaySource"]
 

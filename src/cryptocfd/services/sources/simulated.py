@@ -11,11 +11,11 @@ import asyncio
 import random
 from collections.abc import AsyncGenerator, Iterable
 
+from cryptocfd.core.assets import AssetSpec
+from cryptocfd.core.tick import Tick
 from cryptocfd.market.freshness import Freshness
 from cryptocfd.market.simulated import SimulatedFeed
 from cryptocfd.services.sources.clock import Clock, wall_ms
-from cryptocfd.trading.assets import AssetSpec
-from cryptocfd.trading.commands import Tick
 
 
 class SimulatedSource:

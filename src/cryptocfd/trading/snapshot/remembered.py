@@ -28,9 +28,9 @@ from itertools import accumulate, pairwise
 
 import msgspec
 
-from cryptocfd.trading.columns import pack_ints, unpack_ints
 from cryptocfd.trading.fingerprint import Remembered
-from cryptocfd.trading.image import RememberedImage
+from cryptocfd.trading.snapshot.columns import pack_ints, unpack_ints
+from cryptocfd.trading.snapshot.image import RememberedImage
 
 # An outcome as remembered: with its request's fingerprint (``Keyed``) if it had one.
 Outcome = Remembered

@@ -17,8 +17,8 @@ from operator import attrgetter
 import msgspec
 
 from cryptocfd.trading.book import Account, PendingOrder, TrailGroup
-from cryptocfd.trading.columns import pack_ints, pack_keys
 from cryptocfd.trading.commands import OrderType
+from cryptocfd.trading.snapshot.columns import pack_ints, pack_keys
 from cryptocfd.trading.state import State
 from cryptocfd.trading.triggers import TriggerBook
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cryptocfd.trading.assets import AssetSpec
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.trading.book import HeldTick, PendingOrder, Quote, TrailGroup
-from cryptocfd.trading.cold import ColdBook, ThawingMap
-from cryptocfd.trading.columns import unpack_keys
-from cryptocfd.trading.image import (
+from cryptocfd.trading.snapshot.cold import ColdBook, ThawingMap
+from cryptocfd.trading.snapshot.columns import unpack_keys
+from cryptocfd.trading.snapshot.image import (
     HEAPS,
     IMAGE_VERSION,
     EngineImage,

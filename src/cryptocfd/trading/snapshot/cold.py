@@ -25,8 +25,8 @@ from itertools import accumulate, repeat
 from typing import TypeVar
 
 from cryptocfd.trading.book import Account, PendingOrder, Position, TrailGroup
-from cryptocfd.trading.columns import unpack_ints
-from cryptocfd.trading.image import (
+from cryptocfd.trading.snapshot.columns import unpack_ints
+from cryptocfd.trading.snapshot.image import (
     ASSET_SHIFT,
     LONG_FLAG,
     STOP_LOSS_FLAG,
