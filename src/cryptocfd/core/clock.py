@@ -1,0 +1,67 @@
+"""The one clock: every process reads time through a ``Clock``, so tests can drive it.
+
+Pure code never reads a clock (commands and ticks carry their times); the processes around it
+do, and they take a ``Clock`` instead of calling ``time`` themselves. ``WALL`` is the real one;
+``ManualClock`` stands still until a test moves it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Wall time for timestamps, and a monotonic reading for measuring intervals."""
+
+    def now_ms(self) -> int:
+        """Unix time in milliseconds."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start that never goes backwards (for intervals)."""
+        ...
+
+
+def now_utc(clock: Clock) -> datetime:
+    """``clock``'s wall time as an aware UTC datetime (for PostgreSQL's timestamptz)."""
+    return datetime.fromtimestamp(clock.now_ms() / 1000, UTC)
+
+
+class WallClock:
+    """The machine's clocks."""
+
+    def now_ms(self) -> int:
+        """Unix time in milliseconds."""
+        return time.time_ns() // 1_000_000
+
+    def monotonic(self) -> float:
+        """``time.monotonic()``."""
+        return time.monotonic()
+
+
+WALL: Clock = WallClock()
+
+
+class ManualClock:
+    """A clock that moves only when told: ``advance`` moves both readings together."""
+
+    def __init__(self, now_ms: int = 1_767_225_600_000) -> None:  # 2026-01-01T00:00:00Z
+        self._now_ms = now_ms
+        self._monotonic = 0.0
+
+    def now_ms(self) -> int:
+        """The time it was set to."""
+        return self._now_ms
+
+    def monotonic(self) -> float:
+        """Seconds advanced since it was made."""
+        return self._monotonic
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds`` (never backwards)."""
+        if seconds < 0:
+            raise ValueError("a clock does not go backwards")
+        self._monotonic += seconds
+        self._now_ms += round(seconds * 1000)
