@@ -14,8 +14,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.binance import BinanceMarkets, RefusalKind
+from cryptocfd.services.backoff import Backoff
 from cryptocfd.services.sources.binance import BinanceSource
-from cryptocfd.services.sources.clock import Backoff
 from tests.integration.servers import free_port
 
 BTC = AssetSpec("BTC", "Bitcoin", 2, 6, 100, staleness_ms=400)
