@@ -1,6 +1,7 @@
 """The money types are told apart by the type checker: mypy, run on a snippet, refuses a price
-where cents are expected and cents where a quantity step is expected, and accepts each in its
-place (a scaled type still passes where a plain ``int`` is asked for)."""
+returned as cents, cents passed as a quantity step and a price passed as a close's PnL, and
+accepts each amount in its place (a scaled type still passes where a plain ``int`` is asked
+for)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ PROJECT = Path(__file__).resolve().parents[3]
 
 MIXED_UP = """
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
+from cryptocfd.trading.commands import Side
+from cryptocfd.trading.events import CloseReason, PositionClosed
 from cryptocfd.trading.margin import quantity_for
 
 
@@ -24,6 +27,11 @@ def margin_of(price: PriceTicks) -> Cents:
 
 def bought(notional: Cents, price: PriceTicks, divisor: int) -> QtyUnits:
     return quantity_for(notional, price, divisor, notional)
+
+
+def closed(price: PriceTicks, qty: QtyUnits) -> PositionClosed:
+    side, reason = Side.LONG, CloseReason.CLOSED
+    return PositionClosed(1, 1, "BTC", side, reason, qty, 0, price, price, price, 0, 0, None, 9)
 """
 
 IN_PLACE = """
@@ -77,6 +85,8 @@ def test_mypy_when_a_price_is_passed_as_cents_or_cents_as_a_quantity_refuses_bot
     assert _errors(mypy_output, "mixed_up") == [
         'Incompatible return value type (got "PriceTicks", expected "Cents")  [return-value]',
         'Argument 4 to "quantity_for" has incompatible type "Cents"; expected "QtyUnits"  '
+        "[arg-type]",
+        'Argument 10 to "PositionClosed" has incompatible type "PriceTicks"; expected "Cents"  '
         "[arg-type]",
     ]
 
