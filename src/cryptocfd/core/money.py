@@ -53,7 +53,7 @@ def ceil_div(numerator: int, denominator: int) -> int:
 def parse_scaled(text: str, decimals: int) -> int:
     """Parse a plain decimal string into an integer at ``decimals`` places, exactly.
 
-    The result has whatever scale ``decimals`` names; ``cents`` and ``price_ticks`` say theirs.
+    The result has whatever scale ``decimals`` names; ``cents`` says its own.
 
     Refuses exponents, NaN, infinities, signs other than a leading minus, negative zero and more
     fractional digits than the scale holds: nothing is silently rounded at the edge.

@@ -3,8 +3,8 @@
 ``D`` below is an asset's value divisor: ``price_ticks * quantity_units // D`` is cents.
 
 Each function says the scale of what it returns (``core.money``), wrapped once at its return.
-Most arguments are still plain ``int``: the rules pass figures they compute in their hot paths,
-where a NewType call per value would cost more than it tells.
+Most arguments are still plain ``int``: the rules pass figures their own arithmetic computes,
+which will say their scale when the rules' code does (without a NewType call per value).
 """
 
 from __future__ import annotations
