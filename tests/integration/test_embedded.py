@@ -113,7 +113,7 @@ async def main():
     async with embedded_default(Settings(database_url=sys.argv[1], redis_url=sys.argv[2],
                                          state_dir=sys.argv[3])) as services:
         print(services.database_url, services.redis_url, flush=True)
-        await asyncio.sleep(60)
+        await asyncio.sleep(60)  # holds the servers until the test kills this process
 
 asyncio.run(main())
 """
