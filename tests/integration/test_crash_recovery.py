@@ -57,6 +57,8 @@ T0 = 1_700_000_000_000
 MIDS = {"BTC": 6_000_000, "ETH": 300_000}
 HUNT_POLL_S = 0.0002  # a snapshot's temporary file lives only milliseconds: look often
 
+pytestmark = pytest.mark.slow  # 200 seeds of kill and restart
+
 
 @pytest.fixture(scope="module")
 def aof_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -21,6 +21,8 @@ from cryptocfd.services.embedded import EmbeddedError, MissingServerError, embed
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.settings import Settings
 
+pytestmark = pytest.mark.slow  # private PostgreSQL and Redis servers, started and stopped
+
 
 @pytest.fixture(scope="module")
 def state_root() -> Iterator[Path]:

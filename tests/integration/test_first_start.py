@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.market.candles import INTERVALS
@@ -27,6 +28,8 @@ from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.trading.ticks import house_quote
 from tests.integration.test_up import read_until, start_up
 from tests.waiting import until
+
+pytestmark = pytest.mark.slow  # the whole platform, seeding 30 days of candles
 
 SEEDED_PER_ASSET = Settings().seed_days * 1_440
 WAIT_S = 180  # a line's wait: seeding 30 days on a loaded 2-core machine

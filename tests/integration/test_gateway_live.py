@@ -110,6 +110,7 @@ def test_openapi_when_served_is_a_valid_openapi_3_1_document(platform: Platform)
     OpenAPIV31SpecValidator(document).validate()  # raises, naming the first error
 
 
+@pytest.mark.slow
 def test_api_when_fuzzed_signed_in_with_every_check_answers_exactly_as_documented(
     platform: Platform, bearer: dict[str, str], tmp_path: Path
 ) -> None:

@@ -22,6 +22,8 @@ from redis.asyncio import Redis
 from cryptocfd.services.embedded.binaries import free_port
 from tests.waiting import until
 
+pytestmark = pytest.mark.slow  # the whole platform on private servers
+
 
 async def read_until(
     stream: asyncio.StreamReader, wanted: str, seen: list[str], line_timeout_s: float = 30
