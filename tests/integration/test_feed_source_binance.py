@@ -13,11 +13,11 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.clock import ManualClock
+from cryptocfd.core.clock import WALL, Clock, ManualClock
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.binance import BinanceMarkets, RefusalKind
+from cryptocfd.services.backoff import Backoff
 from cryptocfd.services.sources.binance import BinanceSource
-from cryptocfd.services.sources.clock import Backoff, Clock, wall_ms
 from tests.integration.servers import free_port
 from tests.waiting import until
 
@@ -76,7 +76,7 @@ async def fake_binance(
         yield fake, f"ws://127.0.0.1:{bound}"
 
 
-def source(url: str, *, silence_s: float = 5.0, clock: Clock = wall_ms) -> BinanceSource:
+def source(url: str, *, silence_s: float = 5.0, clock: Clock = WALL) -> BinanceSource:
     return BinanceSource(
         MARKETS, url, silence_s=silence_s, backoff=FAST, clock=clock, rng=random.Random(1)
     )
@@ -195,7 +195,7 @@ async def test_binance_source_when_quotes_stop_marks_assets_stale_until_they_ret
 
     clock = ManualClock()
     async with fake_binance([quiet_then_again]) as (_, url):
-        feed = source(url, clock=clock.now_ms)
+        feed = source(url, clock=clock)
         assert feed.stale_assets() == {"BTC", "ETH"}
         async with aclosing(feed.ticks()) as ticks:
             await take(ticks, 1)

@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.market.binance import BinanceMarkets
+from cryptocfd.services.backoff import Backoff
 from cryptocfd.services.feed import FeedService, relay
 from cryptocfd.services.sources.binance import BinanceSource
-from cryptocfd.services.sources.clock import Backoff
 from cryptocfd.trading.commands import OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted, PositionOpened
 from cryptocfd.trading.rejections import RejectCode, Rejection
