@@ -17,8 +17,9 @@ from cryptocfd.services.sources.binance import BinanceSource
 from cryptocfd.trading.commands import OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted, PositionOpened
 from cryptocfd.trading.rejections import RejectCode, Rejection
-from tests.integration.engine_harness import engine_and_client, store_in, until
+from tests.integration.engine_harness import engine_and_client, store_in
 from tests.integration.test_feed_source_binance import fake_binance, quote, sends, silent
+from tests.waiting import until
 
 BTC = next(spec for spec in DEFAULT_ASSETS if spec.symbol == "BTC")
 
