@@ -29,32 +29,25 @@ from cryptocfd.bus.messages import (
     FIELD,
     Answer,
     BadMessage,
-    GetBalances,
-    GetPortfolio,
-    Query,
     Record,
     decode_command,
     decode_record,
     decode_tick,
     encode,
-    view_id,
 )
 from cryptocfd.bus.replies import Entry, entries, stream_entries
 from cryptocfd.bus.streams import ENGINE_GROUP, Streams
 from cryptocfd.services.snapshots import SnapshotStore, new_header
 from cryptocfd.services.trimming import trim_streams
-from cryptocfd.trading.commands import Command
-from cryptocfd.trading.engine import Engine, Outcome
+from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted
-from cryptocfd.trading.rejections import RejectCode, Rejection
-from cryptocfd.trading.views import balances, portfolio
+from cryptocfd.trading.queries import GetBalances, GetPortfolio, answer, view_after
 
 log = logging.getLogger(__name__)
 
 BATCH = 512
 REPLAY_PAGE = 10_000
 VIEWS_MAXLEN = 100_000  # answers to queries are read within seconds; keep about this many
-MAX_BALANCES_PAGE = 10_000
 _QUERIES: Final = (GetPortfolio, GetBalances)  # a tuple, not a union built per command
 WARM_SLICE_S = 0.005  # thawing restored state between batches, about this long at a time
 
@@ -277,12 +270,13 @@ class EngineService:
                 message = decode_command(data)
                 command = message.command
                 if isinstance(command, _QUERIES):
-                    return self._answer(command)
+                    return Answer(command.request_id, answer(engine.state, command))
                 engine.expire_requests(command.ts)
                 fresh = not engine.remembers(command.request_id)
                 outcome = engine.apply(command)
                 if message.view:
-                    answers.append(encode(self._view(command, outcome)))
+                    view = view_after(engine.state, command, outcome)
+                    answers.append(encode(Answer(command.request_id, view, outcome=outcome)))
                 return Record(
                     "command",
                     command.request_id,
@@ -301,26 +295,6 @@ class EngineService:
         if not isinstance(outcome, Accepted):
             return None  # a refused tick changes nothing and has nobody waiting on it
         return Record("tick", None, tick.ts, outcome, applied=True)
-
-    def _view(self, command: Command, outcome: Outcome) -> Answer:
-        """The portfolio narrowed to the order a command opened or touched."""
-        order_id = getattr(command, "order_id", None)
-        if isinstance(outcome, Accepted) and outcome.events:
-            order_id = getattr(outcome.events[0], "order_id", order_id)
-        query = GetPortfolio(view_id(command.request_id), command.account_id, order_id or 0)
-        return self._answer(query)
-
-    def _answer(self, query: Query) -> Answer:
-        state = self.engine.state
-        if isinstance(query, GetBalances):
-            limit = min(query.limit, MAX_BALANCES_PAGE)
-            return Answer(query.request_id, balances(state, query.after_account_id, limit))
-        found = portfolio(state, query.account_id, query.order_id, orders=query.orders)
-        if found is None:
-            return Answer(
-                query.request_id, Rejection(RejectCode.UNKNOWN_ACCOUNT, "no such account")
-            )
-        return Answer(query.request_id, found)
 
     # -- snapshots --------------------------------------------------------------------------
 
