@@ -11,7 +11,7 @@ from cryptocfd.bus.messages import ANSWER_VERSION, FIELD, decode_answer, decode_
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.tick import Tick
-from cryptocfd.services.engine import EngineService
+from cryptocfd.services.engine.service import EngineService
 from cryptocfd.trading.commands import ClosePosition, OpenAccount, OrderType, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted
 from cryptocfd.trading.queries import GetBalances, GetPortfolio
