@@ -66,7 +66,8 @@ def answer(state: State, query: Query) -> Portfolio | Balances | Rejection:
 def touched_order(command: Command, outcome: Accepted | Rejection) -> int | None:
     """The order a command opened or touched: that of its first event, else the one it names.
 
-    A command that touches no order (an account's cash, a reset) has none.
+    A command about an account's cash has none. A reset's first event, if any, is the close or
+    cancel of an order that is gone by the time the view is taken, so its view lists nothing.
     """
     if type(outcome) is Accepted and outcome.events:
         match outcome.events[0]:
