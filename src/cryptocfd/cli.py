@@ -99,7 +99,7 @@ def _service(
 
 
 def _engine() -> int:
-    from cryptocfd.services.engine import EngineRefused  # noqa: PLC0415
+    from cryptocfd.services.engine.durability import EngineRefused  # noqa: PLC0415
     from cryptocfd.services.engine_main import run_engine  # noqa: PLC0415
 
     return _service("engine", run_engine, (EngineRefused,))

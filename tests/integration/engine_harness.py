@@ -14,7 +14,8 @@ from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.core.tick import Tick
-from cryptocfd.services.engine import Cadence, EngineService
+from cryptocfd.services.engine.service import EngineService
+from cryptocfd.services.engine.snapshotting import Cadence
 from cryptocfd.services.snapshots import SnapshotStore
 
 KEY = secrets.token_bytes(32)

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.tick import Tick
 from cryptocfd.gateway.app import create_app
-from cryptocfd.services.engine import EngineService
+from cryptocfd.services.engine.service import EngineService
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.store.keyfiles import server_key

@@ -15,7 +15,7 @@ from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.tick import Tick
-from cryptocfd.services.engine import EngineService
+from cryptocfd.services.engine.service import EngineService
 from cryptocfd.services.journaling import Journaler
 from cryptocfd.store.database import create_pool
 from cryptocfd.trading.commands import (

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from cryptocfd.services.engine import EngineRefused, check_durability
+from cryptocfd.services.engine.durability import EngineRefused, check_durability
 from tests.integration.servers import private_redis
 
 

@@ -6,11 +6,15 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from cryptocfd.bus.messages import GetBalances, GetPortfolio
+from cryptocfd.bus.client import EngineClient
+from cryptocfd.bus.messages import ANSWER_VERSION, FIELD, decode_answer, decode_record
+from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.tick import Tick
-from cryptocfd.trading.commands import OpenAccount, OrderType, PlaceOrder, Side
+from cryptocfd.services.engine.service import EngineService
+from cryptocfd.trading.commands import ClosePosition, OpenAccount, OrderType, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted
+from cryptocfd.trading.queries import GetBalances, GetPortfolio
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.views import Balances, Portfolio
 from tests.integration.engine_harness import engine_and_client, publish_tick, store_in
@@ -19,13 +23,20 @@ from tests.waiting import until
 T0 = 1_700_000_000_000
 
 
+async def _account_and_btc_quote(
+    redis: Redis, streams: Streams, service: EngineService, client: EngineClient
+) -> None:
+    """Account 7 with 10,000.00, and a BTC quote the engine has applied."""
+    await client.send(OpenAccount("acc", T0, 7, 1_000_000))
+    await publish_tick(redis, streams, Tick("BTC", 6_000_000, 6_001_000, T0))
+    await until(lambda: service.engine.state.assets["BTC"].quote is not None)
+
+
 async def test_portfolio_when_sent_after_commands_shows_their_effect_and_logs_nothing(
     redis_client: Redis, streams: Streams, tmp_path: Path
 ) -> None:
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
-        await client.send(OpenAccount("acc", T0, 7, 1_000_000))
-        await publish_tick(redis_client, streams, Tick("BTC", 6_000_000, 6_001_000, T0))
-        await until(lambda: service.engine.state.assets["BTC"].quote is not None)
+        await _account_and_btc_quote(redis_client, streams, service, client)
         opened = await client.send(PlaceOrder("buy", T0 + 1, 7, "BTC", Side.LONG, 10_000, 10))
         await client.send(
             PlaceOrder("lim", T0 + 2, 7, "BTC", Side.SHORT, 5_000, 2, OrderType.LIMIT, 7_000_000)
@@ -85,9 +96,7 @@ async def test_portfolio_when_narrowed_lists_one_order_or_none(
     redis_client: Redis, streams: Streams, tmp_path: Path
 ) -> None:
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
-        await client.send(OpenAccount("acc", T0, 7, 1_000_000))
-        await publish_tick(redis_client, streams, Tick("BTC", 6_000_000, 6_001_000, T0))
-        await until(lambda: service.engine.state.assets["BTC"].quote is not None)
+        await _account_and_btc_quote(redis_client, streams, service, client)
         for n in range(3):
             await client.send(PlaceOrder(f"buy{n}", T0 + 1, 7, "BTC", Side.LONG, 1_000, 2))
         everything = await client.portfolio(GetPortfolio("all", 7))
@@ -109,9 +118,7 @@ async def test_send_with_view_when_an_order_opens_answers_with_that_order_in_one
     redis_client: Redis, streams: Streams, tmp_path: Path
 ) -> None:
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
-        await client.send(OpenAccount("acc", T0, 7, 1_000_000))
-        await publish_tick(redis_client, streams, Tick("BTC", 6_000_000, 6_001_000, T0))
-        await until(lambda: service.engine.state.assets["BTC"].quote is not None)
+        await _account_and_btc_quote(redis_client, streams, service, client)
         await client.send(PlaceOrder("first", T0 + 1, 7, "BTC", Side.LONG, 1_000, 2))
         commands_before = await redis_client.xlen(streams.commands)
         outcome, view = await client.send_with_view(
@@ -130,3 +137,48 @@ async def test_send_with_view_when_an_order_opens_answers_with_that_order_in_one
     assert isinstance(refused_view, Portfolio)  # the account as it stands, nothing narrowed in
     assert refused_view.positions == ()
     assert commands_after - commands_before == 2  # one message per command, view included
+
+
+async def test_send_with_view_when_answered_writes_one_answer_under_the_request_id_with_both(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
+        await _account_and_btc_quote(redis_client, streams, service, client)
+        answers_before = await redis_client.xlen(streams.views)
+        outcome, view = await client.send_with_view(
+            PlaceOrder("viewed", T0 + 1, 7, "BTC", Side.LONG, 1_000, 2)
+        )
+        answers = entries(await redis_client.xrange(streams.views))[answers_before:]
+        records = [
+            decode_record(f[FIELD]) for _, f in entries(await redis_client.xrange(streams.records))
+        ]
+
+    (answer,) = [decode_answer(fields[FIELD]) for _, fields in answers]
+    (record,) = [r for r in records if r.request_id == "viewed"]
+    assert answer.request_id == "viewed"
+    assert answer.v == ANSWER_VERSION
+    assert answer.outcome == record.outcome == outcome
+    assert answer.result == view
+    assert isinstance(view, Portfolio)
+    assert [p.order_id for p in view.positions] == [1]
+
+
+async def test_send_with_view_when_repeated_answers_the_first_outcome_and_the_view_now(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
+        await _account_and_btc_quote(redis_client, streams, service, client)
+        first, first_view = await client.send_with_view(
+            PlaceOrder("again", T0 + 1, 7, "BTC", Side.LONG, 1_000, 2)
+        )
+        closed = await client.send(ClosePosition("close", T0 + 2, 7, 1))
+        second, second_view = await client.send_with_view(
+            PlaceOrder("again", T0 + 3, 7, "BTC", Side.LONG, 1_000, 2)
+        )
+
+    assert isinstance(closed, Accepted)
+    assert second == first
+    assert isinstance(first_view, Portfolio)
+    assert isinstance(second_view, Portfolio)
+    assert [p.order_id for p in first_view.positions] == [1]
+    assert second_view.positions == ()  # the position the first outcome opened is closed now

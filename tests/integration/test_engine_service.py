@@ -14,10 +14,24 @@ from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries, stream_entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.tick import Tick
-from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side
-from cryptocfd.trading.events import Accepted, PositionClosed, PositionOpened, QuoteUpdated
+from cryptocfd.trading.commands import (
+    ClosePosition,
+    OpenAccount,
+    PlaceOrder,
+    ResetDemoAccount,
+    Side,
+)
+from cryptocfd.trading.demo import DEMO_BALANCE_CENTS
+from cryptocfd.trading.events import (
+    Accepted,
+    FundsWithdrawn,
+    PositionClosed,
+    PositionOpened,
+    QuoteUpdated,
+)
 from cryptocfd.trading.fingerprint import fingerprinted
 from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.views import Portfolio
 from tests.integration.engine_harness import (
     engine_and_client,
     engine_client,
@@ -122,6 +136,31 @@ async def test_restart_when_a_snapshot_and_later_records_exist_recovers_the_same
     assert isinstance(closed, Accepted)
     assert isinstance(closed.events[0], PositionClosed)
     assert repeat == closed
+
+
+async def test_restart_when_a_demo_reset_is_in_the_log_replays_it_to_the_same_state(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    store = store_in(tmp_path)
+    async with engine_and_client(redis_client, streams, store) as (first, client):
+        await client.send(OpenAccount("a", T0, 1, DEMO_BALANCE_CENTS))
+        await publish_tick(redis_client, streams, Tick("ETH", 300_000, 300_100, T0))
+        await until(lambda: first.engine.state.assets["ETH"].quote is not None)
+        await client.send(PlaceOrder("p1", T0 + 1, 1, "ETH", Side.SHORT, 50_000, 5))
+        await first.snapshot_now()  # the reset after it must be replayed
+        await publish_tick(redis_client, streams, Tick("ETH", 299_000, 299_100, T0 + 2))
+        reset, view = await client.send_with_view(ResetDemoAccount("r1", T0 + 3, 1))
+        expected = first.engine.state_hash()
+
+    async with engine_and_client(redis_client, streams, store) as (second, client):
+        assert second.engine.state_hash() == expected
+        repeat = await client.send(ResetDemoAccount("r1", T0 + 4, 1))
+
+    assert isinstance(reset, Accepted)
+    assert [type(e) for e in reset.events] == [PositionClosed, FundsWithdrawn]
+    assert isinstance(view, Portfolio)
+    assert (view.account.balance, view.account.used_margin) == (DEMO_BALANCE_CENTS, 0)
+    assert repeat == reset
 
 
 @pytest.mark.parametrize("from_snapshot", [True, False])

@@ -343,6 +343,34 @@ async def test_demo_reset_when_positions_are_open_closes_them_and_restores_the_b
     assert reset.json()["balance"]["used_margin"] == "0.00"
 
 
+async def test_demo_reset_when_in_profit_with_an_entry_pending_cancels_it_and_trims_the_balance(
+    gateway: Gateway,
+) -> None:
+    headers = await gateway.sign_in(_email())
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "side": "long", "margin": "300", "leverage": 20},
+    )
+    await gateway.client.post(
+        "/api/v1/trade/create",
+        headers=headers,
+        json={"asset": "BTC", "side": "long", "margin": "50", "leverage": 2,
+              "order_type": "limit", "price": "60000"},
+    )  # fmt: skip
+    await gateway.tick("BTC", 6_450_000, 6_451_000)  # a profit
+
+    reset = await gateway.client.post("/api/v1/account/demo/reset", headers=headers)
+    listed = (await gateway.client.get("/api/v1/trade/open", headers=headers)).json()
+
+    assert reset.status_code == 200, reset.text
+    assert (reset.json()["closed_positions"], reset.json()["cancelled_orders"]) == (1, 1)
+    assert reset.json()["balance"]["balance"] == "10000.00"
+    assert reset.json()["balance"]["equity"] == "10000.00"
+    assert listed == {"positions": [], "pending": []}
+
+
 async def test_trade_when_over_the_user_rate_limit_is_429_with_retry_after(
     redis_client: Redis, redis_url: str, database_url: str, streams: Streams, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from cryptocfd.bus.client import EngineClient
-from cryptocfd.bus.messages import FIELD, GetBalances, GetPortfolio, decode_record
+from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
 from cryptocfd.services.journaling import Journaler, applied_events
@@ -20,6 +20,7 @@ from cryptocfd.services.worker import run_worker
 from cryptocfd.settings import Settings
 from cryptocfd.store.journal import book_records
 from cryptocfd.store.ledger import HOUSE_CASH, cash_account, ledger_sums, margin_account
+from cryptocfd.trading.queries import GetBalances, GetPortfolio
 from cryptocfd.trading.views import Portfolio
 from tests.integration.engine_harness import engine_and_client, store_in
 from tests.integration.journal_world import (

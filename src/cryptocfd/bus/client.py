@@ -1,7 +1,9 @@
 """The engine's async client: send a command, await its reply by request id.
 
-One reader task per client follows ``stream:exnessReceive`` from where it started and resolves
-the waiting requests; sends made while a flush is under way go out together in one pipeline.
+One reader task per client follows ``stream:exnessReceive`` and ``stream:exnessViews`` from where
+it started and resolves the waiting requests, one future each: a plain command by its record, a
+query or a command sent with its view by its answer (never by its record, which comes first and
+lacks the view). Sends made while a flush is under way go out together in one pipeline.
 A reply that does not come in time raises ``EngineUnavailable``; sending the same command again
 (same request id) is always safe, because the engine answers a repeat with the first outcome.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -20,23 +22,22 @@ from cryptocfd.bus.messages import (
     FIELD,
     Answer,
     CommandMessage,
-    GetBalances,
-    GetPortfolio,
-    Query,
     Record,
     decode_answer,
     decode_record,
     encode,
-    view_id,
 )
 from cryptocfd.bus.replies import entries, stream_entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.trading.commands import Command
 from cryptocfd.trading.engine import Outcome
+from cryptocfd.trading.queries import GetBalances, GetPortfolio, Query
 from cryptocfd.trading.rejections import Rejection
 from cryptocfd.trading.views import Balances, Portfolio
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 READ_BLOCK_MS = 200  # how long one read waits; also how long close() may wait for the reader
 
@@ -54,8 +55,9 @@ class EngineClient:
         self._redis = redis
         self._streams = streams
         self._timeout_s = timeout_s
-        # A command's future gets its Outcome, a query's its Answer's result.
-        self._waiting: dict[str, asyncio.Future[Any]] = {}
+        # By request id: commands waiting for their record, and requests waiting for an answer.
+        self._waiting: dict[str, asyncio.Future[Outcome]] = {}
+        self._answers: dict[str, asyncio.Future[Answer]] = {}
         self._outbox: list[bytes] = []
         self._flushing: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -82,62 +84,61 @@ class EngineClient:
         for task in (self._flushing, self._reader):
             if task is not None:
                 await task
-        for future in self._waiting.values():
-            if not future.done():
-                future.set_exception(EngineUnavailable("the client closed"))
-        self._waiting.clear()
+        for table in (self._waiting, self._answers):
+            for future in table.values():
+                if not future.done():
+                    future.set_exception(EngineUnavailable("the client closed"))
+            table.clear()
 
     async def send(self, command: Command) -> Outcome:
         """Send ``command`` and return the engine's outcome for its request id."""
-        outcome: Outcome = await self._request(command)
-        return outcome
+        return await self._request(self._waiting, command)
 
     async def send_with_view(self, command: Command) -> tuple[Outcome, Portfolio | Rejection]:
-        """Send ``command`` and get, from the same engine batch, the account's portfolio
-        narrowed to the order the command opened or touched."""
-        view: asyncio.Future[Any] = self._future(view_id(command.request_id))
-        try:
-            outcome: Outcome = await self._request(command, view=True)
-        except BaseException:
-            self._waiting.pop(view_id(command.request_id), None)
-            view.cancel()  # nobody will wait for it now
-            raise
-        result: Portfolio | Rejection = await view
-        return outcome, result
+        """Send ``command`` and get, in the engine's one answer to it, its outcome and the
+        account's portfolio narrowed to the order the command opened or touched."""
+        answer = await self._request(self._answers, command, view=True)
+        outcome, view = answer.outcome, answer.result
+        assert outcome is not None and not isinstance(view, Balances), answer
+        return outcome, view
 
     async def portfolio(self, query: GetPortfolio) -> Portfolio | Rejection:
         """An account's figures, positions and pending entries, as of every command sent
         before this query."""
-        result: Portfolio | Rejection = await self._request(query)
-        return result
+        view = (await self._request(self._answers, query)).result
+        assert not isinstance(view, Balances), view
+        return view
 
     async def balances(self, query: GetBalances) -> Balances:
         """A page of every account's balance (for reconciliation)."""
-        result: Balances = await self._request(query)
-        return result
+        page = (await self._request(self._answers, query)).result
+        assert isinstance(page, Balances), page
+        return page
 
-    def _future(self, request_id: str) -> asyncio.Future[Any]:
-        future = self._waiting.get(request_id)
-        if future is None:
-            loop = asyncio.get_running_loop()
-            future = loop.create_future()
-            self._waiting[request_id] = future
-            # One timer per request, not wait_for: on 3.11 that costs a task per call.
-            timer = loop.call_later(self._timeout_s, self._expire, request_id)
-            future.add_done_callback(lambda _: timer.cancel())
-        return future
-
-    async def _request(self, command: Command | Query, *, view: bool = False) -> Any:
+    async def _request(
+        self,
+        table: dict[str, asyncio.Future[T]],
+        command: Command | Query,
+        *,
+        view: bool = False,
+    ) -> T:
         if self._reader is None:
             raise RuntimeError("start() the client before sending")
-        future = self._future(command.request_id)
+        request_id = command.request_id
+        future = table.get(request_id)
+        if future is None:
+            loop = asyncio.get_running_loop()
+            future = table[request_id] = loop.create_future()
+            # One timer per request, not wait_for: on 3.11 that costs a task per call.
+            timer = loop.call_later(self._timeout_s, self._expire, table, request_id)
+            future.add_done_callback(lambda _: timer.cancel())
         self._outbox.append(encode(CommandMessage(command, view=view)))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush())
         return await future
 
-    def _expire(self, request_id: str) -> None:
-        future = self._waiting.pop(request_id, None)
+    def _expire(self, table: dict[str, asyncio.Future[Any]], request_id: str) -> None:
+        future = table.pop(request_id, None)
         if future is not None and not future.done():
             message = f"no reply to {request_id} in {self._timeout_s} s"
             future.set_exception(EngineUnavailable(message))
@@ -175,14 +176,13 @@ class EngineClient:
 
     def _deliver_record(self, record: Record) -> None:
         if record.request_id is not None:
-            self._resolve(record.request_id, record.outcome)
+            future = self._waiting.pop(record.request_id, None)
+            if future is not None and not future.done():
+                future.set_result(record.outcome)
         for listener in self.listeners:
             listener(record)
 
     def _deliver_answer(self, answer: Answer) -> None:
-        self._resolve(answer.request_id, answer.result)
-
-    def _resolve(self, request_id: str, result: object) -> None:
-        future = self._waiting.pop(request_id, None)
+        future = self._answers.pop(answer.request_id, None)
         if future is not None and not future.done():
-            future.set_result(result)
+            future.set_result(answer)

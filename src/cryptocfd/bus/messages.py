@@ -6,7 +6,8 @@ reply to its request and the event log: recovery replays the records whose ``app
 
 Queries travel on ``stream:exness`` too, so a query sent after a command sees its effect, but
 their answers (``Answer``) go to ``stream:exnessViews``: they change nothing and are not part
-of the log.
+of the log. A command sent with ``view`` is answered there as well, in one ``Answer`` carrying
+both its outcome and the view, under its own request id; its record is logged as for any other.
 """
 
 from __future__ import annotations
@@ -18,60 +19,39 @@ import msgspec
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import Command
 from cryptocfd.trading.events import Accepted
+from cryptocfd.trading.queries import Query
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.views import Balances, Portfolio
 
-VERSION = 1
+VERSION = 1  # commands, ticks and records
+ANSWER_VERSION = 2  # answers: 2 added ``outcome`` (a command's view had its own answer in 1)
 FIELD = b"m"  # every stream entry is one field holding one msgpack message
 
 
-class GetPortfolio(msgspec.Struct, frozen=True, tag=True, gc=False):
-    """Ask for one account's figures, open positions and pending entries.
+class Answer(msgspec.Struct, frozen=True, gc=False, array_like=True):
+    """The engine's answer on ``stream:exnessViews``, under the request's id.
 
-    ``order_id`` narrows the lists to that order; ``orders`` false asks for the figures only.
+    For a query, ``result`` is what it asked and ``outcome`` is ``None``. For a command sent
+    with ``view``, ``outcome`` is the command's (as its record has it) and ``result`` the view.
     """
 
     request_id: str
-    account_id: int
-    order_id: int | None = None
-    orders: bool = True
-
-
-class GetBalances(msgspec.Struct, frozen=True, tag=True, gc=False):
-    """Ask for a page of every account's balance and used margin, by account id."""
-
-    request_id: str
-    after_account_id: int = 0
-    limit: int = 1000
-
-
-Query = GetPortfolio | GetBalances
-
-
-class Answer(msgspec.Struct, frozen=True, gc=False, array_like=True):
-    """The engine's answer to a query, on ``stream:exnessViews``."""
-
-    request_id: str
     result: Portfolio | Balances | Rejection
-    v: int = VERSION
+    v: int = ANSWER_VERSION
+    outcome: Accepted | Rejection | None = None
 
 
 class CommandMessage(msgspec.Struct, frozen=True, gc=False):
     """A command or query for the engine; ``v`` is the message format's version.
 
     ``view`` asks, with a command, for the account's portfolio narrowed to the order the
-    command opened or touched, answered as ``view_id(request_id)`` in the same batch: one
-    trip to the engine instead of two.
+    command opened or touched: the engine then answers the command once, with its outcome and
+    that view together (``Answer``), written in the same transaction as its record.
     """
 
     command: Command | Query
     v: int = VERSION
     view: bool = False
-
-
-def view_id(request_id: str) -> str:
-    """The id the view asked for with a command is answered under."""
-    return f"{request_id}#view"
 
 
 class TickMessage(msgspec.Struct, frozen=True, gc=False):

@@ -10,7 +10,6 @@ from typing import TypeVar
 
 import msgspec
 
-from cryptocfd.bus.messages import GetPortfolio
 from cryptocfd.gateway.auth import Principal
 from cryptocfd.gateway.errors import rejected
 from cryptocfd.gateway.metrics import ENGINE_ROUND_TRIP
@@ -20,6 +19,7 @@ from cryptocfd.gateway.signin import ensure_account
 from cryptocfd.trading.commands import Command
 from cryptocfd.trading.engine import Outcome
 from cryptocfd.trading.events import Event
+from cryptocfd.trading.queries import GetPortfolio
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.views import Portfolio
 

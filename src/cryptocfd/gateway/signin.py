@@ -33,11 +33,11 @@ from cryptocfd.store.logins import add_login_token, unused_links_from, utcnow
 from cryptocfd.store.outbox import enqueue_email
 from cryptocfd.store.users import User
 from cryptocfd.trading.commands import OpenAccount
+from cryptocfd.trading.demo import DEMO_BALANCE_CENTS
 from cryptocfd.trading.rejections import RejectCode, Rejection
 
 log = logging.getLogger(__name__)
 
-DEMO_BALANCE_CENTS = 1_000_000  # 10,000.00 USD
 _hasher = PasswordHasher()  # argon2id with the library's current recommended cost
 # Verified against when there is no PIN to check, so a miss costs what a wrong PIN costs.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))

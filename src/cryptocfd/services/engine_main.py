@@ -9,7 +9,9 @@ import signal
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
-from cryptocfd.services.engine import Cadence, EngineService, check_durability
+from cryptocfd.services.engine.durability import check_durability
+from cryptocfd.services.engine.service import EngineService
+from cryptocfd.services.engine.snapshotting import Cadence
 from cryptocfd.services.snapshots import SnapshotStore, dev_key, parse_key
 from cryptocfd.settings import Settings
 

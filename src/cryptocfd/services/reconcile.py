@@ -21,7 +21,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from cryptocfd.bus.client import EngineClient, EngineUnavailable
-from cryptocfd.bus.messages import FIELD, GetBalances, decode_record
+from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
 from cryptocfd.core.money import Cents, format_cents
@@ -36,6 +36,7 @@ from cryptocfd.store.ledger import (
     unbalanced_events,
 )
 from cryptocfd.trading.events import Accepted, PositionModified, QuoteUpdated, TickHeld
+from cryptocfd.trading.queries import GetBalances
 from cryptocfd.trading.views import BalanceRow
 
 PAGE = 1000

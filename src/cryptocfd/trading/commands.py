@@ -133,6 +133,23 @@ class CancelOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     fingerprint: Int | None = None
 
 
+class ResetDemoAccount(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """Start a demo account afresh, all at once or not at all: close every position at its
+    closing price, cancel every pending entry, and bring the balance to the demo balance."""
+
+    request_id: str
+    ts: Int
+    account_id: Int
+    fingerprint: Int | None = None
+
+
 Command = (
-    OpenAccount | Deposit | Withdraw | PlaceOrder | ModifyPosition | ClosePosition | CancelOrder
+    OpenAccount
+    | Deposit
+    | Withdraw
+    | PlaceOrder
+    | ModifyPosition
+    | ClosePosition
+    | CancelOrder
+    | ResetDemoAccount
 )

@@ -22,6 +22,7 @@ from cryptocfd.trading.commands import (
     ModifyPosition,
     OpenAccount,
     PlaceOrder,
+    ResetDemoAccount,
     Withdraw,
 )
 from cryptocfd.trading.decide import (
@@ -34,6 +35,7 @@ from cryptocfd.trading.decide import (
     place_order,
     withdraw,
 )
+from cryptocfd.trading.demo import reset_demo_account
 from cryptocfd.trading.events import Accepted, Event
 from cryptocfd.trading.fingerprint import Keyed, Remembered, recalled, remembered
 from cryptocfd.trading.rejections import RejectCode, Rejection
@@ -62,6 +64,7 @@ _DECIDERS: dict[type[Any], Callable[[State, Any], Decision]] = {
     ModifyPosition: modify_position,
     ClosePosition: close_position,
     CancelOrder: cancel_order,
+    ResetDemoAccount: reset_demo_account,
 }
 
 

@@ -6,11 +6,14 @@ import msgspec
 import pytest
 
 from cryptocfd.bus.messages import (
+    ANSWER_VERSION,
     VERSION,
+    Answer,
     BadMessage,
     CommandMessage,
     Record,
     TickMessage,
+    decode_answer,
     decode_command,
     decode_record,
     decode_tick,
@@ -70,3 +73,15 @@ def test_decode_command_when_the_version_is_unknown_raises_bad_message() -> None
     with pytest.raises(BadMessage, match="version") as caught:
         decode_command(data)
     assert caught.value.request_id == "r9"
+
+
+def test_answer_when_it_carries_a_commands_outcome_round_trips_with_both() -> None:
+    outcome = Rejection(RejectCode.PRICE_STALE, "stale")
+    view = Rejection(RejectCode.UNKNOWN_ACCOUNT, "no such account")
+    answer = Answer("r", view, outcome=outcome)
+
+    decoded = decode_answer(encode(answer))
+
+    assert decoded == answer
+    assert (decoded.request_id, decoded.v, decoded.outcome) == ("r", ANSWER_VERSION, outcome)
+    assert decode_answer(encode(Answer("q", view))).outcome is None

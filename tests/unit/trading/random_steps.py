@@ -28,6 +28,7 @@ from cryptocfd.trading.commands import (
     OpenAccount,
     OrderType,
     PlaceOrder,
+    ResetDemoAccount,
     Side,
     Withdraw,
 )
@@ -365,6 +366,12 @@ def draw_open_account(data: st.DataObject, world: World) -> OpenAccount:
     )
 
 
+def draw_reset(data: st.DataObject, world: World, snap: Snapshot) -> ResetDemoAccount:
+    """A demo reset, of an account with positions (and so quotes that may be stale) or not."""
+    account_id = draw_account(data, snap)
+    return ResetDemoAccount(draw_request_id(data, world), draw_command_ts(data, world), account_id)
+
+
 STEP_KINDS = (
     "tick",
     "tick",
@@ -381,6 +388,7 @@ STEP_KINDS = (
     "deposit",
     "withdraw",
     "open",
+    "reset",
 )
 
 
@@ -414,5 +422,7 @@ def _draw_unkeyed(data: st.DataObject, world: World, snap: Snapshot) -> Command 
         return draw_withdraw(data, world, snap)
     if kind == "open":
         return draw_open_account(data, world)
+    if kind == "reset":
+        return draw_reset(data, world, snap)
     draw_advance(data, world)
     return None

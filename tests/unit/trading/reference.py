@@ -26,9 +26,11 @@ from cryptocfd.trading.commands import (
     OpenAccount,
     OrderType,
     PlaceOrder,
+    ResetDemoAccount,
     Side,
     Withdraw,
 )
+from cryptocfd.trading.demo import DEMO_BALANCE_CENTS
 from cryptocfd.trading.events import (
     Accepted,
     AccountOpened,
@@ -313,6 +315,8 @@ class Reference:
             return self._modify(command)
         if isinstance(command, ClosePosition):
             return self._close(command)
+        if isinstance(command, ResetDemoAccount):
+            return self._reset(command)
         return self._cancel(command)
 
     # -- accounts ---------------------------------------------------------------------------
@@ -347,6 +351,33 @@ class Reference:
         account.balance -= cmd.amount
         self.deposited -= cmd.amount
         return Accepted((FundsWithdrawn(cmd.account_id, cmd.amount, cmd.ts),))
+
+    def _reset(self, cmd: ResetDemoAccount) -> Outcome:
+        """Every position closed whole, every entry cancelled, the balance set to the demo
+        balance; nothing at all if any of the positions' quotes is missing or stale."""
+        account = self.accounts.get(cmd.account_id)
+        if account is None:
+            return refuse(RejectCode.UNKNOWN_ACCOUNT)
+        mine = [pos for pos in self.positions if pos.account_id == cmd.account_id]
+        for pos in mine:
+            quote = self.fresh_quote(pos.asset, cmd.ts)
+            if isinstance(quote, Rejection):
+                return quote
+        events: list[Event] = [
+            self._close_part(pos, CloseReason.CLOSED, pos.quantity, pos.margin, cmd.ts)
+            for pos in mine
+        ]
+        for order in [o for o in self.pending if o.account_id == cmd.account_id]:
+            self.pending.remove(order)
+            events.append(OrderCancelled(order.order_id, order.account_id, order.margin, cmd.ts))
+        difference = DEMO_BALANCE_CENTS - account.balance
+        account.balance += difference
+        self.deposited += difference
+        if difference > 0:
+            events.append(FundsDeposited(cmd.account_id, difference, cmd.ts))
+        elif difference < 0:
+            events.append(FundsWithdrawn(cmd.account_id, -difference, cmd.ts))
+        return Accepted(tuple(events))
 
     # -- orders -----------------------------------------------------------------------------
 

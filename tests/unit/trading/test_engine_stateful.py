@@ -25,10 +25,20 @@ from hypothesis.stateful import (
 from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.core.money import BPS
 from cryptocfd.core.tick import Tick
-from cryptocfd.trading.commands import Command, Deposit, OpenAccount, PlaceOrder, Withdraw
+from cryptocfd.trading.commands import (
+    Command,
+    Deposit,
+    OpenAccount,
+    PlaceOrder,
+    ResetDemoAccount,
+    Withdraw,
+)
+from cryptocfd.trading.demo import DEMO_BALANCE_CENTS
 from cryptocfd.trading.engine import Engine, Outcome
 from cryptocfd.trading.events import (
     Event,
+    FundsDeposited,
+    FundsWithdrawn,
     PositionClosed,
     PositionModified,
     PositionOpened,
@@ -48,6 +58,7 @@ from tests.unit.trading.random_steps import (
     draw_modify,
     draw_open_account,
     draw_place_order,
+    draw_reset,
     draw_tick,
     draw_withdraw,
     rarely,
@@ -131,6 +142,12 @@ class EngineMachine(RuleBasedStateMachine):
             self.net_deposits += command.amount
         elif isinstance(command, Withdraw):
             self.net_deposits -= command.amount
+        elif isinstance(command, ResetDemoAccount):
+            for event in outcome.events:
+                if isinstance(event, FundsDeposited):
+                    self.net_deposits += event.amount
+                elif isinstance(event, FundsWithdrawn):
+                    self.net_deposits -= event.amount
         self.check_slack(command, before)
         if isinstance(command, Tick) and isinstance(outcome.events[0], QuoteUpdated):
             self.check_no_exit_left_behind(command.asset)
@@ -174,7 +191,8 @@ class EngineMachine(RuleBasedStateMachine):
         loss). Everything else can only raise ``balance - used``: deposits add cash; cancels,
         expiries and rejected fills release margin; a fill moves reserved margin onto the
         position; and a close credits ``pnl >= -margin released`` (negative balance
-        protection) while releasing that margin. Hence ``balance >= used margin >= 0`` always.
+        protection) while releasing that margin. A demo reset sets ``balance - used`` to the
+        demo balance exactly. Hence ``balance >= used margin >= 0`` always.
         """
         state = self.engine.state
         reserver, taken = None, 0
@@ -187,6 +205,11 @@ class EngineMachine(RuleBasedStateMachine):
             assert slack >= 0, f"account {account_id}: balance {account.balance} < used margin"
             if account_id not in before:
                 assert slack == self.slack[account_id]
+                continue
+            if isinstance(command, ResetDemoAccount) and account_id == command.account_id:
+                # A reset releases every margin and sets the cash to the demo balance.
+                assert (account.balance, account.used_margin) == (DEMO_BALANCE_CENTS, 0)
+                self.slack[account_id] = slack
                 continue
             if account_id == reserver:
                 upnl = before[account_id].unrealized_pnl
@@ -278,6 +301,10 @@ class EngineMachine(RuleBasedStateMachine):
             self.run(draw_withdraw(data, self.world, self.snapshot()))
         else:
             self.run(draw_open_account(data, self.world))
+
+    @rule(data=st.data())
+    def reset_a_demo_account(self, data: st.DataObject) -> None:
+        self.run(draw_reset(data, self.world, self.snapshot()))
 
     @rule(data=st.data())
     def repeat_a_request(self, data: st.DataObject) -> None:

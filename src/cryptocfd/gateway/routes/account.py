@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from litestar import Request, get, post
 
-from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller, Principal
-from cryptocfd.gateway.engine_calls import outcome_events, portfolio_of, send_as
-from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.orders import now_ms
+from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller
+from cryptocfd.gateway.engine_calls import portfolio_of, send_with_view_as
+from cryptocfd.gateway.orders import now_ms, request_id
 from cryptocfd.gateway.present import balance
-from cryptocfd.gateway.resources import Resources, resources_of
+from cryptocfd.gateway.resources import resources_of
 from cryptocfd.gateway.schemas import BalanceOut, ResetOut
-from cryptocfd.gateway.signin import DEMO_BALANCE_CENTS
-from cryptocfd.trading.commands import CancelOrder, ClosePosition, Deposit, Withdraw
-from cryptocfd.trading.engine import Outcome
-from cryptocfd.trading.rejections import RejectCode, Rejection
-
-RESET_LOCK_MS = 30_000
+from cryptocfd.trading.commands import ResetDemoAccount
+from cryptocfd.trading.events import OrderCancelled, PositionClosed
 
 
 @get("/balance", summary="Balance, equity, margin and unrealized PnL")
@@ -37,65 +31,11 @@ async def get_balance(request: Request[Any, Any, Any], principal: Caller) -> Bal
 )
 async def reset_demo(request: Request[Any, Any, Any], principal: Caller) -> ResetOut:
     """Close every position, cancel every entry, and bring the balance back to 10,000.00."""
-    resources = resources_of(request.app)
-    reset = uuid.uuid4().hex
-    # One reset at a time per account: two would each top the balance up by the difference.
-    lock = f"{resources.prefix}lock:reset:{principal.account_id}"
-    if not await resources.redis.set(lock, reset, nx=True, px=RESET_LOCK_MS):
-        raise ApiError(409, "RESET_IN_PROGRESS", "a reset of this account is already running")
-    try:
-        return await _reset(resources, principal, reset)
-    finally:
-        await resources.redis.delete(lock)
-
-
-async def _reset(resources: Resources, principal: Principal, reset: str) -> ResetOut:
-    view = await portfolio_of(resources, principal)
-    account = principal.account_id
-    closed = cancelled = 0
-    for held in view.positions:
-        rid = f"reset:{reset}:close:{held.order_id}"
-        outcome = await send_as(
-            resources, principal, ClosePosition(rid, now_ms(), account, held.order_id)
-        )
-        if _done(outcome):
-            closed += 1
-    for entry in view.pending:
-        rid = f"reset:{reset}:cancel:{entry.order_id}"
-        outcome = await send_as(
-            resources, principal, CancelOrder(rid, now_ms(), account, entry.order_id)
-        )
-        if _done(outcome):
-            cancelled += 1
-    now = (await portfolio_of(resources, principal)).account
-    difference = DEMO_BALANCE_CENTS - now.balance
-    if difference > 0:
-        outcome_events(
-            await send_as(
-                resources,
-                principal,
-                Deposit(f"reset:{reset}:top-up", now_ms(), account, difference),
-            )
-        )
-    elif difference < 0:
-        outcome_events(
-            await send_as(
-                resources,
-                principal,
-                Withdraw(f"reset:{reset}:trim", now_ms(), account, -difference),
-            )
-        )
-    after = (await portfolio_of(resources, principal)).account
-    return ResetOut(closed, cancelled, balance(after))
-
-
-def _done(outcome: Outcome) -> bool:
-    """Closed or cancelled now, or already gone (a trigger got there first): either is fine."""
-    if isinstance(outcome, Rejection):
-        if outcome.code is not RejectCode.ORDER_NOT_FOUND:
-            outcome_events(outcome)  # raises the API error
-        return False
-    return True
+    command = ResetDemoAccount(request_id(principal, None, "reset"), now_ms(), principal.account_id)
+    events, view = await send_with_view_as(resources_of(request.app), principal, command)
+    closed = sum(isinstance(event, PositionClosed) for event in events)
+    cancelled = sum(isinstance(event, OrderCancelled) for event in events)
+    return ResetOut(closed, cancelled, balance(view.account))
 
 
 ROUTES = [get_balance, reset_demo]

@@ -13,13 +13,13 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from cryptocfd.bus.client import EngineUnavailable
-from cryptocfd.bus.messages import GetPortfolio
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.metrics import render_metrics
 from cryptocfd.gateway.ratelimit import scope_ip
 from cryptocfd.gateway.resources import resources_of
 from cryptocfd.gateway.schemas import Health
 from cryptocfd.settings import Settings
+from cryptocfd.trading.queries import GetPortfolio
 
 READY_TIMEOUT_S = 2.0
 

@@ -1,0 +1,147 @@
+"""One engine process: recover, then serve batches until told to stop, snapshotting on cadence.
+
+The loop reads commands (``stream:exness``) and ticks (``stream:prices``) through the
+``engine`` consumer group and applies them in order (``batch``); after a crash the engine
+restores the newest valid snapshot, replays the records after it (``recovery``), and re-reads
+the inputs it had been given but not acknowledged. Snapshots are taken in a forked child
+(``snapshotting``), so the engine pauses only for the fork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from cryptocfd.bus.streams import Streams
+from cryptocfd.core.clock import WALL, Clock
+from cryptocfd.services.engine.batch import apply_batch, read_inputs
+from cryptocfd.services.engine.groups import ensure_groups
+from cryptocfd.services.engine.recovery import replay_log, restore_newest
+from cryptocfd.services.engine.snapshotting import Cadence, Snapshotter
+from cryptocfd.services.snapshots import SnapshotStore
+from cryptocfd.trading.engine import Engine
+
+log = logging.getLogger(__name__)
+
+WARM_SLICE_S = 0.005  # thawing restored state between batches, about this long at a time
+
+
+class EngineService:
+    """One engine process: recover, then serve until told to stop."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        streams: Streams,
+        store: SnapshotStore,
+        consumer: str = "engine-1",
+        cadence: Cadence | None = None,
+        clock: Clock = WALL,
+    ) -> None:
+        self.redis = redis
+        self.streams = streams
+        self.consumer = consumer
+        self.engine = Engine()
+        self.last_record_id = "0-0"
+        self.restored_from: Path | None = None
+        self.snapshots = Snapshotter(store, cadence or Cadence(), clock)
+        self.stopping = asyncio.Event()
+        self._batch = asyncio.Lock()  # held from applying a batch until its records are written
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    async def ensure_groups(self) -> None:
+        """Create the consumer groups (and streams) if they do not exist yet."""
+        await ensure_groups(self.redis, self.streams)
+
+    async def recover(self) -> int:
+        """Load the newest valid snapshot and replay the records after it; return how many.
+
+        The collector is off meanwhile, and until ``serve`` has thawed what the restore left
+        cold: restoring makes millions of objects, none of them garbage, and each pass over
+        them would be wasted. They are then frozen, so no later full collection walks them.
+        """
+        gc.disable()
+        restored = restore_newest(self.snapshots.store)
+        self.engine, self.restored_from = restored.engine, restored.path
+        self.snapshots.sequence = restored.sequence
+        replayed, self.last_record_id = await replay_log(
+            self.redis, self.streams, self.engine, restored.last_record_id
+        )
+        return replayed
+
+    # -- serving ----------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Process inputs until ``stopping`` is set: first the unacknowledged, then new ones.
+
+        On a clean stop it writes a last snapshot, so the next start replays nothing.
+        """
+        await self._read_and_apply("0")  # entries delivered to us before a crash
+        warm = False
+        snapshots = self.snapshots
+        while not self.stopping.is_set():
+            await self._read_and_apply(">", block_ms=100 if warm else None)
+            if not warm:
+                warm = self._warm()
+            if snapshots.reap():
+                await self.trim()
+            if snapshots.due():
+                snapshots.fork(self.engine, self.last_record_id)
+        gc.enable()  # stopped before thawing all there was (``recover`` turned it off)
+        await snapshots.wait()
+        if snapshots.records_since:
+            await self.snapshot_now()
+
+    async def _read_and_apply(self, position: str, block_ms: int | None = 100) -> None:
+        while True:
+            inputs = await read_inputs(self.redis, self.streams, self.consumer, position, block_ms)
+            count = sum(len(items) for _stream, items in inputs)
+            if count:
+                async with self._batch:
+                    written, last = await apply_batch(self.redis, self.streams, self.engine, inputs)
+                    if last is not None:
+                        self.last_record_id = last
+                        self.snapshots.records_since += written
+            if position != "0" or count == 0:
+                return
+
+    def _warm(self) -> bool:
+        """Thaw what the restore left cold for a slice of time; whether all of it is thawed.
+
+        Until then the engine serves correctly, only more slowly; once it is, the restored
+        objects are frozen out of the collector's way, and the collector is on again.
+        """
+        deadline = time.perf_counter() + WARM_SLICE_S  # a slice of this process's own time
+        while time.perf_counter() < deadline:
+            if self.engine.warm():
+                gc.freeze()
+                gc.enable()
+                if self.restored_from is not None:
+                    log.info("every restored account and request id is thawed")
+                return True
+        return False
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    async def snapshot_now(self) -> None:
+        """Write a snapshot in-line (at a clean stop, and in tests), pausing the engine.
+
+        It waits for any batch in flight: between applying a batch and learning its record
+        ids the state is ahead of ``last_record_id``, and a snapshot then would replay twice.
+        """
+        async with self._batch:
+            self.snapshots.write_now(self.engine, self.last_record_id)
+
+    async def trim(self) -> None:
+        """Trim the streams behind the oldest kept snapshot and the journal's progress."""
+        await self.snapshots.trim(self.redis, self.streams)
+
+    async def wait_for_snapshot(self) -> None:
+        """Block until the snapshot child (if any) is done."""
+        await self.snapshots.wait()
