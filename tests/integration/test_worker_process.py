@@ -12,17 +12,49 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from cryptocfd.bus.messages import FIELD
 from cryptocfd.bus.streams import Streams
 from cryptocfd.store.outbox import enqueue_email
-from cryptocfd.trading.commands import OpenAccount
+from cryptocfd.trading.commands import Deposit, OpenAccount
 from tests.integration.engine_harness import engine_and_client, store_in
 from tests.integration.journal_world import T0, caught_up, own_pool
+from tests.integration.postgres import private_postgres
 
 KEY = b"the worker test's server key"
 
 
-async def _wait_for_text(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(400):
+def _worker_env(redis_url: str, streams: Streams, database_url: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "CRYPTOCFD_REDIS_PREFIX": streams.prefix,
+        "DATABASE_URL": database_url,
+        "CRYPTOCFD_ENV": "dev",
+        "CRYPTOCFD_SECRET_KEY": KEY.decode(),
+    }
+    env.pop("SMTP_HOST", None)
+    return env
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cryptocfd.cli", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _reconcile(env: dict[str, str], wait_s: int) -> subprocess.CompletedProcess[bytes]:
+    argv = [sys.executable, "-m", "cryptocfd.cli", "reconcile", "--wait", str(wait_s)]
+    return await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, check=False)
+
+
+async def _wait_for_text(
+    log: Path, text: str, process: subprocess.Popen[bytes], tries: int = 400
+) -> None:
+    for _ in range(tries):
         if text in log.read_text():
             return
         assert process.poll() is None, log.read_text()
@@ -63,13 +95,7 @@ async def test_worker_process_when_running_journals_sends_and_stops_cleanly_on_s
                 )
             await caught_up(pool, redis_client, streams)
             await _wait_for_text(log, "https://x/verify?token=abc", worker)
-            reconcile = await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "-m", "cryptocfd.cli", "reconcile", "--wait", "5"],
-                env=env,
-                capture_output=True,
-                check=False,
-            )
+            reconcile = await _reconcile(env, 5)
         finally:
             worker.send_signal(signal.SIGTERM)
             status = await asyncio.to_thread(worker.wait, 20)
@@ -116,3 +142,64 @@ async def test_worker_log_when_an_email_holds_control_characters_prints_them_esc
     assert b"\x07" not in text
     assert b"\r" not in text
     assert b"line\\x0d\\x0aforged" in text
+
+
+async def test_worker_when_postgres_crashes_and_restarts_catches_up_and_reconciles(
+    redis_client: Redis, streams: Streams, redis_url: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "worker.log"
+    async with (
+        private_postgres() as postgres,
+        engine_and_client(redis_client, streams, store_in(tmp_path)) as (_service, client),
+    ):
+        env = _worker_env(redis_url, streams, postgres.url)
+        worker = _start_worker(env, log)
+        try:
+            await _wait_for_text(log, "worker ready", worker)
+            async with own_pool(postgres.url) as pool:
+                await client.send(OpenAccount("open", T0, 42, 123_456))
+                await caught_up(pool, redis_client, streams)
+            await postgres.crash()
+            for n in range(50):  # trading goes on while the database is down
+                await client.send(Deposit(f"dep-{n}", T0 + n, 42, 100))
+            await asyncio.sleep(2)  # long enough for every consumer to have failed
+            await postgres.start_refusing()  # as it does while it recovers
+            await asyncio.sleep(3)
+            await postgres.stop()
+            await postgres.start()
+            async with own_pool(postgres.url) as pool:
+                for n in range(50, 60):
+                    await client.send(Deposit(f"dep-{n}", T0 + n, 42, 100))
+                async with pool.acquire() as conn, conn.transaction():
+                    await enqueue_email(conn, KEY, "t@example.com", "After", "https://x/after")
+                await _wait_for_text(log, "https://x/after", worker, tries=1600)
+                await caught_up(pool, redis_client, streams)
+                reconcile = await _reconcile(env, 20)
+                booked = await pool.fetchval("SELECT count(*) FROM journal_records")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            status = await asyncio.to_thread(worker.wait, 20)
+
+    assert status == 0, log.read_text()[-5000:]
+    assert booked == 61
+    assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
+    assert b"no differences (1 accounts" in reconcile.stdout
+
+
+async def test_worker_when_a_task_dies_exits_non_zero_for_the_supervisor_to_restart(
+    redis_client: Redis, streams: Streams, redis_url: str, own_database_url: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "worker.log"
+    worker = _start_worker(_worker_env(redis_url, streams, own_database_url), log)
+    try:
+        await _wait_for_text(log, "worker ready", worker)
+        # A record nothing can read: the journal cannot book past it, so its task dies.
+        await redis_client.xadd(streams.records, {FIELD: b"not a record"})
+        status = await asyncio.to_thread(worker.wait, 30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+    assert status != 0, log.read_text()[-5000:]
+    assert "journal" in log.read_text()
