@@ -4,12 +4,16 @@ the reason, reads that need an absent server are 503 with ``Retry-After``, never
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from redis.asyncio import Redis
 
 from cryptocfd.bus.messages import FIELD, Record, encode
-from cryptocfd.bus.streams import JOURNAL_GROUP
+from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
 from cryptocfd.gateway.routes.ops import JOURNAL_BEHIND_READY
 from cryptocfd.trading.rejections import RejectCode, Rejection
-from tests.integration.gateway_harness import METRICS_TOKEN, Gateway
+from tests.integration.gateway_harness import METRICS_TOKEN, Gateway, running_gateway
+from tests.integration.postgres import private_postgres
 
 SCRAPE = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
@@ -42,3 +46,31 @@ async def test_readyz_when_the_journal_falls_behind_the_log_is_503_saying_by_how
     found = re.search(pattern, metrics)
     assert found is not None, metrics
     assert float(found.group(1)) == JOURNAL_BEHIND_READY + 1
+
+
+async def test_reads_when_postgres_is_down_are_503_with_retry_after_and_work_again_after(
+    redis_client: Redis, redis_url: str, streams: Streams, tmp_path: Path
+) -> None:
+    async with (
+        private_postgres() as postgres,
+        running_gateway(redis_client, redis_url, postgres.url, streams, tmp_path) as gateway,
+    ):
+        headers = await gateway.sign_in("history@example.com")
+        before = await gateway.client.get("/api/v1/trade/closed", headers=headers)
+        await postgres.crash()
+        down = [
+            await gateway.client.get(path, headers=headers)
+            for path in ("/api/v1/trade/closed", "/api/v1/trade/closed", "/api/v1/auth/me")
+        ]
+        ready_down = await gateway.client.get("/readyz")
+        await postgres.start()
+        after = await gateway.client.get("/api/v1/trade/closed", headers=headers)
+
+    assert before.status_code == 200, before.text
+    for answer in down:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert answer.headers["Retry-After"] == "1"
+    assert ready_down.status_code == 503
+    assert ready_down.json()["checks"]["postgres"].startswith("unavailable")
+    assert after.status_code == 200, after.text
