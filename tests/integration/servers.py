@@ -62,6 +62,52 @@ def private_redis(directory: Path, *, aof: bool = True, fsync: str = "always") -
         process.wait(10)
 
 
+class RedisServer:
+    """A redis-server of the test's own on a fixed port, to stop and start again (with AOF,
+    what it acknowledged survives)."""
+
+    def __init__(self, directory: Path, *, aof: bool = True) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: apt-get install redis-server")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        self.argv += ["--dir", str(directory), "--save", ""]
+        self.argv += ["--appendonly", "yes" if aof else "no", "--appendfsync", "always"]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it and wait until it answers."""
+        self.process = subprocess.Popen(  # noqa: S603 - our own command line
+            self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while not answers(self.url):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"redis-server on port {self.port} did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """SIGTERM, and wait until it is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@contextmanager
+def redis_server(directory: Path, *, started: bool = True) -> Iterator[RedisServer]:
+    """A ``RedisServer`` (running unless ``started`` is false), stopped at the end."""
+    server = RedisServer(directory)
+    if started:
+        server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @contextmanager
 def some_redis(directory: Path) -> Iterator[str]:
     """REDIS_URL (or the local default) when it answers, else a private server."""

@@ -10,7 +10,9 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.messages import FIELD, Record, encode
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
+from cryptocfd.core.clock import WALL
 from cryptocfd.gateway.routes.ops import JOURNAL_BEHIND_READY
+from cryptocfd.store.supervision import ProcessView, SupervisorView, view_path, write_view
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from tests.integration.gateway_harness import METRICS_TOKEN, Gateway, running_gateway
 from tests.integration.postgres import private_postgres
@@ -74,3 +76,23 @@ async def test_reads_when_postgres_is_down_are_503_with_retry_after_and_work_aga
     assert ready_down.status_code == 503
     assert ready_down.json()["checks"]["postgres"].startswith("unavailable")
     assert after.status_code == 200, after.text
+
+
+async def test_readyz_when_the_supervisor_has_a_process_down_is_503_naming_it(
+    gateway: Gateway,
+) -> None:
+    path = view_path(gateway.settings.state_path)
+    all_up = [ProcessView("engine", running=True), ProcessView("worker", running=True)]
+    write_view(path, SupervisorView(WALL.now_ms(), all_up))
+    up = await gateway.client.get("/readyz")
+    engine_down = ProcessView(
+        "engine", running=False, restarts=4, last_exit_code=3, next_start_ms=WALL.now_ms() + 8_000
+    )
+    write_view(path, SupervisorView(WALL.now_ms(), [engine_down, all_up[1]]))
+    down = await gateway.client.get("/readyz")
+
+    assert up.status_code == 200
+    assert "processes" not in up.json()["checks"]
+    assert down.status_code == 503
+    said = down.json()["checks"]["processes"]
+    assert re.fullmatch(r"engine down \(exit code 3, 4 restarts, next try in [78]\.\d s\)", said)
