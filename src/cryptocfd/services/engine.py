@@ -42,7 +42,7 @@ from cryptocfd.bus.messages import (
 from cryptocfd.bus.replies import Entry, entries, stream_entries
 from cryptocfd.bus.streams import ENGINE_GROUP, Streams
 from cryptocfd.services.snapshots import SnapshotStore, new_header
-from cryptocfd.services.trimming import trim_streams
+from cryptocfd.services.trimming import cannot_rebuild, lost_start, trim_streams
 from cryptocfd.trading.commands import Command
 from cryptocfd.trading.engine import Engine, Outcome
 from cryptocfd.trading.events import Accepted
@@ -61,6 +61,14 @@ WARM_SLICE_S = 0.005  # thawing restored state between batches, about this long 
 
 class EngineRefused(Exception):  # noqa: N818 - it is a refusal to start, not a failure mid-run
     """The engine will not start in this environment (for example, prod without AOF)."""
+
+    exit_code = 2
+
+
+class CannotRecover(EngineRefused):
+    """No snapshot to start from, and a log that no longer reaches back to the first record."""
+
+    exit_code = 3
 
 
 @dataclass
@@ -126,6 +134,10 @@ class EngineService:
         """
         gc.disable()
         self._restore_newest()
+        if self.restored_from is None and (
+            lost := await lost_start(self.redis, self.streams.records)
+        ):
+            raise CannotRecover(cannot_rebuild(self.store.directory, self.streams.records, *lost))
         return await self._replay_log()
 
     def _restore_newest(self) -> None:
