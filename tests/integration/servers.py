@@ -89,6 +89,12 @@ class RedisServer:
                 raise RuntimeError(f"redis-server on port {self.port} did not start")
             time.sleep(0.02)
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would, and wait until it is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
     def stop(self) -> None:
         """SIGTERM, and wait until it is gone."""
         if self.process is not None and self.process.poll() is None:
