@@ -22,6 +22,7 @@ import redis.exceptions
 from redis.asyncio import Redis
 
 from cryptocfd.bus.messages import FIELD, Record, encode
+from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.settings import load_settings
@@ -140,7 +141,7 @@ async def test_up_when_the_engine_cannot_recover_keeps_retrying_it_and_serves_th
             await setup.xadd(
                 records, {FIELD: encode(Record("command", f"r{n}", 0, refused, applied=False))}
             )
-        newest = (await setup.xrevrange(records, count=1))[0][0]
+        newest = entries(await setup.xrevrange(records, count=1))[0][0]
         await setup.xtrim(records, minid=newest, approximate=False)
         await setup.aclose()
         env = {
