@@ -15,9 +15,9 @@ from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.trading.commands import OpenAccount
 from cryptocfd.trading.views import Portfolio
+from tests.integration.engine_clients import T0, deposit, engine_client
 from tests.integration.engine_process import EngineProcess
 from tests.integration.servers import redis_server
-from tests.integration.test_engine_outages import T0, deposit, engine_client
 
 KEY_HEX = secrets.token_hex(32)
 

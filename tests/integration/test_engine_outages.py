@@ -4,56 +4,21 @@ it waits and recovers instead of exiting, and applies every request exactly once
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 import signal
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from cryptocfd.bus.client import EngineClient
-from cryptocfd.bus.messages import FIELD, decode_record
-from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
-from cryptocfd.trading.commands import Deposit, OpenAccount
-from cryptocfd.trading.events import Accepted
+from cryptocfd.trading.commands import OpenAccount
+from tests.integration.engine_clients import T0, applied_once, deposit, engine_client
 from tests.integration.engine_process import EngineProcess
 from tests.integration.servers import RedisServer, redis_server
 
 KEY_HEX = secrets.token_hex(32)
-T0 = 1_700_000_000_000
-
-
-@contextlib.asynccontextmanager
-async def engine_client(url: str, streams: Streams) -> AsyncIterator[EngineClient]:
-    redis = Redis.from_url(url)
-    client = EngineClient(redis, streams, timeout_s=20.0)
-    await client.start()
-    try:
-        yield client
-    finally:
-        await client.close()
-        await redis.aclose()
-
-
-async def applied_once(url: str, streams: Streams) -> dict[str, int]:
-    """How often each request id was applied, from the log."""
-    redis = Redis.from_url(url)
-    counts: dict[str, int] = {}
-    for _id, fields in entries(await redis.xrange(streams.records)):
-        record = decode_record(fields[FIELD])
-        if record.applied and record.request_id is not None:
-            counts[record.request_id] = counts.get(record.request_id, 0) + 1
-    await redis.aclose()
-    return counts
-
-
-async def deposit(client: EngineClient, n: int) -> None:
-    outcome = await client.send(Deposit(f"dep-{n}", T0 + n, 7, 100))
-    assert isinstance(outcome, Accepted), outcome
 
 
 async def test_engine_when_stopped_for_six_seconds_resumes_and_answers(tmp_path: Path) -> None:

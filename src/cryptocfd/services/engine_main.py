@@ -33,8 +33,8 @@ from cryptocfd.settings import Settings
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 5.0
-# Redis gone or not answering in time; an OSError is a socket failing below redis-py.
-LOST_REDIS = (RedisConnectionError, RedisTimeoutError, OSError)
+# Redis gone or not answering in time (redis-py wraps the socket's own errors in these).
+LOST_REDIS = (RedisConnectionError, RedisTimeoutError)
 
 
 def build_store(settings: Settings) -> SnapshotStore:
