@@ -4,6 +4,7 @@ the reason, reads that need an absent server are 503 with ``Retry-After``, never
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import secrets
 import uuid
@@ -99,19 +100,22 @@ async def test_readyz_when_the_supervisor_has_a_process_down_is_503_naming_it(
 ) -> None:
     path = view_path(gateway.settings.state_path)
     all_up = [ProcessView("engine", running=True), ProcessView("worker", running=True)]
-    write_view(path, SupervisorView(WALL.now_ms(), all_up))
+    write_view(path, SupervisorView(WALL.now_ms(), all_up, os.getpid()))
     up = await gateway.client.get("/readyz")
     engine_down = ProcessView(
         "engine", running=False, restarts=4, last_exit_code=3, next_start_ms=WALL.now_ms() + 8_000
     )
-    write_view(path, SupervisorView(WALL.now_ms(), [engine_down, all_up[1]]))
+    write_view(path, SupervisorView(WALL.now_ms(), [engine_down, all_up[1]], os.getpid()))
     down = await gateway.client.get("/readyz")
+    write_view(path, SupervisorView(WALL.now_ms(), [engine_down], pid=2**22 + 1))  # no such
+    left_by_the_dead = await gateway.client.get("/readyz")
 
     assert up.status_code == 200
     assert "processes" not in up.json()["checks"]
     assert down.status_code == 503
     said = down.json()["checks"]["processes"]
     assert re.fullmatch(r"engine down \(exit code 3, 4 restarts, next try in [78]\.\d s\)", said)
+    assert left_by_the_dead.status_code == 200  # a killed supervisor's file says nothing
 
 
 async def test_gateway_after_a_redis_restart_answers_every_request_without_5xx(

@@ -118,7 +118,7 @@ class Supervisor:
         self.states[state.name] = state
         if self.view is None:
             return
-        view = SupervisorView(self.clock.now_ms(), list(self.states.values()))
+        view = SupervisorView(self.clock.now_ms(), list(self.states.values()), os.getpid())
         try:
             write_view(self.view, view)
         except OSError as exc:  # a full disk must not stop the supervising

@@ -28,10 +28,12 @@ class ProcessView(msgspec.Struct, frozen=True):
 
 
 class SupervisorView(msgspec.Struct, frozen=True):
-    """Every supervised process, as of ``updated_ms``."""
+    """Every supervised process, as of ``updated_ms``, by the supervisor with process id
+    ``pid``."""
 
     updated_ms: int
     processes: list[ProcessView]
+    pid: int = 0
 
     def down(self) -> list[ProcessView]:
         """The processes not running now."""
@@ -52,11 +54,25 @@ def write_view(path: Path, view: SupervisorView) -> None:
 
 
 def read_view(path: Path) -> SupervisorView | None:
-    """The view at ``path``; None when there is no supervisor (or its file is unreadable)."""
+    """The view at ``path``; None when there is no supervisor: no file, an unreadable one, or
+    one left by a supervisor that was killed before it could delete it."""
     try:
-        return msgspec.json.decode(path.read_bytes(), type=SupervisorView)
+        view = msgspec.json.decode(path.read_bytes(), type=SupervisorView)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
+    return view if _alive(view.pid) else None
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, run by another user
+    return True
 
 
 def remove_view(path: Path) -> None:
