@@ -7,12 +7,13 @@ import random
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import redis
+
+from tests.waiting import eventually
 
 PORTS = range(20_000, 55_000)  # private servers stay below the ports other services use
 
@@ -41,32 +42,15 @@ def answers(url: str) -> bool:
 @contextmanager
 def private_redis(directory: Path, *, aof: bool = True, fsync: str = "always") -> Iterator[str]:
     """A redis-server of our own on a free port, its files in ``directory``; yields its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed: apt-get install redis-server")
-    port = free_port()
-    directory.mkdir(parents=True, exist_ok=True)
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
-    args += ["--save", "", "--appendonly", "yes" if aof else "no", "--appendfsync", fsync]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        deadline = time.monotonic() + 10
-        while not answers(url):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"redis-server on port {port} did not start")
-            time.sleep(0.02)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+    with redis_server(directory, aof=aof, fsync=fsync) as server:
+        yield server.url
 
 
 class RedisServer:
     """A redis-server of the test's own on a fixed port, to stop and start again (with AOF,
     what it acknowledged survives)."""
 
-    def __init__(self, directory: Path, *, aof: bool = True) -> None:
+    def __init__(self, directory: Path, *, aof: bool = True, fsync: str = "always") -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server")
@@ -75,19 +59,23 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         self.argv += ["--dir", str(directory), "--save", ""]
-        self.argv += ["--appendonly", "yes" if aof else "no", "--appendfsync", "always"]
+        self.argv += ["--appendonly", "yes" if aof else "no", "--appendfsync", fsync]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start it and wait until it answers."""
-        self.process = subprocess.Popen(  # noqa: S603 - our own command line
+        process = self.process = subprocess.Popen(  # noqa: S603 - our own command line
             self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 10
-        while not answers(self.url):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError(f"redis-server on port {self.port} did not start")
-            time.sleep(0.02)
+
+        def up() -> bool:
+            if answers(self.url):
+                return True
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server on port {self.port} exited")
+            return False
+
+        eventually(up, why=f"redis-server on port {self.port} to start")
 
     def kill(self) -> None:
         """SIGKILL, as a crash would, and wait until it is gone."""
@@ -103,9 +91,11 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server(directory: Path, *, started: bool = True) -> Iterator[RedisServer]:
+def redis_server(
+    directory: Path, *, started: bool = True, aof: bool = True, fsync: str = "always"
+) -> Iterator[RedisServer]:
     """A ``RedisServer`` (running unless ``started`` is false), stopped at the end."""
-    server = RedisServer(directory)
+    server = RedisServer(directory, aof=aof, fsync=fsync)
     if started:
         server.start()
     try:

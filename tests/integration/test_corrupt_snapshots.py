@@ -82,7 +82,7 @@ async def test_engine_when_every_snapshot_is_corrupt_and_the_log_was_trimmed_ref
         corrupt_every_snapshot(tmp_path)
         engine = EngineProcess(server.url, streams.prefix, tmp_path, KEY_HEX)
         try:
-            with pytest.raises(RuntimeError, match="did not start"):
+            with pytest.raises(RuntimeError, match="exited with code 3"):
                 await asyncio.to_thread(engine.start)
         finally:
             assert engine.process is not None

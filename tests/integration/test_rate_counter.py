@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.ratelimit import BATCH_SHARE, WINDOW_S, BatchedCounter
+from tests.waiting import room_in_window
 
 
 async def _allowed(
@@ -30,8 +30,7 @@ async def _allowed(
 async def test_batched_counter_when_two_gateways_share_a_key_passes_at_most_one_percent_each(
     redis_client: Redis, streams: Streams
 ) -> None:
-    if WINDOW_S - time.time() % WINDOW_S < 10:  # the whole test inside one window
-        await asyncio.sleep(WINDOW_S - time.time() % WINDOW_S + 0.05)
+    await asyncio.sleep(room_in_window(WINDOW_S, 10))  # the whole test inside one window
     limit, key = 2_000, f"{streams.prefix}rl:ip:198.51.100.1"
     first, second = BatchedCounter(redis_client), BatchedCounter(redis_client)
 
@@ -47,8 +46,7 @@ async def test_batched_counter_when_two_gateways_share_a_key_passes_at_most_one_
 async def test_batched_counter_when_the_limit_is_small_counts_every_hit_exactly(
     redis_client: Redis, streams: Streams
 ) -> None:
-    if WINDOW_S - time.time() % WINDOW_S < 10:
-        await asyncio.sleep(WINDOW_S - time.time() % WINDOW_S + 0.05)
+    await asyncio.sleep(room_in_window(WINDOW_S, 10))
     key = f"{streams.prefix}rl:ip:198.51.100.2"
     first, second = BatchedCounter(redis_client), BatchedCounter(redis_client)
 

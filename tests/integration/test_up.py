@@ -10,7 +10,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,9 @@ from cryptocfd.store.keyfiles import server_key
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from tests.integration.gateway_harness import newest_link, spend_link
 from tests.integration.servers import redis_server
+from tests.waiting import until
+
+pytestmark = pytest.mark.slow  # the whole platform on private servers
 
 
 async def read_until(
@@ -86,21 +88,27 @@ async def test_up_when_nothing_answers_runs_everything_on_private_servers_until_
         await read_until(up.stdout, "engine ready", seen)
 
         client = Redis.from_url(redis_url)
-        deadline = time.monotonic() + 10
-        while await client.xlen("stream:prices") < 12:  # the feed runs and the engine reads it
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+
+        async def ticking() -> bool:  # the feed runs and the engine reads it
+            return await client.xlen("stream:prices") >= 12
+
+        await until(ticking, poll_s=0.05, why="twelve ticks on stream:prices")
         connection = await asyncpg.connect(database_url)
         assert await connection.fetchval("SELECT current_database()") == "cryptocfd"
         migrated = await connection.fetchval("SELECT count(*) FROM alembic_version")
         await connection.close()
-        ready = None
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            while ready is None or ready.status_code != 200:
-                assert time.monotonic() < deadline + 20, ready and ready.text
+            answers: list[httpx.Response] = []
+
+            async def ready_answers() -> httpx.Response | None:
                 with contextlib.suppress(httpx.TransportError):
-                    ready = await http.get("/readyz")
-                await asyncio.sleep(0.1)
+                    answers.append(await http.get("/readyz"))
+                    return answers[-1] if answers[-1].status_code == 200 else None
+                return None
+
+            ready = await until(
+                ready_answers, 30, poll_s=0.1, why=lambda: answers[-1].text if answers else ""
+            )
 
     finally:
         # Stop it even when an assertion above failed: it must not outlive the test.
@@ -198,11 +206,15 @@ async def read_all(stream: asyncio.StreamReader, seen: list[str]) -> None:
 
 async def until_said(http: httpx.AsyncClient, words: str, timeout_s: float = 60) -> httpx.Response:
     """Poll ``/readyz`` until its processes check says ``words``; that answer."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        with contextlib.suppress(httpx.TransportError):
+
+    async def said() -> httpx.Response | None:
+        try:
             ready = await http.get("/readyz")
-            if words in ready.json().get("checks", {}).get("processes", ""):
-                return ready
-        assert time.monotonic() < deadline, "the supervisor never said " + words
-        await asyncio.sleep(0.2)
+        except httpx.TransportError:
+            return None
+        return ready if words in ready.json().get("checks", {}).get("processes", "") else None
+
+    answer: httpx.Response = await until(
+        said, timeout_s, poll_s=0.2, why=f"the supervisor to say {words}"
+    )
+    return answer

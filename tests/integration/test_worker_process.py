@@ -19,6 +19,7 @@ from cryptocfd.trading.commands import Deposit, OpenAccount
 from tests.integration.engine_harness import engine_and_client, store_in
 from tests.integration.journal_world import T0, caught_up, own_pool
 from tests.integration.postgres import private_postgres
+from tests.waiting import says, tail, until
 
 KEY = b"the worker test's server key"
 
@@ -52,14 +53,11 @@ async def _reconcile(env: dict[str, str], wait_s: int) -> subprocess.CompletedPr
 
 
 async def _wait_for_text(
-    log: Path, text: str, process: subprocess.Popen[bytes], tries: int = 400
+    log: Path, text: str, process: subprocess.Popen[bytes], timeout_s: float = 10.0
 ) -> None:
-    for _ in range(tries):
-        if text in log.read_text():
-            return
-        assert process.poll() is None, log.read_text()
-        await asyncio.sleep(0.025)
-    raise TimeoutError(f"{text!r} not in:\n{log.read_text()[-3000:]}")
+    await until(
+        lambda: says(log, text, process), timeout_s, why=lambda: f"{text!r} in:\n{tail(log)}"
+    )
 
 
 async def test_worker_process_when_running_journals_sends_and_stops_cleanly_on_sigterm(
@@ -172,7 +170,7 @@ async def test_worker_when_postgres_crashes_and_restarts_catches_up_and_reconcil
                     await client.send(Deposit(f"dep-{n}", T0 + n, 42, 100))
                 async with pool.acquire() as conn, conn.transaction():
                     await enqueue_email(conn, KEY, "t@example.com", "After", "https://x/after")
-                await _wait_for_text(log, "https://x/after", worker, tries=1600)
+                await _wait_for_text(log, "https://x/after", worker, timeout_s=40)
                 await caught_up(pool, redis_client, streams)
                 reconcile = await _reconcile(env, 20)
                 booked = await pool.fetchval("SELECT count(*) FROM journal_records")

@@ -15,7 +15,7 @@ import random
 
 from redis.exceptions import RedisError
 
-from cryptocfd.services.sources.clock import Backoff
+from cryptocfd.services.backoff import Backoff
 from cryptocfd.store.database import UNAVAILABLE
 
 log = logging.getLogger(__name__)

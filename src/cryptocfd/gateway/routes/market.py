@@ -12,7 +12,8 @@ from litestar.params import FromQuery, QueryParameter
 from cryptocfd.core.money import format_scaled
 from cryptocfd.gateway.auth import Caller
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.live import CandleOut, QuoteOut, candle_out
+from cryptocfd.gateway.live import candle_out
+from cryptocfd.gateway.live_schemas import CandleOut, QuoteOut
 from cryptocfd.gateway.resources import resources_of
 from cryptocfd.gateway.ticker import MarketOut, markets_24h
 from cryptocfd.market.candles import CandleQueryError, merge_open_candle
