@@ -91,7 +91,12 @@ async def run_consumers(
     and ``ConsumerDied`` names the one that died.
     """
     tasks = {asyncio.create_task(work, name=name): name for name, work in consumers.items()}
-    done, running = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        done, running = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # our caller gave up on us: take the consumers along
+        for task in tasks:
+            task.cancel()
+        raise
     died = None if stopping.is_set() else next(iter(done))
     stopping.set()
     if running:
