@@ -201,3 +201,52 @@ async def test_worker_when_a_task_dies_exits_non_zero_for_the_supervisor_to_rest
 
     assert status != 0, log.read_text()[-5000:]
     assert "journal" in log.read_text()
+
+
+DRIVER = """
+import asyncio, sys
+from cryptocfd.services import worker
+
+worker.STOP_S = 0.5
+
+async def dies() -> None:
+    await asyncio.sleep(0.2)
+    raise RuntimeError("a bug")
+
+async def deaf(stopping: asyncio.Event, hears_stop: bool) -> None:
+    # Swallows its cancellation, as a consumer caught in a connect can; a loop that checks
+    # the stop (every consumer's does) still ends, and one that does not is left behind.
+    while not (hears_stop and stopping.is_set()):
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            pass
+
+async def main() -> None:
+    stopping = asyncio.Event()
+    await worker.run_consumers(
+        {"dies": dies(), "deaf": deaf(stopping, sys.argv[1] == "hears")}, stopping
+    )
+
+asyncio.run(main())
+"""
+
+
+async def test_worker_when_a_consumer_dies_exits_even_if_another_swallows_its_cancellation() -> (
+    None
+):
+    runs = [
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-c", DRIVER, hears],
+            capture_output=True,
+            check=False,
+            timeout=20,
+        )
+        for hears in ("hears", "deaf")
+    ]
+
+    assert runs[0].returncode == 1, runs[0].stderr
+    assert b"ConsumerDied: the dies consumer died" in runs[0].stderr
+    assert runs[1].returncode == 1, runs[1].stderr
+    assert b"a consumer ignored its cancellation; exiting" in runs[1].stderr
