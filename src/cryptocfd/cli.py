@@ -80,7 +80,8 @@ def _service(
     run: Callable[[Settings], Coroutine[Any, Any, None]],
     refusals: tuple[type[Exception], ...] = (),
 ) -> int:
-    """Run a long-lived process until it stops; exit 2 when it refuses to start."""
+    """Run a long-lived process until it stops; exit 2 (or the refusal's own ``exit_code``)
+    when it refuses to start."""
     import asyncio  # noqa: PLC0415 - only the service processes need these
     import logging  # noqa: PLC0415
 
@@ -94,7 +95,7 @@ def _service(
         asyncio.run(run(settings))
     except refusals as exc:
         print(f"cryptocfd {name}: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))
     return 0
 
 

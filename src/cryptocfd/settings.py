@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     snapshots_kept: int = 3
     allow_redis_without_aof: bool = False
     engine_consumer: str = "engine-1"
+    # The engine's Redis socket timeout: far above its 100 ms blocking reads and any pause of
+    # a few seconds (a stalled host, a stopped process), so such a pause is not a failure.
+    engine_redis_timeout_s: float = 30.0
     # Requests per minute before a 429: every request per client IP, trading writes per user.
     rate_per_ip_per_min: int = 3_000
     rate_per_user_per_min: int = 600
@@ -127,6 +130,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_SNAPSHOTS_KEPT": "snapshots_kept",
         "CRYPTOCFD_ALLOW_REDIS_WITHOUT_AOF": "allow_redis_without_aof",
         "CRYPTOCFD_ENGINE_CONSUMER": "engine_consumer",
+        "CRYPTOCFD_ENGINE_REDIS_TIMEOUT_S": "engine_redis_timeout_s",
         "CRYPTOCFD_RATE_PER_IP_PER_MIN": "rate_per_ip_per_min",
         "CRYPTOCFD_RATE_PER_USER_PER_MIN": "rate_per_user_per_min",
         "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": "logins_per_ip_per_min",

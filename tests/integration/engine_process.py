@@ -26,7 +26,9 @@ class EngineProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.log = state_dir / "engine.log"
-        self.starts = 0
+        # Starts counted in the log, which an earlier process in the same state directory
+        # may have written to already.
+        self.starts = self.log.read_bytes().count(b"engine ready") if self.log.exists() else 0
 
     def start(self, timeout_s: float = 20.0) -> None:
         """Start the engine and wait until it says it is serving."""

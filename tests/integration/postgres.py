@@ -12,17 +12,25 @@ import asyncio
 import atexit
 import contextlib
 import os
+import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 
-from cryptocfd.services.embedded.postgres import resolve_postgres
+from cryptocfd.services.embedded.binaries import EmbeddedError
+from cryptocfd.services.embedded.postgres import (
+    DEFAULT_USER,
+    Cluster,
+    create_database,
+    resolve_postgres,
+)
 from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.store.migrate import upgrade
+from tests.integration.servers import free_port
 
 CONFIGURED_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 _resolved: list[str] = []
@@ -96,3 +104,51 @@ def fresh_database() -> Iterator[str]:
         yield url
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of one test's own on a fixed port, which the test may crash
+    (``pg_ctl -m immediate``) and start again on the same port."""
+
+    def __init__(self, directory: Path, port: int) -> None:
+        self.cluster = Cluster(directory, None, user=DEFAULT_USER, password="")
+        self.port = port
+        self.url = f"postgresql://{DEFAULT_USER}@127.0.0.1:{port}/cryptocfd"
+
+    async def start(self) -> None:
+        """Start the server (initdb the first time) and wait until it accepts connections."""
+        await self.cluster.prepare()
+        await self.cluster.start(self.port)
+
+    async def start_refusing(self) -> None:
+        """Start the server as a standby that admits nobody: every connection is refused with
+        "the database system is not accepting connections", as while it recovers from a crash
+        (that window is too short to hit on purpose). ``stop`` then ``start`` end it."""
+        (self.cluster.data / "standby.signal").touch()
+        await self.cluster.start(self.port, "hot_standby=off")
+        (self.cluster.data / "standby.signal").unlink()
+
+    async def crash(self) -> None:
+        """Stop the server as a crash would: no checkpoint, every connection cut."""
+        await self.cluster.stop(mode="immediate")
+
+    async def stop(self) -> None:
+        """A clean stop."""
+        await self.cluster.stop()
+
+
+@contextlib.asynccontextmanager
+async def private_postgres() -> AsyncIterator[PrivatePostgres]:
+    """A private, migrated cluster with a ``cryptocfd`` database; stopped and deleted after."""
+    directory = Path(tempfile.mkdtemp(prefix="cryptocfd-test-pg-"))
+    directory.chmod(0o755)  # the postgres user must reach it when we run as root
+    server = PrivatePostgres(directory / "postgres", free_port())
+    try:
+        await server.start()
+        await create_database(server.url)
+        await asyncio.to_thread(upgrade, server.url)
+        yield server
+    finally:
+        with contextlib.suppress(EmbeddedError):
+            await server.stop()
+        shutil.rmtree(directory, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -14,13 +15,20 @@ import redis
 
 from tests.waiting import eventually
 
+PORTS = range(20_000, 55_000)  # private servers stay below the ports other services use
+
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A TCP port in ``PORTS`` nobody listens on right now."""
+    for _ in range(200):
+        port = random.choice(PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below 55000")
 
 
 def answers(url: str) -> bool:
@@ -34,29 +42,66 @@ def answers(url: str) -> bool:
 @contextmanager
 def private_redis(directory: Path, *, aof: bool = True, fsync: str = "always") -> Iterator[str]:
     """A redis-server of our own on a free port, its files in ``directory``; yields its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed: apt-get install redis-server")
-    port = free_port()
-    directory.mkdir(parents=True, exist_ok=True)
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
-    args += ["--save", "", "--appendonly", "yes" if aof else "no", "--appendfsync", fsync]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
-    url = f"redis://127.0.0.1:{port}/0"
+    with redis_server(directory, aof=aof, fsync=fsync) as server:
+        yield server.url
 
-    def up() -> bool:
-        if answers(url):
-            return True
-        if process.poll() is not None:
-            raise RuntimeError(f"redis-server on port {port} exited")
-        return False
 
+class RedisServer:
+    """A redis-server of the test's own on a fixed port, to stop and start again (with AOF,
+    what it acknowledged survives)."""
+
+    def __init__(self, directory: Path, *, aof: bool = True, fsync: str = "always") -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: apt-get install redis-server")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        self.argv += ["--dir", str(directory), "--save", ""]
+        self.argv += ["--appendonly", "yes" if aof else "no", "--appendfsync", fsync]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it and wait until it answers."""
+        process = self.process = subprocess.Popen(  # noqa: S603 - our own command line
+            self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+        def up() -> bool:
+            if answers(self.url):
+                return True
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server on port {self.port} exited")
+            return False
+
+        eventually(up, why=f"redis-server on port {self.port} to start")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would, and wait until it is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM, and wait until it is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@contextmanager
+def redis_server(
+    directory: Path, *, started: bool = True, aof: bool = True, fsync: str = "always"
+) -> Iterator[RedisServer]:
+    """A ``RedisServer`` (running unless ``started`` is false), stopped at the end."""
+    server = RedisServer(directory, aof=aof, fsync=fsync)
+    if started:
+        server.start()
     try:
-        eventually(up, why=f"redis-server on port {port} to start")
-        yield url
+        yield server
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 @contextmanager

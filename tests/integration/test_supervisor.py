@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from cryptocfd.services.supervisor import Child, RestartPolicy, Supervisor
+from cryptocfd.store.supervision import read_view
 from tests.waiting import until
 
 QUICK = RestartPolicy(first_backoff_s=0.05, max_backoff_s=0.2, stop_timeout_s=5.0)
@@ -51,23 +53,65 @@ async def test_supervisor_when_a_child_dies_restarts_it_and_prefixes_its_output(
     assert lines[-1] == f"flaky | stopped (exit code {-signal.SIGTERM})"
 
 
-async def test_supervisor_when_a_child_keeps_failing_fast_gives_up_loudly_and_stops_all() -> None:
+BROKEN_UNTIL_FIXED = """
+import pathlib, sys, time
+if not pathlib.Path(sys.argv[1]).exists():
+    sys.exit(1)
+print("fixed", flush=True)
+time.sleep(60)
+"""
+
+
+async def test_supervisor_when_a_child_keeps_failing_never_gives_up_and_keeps_the_rest_running(
+    tmp_path: Path,
+) -> None:
+    fixed, view = tmp_path / "fixed", tmp_path / "supervisor.json"
     out = io.StringIO()
     children = [
-        python("broken", "import sys; sys.exit(1)"),
+        python("broken", BROKEN_UNTIL_FIXED, str(fixed)),
         python("steady", "import time; print('up', flush=True); time.sleep(60)"),
     ]
-    policy = RestartPolicy(first_backoff_s=0.01, max_fast_failures=3, stop_timeout_s=5.0)
-    supervisor = Supervisor(children, env=os.environ, policy=policy, out=out)
+    policy = RestartPolicy(first_backoff_s=0.01, max_backoff_s=0.08, stop_timeout_s=5.0)
+    supervisor = Supervisor(children, env=os.environ, policy=policy, out=out, view=view)
+    running = asyncio.create_task(supervisor.run())
 
-    code = await asyncio.wait_for(supervisor.run(), 20)
+    await until(lambda: out.getvalue().count("broken | exited with code 1") >= 8)
+    seen = read_view(view)
+    fixed.touch()  # what it waited for is back: the next try runs
+    await until(lambda: "broken | fixed" in out.getvalue())
+    await until(lambda: (v := read_view(view)) is not None and not v.down())
+    supervisor.stopping.set()
+    code = await running
 
-    assert code == 1
-    assert supervisor.gave_up == ["broken"]
+    assert code == 0
     text = out.getvalue()
-    assert text.count("broken | exited with code 1; restarting") == 2
-    assert "broken | GIVING UP: exited with code 1, 3 times in a row" in text
-    assert "steady | stopped" in text
+    delays = re.findall(r"broken \| exited with code 1; restarting in (\S+) s", text)
+    assert delays[:6] == ["0.01", "0.02", "0.04", "0.08", "0.08", "0.08"]  # capped, never ends
+    assert "GIVING UP" not in text
+    assert text.count("steady | up") == 1  # never stopped meanwhile
+    assert seen is not None
+    assert {p.name: p.running for p in seen.processes}["steady"] is True
+    broken = next(p for p in seen.processes if p.name == "broken")
+    assert broken.restarts >= 7
+    assert broken.last_exit_code == 1
+    assert not view.exists()  # removed when the supervisor stopped
+
+
+async def test_supervisor_when_a_child_ran_long_enough_restarts_it_after_the_shortest_pause() -> (
+    None
+):
+    out = io.StringIO()
+    lasting = python("lasting", "import time; time.sleep(0.3); raise SystemExit(4)")
+    policy = RestartPolicy(first_backoff_s=0.01, fast_run_s=0.2, stop_timeout_s=5.0)
+    supervisor = Supervisor([lasting], env=os.environ, policy=policy, out=out)
+    running = asyncio.create_task(supervisor.run())
+
+    await until(lambda: out.getvalue().count("exited with code 4") >= 3)
+    supervisor.stopping.set()
+    await running
+
+    delays = re.findall(r"restarting in (\S+) s", out.getvalue())
+    assert delays[:3] == ["0.01", "0.01", "0.01"]
 
 
 POLITE = """

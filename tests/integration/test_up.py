@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,15 @@ import pytest
 import redis.exceptions
 from redis.asyncio import Redis
 
+from cryptocfd.bus.messages import FIELD, Record, encode
+from cryptocfd.bus.replies import entries
+from cryptocfd.bus.streams import Streams
 from cryptocfd.services.embedded.binaries import free_port
+from cryptocfd.settings import load_settings
+from cryptocfd.store.keyfiles import server_key
+from cryptocfd.trading.rejections import RejectCode, Rejection
+from tests.integration.gateway_harness import newest_link, spend_link
+from tests.integration.servers import redis_server
 from tests.waiting import until
 
 pytestmark = pytest.mark.slow  # the whole platform on private servers
@@ -121,3 +130,91 @@ async def test_up_when_nothing_answers_runs_everything_on_private_servers_until_
     await client.aclose()
     with pytest.raises(ConnectionRefusedError):
         await asyncpg.connect(database_url, timeout=2)
+
+
+async def test_up_when_the_engine_cannot_recover_keeps_retrying_it_and_serves_the_rest(
+    state_dir: Path, own_database_url: str
+) -> None:
+    # Every snapshot unreadable and a log that was trimmed: the engine refuses (exit 3) each
+    # time it is started. Everything else must stay up, and say so.
+    snapshots = state_dir / "snapshots"
+    snapshots.mkdir(parents=True)
+    (snapshots / "snapshot-000000000001.snap").write_bytes(b"corrupt" * 100)
+    refused = Rejection(RejectCode.UNKNOWN_ACCOUNT, "no such account")
+    port = free_port()
+    with redis_server(state_dir.parent / "redis") as server:
+        setup = Redis.from_url(server.url)
+        records = Streams("").records
+        for n in range(2):
+            await setup.xadd(
+                records, {FIELD: encode(Record("command", f"r{n}", 0, refused, applied=False))}
+            )
+        newest = entries(await setup.xrevrange(records, count=1))[0][0]
+        await setup.xtrim(records, minid=newest, approximate=False)
+        await setup.aclose()
+        env = {
+            **os.environ,
+            "CRYPTOCFD_HTTP_PORT": str(port),
+            "DATABASE_URL": own_database_url,
+            "REDIS_URL": server.url,
+            "CRYPTOCFD_STATE_DIR": str(state_dir),
+            "CRYPTOCFD_PUBLIC_URL": f"http://localhost:{port}",
+            "CRYPTOCFD_SEED_DAYS": "0",
+        }
+        up = await start_up(env)
+        seen: list[str] = []
+        try:
+            assert up.stdout is not None
+            await read_until(up.stdout, "up: dashboard", seen)
+            reading = asyncio.create_task(read_all(up.stdout, seen))
+            email = f"while-down-{uuid.uuid4().hex[:8]}@example.com"
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as http:
+                ready = await until_said(http, "engine down (exit code 3")
+                markets = await http.get("/api/v1/markets")
+                assets = await http.get("/api/v1/supportedAssets")
+                login = await http.post("/api/v1/auth/login", json={"email": email})
+                key = server_key(load_settings(env))
+                verify = await spend_link(http, await newest_link(own_database_url, email, key))
+        finally:
+            if up.returncode is None:
+                up.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(up.wait(), 30)
+        await asyncio.wait_for(reading, 10)
+    output = "".join(seen)
+
+    assert up.returncode == 0, output
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["redis"] == "ok"
+    assert ready.json()["checks"]["postgres"] == "ok"
+    assert ready.json()["checks"]["engine"].startswith("unavailable")
+    assert markets.status_code == 200, markets.text
+    assert assets.status_code == 200, assets.text
+    assert login.status_code == 202, login.text
+    assert verify.status_code == 503, verify.text  # opening the new account needs the engine
+    assert verify.json()["error"]["code"] == "ENGINE_UNAVAILABLE"
+    assert output.count("engine  | exited with code 3; restarting in") >= 2, output
+    assert "has been trimmed" in output
+    assert "GIVING UP" not in output
+    for name in ("gateway", "worker", "feed"):
+        assert not re.search(rf"^{name} +\| exited", output, re.M), output
+
+
+async def read_all(stream: asyncio.StreamReader, seen: list[str]) -> None:
+    while raw := await stream.readline():
+        seen.append(raw.decode())
+
+
+async def until_said(http: httpx.AsyncClient, words: str, timeout_s: float = 60) -> httpx.Response:
+    """Poll ``/readyz`` until its processes check says ``words``; that answer."""
+
+    async def said() -> httpx.Response | None:
+        try:
+            ready = await http.get("/readyz")
+        except httpx.TransportError:
+            return None
+        return ready if words in ready.json().get("checks", {}).get("processes", "") else None
+
+    answer: httpx.Response = await until(
+        said, timeout_s, poll_s=0.2, why=f"the supervisor to say {words}"
+    )
+    return answer

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -23,6 +22,7 @@ from litestar.exceptions import (
 from redis.exceptions import RedisError
 
 from cryptocfd.bus.client import EngineUnavailable
+from cryptocfd.store.database import UNAVAILABLE
 from cryptocfd.trading.rejections import RejectCode, Rejection
 
 log = logging.getLogger(__name__)
@@ -184,9 +184,8 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: _on_http,
     EngineUnavailable: _on_engine,
     RedisError: _on_redis,
-    asyncpg.PostgresConnectionError: _on_database,
-    asyncpg.TooManyConnectionsError: _on_database,
-    asyncpg.InterfaceError: _on_database,
+    # PostgreSQL down, restarting or out of connections (OSError: the connection refused).
+    **dict.fromkeys(UNAVAILABLE, _on_database),
     TimeoutError: _on_timeout,  # asyncpg's pool and command timeouts, among others
     Exception: _on_bug,
 }

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 from redis.exceptions import RedisError
 
-from cryptocfd.bus.streams import ENGINE_GROUP, JOURNAL_GROUP, Streams
+from cryptocfd.bus.streams import CANDLES_GROUP, ENGINE_GROUP, JOURNAL_GROUP, Streams
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,6 +49,16 @@ STREAM_LAG = Gauge(
 )
 
 
+BEHIND = Gauge(
+    "cryptocfd_consumer_behind",
+    "Records the worker's consumers have yet to finish: delivered but unacknowledged, plus "
+    "not yet delivered",
+    ["stream", "group"],
+    registry=REGISTRY,
+)
+WORKER_GROUPS = (JOURNAL_GROUP, CANDLES_GROUP)
+
+
 class MetricsMiddleware(ASGIMiddleware):
     """Count and time every HTTP request under its route template (not its raw path)."""
 
@@ -74,6 +84,30 @@ class MetricsMiddleware(ASGIMiddleware):
             LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
 
+def _text(value: object) -> object:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def groups_of(resources: Resources, stream: str) -> dict[str, dict[str, object]]:
+    """The consumer groups of ``stream`` by name (none when the stream does not exist)."""
+    try:
+        groups = await resources.redis.xinfo_groups(stream)
+    except RedisError:
+        return {}
+    return {str(_text(info.get("name"))): info for info in groups}
+
+
+def behind(info: dict[str, object]) -> int:
+    """How many records a group has yet to finish: pending plus undelivered (the latter is
+    unknown to Redis after some deletions; then only the pending count)."""
+    pending, lag = info.get("pending"), info.get("lag")
+    return _count(pending) + _count(lag)
+
+
+def _count(value: object) -> int:
+    return int(value) if isinstance(value, int | str | bytes) else 0
+
+
 async def _update_lag(resources: Resources) -> None:
     streams = Streams(resources.prefix)
     for stream, group in (
@@ -81,15 +115,13 @@ async def _update_lag(resources: Resources) -> None:
         (streams.prices, ENGINE_GROUP),
         (streams.records, JOURNAL_GROUP),
     ):
-        try:
-            groups = await resources.redis.xinfo_groups(stream)
-        except RedisError:
-            continue  # the stream does not exist yet
-        for info in groups:
-            name = info.get("name")
-            name = name.decode() if isinstance(name, bytes) else name
-            if name == group and info.get("lag") is not None:
-                STREAM_LAG.labels(stream, group).set(int(info["lag"]))
+        info = (await groups_of(resources, stream)).get(group)
+        if info is not None and info.get("lag") is not None:
+            STREAM_LAG.labels(stream, group).set(int(str(info["lag"])))
+    records = await groups_of(resources, streams.records)
+    for group in WORKER_GROUPS:
+        if group in records:
+            BEHIND.labels(streams.records, group).set(behind(records[group]))
 
 
 async def render_metrics(resources: Resources) -> tuple[bytes, str]:

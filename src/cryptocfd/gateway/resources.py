@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 import asyncpg
 from litestar import Litestar
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.messages import FIELD, decode_record
@@ -27,6 +30,9 @@ log = logging.getLogger(__name__)
 
 REDIS_CONNECTIONS = 64
 REDIS_WAIT_S = 5.0
+# A pooled connection idle this long is pinged before use, so one that a Redis restart cut is
+# found and replaced before a request's command is sent on it.
+REDIS_HEALTH_CHECK_S = 2
 
 
 @dataclass
@@ -60,8 +66,16 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     pool = await create_pool(settings.database_url)
     # A bounded pool that makes a burst wait for a connection instead of opening thousands
     # (the engine client's reader holds one for its blocking reads).
+    # A command that fails on a dead connection is tried once more on a fresh one: after a
+    # Redis restart every pooled connection is dead, and each would otherwise cost a request
+    # its answer. Sending twice is safe: commands carry request ids the engine answers once.
     pool_of_connections = BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
+        settings.redis_url,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_WAIT_S,
+        health_check_interval=REDIS_HEALTH_CHECK_S,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1),
+        retry_on_error=[RedisConnectionError],
     )
     redis = Redis.from_pool(pool_of_connections)  # the client owns and closes the pool
     streams = Streams(settings.redis_prefix)

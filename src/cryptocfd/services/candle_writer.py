@@ -15,13 +15,14 @@ import logging
 
 import asyncpg
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import stream_entries
 from cryptocfd.bus.streams import CANDLES_GROUP, Streams
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.candles import Candle, CandleAggregator
+from cryptocfd.services.retrying import TRANSIENT, Retry
 from cryptocfd.store.candles import write_candles
 from cryptocfd.trading.events import Accepted, QuoteUpdated
 
@@ -86,15 +87,19 @@ class CandleWriter:
         return len(ids)
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Write candles until ``stopping`` is set; Redis and database errors are retried."""
-        await self.ensure_group()
-        pending = True
+        """Write candles until ``stopping`` is set; Redis and database being away is waited
+        out, and the pending records are read again after it."""
+        retry = Retry("writing candles")
+        grouped = pending = False
         while not stopping.is_set():
             try:
+                if not grouped:
+                    await self.ensure_group()
+                    grouped = pending = True
                 read = await self.step(pending=pending)
+                retry.succeeded()
                 if pending and read == 0:
                     pending = False
-            except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.exception("writing candles failed; retrying from the pending records")
+            except TRANSIENT as exc:
                 pending = True
-                await asyncio.sleep(1.0)
+                await retry.failed(exc, stopping)

@@ -20,11 +20,12 @@ import logging
 
 import asyncpg
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from cryptocfd.bus.messages import FIELD, Record, decode_record
 from cryptocfd.bus.replies import stream_entries
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
+from cryptocfd.services.retrying import TRANSIENT, Retry, wait_for
 from cryptocfd.store.journal import Delivered, book_records
 from cryptocfd.store.locks import JOURNAL_LOCK
 from cryptocfd.trading.events import Accepted, Event
@@ -34,17 +35,7 @@ log = logging.getLogger(__name__)
 CONSUMER = "journal"
 BATCH = 500
 BLOCK_MS = 200  # a short block: the loop checks for a stop between reads (redis-py#2579)
-RETRY_S = 1.0
-TRANSIENT = (RedisError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
-
-
-async def wait_for(stopping: asyncio.Event, seconds: float) -> bool:
-    """Sleep ``seconds`` or until ``stopping`` is set; return whether it is set."""
-    try:
-        await asyncio.wait_for(stopping.wait(), seconds)
-    except TimeoutError:
-        return False
-    return True
+LOCK_POLL_S = 1.0  # how often a worker without the lock asks for it again
 
 
 def applied_events(record: Record) -> tuple[Event, ...]:
@@ -102,36 +93,47 @@ class Journaler:
             await self.redis.xack(self.stream, JOURNAL_GROUP, *(i for i, _ in batch))
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Journal until ``stopping`` is set, while holding the journaling lock."""
+        """Journal until ``stopping`` is set, while holding the journaling lock.
+
+        PostgreSQL or Redis going away is waited out: the lock lives on a connection, so after
+        any such error the lock is taken anew (another worker may hold it by then) and the
+        pending records are read again.
+        """
+        retry = Retry("journaling")
+        while not stopping.is_set():
+            try:
+                await self._journal_while_locked(stopping, retry)
+            except TRANSIENT as exc:
+                if await retry.failed(exc, stopping):
+                    return
+
+    async def _journal_while_locked(self, stopping: asyncio.Event, retry: Retry) -> None:
         async with self.pool.acquire() as lock:
             while not await lock.fetchval(
                 "SELECT pg_try_advisory_lock($1, hashtext($2))", JOURNAL_LOCK, self.stream
             ):
-                if await wait_for(stopping, RETRY_S):
+                if await wait_for(stopping, LOCK_POLL_S):
                     return
             try:
                 await self.ensure_group()
-                await self._loop(stopping)
+                await self._loop(stopping, retry)
             finally:
                 # On a dying connection the lock dies with it; asyncpg's pool also unlocks
                 # every advisory lock when a connection comes back.
-                with contextlib.suppress(asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+                with contextlib.suppress(*TRANSIENT):
                     await lock.execute(
                         "SELECT pg_advisory_unlock($1, hashtext($2))", JOURNAL_LOCK, self.stream
                     )
 
-    async def _loop(self, stopping: asyncio.Event) -> None:
+    async def _loop(self, stopping: asyncio.Event, retry: Retry) -> None:
         pending = True
         while not stopping.is_set():
-            try:
-                batch = await self.read_batch(pending=pending)
-                if batch:
-                    await self.book(batch)
-                    await self.ack(batch)
-                elif pending:
-                    pending = False
-                    log.info("journal caught up on its pending records")
-            except TRANSIENT:
-                log.exception("journaling failed; retrying from the pending records")
-                pending = True
-                await wait_for(stopping, RETRY_S)
+            batch = await self.read_batch(pending=pending)
+            if batch:
+                await self.book(batch)
+                await self.ack(batch)
+                retry.succeeded()
+            elif pending:
+                pending = False
+                retry.succeeded()
+                log.info("journal caught up on its pending records")

@@ -17,7 +17,7 @@ import aiosmtplib
 import asyncpg
 import msgspec
 
-from cryptocfd.services.journaling import TRANSIENT, wait_for
+from cryptocfd.services.retrying import TRANSIENT, Retry, wait_for
 from cryptocfd.settings import Settings
 from cryptocfd.store.outbox import (
     MAX_ATTEMPTS,
@@ -149,12 +149,15 @@ class OutboxSender:
         return len(emails)
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Send until ``stopping`` is set, polling when there is nothing due."""
+        """Send until ``stopping`` is set, polling when there is nothing due; the database
+        being away is waited out."""
+        retry = Retry("sending the outbox")
         while not stopping.is_set():
             try:
                 claimed = await self.send_due()
-            except TRANSIENT:
-                log.exception("the outbox could not be read; retrying")
-                claimed = 0
+            except TRANSIENT as exc:
+                await retry.failed(exc, stopping)
+                continue
+            retry.succeeded()
             if claimed < self.batch:
                 await wait_for(stopping, self.poll_s)

@@ -3,8 +3,11 @@
 Each child runs in a process group of its own, so a Ctrl-C in the terminal reaches only the
 supervisor, which then stops every child in order: SIGTERM to the group, SIGKILL after a timeout.
 A child that exits while nobody asked it to is started again after a pause that doubles with each
-quick failure; after too many quick failures in a row the supervisor gives up on it loudly and
-stops everything, since a platform missing one of its processes would only look like it works.
+quick failure, up to a cap, and falls back to the shortest once a run has lasted. It never gives
+up: what made a process fail (Redis down, a database restarting) usually comes back, and the
+other processes keep serving meanwhile (trading answers 503 while the engine is down; market
+data, history and sign-in do not need it). What is up and what is waiting for its next try is
+written to the view file (``store.supervision``) that ``/readyz`` reports from.
 """
 
 from __future__ import annotations
@@ -14,10 +17,15 @@ import contextlib
 import os
 import signal
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
+
+import msgspec
+
+from cryptocfd.core.clock import WALL, Clock
+from cryptocfd.store.supervision import ProcessView, SupervisorView, remove_view, write_view
 
 LINE_LIMIT = 1 << 20
 PUMP_DRAIN_S = 5.0
@@ -33,17 +41,17 @@ class Child:
 
 @dataclass(frozen=True)
 class RestartPolicy:
-    """How hard to try: backoff between restarts, what counts as failing fast, stop timeout."""
+    """How to keep trying: backoff between restarts, what counts as a run that lasted, stop
+    timeout."""
 
     first_backoff_s: float = 0.5
-    max_backoff_s: float = 15.0
-    fast_run_s: float = 10.0  # a child that dies sooner than this has failed fast
-    max_fast_failures: int = 5  # in a row, then give up
+    max_backoff_s: float = 30.0
+    fast_run_s: float = 10.0  # a run this long resets the backoff to ``first_backoff_s``
     stop_timeout_s: float = 10.0  # between SIGTERM and SIGKILL
 
 
 class Supervisor:
-    """Runs children until ``stopping`` is set or one of them keeps failing."""
+    """Runs children until ``stopping`` is set, restarting each one whenever it exits."""
 
     def __init__(
         self,
@@ -52,13 +60,17 @@ class Supervisor:
         env: Mapping[str, str],
         policy: RestartPolicy | None = None,
         out: TextIO | None = None,
+        view: Path | None = None,
+        clock: Clock = WALL,
     ) -> None:
         self.children = tuple(children)
         self.env = dict(env)
         self.policy = policy or RestartPolicy()
         self.out = out or sys.stdout
         self.stopping = asyncio.Event()
-        self.gave_up: list[str] = []
+        self.view = view
+        self.clock = clock
+        self.states = {c.name: ProcessView(c.name, running=False) for c in self.children}
         self._width = max((len(c.name) for c in self.children), default=0)
 
     def say(self, name: str, line: str) -> None:
@@ -67,11 +79,15 @@ class Supervisor:
         self.out.flush()
 
     async def run(self) -> int:
-        """Keep every child running until stopped; 0 after a requested stop, 1 after giving up."""
-        async with asyncio.TaskGroup() as group:
-            for child in self.children:
-                group.create_task(self._keep_running(child))
-        return 1 if self.gave_up else 0
+        """Keep every child running until stopped; 0 then."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                for child in self.children:
+                    group.create_task(self._keep_running(child))
+        finally:
+            if self.view is not None:
+                remove_view(self.view)
+        return 0
 
     async def run_once(self, child: Child) -> int | None:
         """Run ``child`` to completion; its exit code, or None when stopped before it finished."""
@@ -80,32 +96,33 @@ class Supervisor:
 
     async def _keep_running(self, child: Child) -> None:
         backoff = self.policy.first_backoff_s
-        fast_failures = 0
         while not self.stopping.is_set():
-            started = time.monotonic()
+            started = self.clock.monotonic()
             code = await self._run(child)
             if code is None:
                 return
-            if time.monotonic() - started < self.policy.fast_run_s:
-                fast_failures += 1
-            else:
-                fast_failures, backoff = 0, self.policy.first_backoff_s
-            if fast_failures >= self.policy.max_fast_failures:
-                self._give_up(child, code, fast_failures)
-                return
+            if self.clock.monotonic() - started >= self.policy.fast_run_s:
+                backoff = self.policy.first_backoff_s
             self.say(child.name, f"exited with code {code}; restarting in {backoff:.3g} s")
+            state = self.states[child.name]
+            next_start_ms = self.clock.now_ms() + int(backoff * 1000)
+            self._publish(
+                msgspec.structs.replace(state, last_exit_code=code, next_start_ms=next_start_ms)
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), backoff)
             backoff = min(backoff * 2, self.policy.max_backoff_s)
 
-    def _give_up(self, child: Child, code: int, failures: int) -> None:
-        self.say(
-            child.name,
-            f"GIVING UP: exited with code {code}, {failures} times in a row within "
-            f"{self.policy.fast_run_s:.0f} s of starting; stopping everything",
-        )
-        self.gave_up.append(child.name)
-        self.stopping.set()
+    def _publish(self, state: ProcessView) -> None:
+        """Note ``state`` and write the view for ``/readyz``."""
+        self.states[state.name] = state
+        if self.view is None:
+            return
+        view = SupervisorView(self.clock.now_ms(), list(self.states.values()), os.getpid())
+        try:
+            write_view(self.view, view)
+        except OSError as exc:  # a full disk must not stop the supervising
+            self.say(state.name, f"could not write {self.view}: {exc}")
 
     async def _run(self, child: Child) -> int | None:
         """Run one incarnation of ``child``: its exit code, or None when we stopped it."""
@@ -118,6 +135,12 @@ class Supervisor:
             process_group=0,
             limit=LINE_LIMIT,
         )
+        if child.name in self.states:  # ``run_once`` children are not in the view
+            state = self.states[child.name]
+            restarts = state.restarts + (state.last_exit_code is not None)
+            self._publish(
+                msgspec.structs.replace(state, running=True, restarts=restarts, next_start_ms=None)
+            )
         pump = asyncio.create_task(self._pump(child.name, process))
         exited = asyncio.create_task(process.wait())
         stop = asyncio.create_task(self.stopping.wait())
@@ -127,6 +150,8 @@ class Supervisor:
         if stopped:
             await self._stop(child.name, process)
         code = await exited
+        if child.name in self.states:
+            self._publish(msgspec.structs.replace(self.states[child.name], running=False))
         with contextlib.suppress(TimeoutError):  # a grandchild may still hold the pipe open
             await asyncio.wait_for(pump, PUMP_DRAIN_S)
         return None if stopped else code

@@ -61,3 +61,26 @@ async def trim_streams(redis: Redis, streams: Streams, oldest_snapshot_record: s
         engine = await _group_floor(redis, stream, ENGINE_GROUP)
         if engine is not None:
             await redis.xtrim(stream, minid=_text(engine), approximate=False)
+
+
+async def lost_start(redis: Redis, stream: str) -> tuple[int, int] | None:
+    """``(kept, ever added)`` when ``stream`` no longer reaches back to its first entry
+    (trimmed, or entries deleted); None while it does (or does not exist)."""
+    try:
+        info = await redis.xinfo_stream(stream)
+    except ResponseError:
+        return None
+    kept, added = int(info["length"]), int(info.get("entries-added", 0))
+    return (kept, added) if added > kept else None
+
+
+def cannot_rebuild(snapshots: object, stream: str, kept: int, added: int) -> str:
+    """What to tell an operator whose engine has no snapshot to start from and a log that no
+    longer holds every record: what is wrong, and the way out."""
+    return (
+        f"no valid snapshot in {snapshots} (every one is missing or fails authentication), "
+        f"and {stream} has been trimmed ({kept} of the {added} records written remain), so the "
+        "state cannot be rebuilt from the log. Restore a snapshot from a backup into that "
+        "directory, with the CRYPTOCFD_SNAPSHOT_KEY it was written with, and start the engine "
+        "again. The rest of the platform stays up meanwhile; trading answers 503."
+    )

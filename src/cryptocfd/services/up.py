@@ -20,6 +20,7 @@ from cryptocfd.services.backfill import backfill_with_progress
 from cryptocfd.services.embedded import Services, embedded_default
 from cryptocfd.services.supervisor import Supervisor, cli_child, stop_on_signals
 from cryptocfd.settings import Settings
+from cryptocfd.store.supervision import view_path
 
 PROCESSES = ("engine", "gateway", "worker", "feed")
 MIGRATE = "migrate"
@@ -104,7 +105,10 @@ async def run_up(settings: Settings, known: Collection[str], out: TextIO | None 
             if name not in known:
                 out.write(f"up: skipping {name}: this build has no `cryptocfd {name}`\n")
         supervisor = Supervisor(
-            [cli_child(name) for name in names], env=child_environment(services), out=out
+            [cli_child(name) for name in names],
+            env=child_environment(services),
+            out=out,
+            view=view_path(settings.state_path),
         )
         stop_on_signals(supervisor)
         if MIGRATE in known:

@@ -13,6 +13,19 @@ Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 # Whatever runs a single query: a connection, a pooled connection, or the pool itself.
 Db: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any] | asyncpg.Pool[Any]"
 
+# What PostgreSQL being away looks like to a client: the server is down or restarting
+# (refused, reset, timed out, "not yet accepting connections", "shutting down"), a connection
+# died under us, or the pool has none to give. Waiting and trying again is the cure for each.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, unreachable; TimeoutError (pool and command timeouts) is one
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,  # e.g. "connection is closed", "pool is closing"
+)
+
 
 def asyncpg_dsn(database_url: str) -> str:
     """``database_url`` in the form asyncpg reads (it knows no ``+driver`` suffix)."""

@@ -13,15 +13,19 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from cryptocfd.bus.client import EngineUnavailable
+from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
+from cryptocfd.core.clock import WALL
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.metrics import render_metrics
+from cryptocfd.gateway.metrics import behind, groups_of, render_metrics
 from cryptocfd.gateway.ratelimit import scope_ip
-from cryptocfd.gateway.resources import resources_of
+from cryptocfd.gateway.resources import Resources, resources_of
 from cryptocfd.gateway.schemas import Health
 from cryptocfd.settings import Settings
+from cryptocfd.store.supervision import read_view, view_path
 from cryptocfd.trading.queries import GetPortfolio
 
 READY_TIMEOUT_S = 2.0
+JOURNAL_BEHIND_READY = 10_000  # records the journal may be behind the log and still be ready
 
 
 @get("/healthz", summary="Alive", tags=["operations"])
@@ -55,9 +59,47 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Health]:
         # Any answer proves the engine is consuming commands, even "no such account".
         probe("engine", resources.engine.portfolio(GetPortfolio(f"ready:{uuid.uuid4().hex}", 0))),
     )
+    journal = await _journal_behind(resources)
+    if journal is not None:
+        checks["journal"] = journal
+    processes = _processes_down(resources.settings, WALL.now_ms())
+    if processes is not None:
+        checks["processes"] = processes
     ready = all(state == "ok" for state in checks.values())
     status = 200 if ready else HTTP_503_SERVICE_UNAVAILABLE
     return Response(Health("ok" if ready else "unavailable", checks), status_code=status)
+
+
+async def _journal_behind(resources: Resources) -> str | None:
+    """What to say when the journal is too far behind the log (history, the ledger and
+    reconciling all wait on it); None while it keeps up, or no worker has started yet."""
+    try:
+        groups = await asyncio.wait_for(
+            groups_of(resources, Streams(resources.prefix).records), READY_TIMEOUT_S
+        )
+    except TimeoutError:
+        return None  # Redis did not answer: its own check says so
+    info = groups.get(JOURNAL_GROUP)
+    if info is None or (count := behind(info)) <= JOURNAL_BEHIND_READY:
+        return None
+    return f"behind: {count} records not yet booked"
+
+
+def _processes_down(settings: Settings, now_ms: int) -> str | None:
+    """What the supervisor of ``cryptocfd up`` says is down, if anything (store.supervision)."""
+    view = read_view(view_path(settings.state_path))
+    down = [] if view is None else view.down()
+    if not down:
+        return None
+    return "; ".join(
+        f"{p.name} down (exit code {p.last_exit_code}, {p.restarts} restarts"
+        + (
+            f", next try in {max(0, p.next_start_ms - now_ms) / 1000:.1f} s)"
+            if p.next_start_ms is not None
+            else ")"
+        )
+        for p in down
+    )
 
 
 def _is_loopback(address: str) -> bool:

@@ -163,10 +163,12 @@ class Cluster:
         except (EmbeddedError, OSError, IndexError, ValueError):
             return None
 
-    async def start(self) -> int:
-        """Start the server on a free port; return the port."""
-        port = free_port()
-        options = f"-c port={port} -c listen_addresses=127.0.0.1 "
+    async def start(self, port: int | None = None, *settings: str) -> int:
+        """Start the server on ``port`` (a free one when not given), with any further
+        ``name=value`` settings; return the port."""
+        port = port or free_port()
+        options = "".join(f"-c {shlex.quote(setting)} " for setting in settings)
+        options += f"-c port={port} -c listen_addresses=127.0.0.1 "
         options += f"-c unix_socket_directories={shlex.quote(str(self.directory))}"
         argv = [self.pg_ctl, "start", "-D", str(self.data), "-l", str(self.log), "-w"]
         argv += ["-t", "60", "-o", options]
@@ -176,10 +178,10 @@ class Cluster:
             raise EmbeddedError(f"{exc}\n{log_tail(self.log)}") from exc
         return port
 
-    async def stop(self) -> None:
-        """Stop the server: fast shutdown, waiting until it is down."""
+    async def stop(self, mode: str = "fast") -> None:
+        """Stop the server (a fast shutdown unless told otherwise), waiting until it is down."""
         await run(
-            self._argv(self.pg_ctl, "stop", "-D", str(self.data), "-m", "fast", "-w"),
+            self._argv(self.pg_ctl, "stop", "-D", str(self.data), "-m", mode, "-w"),
             what="pg_ctl stop",
         )
 

@@ -12,6 +12,8 @@ log = logging.getLogger(__name__)
 class EngineRefused(Exception):  # noqa: N818 - it is a refusal to start, not a failure mid-run
     """The engine will not start in this environment (for example, prod without AOF)."""
 
+    exit_code = 2
+
 
 async def check_durability(redis: Redis, *, prod: bool, allow_without_aof: bool) -> None:
     """Refuse, in prod, a Redis that would lose acknowledged orders on restart (no AOF)."""

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from cryptocfd.bus.messages import FIELD, Record, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.services.engine.durability import EngineRefused
 from cryptocfd.services.snapshots import SnapshotStore
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted
@@ -24,6 +25,12 @@ from cryptocfd.trading.events import Accepted
 log = logging.getLogger(__name__)
 
 REPLAY_PAGE = 10_000
+
+
+class CannotRecover(EngineRefused):
+    """No snapshot to start from, and a log that no longer reaches back to the first record."""
+
+    exit_code = 3
 
 
 @dataclass

@@ -21,9 +21,10 @@ from cryptocfd.bus.streams import Streams
 from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.services.engine.batch import apply_batch, read_inputs
 from cryptocfd.services.engine.groups import ensure_groups
-from cryptocfd.services.engine.recovery import replay_log, restore_newest
+from cryptocfd.services.engine.recovery import CannotRecover, replay_log, restore_newest
 from cryptocfd.services.engine.snapshotting import Cadence, Snapshotter
 from cryptocfd.services.snapshots import SnapshotStore
+from cryptocfd.services.trimming import cannot_rebuild, lost_start
 from cryptocfd.trading.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,9 @@ class EngineService:
         restored = restore_newest(self.snapshots.store)
         self.engine, self.restored_from = restored.engine, restored.path
         self.snapshots.sequence = restored.sequence
+        if restored.path is None and (lost := await lost_start(self.redis, self.streams.records)):
+            directory = self.snapshots.store.directory
+            raise CannotRecover(cannot_rebuild(directory, self.streams.records, *lost))
         replayed, self.last_record_id = await replay_log(
             self.redis, self.streams, self.engine, restored.last_record_id
         )
