@@ -5,8 +5,8 @@ be wrong. Bodies are decoded here with msgspec instead, amounts as raw JSON, and
 is read from its own text: a decimal string or a plain JSON number, never an exponent, NaN,
 infinity, negative zero or more digits than the scale holds.
 
-Handlers that read their body here declare it with ``body_of`` so the OpenAPI document still
-describes it.
+A handler declares its body once, as the type of its ``payload`` parameter (``gateway.deps``
+decodes it here, and the OpenAPI document reads the same parameter).
 """
 
 from __future__ import annotations
@@ -88,15 +88,7 @@ def schema_hook(kind: type) -> dict[str, Any]:
     raise NotImplementedError(kind)  # pragma: no cover - only OrderId is custom
 
 
-# (method, path) -> the struct its body decodes into; read by the OpenAPI document.
-DOCUMENTED_BODIES: dict[tuple[str, str], type[Any]] = {}
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
-
-
-def body_of(method: str, path: str, struct: type[T]) -> type[T]:
-    """Declare that ``method path`` takes a ``struct`` body (for the OpenAPI document)."""
-    DOCUMENTED_BODIES[(method.lower(), path)] = struct
-    return struct
 
 
 def decode_body(raw: bytes, struct: type[T]) -> T:

@@ -18,6 +18,7 @@ from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import TickFollower
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.gateway.live import LiveHub
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import create_pool
@@ -41,6 +42,7 @@ class Resources:
     secret: bytes
     assets: dict[str, AssetSpec]
     live: LiveHub
+    clock: Clock = WALL  # every time the gateway reads, from commands' ts to rate windows
 
     @property
     def prefix(self) -> str:
@@ -55,7 +57,7 @@ class Resources:
 
 
 @contextlib.asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+async def open_resources(settings: Settings, clock: Clock = WALL) -> AsyncIterator[Resources]:
     """Connect to PostgreSQL, Redis and the engine; close them all at the end."""
     pool = await create_pool(settings.database_url)
     # A bounded pool that makes a burst wait for a connection instead of opening thousands
@@ -82,6 +84,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             secret=server_key(settings),
             assets=assets,
             live=live,
+            clock=clock,
         )
     finally:
         await ticks.close()
@@ -100,6 +103,7 @@ async def seed_quotes(redis: Redis, streams: Streams, live: LiveHub, records: in
 
 
 def resources_of(app: Litestar) -> Resources:
-    """The resources the app's lifespan opened."""
+    """The resources the app's lifespan opened. Only the demo reset still reads them so (its
+    workflow becomes one engine command); handlers name ``resources: Resources`` instead."""
     resources: Resources = app.state.resources
     return resources

@@ -1,4 +1,8 @@
-"""``/balance`` and the demo reset."""
+"""``/balance`` and the demo reset.
+
+The reset is left as it was (``Request`` and ``resources_of``, several commands in a row): its
+workflow becomes one engine command in the engine's own change.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,28 @@ from typing import Any
 
 from litestar import Request, get, post
 
-from cryptocfd.gateway.auth import PER_USER_LIMIT, Caller, Principal
-from cryptocfd.gateway.engine_calls import outcome_events, portfolio_of, send_as
+from cryptocfd.core.clock import WALL
+from cryptocfd.gateway.auth import Principal
+from cryptocfd.gateway.deps import PER_USER_LIMIT, Caller, ResourcesDep
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.orders import now_ms
 from cryptocfd.gateway.present import balance
 from cryptocfd.gateway.resources import Resources, resources_of
 from cryptocfd.gateway.schemas import BalanceOut, ResetOut
 from cryptocfd.gateway.signin import DEMO_BALANCE_CENTS
+from cryptocfd.gateway.usecases import account
+from cryptocfd.gateway.usecases.send import outcome_events, portfolio_of, send_as
 from cryptocfd.trading.commands import CancelOrder, ClosePosition, Deposit, Withdraw
 from cryptocfd.trading.engine import Outcome
 from cryptocfd.trading.rejections import RejectCode, Rejection
 
 RESET_LOCK_MS = 30_000
+now_ms = WALL.now_ms  # the reset's clock, until its workflow is one engine command
 
 
 @get("/balance", summary="Balance, equity, margin and unrealized PnL")
-async def get_balance(request: Request[Any, Any, Any], principal: Caller) -> BalanceOut:
+async def get_balance(resources: ResourcesDep, principal: Caller) -> BalanceOut:
     """The account now: equity moves with every tick of an open position's asset."""
-    view = await portfolio_of(resources_of(request.app), principal, orders=False)
-    return balance(view.account)
+    return await account.balance(resources, principal)
 
 
 @post(

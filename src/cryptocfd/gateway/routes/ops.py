@@ -14,10 +14,10 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from cryptocfd.bus.client import EngineUnavailable
 from cryptocfd.bus.messages import GetPortfolio
+from cryptocfd.gateway.deps import ResourcesDep
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.metrics import render_metrics
 from cryptocfd.gateway.ratelimit import scope_ip
-from cryptocfd.gateway.resources import resources_of
 from cryptocfd.gateway.schemas import Health
 from cryptocfd.settings import Settings
 
@@ -36,9 +36,8 @@ async def healthz() -> Health:
     tags=["operations"],
     responses={503: ResponseSpec(Health, description="A dependency did not answer")},
 )
-async def readyz(request: Request[Any, Any, Any]) -> Response[Health]:
+async def readyz(resources: ResourcesDep) -> Response[Health]:
     """200 when every dependency answers within two seconds, else 503 saying which did not."""
-    resources = resources_of(request.app)
     checks: dict[str, str] = {}
 
     async def probe(name: str, call: Any) -> None:
@@ -89,9 +88,9 @@ def check_scraper(settings: Settings, request: Request[Any, Any, Any]) -> None:
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], media_type="text/plain")
-async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def metrics(request: Request[Any, Any, Any], resources: ResourcesDep) -> Response[bytes]:
     """Request counts and latency by route, engine round trips, stream lag (metrics token)."""
-    resources = resources_of(request.app)
+    # The raw request: the scraper's bearer token and its address decide who may read.
     check_scraper(resources.settings, request)
     body, content_type = await render_metrics(resources)
     return Response(body, media_type=content_type)

@@ -1,42 +1,143 @@
-"""Trade requests parsed into engine commands, before anything reaches the engine.
+"""Trading on the caller's account: each use case parses the request, sends one command, and
+presents the answer.
 
 The gateway only parses here (decimal strings into scaled integers, the asset's decimals, the
 side's spelling, times). What an order may be is the engine's rule: ``place_order`` runs the
 engine's own shape check (``trading.order_shape``) on the command it built, so a malformed
 order is a 400 with the engine's code and never costs a trip to the engine.
+
+Every command carries the caller's own account id, and the engine answers ``ORDER_NOT_FOUND``
+for an order of another account, so asking about someone else's order is a 404, never a leak.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from msgspec import Raw, UnsetType
 
 from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import BPS, CENTS_DECIMALS
+from cryptocfd.gateway import present
 from cryptocfd.gateway.auth import Principal
 from cryptocfd.gateway.body import amount, optional_amount
 from cryptocfd.gateway.errors import ApiError, rejected
-from cryptocfd.gateway.schemas import CreateOrderRequest, ModifyRequest
-from cryptocfd.trading.commands import Command, ModifyPosition, OrderType, PlaceOrder, Side
-from cryptocfd.trading.fingerprint import fingerprinted
+from cryptocfd.gateway.resources import Resources
+from cryptocfd.gateway.schemas import (
+    CancelledOut,
+    CancelRequest,
+    ClosedOut,
+    ClosedPage,
+    CloseRequest,
+    CreateOrderOut,
+    CreateOrderRequest,
+    ModifyRequest,
+    OpenOut,
+    PositionOut,
+)
+from cryptocfd.gateway.usecases.send import (
+    GENERATED,
+    UnexpectedOutcomeError,
+    outcome_events,
+    portfolio_of,
+    send_as,
+    send_with_view_as,
+)
+from cryptocfd.store.history import InvalidCursor, closed_trades_page
+from cryptocfd.trading.commands import (
+    CancelOrder,
+    ClosePosition,
+    ModifyPosition,
+    OrderType,
+    PlaceOrder,
+    Side,
+)
+from cryptocfd.trading.events import OrderCancelled, OrderPlaced, PositionClosed, PositionOpened
 from cryptocfd.trading.order_shape import fraction_problem, shape_problem
 from cryptocfd.trading.rejections import RejectCode
-
-C = TypeVar("C", bound=Command)
+from cryptocfd.trading.views import Portfolio, PositionView
 
 _SIDES = {"long": Side.LONG, "buy": Side.LONG, "short": Side.SHORT, "sell": Side.SHORT}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def now_ms() -> int:
-    """The wall clock in unix milliseconds: commands carry the gateway's time."""
-    return time.time_ns() // 1_000_000
+async def create(
+    resources: Resources, principal: Principal, body: CreateOrderRequest, key: str | None
+) -> CreateOrderOut:
+    """Open a position or place a pending entry; what it became, as the engine left it."""
+    rid = request_id(principal, body.client_order_id or key, "create")
+    command = place_order(body, principal, resources.assets, rid, resources.clock.now_ms())
+    reply = await send_with_view_as(resources, principal, command)
+    first = reply.events[0]
+    # A key sent with another request is refused by the engine (409), so this is our order's.
+    # An explicit check, not an assert: ``python -O`` would drop that and fail on the next line.
+    if not isinstance(first, PositionOpened | OrderPlaced):
+        raise UnexpectedOutcomeError("an order", first)
+    return present.created(first, reply.view, resources.assets)
 
 
-_GENERATED = "g:"
+async def open_orders(resources: Resources, principal: Principal) -> OpenOut:
+    """The caller's positions and pending entries now."""
+    return present.open_orders(await portfolio_of(resources, principal), resources.assets)
+
+
+async def close(
+    resources: Resources, principal: Principal, body: CloseRequest, key: str | None
+) -> ClosedOut:
+    """Close a position, or a fraction of it; a retry answers what the first close did."""
+    bps = fraction_bps(body.fraction)
+    rid = request_id(principal, key, "close")
+    command = ClosePosition(rid, resources.clock.now_ms(), principal.account_id, body.order_id, bps)
+    event = outcome_events(await send_as(resources, principal, command))[0]
+    if not isinstance(event, PositionClosed):
+        raise UnexpectedOutcomeError("a close", event)
+    return present.closed(event, resources.assets[event.asset])
+
+
+async def modify(
+    resources: Resources, principal: Principal, body: ModifyRequest, key: str | None
+) -> PositionOut:
+    """Change a position's exits; the position as it is now."""
+    held = _position_in(await portfolio_of(resources, principal, body.order_id), body.order_id)
+    spec = asset_spec(resources.assets, held.asset)
+    rid = request_id(principal, key, "modify")
+    command = modify_position(body, principal, spec, rid, resources.clock.now_ms())
+    reply = await send_with_view_as(resources, principal, command)
+    return present.position(_position_in(reply.view, body.order_id), spec)
+
+
+async def cancel(
+    resources: Resources, principal: Principal, body: CancelRequest, key: str | None
+) -> CancelledOut:
+    """Cancel a pending entry; the margin it released."""
+    rid = request_id(principal, key, "cancel")
+    command = CancelOrder(rid, resources.clock.now_ms(), principal.account_id, body.order_id)
+    event = outcome_events(await send_as(resources, principal, command))[0]
+    if not isinstance(event, OrderCancelled):
+        raise UnexpectedOutcomeError("a cancel", event)
+    return present.cancelled(event)
+
+
+async def closed_history(
+    resources: Resources, principal: Principal, cursor: str | None, limit: int
+) -> ClosedPage:
+    """A page of the caller's closes, newest first, as the journal booked them."""
+    try:
+        page = await closed_trades_page(resources.pool, principal.account_id, cursor, limit)
+    except InvalidCursor as exc:
+        raise ApiError(400, InvalidCursor.code, str(exc)) from exc
+    return present.closed_page(page, resources.assets)
+
+
+def _position_in(view: Portfolio, order_id: int) -> PositionView:
+    for candidate in view.positions:
+        if candidate.order_id == order_id:
+            return candidate
+    raise ApiError(404, "ORDER_NOT_FOUND", f"no open position {order_id} on this account")
+
+
+# -- parsing --------------------------------------------------------------------------------
 
 
 def request_id(principal: Principal, key: str | None, operation: str) -> str:
@@ -47,14 +148,7 @@ def request_id(principal: Principal, key: str | None, operation: str) -> str:
         if len(key) > 64 or not key.isascii() or not key.isprintable():
             raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", "keys are up to 64 printable ASCII")
         return f"u{principal.user_id}:{operation}:{key}"
-    return f"{_GENERATED}{uuid.uuid4().hex}"
-
-
-def keyed(command: C) -> C:
-    """``command`` with its fingerprint if its id is a client's key, so the engine answers the
-    same key sent with another request 409 ``IDEMPOTENCY_KEY_REUSED`` (``trading.fingerprint``).
-    A generated id is never sent twice and needs none."""
-    return command if command.request_id.startswith(_GENERATED) else fingerprinted(command)
+    return f"{GENERATED}{uuid.uuid4().hex}"
 
 
 def _bad(code: RejectCode | str, message: str) -> ApiError:
@@ -67,9 +161,6 @@ def asset_spec(assets: dict[str, AssetSpec], symbol: str) -> AssetSpec:
     if spec is None:
         raise _bad(RejectCode.UNKNOWN_ASSET, f"unknown asset {symbol!r}; see /supportedAssets")
     return spec
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _expiry_ms(text: str | None) -> int | None:
