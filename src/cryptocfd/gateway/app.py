@@ -18,7 +18,7 @@ from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.logs import RequestContextMiddleware
 from cryptocfd.gateway.metrics import MetricsMiddleware
 from cryptocfd.gateway.resources import open_resources
-from cryptocfd.gateway.routes import account, auth, devmail, market, ops, trade, ws
+from cryptocfd.gateway.routes import account, auth, devmail, market, ops, trade, verify, ws
 from cryptocfd.settings import Settings
 
 API = "/api/v1"
@@ -51,7 +51,7 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
         ],
         dependencies=signed_in_dependencies(),
     )
-    public = Router("/", route_handlers=auth.PUBLIC_ROUTES)
+    public = Router("/", route_handlers=[*auth.PUBLIC_ROUTES, *verify.ROUTES])
     api = Router(API, route_handlers=[public, private, *market.ROUTES, *ws.ROUTES])
     handlers: list[Any] = [*web.ROUTES, api, *ops.ROUTES, *docs.ROUTES]
     if settings.env == "dev" and not settings.smtp_host:  # only where mail goes nowhere else

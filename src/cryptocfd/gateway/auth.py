@@ -81,14 +81,13 @@ async def authenticate(
 ) -> Principal:
     """The caller ``credential`` proves, or a 401 (403 for a cookie write without its CSRF
     token; 429 past the per-user limit, counted when ``per_user_limit``)."""
+    now_ms = resources.clock.now_ms()
     if isinstance(credential, Bearer):
         try:
-            claims = verify_access_token(
-                resources.secret, credential.token, resources.clock.now_ms()
-            )
+            claims = verify_access_token(resources.secret, credential.token, now_ms)
         except BadToken as exc:
             raise unauthenticated(str(exc)) from exc
-        await _gate(resources, claims.user_id, claims.family, per_user_limit=per_user_limit)
+        await _gate(resources, claims.user_id, claims.family, now_ms, per_user_limit=per_user_limit)
         return Principal(
             claims.user_id,
             family=claims.family,
@@ -104,29 +103,30 @@ async def authenticate(
         credential.csrf and csrf_matches(resources.secret, sid, credential.csrf)
     ):
         raise ApiError(403, "CSRF_FAILED", "missing or wrong X-CSRF-Token for this session")
-    await _gate(resources, session.user_id, None, per_user_limit=per_user_limit)
+    await _gate(resources, session.user_id, None, now_ms, per_user_limit=per_user_limit)
     signed_in_at_ms = int(session.created_at.timestamp() * 1000)
     return Principal(session.user_id, session_hash=id_hash, signed_in_at_ms=signed_in_at_ms)
 
 
 async def _gate(
-    resources: Resources, user_id: int, family: str | None, *, per_user_limit: bool
+    resources: Resources, user_id: int, family: str | None, now_ms: int, *, per_user_limit: bool
 ) -> None:
     """At most one Redis round trip: the family's revocation marker (bearer tokens) and the
     per-user counter on routes that opt in (trading writes). The per-IP counter was counted
     before routing (``edge.PerIpLimit``)."""
+    revoked = None if family is None else revoked_key(resources, family)
     if not per_user_limit:  # one command costs the gateway less than a pipeline of one
-        if family is not None and await resources.redis.exists(revoked_key(resources, family)):
+        if revoked is not None and await resources.redis.exists(revoked):
             raise unauthenticated("access token revoked")
         return
-    now_s = resources.clock.now_ms() // 1000
-    counter = windowed(f"{resources.prefix}rl:user:{user_id}", now_s)
+    now_s = now_ms // 1000
+    counter = f"{resources.prefix}rl:user:{user_id}"
     async with resources.redis.pipeline(transaction=False) as pipe:
-        if family is not None:
-            pipe.exists(revoked_key(resources, family))
-        add_hits(pipe, [counter])
+        if revoked is not None:
+            pipe.exists(revoked)
+        add_hits(pipe, [windowed(counter, now_s)])
         results = await pipe.execute()
-    if family is not None:
+    if revoked is not None:
         if results[0]:
             raise unauthenticated("access token revoked")
         results = results[1:]

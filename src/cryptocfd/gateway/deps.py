@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeAlias, TypeVar
 
+import msgspec
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler
@@ -33,7 +34,8 @@ from cryptocfd.gateway.auth import (
     authenticate,
     unauthenticated,
 )
-from cryptocfd.gateway.body import decode_body
+from cryptocfd.gateway.body import MAX_BODY_BYTES, decode_hook, plain
+from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.ratelimit import client_key, scope_ip
 from cryptocfd.gateway.resources import Resources
 
@@ -135,6 +137,27 @@ def payload_type(handler: BaseRouteHandler) -> tuple[type[Any], bool]:
         struct = inner[0] if field.is_optional else field.annotation
         found = _payloads[handler.fn] = (struct, field.is_optional)
     return found
+
+
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+def decode_body(raw: bytes, struct: type[T]) -> T:
+    """``raw`` decoded into ``struct``, or a 400 saying what is wrong."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "BODY_TOO_LARGE", f"bodies are at most {MAX_BODY_BYTES} bytes")
+    decoder = _decoders.get(struct)
+    if decoder is None:
+        decoder = _decoders[struct] = msgspec.json.Decoder(struct, dec_hook=decode_hook)
+    try:
+        value: T = decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "INVALID_REQUEST", str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "INVALID_JSON", f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # msgspec recurses once per nesting level of arrays/objects
+        raise ApiError(400, "INVALID_JSON", "the body is nested too deeply") from exc
+    return plain(value)
 
 
 def public_dependencies(slot: ResourcesSlot) -> dict[str, Provide]:

@@ -8,7 +8,6 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from cryptocfd.gateway.auth import CSRF_COOKIE, SESSION_COOKIE
 from cryptocfd.gateway.deps import Caller, ClientIp, Payload, ResourcesDep
 from cryptocfd.gateway.present import token_response
-from cryptocfd.gateway.routes import verify
 from cryptocfd.gateway.schemas import (
     LoginAccepted,
     LoginRequest,
@@ -19,7 +18,7 @@ from cryptocfd.gateway.schemas import (
     TokensOut,
     UserOut,
 )
-from cryptocfd.gateway.usecases import pin, signin
+from cryptocfd.gateway.usecases import signin
 
 
 @post("/auth/login", status_code=HTTP_202_ACCEPTED, summary="Email a sign-in link")
@@ -61,7 +60,7 @@ async def set_mobile_pin(
     Needs a fresh sign-in by link (the last 5 minutes) or the current PIN, so a leaked access
     token cannot become a PIN; the owner is emailed either way.
     """
-    await pin.set_mobile_pin(resources, principal, payload)
+    await signin.set_mobile_pin(resources, principal, payload)
 
 
 @delete("/auth/mobile/pin", status_code=HTTP_204_NO_CONTENT, summary="Remove the mobile PIN",
@@ -76,7 +75,7 @@ async def delete_mobile_pin(
     ``{"current_pin"}`` in a JSON body; the owner is emailed.
     """
     current_pin = None if payload is None else payload.current_pin
-    await pin.remove_mobile_pin(resources, principal, current_pin)
+    await signin.remove_mobile_pin(resources, principal, current_pin)
 
 
 @post("/auth/mobile/pin/login", status_code=200, summary="Sign in on a device with a PIN")
@@ -85,8 +84,8 @@ async def pin_login(
 ) -> Response[TokensOut]:
     """Tokens bound to ``device_id``. Five wrong PINs lock that address on that device, for 15
     minutes and twice as long each time after; the same for every address."""
-    return token_response(await pin.pin_login(resources, payload, client_ip))
+    return token_response(await signin.pin_login(resources, payload, client_ip))
 
 
-PUBLIC_ROUTES = [login, *verify.ROUTES, refresh, pin_login]
+PUBLIC_ROUTES = [login, refresh, pin_login]
 PRIVATE_ROUTES = [logout, me, set_mobile_pin, delete_mobile_pin]

@@ -28,8 +28,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from cryptocfd.gateway.auth import CSRF_COOKIE, SESSION_COOKIE
-from cryptocfd.gateway.body import decode_body
-from cryptocfd.gateway.deps import RAW_BODY, ResourcesDep
+from cryptocfd.gateway.deps import RAW_BODY, ResourcesDep, decode_body
 from cryptocfd.gateway.errors import ApiError, ErrorBody
 from cryptocfd.gateway.present import token_response
 from cryptocfd.gateway.resources import Resources

@@ -15,13 +15,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 from msgspec import Raw, UnsetType
 
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import BPS, CENTS_DECIMALS
+from cryptocfd.core.money import BPS, CENTS_DECIMALS, DecimalFormatError, parse_scaled
 from cryptocfd.gateway import present
 from cryptocfd.gateway.auth import Principal
-from cryptocfd.gateway.body import amount, optional_amount
 from cryptocfd.gateway.errors import ApiError, rejected
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.gateway.schemas import (
@@ -58,6 +58,9 @@ from cryptocfd.trading.order_shape import fraction_problem, shape_problem
 from cryptocfd.trading.rejections import RejectCode
 from cryptocfd.trading.views import Portfolio, PositionView
 
+# No amount, price or distance is this big at its scale (10^15 cents is ten trillion dollars);
+# the cap keeps every number far inside the engine's 53-bit and the ledger's 64-bit integers.
+MAX_SCALED = 10**15
 _SIDES = {"long": Side.LONG, "buy": Side.LONG, "short": Side.SHORT, "sell": Side.SHORT}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -138,6 +141,32 @@ def _position_in(view: Portfolio, order_id: int) -> PositionView:
 
 
 # -- parsing --------------------------------------------------------------------------------
+
+
+def amount(raw: Raw, decimals: int, field: str) -> int:
+    """The amount in ``raw`` as an integer at ``decimals`` places, or a 400: a decimal string
+    or a plain JSON number, read from its own text, never an exponent, NaN, infinity, negative
+    zero or more digits than the scale holds."""
+    text = bytes(raw).decode()
+    if text.startswith('"'):
+        try:
+            text = msgspec.json.decode(text, type=str)
+        except msgspec.DecodeError as exc:  # pragma: no cover - msgspec validated the JSON
+            raise ApiError(400, "INVALID_NUMBER", f"{field}: not a string") from exc
+    elif not text or text[0] not in "-0123456789":
+        raise ApiError(400, "INVALID_NUMBER", f"{field}: expected a decimal string or number")
+    try:
+        value = parse_scaled(text, decimals)
+    except DecimalFormatError as exc:
+        raise ApiError(400, "INVALID_NUMBER", f"{field}: {exc}") from exc
+    if abs(value) > MAX_SCALED:
+        raise ApiError(400, "INVALID_NUMBER", f"{field}: too large")
+    return value
+
+
+def optional_amount(raw: Raw, decimals: int, field: str) -> int | None:
+    """``amount`` for an ``OptionalAmount`` field (absent or JSON null gives ``None``)."""
+    return None if bytes(raw) == b"null" else amount(raw, decimals, field)
 
 
 def request_id(principal: Principal, key: str | None, operation: str) -> str:
