@@ -111,17 +111,20 @@ async def provide_principal(request: Request[Any, Any, Any], resources: Resource
 
 async def provide_payload(request: Request[Any, Any, Any]) -> Any:
     """The body, decoded into the handler's ``payload`` type, or a 400 (413 when too big)."""
-    struct, optional = payload_type(request.route_handler)
-    raw = await request.body()
-    if optional and not raw:
-        return None
-    return decode_body(raw, struct)
+    return _payload(request.route_handler, await request.body())
 
 
 async def provide_signed_payload(request: Request[Any, Any, Any], principal: Caller) -> Any:
     """``provide_payload``, after the caller is known (naming ``principal`` orders the two)."""
     del principal
-    return await provide_payload(request)
+    return _payload(request.route_handler, await request.body())
+
+
+def _payload(handler: BaseRouteHandler, raw: bytes) -> Any:
+    struct, optional = payload_type(handler)
+    if optional and not raw:
+        return None
+    return decode_body(raw, struct)
 
 
 # By the handler's function: Litestar copies a handler into each app, the function stays one.
