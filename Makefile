@@ -13,7 +13,8 @@ WEB_BUILD := web/dist/.built
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
 	web/index.html web/docs.html web/package.json web/tsconfig.json web/vite.config.ts
 
-.PHONY: setup bootstrap bootstrap-test run test check lint typecheck contracts unit bench clean
+.PHONY: setup bootstrap bootstrap-test run test unit integration e2e fast check lint typecheck \
+	contracts bench clean
 
 setup: bootstrap $(STAMP) $(WEB_BUILD)
 
@@ -29,7 +30,7 @@ bootstrap-test:
 # engine's cold start is timed, and PYTHONDONTWRITEBYTECODE would have it compile every time).
 $(STAMP): pyproject.toml uv.lock Makefile | bootstrap
 	$(UV) sync --frozen --python 3.11 --compile-bytecode
-	$(BIN)/python -m compileall -q src bench >/dev/null
+	$(BIN)/python -m compileall -q src >/dev/null
 	@touch $(STAMP)
 
 $(WEB_DEPS): web/package-lock.json | bootstrap
@@ -43,8 +44,22 @@ $(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
 run: setup
 	$(BIN)/cryptocfd up
 
+# Everything, as CI runs it. The tiers below run a part; `slow` marks the tests that take
+# minutes (crash seeds, fuzzing, embedded servers, every browser test), which `fast` leaves out.
 test: bootstrap-test setup
 	$(BIN)/pytest -q
+
+unit: bootstrap-test setup
+	$(BIN)/pytest -q tests/unit
+
+integration: bootstrap-test setup
+	$(BIN)/pytest -q tests/integration
+
+e2e: bootstrap-test setup
+	$(BIN)/pytest -q tests/e2e
+
+fast: bootstrap-test setup
+	$(BIN)/pytest -q -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--speed", type=int, default=20, help="simulated time per real time")
     simulate.add_argument("--seed", type=int, default=7)
     bench = sub.add_parser("bench", help="run a benchmark: a summary, then one JSON line")
-    bench.add_argument("name")
+    bench.add_argument("name", nargs="?", help="which one; without it, the list")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     sub.add_parser("engine", help="the trading engine on Redis Streams")
     sub.add_parser("migrate", help="bring the PostgreSQL schema to the newest revision")
@@ -56,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "feed":
         return _feed()
     if args.command == "bench":
-        from cryptocfd.benchmarks import run_bench  # noqa: PLC0415 - keep start-up light
+        from cryptocfd.bench import run_bench  # noqa: PLC0415 - keep start-up light
 
-        return run_bench(str(args.name), list(args.rest))
+        return run_bench(args.name, list(args.rest))
     from cryptocfd.services.simulate import run_simulation  # noqa: PLC0415
 
     return run_simulation(args.seconds, args.speed, args.seed)

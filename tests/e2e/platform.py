@@ -6,15 +6,15 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from tests.integration.platform_process import Platform, running_platform
+from tests.waiting import eventually, says, tail
 
 
 @contextlib.contextmanager
-def child(name: str, ready: bytes, environment: dict[str, str], state_dir: Path) -> Iterator[None]:
+def child(name: str, ready: str, environment: dict[str, str], state_dir: Path) -> Iterator[None]:
     """``cryptocfd NAME`` until the block ends, once its log says ``ready``."""
     log = state_dir / f"{name}.log"
     with open(log, "ab") as out:
@@ -25,11 +25,9 @@ def child(name: str, ready: bytes, environment: dict[str, str], state_dir: Path)
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
-        while ready not in log.read_bytes():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.05)
+        eventually(
+            lambda: says(log, ready, process), 30, poll_s=0.05, why=lambda: f"{name}: {tail(log)}"
+        )
         yield
     finally:
         process.terminate()
@@ -58,7 +56,7 @@ def whole_platform(
             **smtp,
         }
         with (
-            child("worker", b"worker ready", environment, state_dir),
-            child("feed", b"feed: simulated ticks", environment, state_dir),
+            child("worker", "worker ready", environment, state_dir),
+            child("feed", "feed: simulated ticks", environment, state_dir),
         ):
             yield platform

@@ -60,16 +60,6 @@ async def publish_tick(redis: Redis, streams: Streams, tick: Tick) -> None:
     await publish_ticks(redis, streams, [tick])
 
 
-async def until(condition: object, timeout_s: float = 5.0) -> None:
-    """Wait until ``condition()`` is true."""
-    assert callable(condition)
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.005)
-
-
 @contextlib.asynccontextmanager
 async def engine_and_client(
     redis: Redis, streams: Streams, store: SnapshotStore

@@ -6,8 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tests.waiting import eventually, says, tail
 
 
 class EngineProcess:
@@ -39,11 +40,13 @@ class EngineProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout_s
-        while self.log.read_bytes().count(b"engine ready") < self.starts:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the engine did not start:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.01)
+        process = self.process
+        eventually(
+            lambda: says(self.log, "engine ready", process, self.starts),
+            timeout_s,
+            poll_s=0.01,
+            why=lambda: f"the engine to start:\n{tail(self.log)}",
+        )
 
     def kill(self) -> None:
         """SIGKILL the engine and any snapshot child it forked."""

@@ -25,7 +25,8 @@ from cryptocfd.settings import Settings
 from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.store.keyfiles import server_key
 from cryptocfd.store.outbox import open_body
-from tests.integration.engine_harness import publish_tick, running_engine, store_in, until
+from tests.integration.engine_harness import publish_tick, running_engine, store_in
+from tests.waiting import until
 
 T = TypeVar("T")
 PUBLIC_URL = "http://127.0.0.1:8000"

@@ -31,7 +31,8 @@ from cryptocfd.trading.commands import (
 )
 from cryptocfd.trading.engine import Outcome
 from cryptocfd.trading.events import Accepted, OrderPlaced, PositionOpened
-from tests.integration.engine_harness import publish_tick, until
+from tests.integration.engine_harness import publish_tick
+from tests.waiting import until
 
 T0 = 1_700_000_000_000
 TRADER, WAITER, GAMBLER = 1, 2, 3  # closes in parts; has pending entries; gets liquidated
@@ -119,11 +120,7 @@ async def caught_up(pool: asyncpg.Pool, redis: Redis, streams: Streams) -> None:
     """Wait until the journal has booked the newest record."""
     record_id = await newest_record(redis, streams)
     query = "SELECT count(*) FROM journal_records WHERE record_id = $1"
-    for _ in range(400):
-        if await pool.fetchval(query, record_id):
-            return
-        await asyncio.sleep(0.025)
-    raise TimeoutError(f"the journal did not book {record_id}")
+    await until(lambda: pool.fetchval(query, record_id), why=f"the journal to book {record_id}")
 
 
 @contextlib.asynccontextmanager

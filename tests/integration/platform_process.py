@@ -7,7 +7,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from cryptocfd.settings import load_settings
 from cryptocfd.store.keyfiles import server_key
 from tests.integration.engine_process import EngineProcess
 from tests.integration.servers import free_port
+from tests.waiting import eventually, tail
 
 
 @dataclass
@@ -57,17 +57,17 @@ def running_platform(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+
+    def healthy() -> bool:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return True
+        if gateway.poll() is not None:
+            raise RuntimeError(f"the gateway exited:\n{tail(log)}")
+        return False
+
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if gateway.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the gateway did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.05)
+        eventually(healthy, 20, poll_s=0.05, why=lambda: f"the gateway to start:\n{tail(log)}")
         yield Platform(base_url, prefix, state_dir, server_key(load_settings(environment)))
     finally:
         gateway.terminate()

@@ -6,12 +6,13 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import redis
+
+from tests.waiting import eventually
 
 
 def free_port() -> int:
@@ -42,12 +43,16 @@ def private_redis(directory: Path, *, aof: bool = True, fsync: str = "always") -
     args += ["--save", "", "--appendonly", "yes" if aof else "no", "--appendfsync", fsync]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     url = f"redis://127.0.0.1:{port}/0"
+
+    def up() -> bool:
+        if answers(url):
+            return True
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server on port {port} exited")
+        return False
+
     try:
-        deadline = time.monotonic() + 10
-        while not answers(url):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"redis-server on port {port} did not start")
-            time.sleep(0.02)
+        eventually(up, why=f"redis-server on port {port} to start")
         yield url
     finally:
         process.terminate()

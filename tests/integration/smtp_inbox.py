@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import re
-import time
 from collections import Counter
 from email.message import EmailMessage
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.waiting import eventually, until
 
 
 class Inbox:
@@ -41,21 +41,16 @@ class Inbox:
 
     async def link_to(self, recipient: str, timeout_s: float = 10.0) -> str:
         """Wait for an email to ``recipient``; return the first link in the newest one."""
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while (link := self.newest_link(recipient)) is None:
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"no email to {recipient}")
-            await asyncio.sleep(0.02)
-        return link
+        return await until(
+            lambda: self.newest_link(recipient), timeout_s, why=f"mail to {recipient}"
+        )
 
     def wait_for_link(self, recipient: str, timeout_s: float = 30.0) -> str:
         """``link_to`` for synchronous callers (the browser tests, whose Playwright owns the
         thread's event loop)."""
-        deadline = time.monotonic() + timeout_s
-        while (link := self.newest_link(recipient)) is None:
-            assert time.monotonic() < deadline, f"no email to {recipient}"
-            time.sleep(0.05)
-        return link
+        return eventually(
+            lambda: self.newest_link(recipient), timeout_s, poll_s=0.05, why=f"mail to {recipient}"
+        )
 
     def newest_link(self, recipient: str) -> str | None:
         """The first link in the newest email to ``recipient``, if one came."""

@@ -55,6 +55,9 @@ AT_ONCE = 3
 KEY_HEX = secrets.token_hex(32)
 T0 = 1_700_000_000_000
 MIDS = {"BTC": 6_000_000, "ETH": 300_000}
+HUNT_POLL_S = 0.0002  # a snapshot's temporary file lives only milliseconds: look often
+
+pytestmark = pytest.mark.slow  # 200 seeds of kill and restart
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +197,7 @@ async def crash_and_recover(seed: int, redis_url: str, directory: Path) -> tuple
             if any((directory / "snapshots").glob("snapshot-*.tmp")):
                 kill_once()
                 return
-            await asyncio.sleep(0.0002)
+            await asyncio.sleep(HUNT_POLL_S)
 
     hunter = asyncio.create_task(hunt_a_snapshot_write()) if seed % 4 == 0 else None
     restarted = False
@@ -205,7 +208,7 @@ async def crash_and_recover(seed: int, redis_url: str, directory: Path) -> tuple
                 asyncio.get_running_loop().call_later(delay, kill_once)
             answered = await send_burst(client, redis, streams, burst)
             if number == crash_burst:
-                await asyncio.sleep(0.02)  # the planned kill has happened
+                await killed.wait()  # the planned kill (or the hunter's) has happened
             if killed.is_set() and not restarted:
                 restarted = True
                 await asyncio.to_thread(engine.start)

@@ -21,6 +21,8 @@ from cryptocfd.services.embedded import EmbeddedError, MissingServerError, embed
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.settings import Settings
 
+pytestmark = pytest.mark.slow  # private PostgreSQL and Redis servers, started and stopped
+
 
 @pytest.fixture(scope="module")
 def state_root() -> Iterator[Path]:
@@ -113,7 +115,7 @@ async def main():
     async with embedded_default(Settings(database_url=sys.argv[1], redis_url=sys.argv[2],
                                          state_dir=sys.argv[3])) as services:
         print(services.database_url, services.redis_url, flush=True)
-        await asyncio.sleep(60)
+        await asyncio.sleep(60)  # holds the servers until the test kills this process
 
 asyncio.run(main())
 """

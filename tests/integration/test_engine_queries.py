@@ -13,7 +13,8 @@ from cryptocfd.trading.commands import OpenAccount, OrderType, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.views import Balances, Portfolio
-from tests.integration.engine_harness import engine_and_client, publish_tick, store_in, until
+from tests.integration.engine_harness import engine_and_client, publish_tick, store_in
+from tests.waiting import until
 
 T0 = 1_700_000_000_000
 

@@ -24,8 +24,8 @@ from tests.integration.engine_harness import (
     publish_tick,
     running_engine,
     store_in,
-    until,
 )
+from tests.waiting import until
 
 T0 = 1_700_000_000_000
 

@@ -20,6 +20,7 @@ from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.simulated import SimulatedFeed
 from cryptocfd.services.feed import FeedService
+from tests.waiting import until
 
 SYMBOLS = {a.symbol for a in DEFAULT_ASSETS}
 
@@ -39,10 +40,11 @@ async def test_feed_when_run_as_a_process_publishes_decodable_ticks_for_every_de
     )
     assert feed.stdout is not None
     assert b"feed: simulated ticks" in await asyncio.wait_for(feed.stdout.readline(), 15)
-    deadline = time.monotonic() + 10
-    while await redis_client.xlen(streams.prices) < 3 * len(SYMBOLS):
-        assert time.monotonic() < deadline, "the feed published too little"
-        await asyncio.sleep(0.05)
+
+    async def three_each() -> bool:
+        return await redis_client.xlen(streams.prices) >= 3 * len(SYMBOLS)
+
+    await until(three_each, poll_s=0.05, why="the feed to publish three ticks an asset")
     feed.send_signal(signal.SIGTERM)
     await feed.communicate()
 
@@ -60,7 +62,12 @@ async def test_feed_when_serving_a_second_sends_about_ten_ticks_per_asset(
 ) -> None:
     feed = FeedService(redis_client, streams, seed=1)
     serving = asyncio.create_task(feed.serve())
-    await asyncio.sleep(1.0)
+
+    async def a_second_served() -> bool:  # by the feed's own stamps, not by a guessed sleep
+        stamps = [m.tick.ts for m in await ticks_on(redis_client, streams)]
+        return bool(stamps) and max(stamps) - min(stamps) >= 1_000
+
+    await until(a_second_served, poll_s=0.02)
     feed.stopping.set()
     await serving
 

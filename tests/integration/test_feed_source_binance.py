@@ -9,14 +9,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager
 
 import msgspec
+import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from cryptocfd.core.assets import AssetSpec
+from cryptocfd.core.clock import WALL, Clock, ManualClock
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.binance import BinanceMarkets, RefusalKind
+from cryptocfd.services.backoff import Backoff
 from cryptocfd.services.sources.binance import BinanceSource
-from cryptocfd.services.sources.clock import Backoff
 from tests.integration.servers import free_port
+from tests.waiting import until
 
 BTC = AssetSpec("BTC", "Bitcoin", 2, 6, 100, staleness_ms=400)
 ETH = AssetSpec("ETH", "Ethereum", 2, 5, 100, staleness_ms=400)
@@ -73,13 +76,19 @@ async def fake_binance(
         yield fake, f"ws://127.0.0.1:{bound}"
 
 
-def source(url: str, *, silence_s: float = 5.0) -> BinanceSource:
-    return BinanceSource(MARKETS, url, silence_s=silence_s, backoff=FAST, rng=random.Random(1))
+def source(url: str, *, silence_s: float = 5.0, clock: Clock = WALL) -> BinanceSource:
+    return BinanceSource(
+        MARKETS, url, silence_s=silence_s, backoff=FAST, clock=clock, rng=random.Random(1)
+    )
 
 
 async def take(ticks: AsyncIterator[Tick], count: int, within_s: float = 5.0) -> list[Tick]:
     async with asyncio.timeout(within_s):
         return [await anext(ticks) for _ in range(count)]
+
+
+def _failed_connections(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("binance: connection to" in r.getMessage() for r in caplog.records)
 
 
 async def test_binance_source_when_messages_are_good_and_bad_yields_only_good_ticks() -> None:
@@ -144,12 +153,14 @@ async def test_binance_source_when_the_server_drops_the_connection_backs_off_and
     assert waited >= (0.05 + 0.1 + 0.2) / 2
 
 
-async def test_binance_source_when_the_server_is_down_at_first_retries_until_it_answers() -> None:
+async def test_binance_source_when_the_server_is_down_at_first_retries_until_it_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     port = free_port()
     feed = source(f"ws://127.0.0.1:{port}")
     async with aclosing(feed.ticks()) as ticks:
         pending = asyncio.ensure_future(take(ticks, 1))
-        await asyncio.sleep(0.3)
+        await until(lambda: _failed_connections(caplog) >= 3)  # refused, and tried again twice
         assert not pending.done()
         async with fake_binance([sends(quote("BTCUSDT", "1.00", "1.01"))], port):
             got = await pending
@@ -182,13 +193,14 @@ async def test_binance_source_when_quotes_stop_marks_assets_stale_until_they_ret
         await connection.send(quote("BTCUSDT", "2.00", "2.01"))
         await connection.wait_closed()
 
+    clock = ManualClock()
     async with fake_binance([quiet_then_again]) as (_, url):
-        feed = source(url)
+        feed = source(url, clock=clock)
         assert feed.stale_assets() == {"BTC", "ETH"}
         async with aclosing(feed.ticks()) as ticks:
             await take(ticks, 1)
             assert feed.stale_assets() == {"ETH"}
-            await asyncio.sleep(0.5)  # past BTC's 400 ms staleness limit
+            clock.advance(0.5)  # past BTC's 400 ms staleness limit
             assert feed.stale_assets() == {"BTC", "ETH"}
             gate.set()
             await take(ticks, 1)

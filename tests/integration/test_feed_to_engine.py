@@ -11,14 +11,15 @@ from redis.asyncio import Redis
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.market.binance import BinanceMarkets
+from cryptocfd.services.backoff import Backoff
 from cryptocfd.services.feed import FeedService, relay
 from cryptocfd.services.sources.binance import BinanceSource
-from cryptocfd.services.sources.clock import Backoff
 from cryptocfd.trading.commands import OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted, PositionOpened
 from cryptocfd.trading.rejections import RejectCode, Rejection
-from tests.integration.engine_harness import engine_and_client, store_in, until
+from tests.integration.engine_harness import engine_and_client, store_in
 from tests.integration.test_feed_source_binance import fake_binance, quote, sends, silent
+from tests.waiting import until
 
 BTC = next(spec for spec in DEFAULT_ASSETS if spec.symbol == "BTC")
 

@@ -11,13 +11,13 @@ import contextlib
 import os
 import random
 import signal
-import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.market.candles import INTERVALS
@@ -27,6 +27,9 @@ from cryptocfd.settings import Settings
 from cryptocfd.store.database import asyncpg_dsn
 from cryptocfd.trading.ticks import house_quote
 from tests.integration.test_up import read_until, start_up
+from tests.waiting import until
+
+pytestmark = pytest.mark.slow  # the whole platform, seeding 30 days of candles
 
 SEEDED_PER_ASSET = Settings().seed_days * 1_440
 WAIT_S = 180  # a line's wait: seeding 30 days on a loaded 2-core machine
@@ -41,14 +44,14 @@ async def running_up(env: dict[str, str], seen: list[str]) -> AsyncIterator[http
         await read_until(up.stdout, "up: dashboard", seen, WAIT_S)
         base = f"http://127.0.0.1:{env['CRYPTOCFD_HTTP_PORT']}"
         async with httpx.AsyncClient(base_url=base) as http:
-            deadline = time.monotonic() + 60
-            quoted: list[str] = []
-            while len(quoted) < len(DEFAULT_ASSETS):
-                assert time.monotonic() < deadline, "".join(seen)
+
+            async def all_quoted() -> bool:
                 with contextlib.suppress(httpx.TransportError):
                     answer = await http.get("/api/v1/prices/latest")
-                    quoted = [q["asset"] for q in answer.json()] if answer.is_success else []
-                await asyncio.sleep(0.2)
+                    return answer.is_success and len(answer.json()) >= len(DEFAULT_ASSETS)
+                return False
+
+            await until(all_quoted, 60, poll_s=0.2, why=lambda: "".join(seen))
             yield http
     finally:
         if up.returncode is None:
@@ -176,10 +179,12 @@ async def test_up_when_stopped_while_seeding_exits_and_the_next_start_keeps_the_
     assert up.stdout is not None
     first: list[str] = []
     await read_until(up.stdout, "up: the candle store is empty: seeding 30 days", first, WAIT_S)
-    deadline = time.monotonic() + WAIT_S
-    while await count(own_database_url, "SELECT count(*) FROM candles_1m") == 0:
-        assert time.monotonic() < deadline, "".join(first)
-        await asyncio.sleep(0.1)
+    await until(
+        lambda: count(own_database_url, "SELECT count(*) FROM candles_1m"),
+        WAIT_S,
+        poll_s=0.1,
+        why=lambda: "".join(first),
+    )
     up.send_signal(signal.SIGTERM)
     rest, _ = await asyncio.wait_for(up.communicate(), 60)
     first.append(rest.decode())

@@ -12,8 +12,9 @@ from redis.asyncio import Redis
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.worker import run_worker
-from tests.integration.engine_harness import publish_tick, until
+from tests.integration.engine_harness import publish_tick
 from tests.integration.gateway_harness import running_gateway
+from tests.waiting import until
 
 
 async def test_candles_when_minutes_closed_serves_stored_history_with_the_live_minute(
@@ -34,14 +35,11 @@ async def test_candles_when_minutes_closed_serves_stored_history_with_the_live_m
             await gateway.tick("BTC", 6_430_000, 6_431_000)  # now: the live minute
             await until(lambda: gateway.engine.engine.state.assets["BTC"].quote is not None)
 
-            async def stored() -> int:
+            async def three_stored() -> bool:
                 rows = await gateway.sql("SELECT count(*) AS n FROM candles_1m")
-                return int(rows[0]["n"])
+                return int(rows[0]["n"]) >= 3
 
-            deadline = time.monotonic() + 10
-            while await stored() < 3:
-                assert time.monotonic() < deadline, "the candle writer wrote nothing"
-                await asyncio.sleep(0.05)
+            await until(three_stored, poll_s=0.05, why="the candle writer to store three minutes")
             minutes = await gateway.client.get(
                 "/api/v1/candles", params={"asset": "BTC", "interval": "1m"}
             )

@@ -17,6 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from tests.integration.platform_process import Platform, running_platform
+from tests.waiting import eventually, room_in_window, until
 
 RATE = 12
 WINDOW_S = 60
@@ -42,9 +43,7 @@ def gateway_process(
 
 def _inside_one_window(seconds_needed: float) -> None:
     """Wait for a fresh rate window when the current one ends too soon for the test."""
-    left = WINDOW_S - time.time() % WINDOW_S
-    if left < seconds_needed:
-        time.sleep(left + 0.05)
+    time.sleep(room_in_window(WINDOW_S, seconds_needed))
 
 
 async def _websocket_status(url: str) -> int:
@@ -306,12 +305,12 @@ async def _open_websockets(url: str, count: int) -> tuple[list[int], int]:
                 statuses.append(101)
             except InvalidStatus as refused:
                 statuses.append(refused.response.status_code)
-    for _ in range(50):  # until the server has seen the closes
-        after = await _websocket_status(url)
-        if after == 101:
-            break
-        await asyncio.sleep(0.1)
-    return statuses, after
+
+    async def admitted() -> int | None:  # once the server has seen the closes
+        status = await _websocket_status(url)
+        return status if status == 101 else None
+
+    return statuses, await until(admitted, 5, poll_s=0.1)
 
 
 def test_websockets_when_one_ip_opens_more_than_its_cap_are_refused_429(
@@ -342,11 +341,12 @@ def test_connections_when_one_ip_holds_more_than_its_cap_are_refused_429(
 ) -> None:
     with gateway_process(redis_url, database_url, tmp_path, **SOCKET_LIMITS) as platform:
         extra = _one_past_the_connection_cap(platform.base_url, 6)
-        for _ in range(50):  # until the server has seen the closes
+
+        def answered() -> bytes | None:  # once the server has seen the closes
             again, _ = _raw(platform.base_url, CLOSING_HEALTHZ, 5)
-            if _status(again) == 200:
-                break
-            time.sleep(0.1)
+            return again if _status(again) == 200 else None
+
+        again = eventually(answered, 5, poll_s=0.1)
 
     assert _status(extra) == 429
     assert b'"TOO_MANY_CONNECTIONS"' in extra

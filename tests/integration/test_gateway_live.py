@@ -32,6 +32,7 @@ from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.candles import INTERVALS
 from tests.integration.platform_process import Platform, running_platform
+from tests.waiting import eventually
 
 # Signing out would revoke the token every other call uses; its rules have their own tests.
 EXAMPLES = int(os.environ.get("CRYPTOCFD_FUZZ_EXAMPLES", "30"))
@@ -109,6 +110,7 @@ def test_openapi_when_served_is_a_valid_openapi_3_1_document(platform: Platform)
     OpenAPIV31SpecValidator(document).validate()  # raises, naming the first error
 
 
+@pytest.mark.slow
 def test_api_when_fuzzed_signed_in_with_every_check_answers_exactly_as_documented(
     platform: Platform, bearer: dict[str, str], tmp_path: Path
 ) -> None:
@@ -161,7 +163,7 @@ def test_logs_when_a_request_carries_a_token_are_json_with_its_id_and_without_th
         headers={"X-Request-ID": "trace-42", "Authorization": f"Bearer {secret}"},
     )
     minted = httpx.get(f"{platform.base_url}/healthz").headers["x-request-id"]
-    time.sleep(0.2)  # let the gateway flush its log line
+    eventually(lambda: _access_logged(platform, "trace-42"))  # the line ends the request
 
     text = (platform.state_dir / "gateway.log").read_text()
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
@@ -174,6 +176,16 @@ def test_logs_when_a_request_carries_a_token_are_json_with_its_id_and_without_th
     assert ours[-1]["path"] == "/api/v1/auth/verify"
     assert ours[-1]["status"] == 400
     assert {"timestamp", "level", "event"} <= set(ours[-1])
+
+
+def _access_logged(platform: Platform, request_id: str) -> bool:
+    """Whether the gateway's log holds the access line of ``request_id``'s request."""
+    for line in (platform.state_dir / "gateway.log").read_text().splitlines():
+        if line.startswith("{") and request_id in line:
+            entry = json.loads(line)
+            if entry.get("request_id") == request_id and entry.get("event") == "request":
+                return True
+    return False
 
 
 async def _token(platform: Platform, database_url: str) -> str:
@@ -202,6 +214,15 @@ async def _next(socket: ClientConnection, channel: str, timeout_s: float = 5.0) 
         if message.get("channel") == channel or message.get("type") == channel:
             result: dict[str, Any] = message
             return result
+
+
+async def _next_reply(socket: ClientConnection) -> str:
+    """The next reply to a client message, as sent (a channel's data is skipped)."""
+    while True:
+        text = await asyncio.wait_for(socket.recv(), 5.0)
+        assert isinstance(text, str)
+        if not text.startswith('{"channel":'):
+            return text
 
 
 async def _publish(redis_url: str, platform: Platform, asset: str, bid: int, ask: int) -> None:
@@ -447,3 +468,56 @@ async def test_ws_when_the_user_signs_out_stops_their_orders_and_says_so(
     assert signed_out["error"]["code"] == "UNAUTHENTICATED"
     assert still["channels"] == ["prices"]  # public data goes on
     assert refused["error"]["code"] == "UNAUTHENTICATED"
+
+
+def _error_frame(code: str, message: str) -> str:
+    return '{"type":"error","error":{"code":"' + code + '","message":"' + message + '"}}'
+
+
+async def test_ws_replies_when_read_as_sent_are_exactly_these_frames(
+    platform: Platform, database_url: str
+) -> None:
+    token = await _token(platform, database_url)
+    async with httpx.AsyncClient(base_url=platform.base_url) as http:
+        me = await http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    user_id = me.json()["id"]
+    sent: list[str | bytes] = [
+        '{"op": "ping"}',
+        "not json",
+        '{"op": "dance"}',
+        '{"op": "ping", "x": 1}',
+        '{"op": "subscribe", "channels": "prices"}',
+        '{"op": "subscribe", "channels": ["x", "candles:BTC:2m"]}',
+        '{"op": "subscribe", "channels": ["orders"]}',
+        '{"op": "auth", "access_token": "v1.forged.token"}',
+        '{"op": "auth"}',
+        "[" * 5000,
+        b'{"op": "ping"}',
+        '{"op": "subscribe", "channels": ["candles:BTC:1m", "candles:ETH:1h"]}',
+        '{"op": "unsubscribe", "channels": ["candles:BTC:1m"]}',
+        json.dumps({"op": "auth", "access_token": token}),
+        '{"op": "subscribe", "channels": ["orders"]}',
+    ]
+    async with connect(_ws_url(platform)) as socket:
+        answers = []
+        for message in sent:
+            await socket.send(message)
+            answers.append(await _next_reply(socket))
+
+    assert answers == [
+        '{"type":"pong"}',
+        _error_frame("INVALID_MESSAGE", "JSON is malformed: invalid character (byte 4)"),
+        _error_frame("INVALID_MESSAGE", "Invalid enum value 'dance' - at `$.op`"),
+        _error_frame("INVALID_MESSAGE", "Object contains unknown field `x`"),
+        _error_frame("INVALID_MESSAGE", "Expected `array`, got `str` - at `$.channels`"),
+        _error_frame("UNKNOWN_CHANNEL", "no such channel: x, candles:BTC:2m"),
+        _error_frame("UNAUTHENTICATED", "sign in (session cookie or auth op) for orders"),
+        _error_frame("UNAUTHENTICATED", "access token invalid, expired or revoked"),
+        _error_frame("UNAUTHENTICATED", "access token invalid, expired or revoked"),
+        _error_frame("MESSAGE_TOO_LARGE", "messages are at most 4096 bytes"),
+        _error_frame("INVALID_MESSAGE", "send JSON text frames"),
+        '{"type":"subscribed","channels":["candles:BTC:1m","candles:ETH:1h"]}',
+        '{"type":"subscribed","channels":["candles:ETH:1h"]}',
+        f'{{"type":"authenticated","user_id":{user_id}}}',
+        '{"type":"subscribed","channels":["candles:ETH:1h","orders"]}',
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from cryptocfd.market.candles import Candle
 from cryptocfd.store.candles import write_candles
 from cryptocfd.store.database import create_pool
 from tests.integration.gateway_harness import running_gateway
+from tests.waiting import until
 
 DAY_S = 86_400
 
@@ -48,10 +48,11 @@ async def test_markets_when_history_is_stored_serve_the_change_since_the_bid_24_
             answer = await gateway.client.get("/api/v1/prices/latest")
             return {q["asset"]: q["bid"] for q in answer.json()}
 
-        deadline = time.monotonic() + 10
-        while set(bids := await quoted()) != {"BTC", "ETH"}:
-            assert time.monotonic() < deadline, bids
-            await asyncio.sleep(0.05)
+        async def both_quoted() -> dict[str, str] | None:
+            bids = await quoted()
+            return bids if set(bids) == {"BTC", "ETH"} else None
+
+        bids = await until(both_quoted, poll_s=0.05)
         answer = await gateway.client.get("/api/v1/markets")
 
     assert answer.status_code == 200, answer.text

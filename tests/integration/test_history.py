@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.store.history import InvalidCursor, closed_trades_page, encode_cursor
 from cryptocfd.store.journal import book_records
 from cryptocfd.trading.commands import OrderType, Side
@@ -16,8 +17,8 @@ T0 = 1_700_000_000_000
 
 def _open(order_id: int, account_id: int, ts: int) -> PositionOpened:
     return PositionOpened(
-        order_id, account_id, "ETH", Side.SHORT, OrderType.MARKET, 1_000, 5, 100_000, 300_000,
-        350_000, None, 250_000, None, ts,
+        order_id, account_id, "ETH", Side.SHORT, OrderType.MARKET, 1_000, 5, QtyUnits(100_000),
+        300_000, PriceTicks(350_000), None, 250_000, None, ts,
     )  # fmt: skip
 
 
@@ -26,8 +27,8 @@ def _close(
 ) -> PositionClosed:
     return PositionClosed(
         order_id, account_id, "ETH", Side.SHORT, CloseReason.STOP_LOSS, quantity,
-        1_000, 300_000, 310_000, -100 - order_id, remaining, 0 if not remaining else 500,
-        350_000 if remaining else None, ts,
+        1_000, 300_000, 310_000, Cents(-100 - order_id), remaining, 0 if not remaining else 500,
+        PriceTicks(350_000) if remaining else None, ts,
     )  # fmt: skip
 
 

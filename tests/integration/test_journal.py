@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
@@ -30,6 +31,7 @@ from tests.integration.journal_world import (
     running_journaler,
     trade_session,
 )
+from tests.waiting import until
 
 TABLES = ("journal_records", "orders", "closed_trades", "ledger_entries")
 
@@ -147,11 +149,12 @@ async def test_journaler_when_killed_after_booking_before_ack_books_nothing_twic
 
         async with running_journaler(redis_client, streams, pool) as restarted:
             await caught_up(pool, redis_client, streams)
-            for _ in range(200):
+
+            async def all_acked() -> dict[str, Any] | None:
                 pending = await redis_client.xpending(streams.records, JOURNAL_GROUP)
-                if pending["pending"] == 0:
-                    break
-                await asyncio.sleep(0.01)
+                return pending if pending["pending"] == 0 else None
+
+            pending = await until(all_acked)
         total = await redis_client.xlen(streams.records)
         after = await _counts(pool)
         await _assert_ledger_matches_engine(pool, client)

@@ -17,6 +17,7 @@ from cryptocfd.store.outbox import claim_due, enqueue_email, open_body
 from tests.integration.journal_world import own_pool
 from tests.integration.servers import free_port
 from tests.integration.smtp_inbox import Inbox
+from tests.waiting import until
 
 KEY = b"the outbox test's server key"
 
@@ -60,12 +61,18 @@ async def test_senders_when_two_claim_at_once_send_each_email_once(
         senders = [OutboxSender(pool, mailer, KEY, batch=3, poll_s=0.02) for _ in range(2)]
         stopping = asyncio.Event()
         tasks = [asyncio.create_task(s.run(stopping)) for s in senders]
-        for _ in range(500):
-            if await pool.fetchval("SELECT count(*) FROM email_outbox WHERE sent_at IS NULL") == 0:
-                break
-            await asyncio.sleep(0.02)
-        stopping.set()
-        await asyncio.gather(*tasks)
+
+        async def all_sent() -> bool:
+            unsent: int = await pool.fetchval(
+                "SELECT count(*) FROM email_outbox WHERE sent_at IS NULL"
+            )
+            return unsent == 0
+
+        try:
+            await until(all_sent)
+        finally:
+            stopping.set()
+            await asyncio.gather(*tasks)
 
     assert inbox.subjects() == Counter(dict.fromkeys(subjects, 1))
     assert all(s.sent > 0 for s in senders)  # both took part

@@ -8,11 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from cryptocfd.services.supervisor import Child, RestartPolicy, Supervisor
+from tests.waiting import until
 
 QUICK = RestartPolicy(first_backoff_s=0.05, max_backoff_s=0.2, stop_timeout_s=5.0)
 
@@ -23,19 +22,12 @@ runs.write_text((runs.read_text() if runs.exists() else "") + "x")
 print(f"run {len(runs.read_text())}", flush=True)
 if len(runs.read_text()) < 3:
     sys.exit(3)
-time.sleep(60)
+time.sleep(60)  # stays up until the supervisor stops it
 """
 
 
 def python(name: str, script: str, *args: str) -> Child:
     return Child(name, (sys.executable, "-c", script, *args))
-
-
-async def wait_for(condition_met: Callable[[], object], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition_met():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_supervisor_when_a_child_dies_restarts_it_and_prefixes_its_output(
@@ -48,8 +40,8 @@ async def test_supervisor_when_a_child_dies_restarts_it_and_prefixes_its_output(
     )
     running = asyncio.create_task(supervisor.run())
 
-    await wait_for(lambda: runs.exists() and len(runs.read_text()) == 3)
-    await wait_for(lambda: "run 3" in out.getvalue())
+    await until(lambda: runs.exists() and len(runs.read_text()) == 3)
+    await until(lambda: "run 3" in out.getvalue())
     supervisor.stopping.set()
 
     assert await running == 0
@@ -85,14 +77,14 @@ def leave(*_):
     sys.exit(0)
 signal.signal(signal.SIGTERM, leave)
 pathlib.Path(sys.argv[1]).write_text("ready")
-time.sleep(60)
+time.sleep(60)  # stays up until the supervisor stops it
 """
 
 STUBBORN = """
 import os, pathlib, signal, sys, time
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 pathlib.Path(sys.argv[1]).write_text(str(os.getpid()))
-time.sleep(60)
+time.sleep(60)  # stays up until the supervisor stops it
 """
 
 DRIVER = """
@@ -116,7 +108,7 @@ async def test_supervisor_when_sent_sigterm_stops_children_gracefully_then_kills
     polite, stubborn = tmp_path / "polite", tmp_path / "stubborn"
     argv = [sys.executable, "-c", DRIVER, POLITE, str(polite), STUBBORN, str(stubborn)]
     with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as driver:  # noqa: S603
-        await wait_for(lambda: polite.exists() and stubborn.exists() and stubborn.read_text())
+        await until(lambda: polite.exists() and stubborn.exists() and stubborn.read_text())
         stubborn_pid = int(stubborn.read_text())
         driver.send_signal(signal.SIGTERM)
         output, _ = driver.communicate(timeout=15)

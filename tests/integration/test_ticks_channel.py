@@ -9,6 +9,9 @@ from redis.asyncio import Redis
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import TickFollower, publish_ticks
 from cryptocfd.core.tick import Tick
+from tests.waiting import until
+
+CLOSE_STEP_S = 0.0001  # each try closes the follower a little later into its subscribing
 
 
 async def test_follower_when_ticks_are_published_hears_each_in_order(
@@ -18,18 +21,18 @@ async def test_follower_when_ticks_are_published_hears_each_in_order(
     follower = TickFollower(redis_client, streams, heard.append)
     follower.start()
     ticks = [Tick("ETH", 300_000 + n, 300_100 + n, 1_700_000_000_000 + n) for n in range(50)]
+
+    async def subscribed() -> bool:  # the channel keeps nothing: publish until one is heard
+        if heard:
+            return True
+        await publish_ticks(redis_client, streams, ticks[:1])
+        return False  # looked at again after a poll's wait, as a tick takes a moment
+
     try:
-        for _ in range(200):  # until the subscription is in place: the channel keeps nothing
-            await publish_ticks(redis_client, streams, ticks[:1])
-            await asyncio.sleep(0.01)
-            if heard:
-                break
+        await until(subscribed)
         heard.clear()
         await publish_ticks(redis_client, streams, ticks)
-        for _ in range(200):
-            if len(heard) >= len(ticks):
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: len(heard) >= len(ticks))
     finally:
         await follower.close()
 
@@ -43,5 +46,5 @@ async def test_follower_when_closed_at_any_moment_of_subscribing_stops(
     for step in range(40):
         follower = TickFollower(redis_client, streams, lambda _tick: None)
         follower.start()
-        await asyncio.sleep(step * 0.0001)
+        await asyncio.sleep(step * CLOSE_STEP_S)
         await asyncio.wait_for(follower.close(), 5)

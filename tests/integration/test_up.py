@@ -10,7 +10,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,9 @@ import redis.exceptions
 from redis.asyncio import Redis
 
 from cryptocfd.services.embedded.binaries import free_port
+from tests.waiting import until
+
+pytestmark = pytest.mark.slow  # the whole platform on private servers
 
 
 async def read_until(
@@ -77,21 +79,27 @@ async def test_up_when_nothing_answers_runs_everything_on_private_servers_until_
         await read_until(up.stdout, "engine ready", seen)
 
         client = Redis.from_url(redis_url)
-        deadline = time.monotonic() + 10
-        while await client.xlen("stream:prices") < 12:  # the feed runs and the engine reads it
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+
+        async def ticking() -> bool:  # the feed runs and the engine reads it
+            return await client.xlen("stream:prices") >= 12
+
+        await until(ticking, poll_s=0.05, why="twelve ticks on stream:prices")
         connection = await asyncpg.connect(database_url)
         assert await connection.fetchval("SELECT current_database()") == "cryptocfd"
         migrated = await connection.fetchval("SELECT count(*) FROM alembic_version")
         await connection.close()
-        ready = None
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            while ready is None or ready.status_code != 200:
-                assert time.monotonic() < deadline + 20, ready and ready.text
+            answers: list[httpx.Response] = []
+
+            async def ready_answers() -> httpx.Response | None:
                 with contextlib.suppress(httpx.TransportError):
-                    ready = await http.get("/readyz")
-                await asyncio.sleep(0.1)
+                    answers.append(await http.get("/readyz"))
+                    return answers[-1] if answers[-1].status_code == 200 else None
+                return None
+
+            ready = await until(
+                ready_answers, 30, poll_s=0.1, why=lambda: answers[-1].text if answers else ""
+            )
 
     finally:
         # Stop it even when an assertion above failed: it must not outlive the test.

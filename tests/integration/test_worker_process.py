@@ -17,17 +17,13 @@ from cryptocfd.store.outbox import enqueue_email
 from cryptocfd.trading.commands import OpenAccount
 from tests.integration.engine_harness import engine_and_client, store_in
 from tests.integration.journal_world import T0, caught_up, own_pool
+from tests.waiting import says, tail, until
 
 KEY = b"the worker test's server key"
 
 
 async def _wait_for_text(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(400):
-        if text in log.read_text():
-            return
-        assert process.poll() is None, log.read_text()
-        await asyncio.sleep(0.025)
-    raise TimeoutError(f"{text!r} not in:\n{log.read_text()[-3000:]}")
+    await until(lambda: says(log, text, process), why=lambda: f"{text!r} in:\n{tail(log)}")
 
 
 async def test_worker_process_when_running_journals_sends_and_stops_cleanly_on_sigterm(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -34,6 +35,18 @@ def test_bench_when_the_name_is_unknown_says_which_exist(
 
     assert code == 2
     assert "engine" in capsys.readouterr().out
+
+
+def test_bench_when_no_name_is_given_lists_each_benchmark_with_what_it_measures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["bench"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    for name in ("candles", "engine", "http", "recovery", "rpc", "ws"):
+        assert re.search(rf"^  {name} +\w", out, re.MULTILINE), out
+    assert "_common" not in out  # the shared pieces are not benchmarks
 
 
 def test_simulate_when_run_briefly_trades_and_proves_money_conserved(

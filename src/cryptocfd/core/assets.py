@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from cryptocfd.core.money import BPS, QTY_DECIMALS
+from cryptocfd.core.money import BPS, QTY_DECIMALS, Bps, QtyUnits
 
 
 class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -25,10 +25,10 @@ class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     price_decimals: int
     quantity_decimals: int
     max_leverage: int
-    maintenance_bps: int = 5000
-    spread_markup_bps: int = 4
+    maintenance_bps: Bps = Bps(5000)
+    spread_markup_bps: Bps = Bps(4)
     staleness_ms: int = 10_000
-    sanity_band_bps: int = 1000
+    sanity_band_bps: Bps = Bps(1000)
 
     def __post_init__(self) -> None:
         problems = []
@@ -56,9 +56,9 @@ class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return int(10 ** (self.price_decimals + QTY_DECIMALS - 2))
 
     @property
-    def quantity_step(self) -> int:
+    def quantity_step(self) -> QtyUnits:
         """The smallest tradable quantity, in 1e-8 units."""
-        return int(10 ** (QTY_DECIMALS - self.quantity_decimals))
+        return QtyUnits(10 ** (QTY_DECIMALS - self.quantity_decimals))
 
 
 DEFAULT_ASSETS: tuple[AssetSpec, ...] = (
@@ -73,7 +73,7 @@ DEFAULT_ASSETS: tuple[AssetSpec, ...] = (
         price_decimals=5,
         quantity_decimals=0,
         max_leverage=20,
-        spread_markup_bps=8,
+        spread_markup_bps=Bps(8),
     ),
 )
 

@@ -2,9 +2,29 @@
 
 Account currency is held in integer cents, quantities in integer units of 1e-8 and prices in
 integer ticks whose scale is the asset's price decimals. Every division says which way it rounds.
+
+Each scale has its ``NewType`` so the type checker tells them apart: a ``PriceTicks`` passed
+where ``Cents`` are expected is an error. They are plain ``int`` at run time; arithmetic on them
+gives ``int`` again, so code that computes a new amount says its scale once, at the return of
+the function that produces it.
 """
 
 from __future__ import annotations
+
+from typing import NewType
+
+Cents = NewType("Cents", int)
+"""Account currency in hundredths: ``1_000_000`` is 10,000.00 USD."""
+
+PriceTicks = NewType("PriceTicks", int)
+"""A price in ticks of ``10^-price_decimals`` of the quote currency, at its asset's
+``price_decimals`` (``AssetSpec``): BTC at 2 decimals, ``6_500_000`` is 65,000.00."""
+
+QtyUnits = NewType("QtyUnits", int)
+"""A quantity in units of 1e-8 of the asset: ``100_000_000`` is one coin."""
+
+Bps = NewType("Bps", int)
+"""Basis points, hundredths of a percent: ``10_000`` is the whole."""
 
 CENTS_DECIMALS = 2
 CENTS_SCALE = 10**CENTS_DECIMALS
@@ -33,6 +53,8 @@ def ceil_div(numerator: int, denominator: int) -> int:
 def parse_scaled(text: str, decimals: int) -> int:
     """Parse a plain decimal string into an integer at ``decimals`` places, exactly.
 
+    The result has whatever scale ``decimals`` names; ``cents`` says its own.
+
     Refuses exponents, NaN, infinities, signs other than a leading minus, negative zero and more
     fractional digits than the scale holds: nothing is silently rounded at the edge.
     """
@@ -56,7 +78,7 @@ def parse_scaled(text: str, decimals: int) -> int:
 
 
 def format_scaled(value: int, decimals: int) -> str:
-    """Print an integer at ``decimals`` places as a plain decimal string."""
+    """Print an integer at ``decimals`` places as a plain decimal string (any scale)."""
     if decimals == 0:
         return str(value)
     sign = "-" if value < 0 else ""
@@ -64,11 +86,15 @@ def format_scaled(value: int, decimals: int) -> str:
     return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
 
 
-def cents(text: str) -> int:
+def cents(text: str) -> Cents:
     """Parse an account-currency amount like ``"10000.00"`` into cents."""
-    return parse_scaled(text, CENTS_DECIMALS)
+    return Cents(parse_scaled(text, CENTS_DECIMALS))
 
 
 def format_cents(value: int) -> str:
-    """Print cents as a currency amount with two decimals."""
+    """Print cents as a currency amount with two decimals.
+
+    It takes any ``int``, not only ``Cents``: most engine figures (balances, margins) are still
+    plain ints where the rules compute them.
+    """
     return format_scaled(value, CENTS_DECIMALS)

@@ -9,26 +9,43 @@ to answer its own requests, brings the order events, and it is the catch-up for 
 newer than the hub's (a tick this gateway missed, or one written to the stream alone) is shown
 and becomes the hub's, so both sides agree again from there.
 
-A quote is encoded and framed once, then written straight to every subscriber that has
-nothing waiting (``gateway/frames.py``). Slow clients never slow the others: a client whose
-connection cannot take more gets its prices conflated (the newest quote of each asset replaces
-an unsent one) and sent by its own task, and a client whose order events pile up past a bound
-is dropped.
+Every message is a struct of ``gateway/live_schemas.py``. A quote is encoded and framed once,
+then written straight to every subscriber that has nothing waiting (``gateway/frames.py``).
+Slow clients never slow the others: a client whose connection cannot take more gets its prices
+conflated (the newest quote of each asset replaces an unsent one) and sent by its own task, and
+a client whose order events pile up past a bound is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, NamedTuple
-
-import msgspec
+from typing import NamedTuple
 
 from cryptocfd.bus.messages import Record
 from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import format_cents
 from cryptocfd.core.tick import Tick
 from cryptocfd.gateway.frames import WriteFrame, text_frame
+from cryptocfd.gateway.live_schemas import (
+    ENCODER,
+    CandleFrame,
+    CandleOut,
+    LiquidatedOut,
+    OrderCancelledOut,
+    OrderEventData,
+    OrderExpiredOut,
+    OrderNote,
+    OrderPlacedOut,
+    OrderRejectedOut,
+    OrdersFrame,
+    PositionClosedOut,
+    PositionModifiedOut,
+    PositionOpenedOut,
+    PricesFrame,
+    QuoteOut,
+    encode_frame,
+)
 from cryptocfd.gateway.present import iso_ms, price, quantity
 from cryptocfd.market.candles import (
     INTERVALS,
@@ -55,29 +72,6 @@ from cryptocfd.trading.ticks import accept_quote
 
 MAX_QUEUED_EVENTS = 1_000
 ECHOES_KEPT = 1_000  # per asset: a path that falls this far behind shows a quote twice
-_encode = msgspec.json.encode
-
-
-class QuoteOut(msgspec.Struct, frozen=True):
-    """A house quote: bid and ask with the markup, mark the feed's mid."""
-
-    asset: str
-    bid: str
-    ask: str
-    mark: str
-    ts: int
-
-
-class CandleOut(msgspec.Struct, frozen=True):
-    """One candle of the bid: ``time`` is its bucket's start in unix seconds."""
-
-    time: int
-    open: str
-    high: str
-    low: str
-    close: str
-    volume: int
-    trades: int
 
 
 class Outgoing(NamedTuple):
@@ -88,8 +82,8 @@ class Outgoing(NamedTuple):
 
 
 def outgoing(message: object) -> Outgoing:
-    """``message`` encoded once and framed once."""
-    text = _encode(message)
+    """``message`` (a frame of ``gateway/live_schemas.py``) encoded once and framed once."""
+    text = ENCODER.encode(message)
     return Outgoing(text, text_frame(text))
 
 
@@ -140,53 +134,50 @@ class Subscriber:
         return out
 
 
-def _order_event(event: Event, spec: AssetSpec | None) -> dict[str, Any] | None:
+def _order_event(event: Event, spec: AssetSpec | None) -> OrderEventData | None:
     if isinstance(event, PositionOpened) and spec is not None:
-        return {
-            "event": "position_opened",
-            "order_id": event.order_id,
-            "asset": event.asset,
-            "side": str(event.side),
-            "margin": format_cents(event.margin),
-            "leverage": event.leverage,
-            "quantity": quantity(event.quantity),
-            "open_price": price(event.open_price, spec),
-            "liquidation_price": price(event.liquidation_price, spec),
-            "at": iso_ms(event.ts),
-        }
+        return PositionOpenedOut(
+            order_id=event.order_id,
+            asset=event.asset,
+            side=str(event.side),
+            margin=format_cents(event.margin),
+            leverage=event.leverage,
+            quantity=quantity(event.quantity),
+            open_price=price(event.open_price, spec),
+            liquidation_price=price(event.liquidation_price, spec),
+            at=iso_ms(event.ts),
+        )
     if isinstance(event, PositionClosed) and spec is not None:
-        return {
-            "event": "liquidated" if event.reason == "liquidated" else "position_closed",
-            "order_id": event.order_id,
-            "asset": event.asset,
-            "side": str(event.side),
-            "close_reason": str(event.reason),
-            "quantity": quantity(event.quantity),
-            "close_price": price(event.close_price, spec),
-            "pnl": format_cents(event.pnl),
-            "remaining_quantity": quantity(event.remaining_quantity),
-            "at": iso_ms(event.ts),
-        }
+        closed = LiquidatedOut if event.reason == "liquidated" else PositionClosedOut
+        return closed(
+            order_id=event.order_id,
+            asset=event.asset,
+            side=str(event.side),
+            close_reason=str(event.reason),
+            quantity=quantity(event.quantity),
+            close_price=price(event.close_price, spec),
+            pnl=format_cents(event.pnl),
+            remaining_quantity=quantity(event.remaining_quantity),
+            at=iso_ms(event.ts),
+        )
     if isinstance(event, OrderPlaced) and spec is not None:
-        return {
-            "event": "order_placed",
-            "order_id": event.order_id,
-            "asset": event.asset,
-            "order_type": str(event.order_type),
-            "price": price(event.price, spec),
-            "at": iso_ms(event.ts),
-        }
+        return OrderPlacedOut(
+            order_id=event.order_id,
+            asset=event.asset,
+            order_type=str(event.order_type),
+            price=price(event.price, spec),
+            at=iso_ms(event.ts),
+        )
     if isinstance(event, OrderCancelled | OrderExpired | OrderRejected | PositionModified):
-        name = _NAMES[type(event)]
-        return {"event": name, "order_id": event.order_id, "at": iso_ms(event.ts)}
+        return _NOTES[type(event)](order_id=event.order_id, at=iso_ms(event.ts))
     return None
 
 
-_NAMES: dict[type[Any], str] = {
-    OrderCancelled: "order_cancelled",
-    OrderExpired: "order_expired",
-    OrderRejected: "order_rejected",
-    PositionModified: "position_modified",
+_NOTES: dict[type[Event], type[OrderNote]] = {
+    OrderCancelled: OrderCancelledOut,
+    OrderExpired: OrderExpiredOut,
+    OrderRejected: OrderRejectedOut,
+    PositionModified: PositionModifiedOut,
 }
 
 
@@ -211,7 +202,7 @@ def candle_message(channel: str, live: Candle, spec: AssetSpec) -> Outgoing:
         bucket_start(live.time_s, interval),
         live.open, live.high, live.low, live.close, live.volume, live.trades,
     )  # fmt: skip
-    return outgoing({"channel": channel, "data": candle_out(row, spec)})
+    return outgoing(CandleFrame(channel, candle_out(row, spec)))
 
 
 def _note(shown: dict[str, deque[QuoteUpdated]], quote: QuoteUpdated) -> None:
@@ -319,7 +310,7 @@ class LiveHub:
         self.candles.add(Tick(event.asset, event.bid, event.ask, event.ts))
         listening = self.listeners.get("prices")
         if listening:
-            message = outgoing({"channel": "prices", "data": quote})
+            message = outgoing(PricesFrame(quote))
             for subscriber in listening:
                 subscriber.offer(event.asset, message)
         live = self.candles.open_candle(event.asset)
@@ -342,6 +333,6 @@ class LiveHub:
         data = _order_event(event, self.assets.get(getattr(event, "asset", "")))
         if data is None:
             return
-        message = _encode({"channel": "orders", "data": data})
+        message = encode_frame(OrdersFrame(data))
         for subscriber in listeners:
             subscriber.push_event(message)

@@ -20,7 +20,6 @@ store holds nothing yet, so a first start charts every interval at once.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
@@ -29,6 +28,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.clock import WALL
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.candles import MINUTE_MS, Candle, CandleAggregator
 from cryptocfd.market.simulated import SimulatedFeed
@@ -102,7 +102,7 @@ async def backfill(
     """
     if days < 1:
         raise ValueError("days must be at least 1")
-    end = (int(time.time()) if end_s is None else end_s) // 60 * 60
+    end = (WALL.now_ms() // 1000 if end_s is None else end_s) // 60 * 60
     walk = BackwardWalk(assets, random.Random(seed))  # noqa: S311 - synthetic prices, not secrets
     written = 0
     for day in range(days):

@@ -24,6 +24,7 @@ from cryptocfd.bus.client import EngineClient, EngineUnavailable
 from cryptocfd.bus.messages import FIELD, GetBalances, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
+from cryptocfd.core.money import Cents, format_cents
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import create_pool
 from cryptocfd.store.ledger import (
@@ -47,11 +48,14 @@ class CannotReconcile(Exception):  # noqa: N818 - it is a refusal, not a failure
 
 
 class Difference(msgspec.Struct, frozen=True):
-    """One figure on which the engine and the ledger disagree (cents; ``None``: no such)."""
+    """One figure on which the engine and the ledger disagree (cents; ``None``: no such).
+
+    The engine's figure is a plain ``int``: the balances it reports do not say their scale yet.
+    """
 
     what: str
     engine: int | None
-    ledger: int | None
+    ledger: Cents | None
 
 
 class Report(msgspec.Struct, frozen=True):
@@ -60,7 +64,7 @@ class Report(msgspec.Struct, frozen=True):
     through: str | None
     accounts: int
     differences: tuple[Difference, ...]
-    unbalanced: tuple[tuple[str, int, int], ...]  # (record id, event index, sum of its lines)
+    unbalanced: tuple[tuple[str, int, Cents], ...]  # (record id, event index, sum of its lines)
 
     @property
     def clean(self) -> bool:
@@ -139,7 +143,7 @@ async def wait_until_booked(
         await asyncio.sleep(0.05)
 
 
-def compare(rows: list[BalanceRow], house: int, sums: dict[str, int]) -> list[Difference]:
+def compare(rows: list[BalanceRow], house: int, sums: dict[str, Cents]) -> list[Difference]:
     """Every figure on which the engine's balances and the ledger's sums differ."""
     differences = []
     expected: dict[str, tuple[str, int]] = {HOUSE_CASH: ("house balance", house)}
@@ -150,7 +154,7 @@ def compare(rows: list[BalanceRow], house: int, sums: dict[str, int]) -> list[Di
             row.used_margin,
         )
     for account, (what, engine) in expected.items():
-        ledger = sums.get(account, 0)
+        ledger = sums.get(account, Cents(0))
         if ledger != engine:
             differences.append(Difference(what, engine, ledger))
     for account, ledger in sorted(sums.items()):
@@ -190,10 +194,7 @@ def render(report: Report) -> list[str]:
 
 
 def _cents(amount: int | None) -> str:
-    if amount is None:
-        return "none"
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount) // 100}.{abs(amount) % 100:02d}"
+    return "none" if amount is None else format_cents(amount)
 
 
 async def run_reconcile(settings: Settings, wait_s: float = 30.0) -> int:

@@ -15,6 +15,8 @@ import re
 import asyncpg
 import msgspec
 
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
+
 MAX_LIMIT = 500
 # Digit counts keep every part in range: closed_at below 2**63, seq below 2**31.
 CURSOR_PATTERN = r"^([0-9]{1,18})\.([0-9]{1,20}-[0-9]{1,20})\.([0-9]{1,9})$"
@@ -36,16 +38,16 @@ class ClosedTrade(msgspec.Struct, frozen=True, kw_only=True):
     asset: str
     side: str
     leverage: int
-    quantity: int
-    margin: int
-    open_price: int
-    close_price: int
-    pnl: int
+    quantity: QtyUnits
+    margin: Cents
+    open_price: PriceTicks
+    close_price: PriceTicks
+    pnl: Cents
     close_reason: str
-    take_profit: int | None
-    stop_loss: int | None
-    trailing_distance: int | None
-    liquidation_price: int | None
+    take_profit: PriceTicks | None
+    stop_loss: PriceTicks | None
+    trailing_distance: PriceTicks | None
+    liquidation_price: PriceTicks | None
     opened_at: int
     closed_at: int
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from cryptocfd.core.money import Cents
 from cryptocfd.trading.events import (
     AccountOpened,
     Event,
@@ -38,7 +39,7 @@ from cryptocfd.trading.events import (
 FUNDING = "funding:demo"
 HOUSE_CASH = "house:cash"
 
-Line = tuple[str, int]  # (ledger account, signed cents)
+Line = tuple[str, Cents]  # (ledger account, signed amount)
 
 
 def cash_account(account_id: int) -> str:
@@ -57,7 +58,7 @@ def reserve_account(account_id: int) -> str:
 
 
 def _move(to: str, source: str, amount: int) -> list[Line]:
-    return [(to, amount), (source, -amount)] if amount else []
+    return [(to, Cents(amount)), (source, Cents(-amount))] if amount else []
 
 
 def _reserve(account_id: int, amount: int) -> list[Line]:
@@ -90,7 +91,9 @@ def stream_id(record_id: str) -> tuple[int, int]:
     return int(millis), int(seq or 0)
 
 
-async def ledger_sums(pool: asyncpg.Pool, through: tuple[int, int] | None = None) -> dict[str, int]:
+async def ledger_sums(
+    pool: asyncpg.Pool, through: tuple[int, int] | None = None
+) -> dict[str, Cents]:
     """Each ledger account's sum, over the records up to ``through`` (all when ``None``)."""
     if through is None:
         rows = await pool.fetch(
@@ -105,13 +108,13 @@ async def ledger_sums(pool: asyncpg.Pool, through: tuple[int, int] | None = None
             " GROUP BY ledger_account",
             *through,
         )
-    return {str(row["ledger_account"]): int(row["total"]) for row in rows}
+    return {str(row["ledger_account"]): Cents(int(row["total"])) for row in rows}
 
 
-async def unbalanced_events(pool: asyncpg.Pool) -> list[tuple[str, int, int]]:
+async def unbalanced_events(pool: asyncpg.Pool) -> list[tuple[str, int, Cents]]:
     """Every event whose lines do not sum to zero: ``(record_id, seq, sum)``."""
     rows = await pool.fetch(
         "SELECT record_id, seq, sum(amount)::bigint AS total FROM ledger_entries"
         " GROUP BY record_id, seq HAVING sum(amount) <> 0 ORDER BY record_id, seq"
     )
-    return [(str(r["record_id"]), int(r["seq"]), int(r["total"])) for r in rows]
+    return [(str(r["record_id"]), int(r["seq"]), Cents(int(r["total"]))) for r in rows]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from cryptocfd.core.assets import AssetSpec
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.trading.commands import OrderType
 
 
@@ -40,7 +41,7 @@ class Position(msgspec.Struct, gc=False):
     leverage: int
     quantity: int
     open_price: int
-    liquidation_price: int
+    liquidation_price: PriceTicks
     take_profit: int | None
     stop_loss: int | None
     trailing_distance: int | None

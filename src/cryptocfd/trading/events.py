@@ -13,6 +13,7 @@ from enum import StrEnum
 
 import msgspec
 
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.commands import OrderType, Side
 
 
@@ -125,9 +126,9 @@ class PositionOpened(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     order_type: OrderType
     margin: int
     leverage: int
-    quantity: int
+    quantity: QtyUnits
     open_price: int
-    liquidation_price: int
+    liquidation_price: PriceTicks
     take_profit: int | None
     stop_loss: int | None
     trailing_distance: int | None
@@ -165,10 +166,10 @@ class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     margin: int
     open_price: int
     close_price: int
-    pnl: int
+    pnl: Cents
     remaining_quantity: int
     remaining_margin: int
-    liquidation_price: int | None
+    liquidation_price: PriceTicks | None
     ts: int
     leverage: int = 0
     opened_at: int | None = None

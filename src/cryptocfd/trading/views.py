@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import msgspec
 
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.trading.book import PendingOrder, Position
 from cryptocfd.trading.commands import LONG, SHORT, OrderType, Side
 from cryptocfd.trading.state import AccountView, State
@@ -24,7 +25,7 @@ class PositionView(msgspec.Struct, frozen=True, array_like=True):
     take_profit: int | None
     stop_loss: int | None
     trailing_distance: int | None
-    liquidation_price: int
+    liquidation_price: PriceTicks
     unrealized_pnl: int
     opened_at: int
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.store.ledger import (
     FUNDING,
     HOUSE_CASH,
@@ -46,9 +47,13 @@ def _money_events(account: int, amount: int, margin: int, pnl: int) -> list[Even
         OrderCancelled(9, account, margin, T0),
         OrderExpired(9, account, margin, T0),
         OrderRejected(9, account, margin, "PRICE_STALE", T0),
-        PositionOpened(9, account, "BTC", long, market, margin, 2, 5, 10, 6, None, None, None, T0),
+        PositionOpened(
+            9, account, "BTC", long, market, margin, 2, QtyUnits(5), 10, PriceTicks(6), None, None,
+            None, T0,
+        ),
         PositionClosed(
-            9, account, "BTC", long, CloseReason.CLOSED, 5, margin, 10, 11, pnl, 0, 0, None, T0
+            9, account, "BTC", long, CloseReason.CLOSED, 5, margin, 10, 11, Cents(pnl), 0, 0, None,
+            T0,
         ),
     ]  # fmt: skip
 
@@ -94,7 +99,9 @@ def test_ledger_lines_when_the_event_moves_no_money_are_none() -> None:
         TickHeld("BTC", 1, 2, T0),
         PositionModified(9, 7, None, 5, None, False, T0),
         AccountOpened(7, 0, T0),
-        PositionClosed(9, 7, "BTC", Side.LONG, CloseReason.CLOSED, 5, 0, 10, 10, 0, 0, 0, None, T0),
+        PositionClosed(
+            9, 7, "BTC", Side.LONG, CloseReason.CLOSED, 5, 0, 10, 10, Cents(0), 0, 0, None, T0
+        ),
     ]
 
     assert [ledger_lines(event) for event in quiet] == [[]] * len(quiet)

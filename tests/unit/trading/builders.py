@@ -16,6 +16,7 @@ from typing import TypeVar
 from msgspec import UNSET, UnsetType
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.money import Bps
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
@@ -53,10 +54,10 @@ TST = AssetSpec(
     price_decimals=0,
     quantity_decimals=2,
     max_leverage=100,
-    maintenance_bps=5000,
-    spread_markup_bps=0,
+    maintenance_bps=Bps(5000),
+    spread_markup_bps=Bps(0),
     staleness_ms=10_000,
-    sanity_band_bps=1000,
+    sanity_band_bps=Bps(1000),
 )
 UNIT = 100_000_000
 """One whole unit of an asset, in 1e-8 quantity units."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from msgspec import UNSET
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.core.money import BPS, QTY_DECIMALS
+from cryptocfd.core.money import BPS, QTY_DECIMALS, Cents, PriceTicks, QtyUnits
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
@@ -474,9 +474,9 @@ class Reference:
             order_type,
             margin,
             leverage,
-            qty,
+            QtyUnits(qty),
             price,
-            liq,
+            PriceTicks(liq),
             tp,
             sl,
             trailing,
@@ -634,10 +634,10 @@ class Reference:
             margin,
             pos.open_price,
             price,
-            profit,
+            Cents(profit),
             rest_qty,
             rest_margin,
-            liq,
+            None if liq is None else PriceTicks(liq),
             ts,
             pos.leverage,
             pos.opened_at,

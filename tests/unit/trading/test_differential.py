@@ -206,6 +206,7 @@ def start(pair: Pair, data: st.DataObject, world: World) -> None:
         pair.apply(Tick(asset, mid - mid // 5_000, mid + mid // 5_000, world.now))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.data())
 def test_engine_when_given_any_sequence_of_commands_and_ticks_matches_the_reference(
@@ -219,6 +220,7 @@ def test_engine_when_given_any_sequence_of_commands_and_ticks_matches_the_refere
             pair.apply(step)
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=max(10, EXAMPLES // 5))
 @given(st.data())
 def test_tick_when_a_crowd_of_positions_and_entries_swings_with_the_market_matches_the_reference(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -338,6 +339,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.check_replays()
 
 
+@pytest.mark.slow
 def test_engine_when_driven_by_any_commands_and_ticks_keeps_every_invariant() -> None:
     run_state_machine_as_test(
         EngineMachine,

@@ -38,6 +38,7 @@ def through_bytes(engine: Engine, assets: tuple[AssetSpec, ...] = DEFAULT_ASSETS
     return Engine.from_image(msgspec.msgpack.decode(data, type=EngineImage), assets)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_restore_when_imaged_mid_run_continues_exactly_like_the_original(

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec, assets_from_mapping
+from cryptocfd.core.money import Bps
 from cryptocfd.trading.commands import OpenAccount
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import PositionOpened
@@ -154,7 +155,7 @@ def test_assets_from_mapping_when_valid_builds_specs_in_order_with_symbols_from_
 
     assert specs == (
         AssetSpec("AAA", "A", 2, 4, 5),
-        AssetSpec("BBB", "B", 0, 8, 2, 2500, 0, 500, 200),
+        AssetSpec("BBB", "B", 0, 8, 2, Bps(2500), Bps(0), 500, Bps(200)),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.trading.events import CloseReason, PositionClosed
 from cryptocfd.trading.rejections import RejectCode
 from tests.unit.trading.builders import (
@@ -46,7 +47,7 @@ def test_close_position_when_full_closes_everything_at_the_bid_for_a_long() -> N
             10_000,
             1000,
             1020,
-            2_000,
+            Cents(2_000),
             0,
             0,
             None,
@@ -129,10 +130,10 @@ def test_close_position_when_partial_rounds_quantity_down_to_the_step_and_repric
             3_333,
             1000,
             1020,
-            660,
+            Cents(660),
             67_000_000,
             6_667,
-            951,
+            PriceTicks(951),
             T0,
             10,  # the position's leverage
             T0,  # and when it opened

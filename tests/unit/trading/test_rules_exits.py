@@ -6,6 +6,7 @@ price point is 100 cents) and its liquidation price is 1000 -/+ 50.
 
 from __future__ import annotations
 
+from cryptocfd.core.money import Cents
 from cryptocfd.trading.events import CloseReason, PositionClosed, PositionModified
 from cryptocfd.trading.rejections import RejectCode
 from tests.unit.trading.builders import (
@@ -50,7 +51,7 @@ def test_tick_when_bid_reaches_long_take_profit_closes_at_the_bid_and_credits_pn
         10_000,
         1000,
         1050,
-        5_000,
+        Cents(5_000),
         0,
         0,
         None,

@@ -3,6 +3,7 @@ balance moves opposite to the trader's."""
 
 from __future__ import annotations
 
+from cryptocfd.core.money import Cents
 from cryptocfd.trading.events import CloseReason, PositionClosed
 from tests.unit.trading.builders import (
     ACCOUNT,
@@ -42,7 +43,7 @@ def test_tick_when_mark_falls_to_long_liquidation_price_liquidates_at_the_bid() 
         10_000,
         1000,
         950,
-        -5_000,
+        Cents(-5_000),
         0,
         0,
         None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cryptocfd.core.money import PriceTicks, QtyUnits
 from cryptocfd.trading.commands import OrderType, Side
 from cryptocfd.trading.events import (
     OrderCancelled,
@@ -169,9 +170,9 @@ def test_tick_when_ask_falls_to_buy_limit_fills_at_the_ask_with_same_order_id() 
         LIMIT,
         10_000,
         10,
-        101_000_000,
+        QtyUnits(101_000_000),
         990,
-        941,
+        PriceTicks(941),
         None,
         None,
         None,

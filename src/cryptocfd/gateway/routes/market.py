@@ -11,7 +11,8 @@ from litestar.params import FromQuery, QueryParameter
 from cryptocfd.core.money import format_scaled
 from cryptocfd.gateway.deps import Caller, ResourcesDep
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.live import CandleOut, QuoteOut, candle_out
+from cryptocfd.gateway.live import candle_out
+from cryptocfd.gateway.live_schemas import CandleOut, QuoteOut
 from cryptocfd.gateway.ticker import MarketOut, markets_24h
 from cryptocfd.market.candles import CandleQueryError, merge_open_candle
 from cryptocfd.store.candles import query_candles, refresh_aggregates

@@ -1,6 +1,7 @@
 """``/api/v1/ws``: live prices and the signed-in user's order events.
 
-Client messages: ``{"op": "subscribe", "channels": ["prices", "orders"]}``,
+Client messages (``gateway/live_schemas.py`` has them and every frame sent back):
+``{"op": "subscribe", "channels": ["prices", "orders"]}``,
 ``{"op": "unsubscribe", "channels": [...]}``, ``{"op": "auth", "access_token": "..."}`` and
 ``{"op": "ping"}``. A browser may sign in with its session cookie instead, from the page's own
 origin only (another site's page would otherwise read the user's orders). A malformed message
@@ -17,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -28,9 +29,18 @@ from redis.exceptions import RedisError
 
 from cryptocfd.gateway.auth import SESSION_COOKIE, Bearer, Credential, Session, authenticate
 from cryptocfd.gateway.deps import ResourcesDep
-from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.errors import ApiError, ErrorDetail
 from cryptocfd.gateway.frames import frame_writer
 from cryptocfd.gateway.live import Subscriber
+from cryptocfd.gateway.live_schemas import (
+    AuthenticatedFrame,
+    ErrorFrame,
+    PongFrame,
+    PricesFrame,
+    SubscribedFrame,
+    decode_client_message,
+    encode_frame,
+)
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.market.candles import INTERVALS
 
@@ -40,20 +50,8 @@ MAX_MESSAGE_BYTES = 4_096
 TOO_SLOW = 1008  # policy violation: the client does not read fast enough
 
 
-class ClientMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What a client may send."""
-
-    op: Literal["subscribe", "unsubscribe", "auth", "ping"]
-    channels: list[str] = msgspec.field(default_factory=list)
-    access_token: str | None = None
-
-
-_decoder = msgspec.json.Decoder(ClientMessage)
-_encode = msgspec.json.encode
-
-
 def _error(code: str, message: str) -> bytes:
-    return _encode({"type": "error", "error": {"code": code, "message": message}})
+    return encode_frame(ErrorFrame(ErrorDetail(code, message)))
 
 
 def _same_origin(resources: Resources, socket: WebSocket[Any, Any, Any]) -> bool:
@@ -132,11 +130,11 @@ async def _handle(resources: Resources, connection: Connection, raw: str | bytes
     if len(raw) > MAX_MESSAGE_BYTES:
         return _error("MESSAGE_TOO_LARGE", f"messages are at most {MAX_MESSAGE_BYTES} bytes")
     try:
-        message = _decoder.decode(raw)
+        message = decode_client_message(raw)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         return _error("INVALID_MESSAGE", str(exc))
     if message.op == "ping":
-        return _encode({"type": "pong"})
+        return encode_frame(PongFrame())
     if message.op == "auth":
         sign_in = await _sign_in(resources, Bearer(message.access_token or ""))
         if sign_in is None:
@@ -145,7 +143,7 @@ async def _handle(resources: Resources, connection: Connection, raw: str | bytes
             resources.live.unsubscribe(subscriber, ["orders"])  # another user's, if any
         connection.sign_in = sign_in
         subscriber.account_id = sign_in.user_id
-        return _encode({"type": "authenticated", "user_id": sign_in.user_id})
+        return encode_frame(AuthenticatedFrame(sign_in.user_id))
     unknown = [c for c in message.channels if not _valid_channel(resources, c)]
     if unknown:
         return _error("UNKNOWN_CHANNEL", f"no such channel: {', '.join(unknown)}")
@@ -155,11 +153,11 @@ async def _handle(resources: Resources, connection: Connection, raw: str | bytes
         resources.live.subscribe(subscriber, message.channels)
         if "prices" in message.channels:  # start from the newest quotes, not the next tick
             for quote in resources.live.latest.values():
-                subscriber.prices[quote.asset] = _encode({"channel": "prices", "data": quote})
+                subscriber.prices[quote.asset] = encode_frame(PricesFrame(quote))
             subscriber.wake.set()
     else:
         resources.live.unsubscribe(subscriber, message.channels)
-    return _encode({"type": "subscribed", "channels": sorted(subscriber.channels)})
+    return encode_frame(SubscribedFrame(sorted(subscriber.channels)))
 
 
 async def _send_loop(socket: WebSocket[Any, Any, Any], subscriber: Subscriber) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.binance import (
     BINANCE_WS_URL,
@@ -32,7 +33,7 @@ from cryptocfd.market.binance import (
     stream_url,
 )
 from cryptocfd.market.freshness import Freshness
-from cryptocfd.services.sources.clock import Backoff, Clock, wall_ms
+from cryptocfd.services.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class BinanceSource:
         ping_timeout_s: float = 20.0,
         open_timeout_s: float = 10.0,
         close_timeout_s: float = 2.0,
-        clock: Clock = wall_ms,
+        clock: Clock = WALL,
         rng: random.Random | None = None,
     ) -> None:
         if silence_s <= 0 or ping_interval_s <= 0 or ping_timeout_s <= 0:
@@ -89,7 +90,7 @@ class BinanceSource:
 
     def stale_assets(self) -> frozenset[str]:
         """The assets with no tick within their staleness limit (all of them before the first)."""
-        return self._freshness.stale(self._clock())
+        return self._freshness.stale(self._clock.now_ms())
 
     def stop(self) -> None:
         """Ask ``ticks`` to finish: the open connection is closed and no retry is made."""
@@ -151,7 +152,7 @@ class BinanceSource:
     def _accept(self, raw: str | bytes) -> Tick | None:
         self.stats.messages += 1
         # The engine refuses a tick older than the last: never let the wall clock go back.
-        now = self._last_ts = max(self._last_ts, self._clock())
+        now = self._last_ts = max(self._last_ts, self._clock.now_ms())
         result = parse_book_ticker(raw, self.markets, now)
         if isinstance(result, Refusal):
             self.stats.refused[result.kind] += 1

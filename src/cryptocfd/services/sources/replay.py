@@ -16,10 +16,10 @@ from collections.abc import AsyncGenerator, Iterable
 from pathlib import Path
 
 from cryptocfd.core.assets import AssetSpec
+from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.freshness import Freshness
 from cryptocfd.market.replay import ReplayError, ReplayRows
-from cryptocfd.services.sources.clock import Clock, wall_ms
 
 __all__ = ["ReplayError", "ReplaySource"]
 
@@ -34,7 +34,7 @@ class ReplaySource:
         *,
         speed: float | None = 1.0,
         shift_to_now: bool = True,
-        clock: Clock = wall_ms,
+        clock: Clock = WALL,
     ) -> None:
         if speed is not None and speed <= 0:
             raise ValueError("replay speed must be positive (or None: as fast as possible)")
@@ -48,7 +48,7 @@ class ReplaySource:
 
     def stale_assets(self) -> frozenset[str]:
         """The assets not replayed within their staleness limit, by the wall clock."""
-        return self._freshness.stale(self._clock())
+        return self._freshness.stale(self._clock.now_ms())
 
     def stop(self) -> None:
         """Finish ``ticks`` before its next tick."""
@@ -57,7 +57,7 @@ class ReplaySource:
     async def ticks(self) -> AsyncGenerator[Tick, None]:
         """Yield the file's ticks; raise ReplayError at the first bad row."""
         rows = ReplayRows(self._assets)
-        started = self._clock()
+        started = self._clock.now_ms()
         first_ts: int | None = None
         with self.path.open(newline="", encoding="utf-8") as file:
             reader = csv.reader(file)
@@ -78,12 +78,12 @@ class ReplaySource:
                     await self._pace(started + offset / self._speed)
                 if self._shift:
                     tick = Tick(tick.asset, tick.bid, tick.ask, started + offset)
-                self._freshness.seen(tick.asset, self._clock())
+                self._freshness.seen(tick.asset, self._clock.now_ms())
                 yield tick
             if first_ts is None:
                 raise ReplayError(reader.line_num, "no ticks in the file")
 
     async def _pace(self, due_ms: float) -> None:
-        wait_ms = due_ms - self._clock()
+        wait_ms = due_ms - self._clock.now_ms()
         # Yield to the loop even when behind, so a fast replay cannot starve other tasks.
         await asyncio.sleep(max(0.0, wait_ms / 1000))

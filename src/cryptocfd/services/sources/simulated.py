@@ -12,10 +12,10 @@ import random
 from collections.abc import AsyncGenerator, Iterable
 
 from cryptocfd.core.assets import AssetSpec
+from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.freshness import Freshness
 from cryptocfd.market.simulated import SimulatedFeed
-from cryptocfd.services.sources.clock import Clock, wall_ms
 
 
 class SimulatedSource:
@@ -27,7 +27,7 @@ class SimulatedSource:
         *,
         seed: int | None = None,
         interval_ms: int = 100,
-        clock: Clock = wall_ms,
+        clock: Clock = WALL,
     ) -> None:
         if interval_ms <= 0:
             raise ValueError("interval_ms must be positive")
@@ -40,7 +40,7 @@ class SimulatedSource:
 
     def stale_assets(self) -> frozenset[str]:
         """The assets not ticked within their staleness limit (all of them before the first)."""
-        return self._freshness.stale(self._clock())
+        return self._freshness.stale(self._clock.now_ms())
 
     def stop(self) -> None:
         """Finish ``ticks`` before its next step."""
@@ -48,11 +48,11 @@ class SimulatedSource:
 
     async def ticks(self) -> AsyncGenerator[Tick, None]:
         """Yield one tick per asset every ``interval_ms``, until stopped."""
-        due = now = self._clock()
+        due = now = self._clock.now_ms()
         while not self._stopping:
-            now = max(now, self._clock())  # the engine refuses a tick older than the last
+            now = max(now, self._clock.now_ms())  # the engine refuses a tick older than the last
             for tick in self._feed.step(now, self._interval_ms):
                 self._freshness.seen(tick.asset, now)
                 yield tick
             due = max(due + self._interval_ms, now)
-            await asyncio.sleep(max(0, due - self._clock()) / 1000)
+            await asyncio.sleep(max(0, due - self._clock.now_ms()) / 1000)

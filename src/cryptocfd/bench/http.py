@@ -30,11 +30,11 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
-from _common import drop_keys, report
-from _engine_proc import kill_engine, start_engine
-from _gateway_proc import ONE_ADDRESS_LOAD, running_gateway
-from _http_load import Connection, build, closed_loop, open_loop
-from _postgres import admin, database_url
+from cryptocfd.bench._common import drop_keys, report
+from cryptocfd.bench._engine_proc import kill_engine, start_engine
+from cryptocfd.bench._gateway_proc import ONE_ADDRESS_LOAD, running_gateway
+from cryptocfd.bench._http_load import Connection, build, closed_loop, open_loop
+from cryptocfd.bench._postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.core.tick import Tick

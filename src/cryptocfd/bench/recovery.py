@@ -19,8 +19,8 @@ from pathlib import Path
 import msgspec
 import redis
 
-from _common import report
-from _engine_proc import kill_engine, start_engine
+from cryptocfd.bench._common import report
+from cryptocfd.bench._engine_proc import kill_engine, start_engine
 from cryptocfd.bus.messages import FIELD, Record, encode
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.tick import Tick

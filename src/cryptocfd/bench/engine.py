@@ -14,10 +14,9 @@ import random
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from _common import report
+from cryptocfd.bench._common import report
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import ClosePosition, OpenAccount, OrderType, PlaceOrder, Side
 from cryptocfd.trading.engine import Engine
@@ -156,10 +155,10 @@ def in_fresh_process(positions: int, ticks: int, seed: int, window: int) -> dict
     """``memory_and_ticks`` in a new interpreter: memory freed by earlier runs would otherwise
     be reused, and the resident set would not grow by what the positions really take."""
     code = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); import engine; "
-        "print(json.dumps(engine.memory_and_ticks(*map(int, sys.argv[2:]))))"
+        "import json, sys; from cryptocfd.bench import engine; "
+        "print(json.dumps(engine.memory_and_ticks(*map(int, sys.argv[1:]))))"
     )
-    args = [str(Path(__file__).parent), str(positions), str(ticks), str(seed), str(window)]
+    args = [str(positions), str(ticks), str(seed), str(window)]
     done = subprocess.run(  # noqa: S603 - our own interpreter and benchmark
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
     )

@@ -1,18 +1,9 @@
-"""The wall clock and the backoff the live sources share."""
+"""Capped exponential backoff with jitter, for every process that retries a peer."""
 
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-
-Clock = Callable[[], int]
-
-
-def wall_ms() -> int:
-    """Unix time in milliseconds."""
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True)

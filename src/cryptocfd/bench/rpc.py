@@ -20,8 +20,8 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from _common import drop_keys, report
-from _engine_proc import kill_engine, start_engine
+from cryptocfd.bench._common import drop_keys, report
+from cryptocfd.bench._engine_proc import kill_engine, start_engine
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks

@@ -34,10 +34,10 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
-from _common import drop_keys, report
-from _engine_proc import kill_engine, start_engine
-from _gateway_proc import ONE_ADDRESS_LOAD, running_gateway
-from _postgres import admin, database_url
+from cryptocfd.bench._common import drop_keys, report
+from cryptocfd.bench._engine_proc import kill_engine, start_engine
+from cryptocfd.bench._gateway_proc import ONE_ADDRESS_LOAD, running_gateway
+from cryptocfd.bench._postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.core.tick import Tick

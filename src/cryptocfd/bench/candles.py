@@ -37,9 +37,9 @@ import httpx
 from redis.asyncio import Redis
 from rich.progress import Progress
 
-from _common import drop_keys, median, report
-from _gateway_proc import ONE_ADDRESS_LOAD, running_gateway
-from _postgres import admin, database_url
+from cryptocfd.bench._common import drop_keys, median, report
+from cryptocfd.bench._gateway_proc import ONE_ADDRESS_LOAD, running_gateway
+from cryptocfd.bench._postgres import admin, database_url
 from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.market.candles import Candle
 from cryptocfd.services.embedded.binaries import free_port
