@@ -44,14 +44,15 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
     private = Router(
         "/",
         route_handlers=[
+            *auth.PRIVATE_ROUTES,
             *trade.ROUTES,
             *account.ROUTES,
             *market.PRIVATE_ROUTES,
-            *auth.PRIVATE_ROUTES,
         ],
         dependencies=signed_in_dependencies(),
     )
-    public = Router("/", route_handlers=[*auth.PUBLIC_ROUTES, *verify.ROUTES])
+    # In the order the API document lists them: a link asked for, spent, then refreshed.
+    public = Router("/", route_handlers=[*auth.LINK_ROUTES, *verify.ROUTES, *auth.TOKEN_ROUTES])
     api = Router(API, route_handlers=[public, private, *market.ROUTES, *ws.ROUTES])
     handlers: list[Any] = [*web.ROUTES, api, *ops.ROUTES, *docs.ROUTES]
     if settings.env == "dev" and not settings.smtp_host:  # only where mail goes nowhere else

@@ -87,5 +87,6 @@ async def pin_login(
     return token_response(await signin.pin_login(resources, payload, client_ip))
 
 
-PUBLIC_ROUTES = [login, refresh, pin_login]
+LINK_ROUTES = [login]  # then routes/verify.py spends the link
+TOKEN_ROUTES = [refresh, pin_login]
 PRIVATE_ROUTES = [logout, me, set_mobile_pin, delete_mobile_pin]
