@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.clock import ManualClock
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import BATCH_SHARE, WINDOW_S, BatchedCounter
-from tests.waiting import room_in_window
+from cryptocfd.gateway.ratelimit import BATCH_SHARE, BatchedCounter
 
 
 async def _allowed(
@@ -30,9 +28,9 @@ async def _allowed(
 async def test_batched_counter_when_two_gateways_share_a_key_passes_at_most_one_percent_each(
     redis_client: Redis, streams: Streams
 ) -> None:
-    await asyncio.sleep(room_in_window(WINDOW_S, 10))  # the whole test inside one window
+    clock = ManualClock()  # stands still: the whole test inside one window
     limit, key = 2_000, f"{streams.prefix}rl:ip:198.51.100.1"
-    first, second = BatchedCounter(redis_client), BatchedCounter(redis_client)
+    first, second = BatchedCounter(redis_client, clock), BatchedCounter(redis_client, clock)
 
     allowed, refusals = 0, set[tuple[int, str]]()
     for _ in range(30):  # the two gateways take turns, 100 requests at a time
@@ -46,9 +44,9 @@ async def test_batched_counter_when_two_gateways_share_a_key_passes_at_most_one_
 async def test_batched_counter_when_the_limit_is_small_counts_every_hit_exactly(
     redis_client: Redis, streams: Streams
 ) -> None:
-    await asyncio.sleep(room_in_window(WINDOW_S, 10))
+    clock = ManualClock()
     key = f"{streams.prefix}rl:ip:198.51.100.2"
-    first, second = BatchedCounter(redis_client), BatchedCounter(redis_client)
+    first, second = BatchedCounter(redis_client, clock), BatchedCounter(redis_client, clock)
 
     refusals = set[tuple[int, str]]()
     allowed = [

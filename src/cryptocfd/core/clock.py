@@ -8,7 +8,7 @@ do, and they take a ``Clock`` instead of calling ``time`` themselves. ``WALL`` i
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -26,7 +26,10 @@ class Clock(Protocol):
 
 def now_utc(clock: Clock) -> datetime:
     """``clock``'s wall time as an aware UTC datetime (for PostgreSQL's timestamptz)."""
-    return datetime.fromtimestamp(clock.now_ms() / 1000, UTC)
+    return _EPOCH + timedelta(milliseconds=clock.now_ms())  # exact: no float on the way
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class WallClock:

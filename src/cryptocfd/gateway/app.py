@@ -7,49 +7,59 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Litestar, Router
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.gateway import docs, edge, web
 from cryptocfd.gateway.allow import AllowMiddleware
-from cryptocfd.gateway.auth import provide_principal
+from cryptocfd.gateway.deps import ResourcesSlot, public_dependencies, signed_in_dependencies
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.logs import RequestContextMiddleware
 from cryptocfd.gateway.metrics import MetricsMiddleware
 from cryptocfd.gateway.resources import open_resources
-from cryptocfd.gateway.routes import account, auth, devmail, market, ops, trade, ws
+from cryptocfd.gateway.routes import account, auth, devmail, market, ops, trade, verify, ws
 from cryptocfd.settings import Settings
 
 API = "/api/v1"
 
 
-def create_app(settings: Settings) -> Litestar:
-    """A gateway for ``settings``; connections open when the app starts."""
+def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
+    """A gateway for ``settings`` reading time from ``clock``; connections open when the app
+    starts."""
+    slot = ResourcesSlot()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
-            app.state.resources = resources
-            yield
+        async with open_resources(settings, clock) as resources:
+            slot.fill(resources)
+            app.state.resources = resources  # for the demo reset alone (routes/account.py)
+            try:
+                yield
+            finally:
+                slot.fill(None)
 
-    private = Router(
-        "/",
-        route_handlers=[*trade.ROUTES, *account.ROUTES, *market.PRIVATE_ROUTES],
-        dependencies={"principal": Provide(provide_principal)},
-    )
     # Every request counts against its IP before routing (edge.PerIpLimit); trading writes
     # also count per user as they authenticate.
-    public = Router("/", route_handlers=auth.PUBLIC_ROUTES)
-    api = Router(
-        API,
-        route_handlers=[public, *auth.PRIVATE_ROUTES, private, *market.ROUTES, *ws.ROUTES],
+    private = Router(
+        "/",
+        route_handlers=[
+            *auth.PRIVATE_ROUTES,
+            *trade.ROUTES,
+            *account.ROUTES,
+            *market.PRIVATE_ROUTES,
+        ],
+        dependencies=signed_in_dependencies(),
     )
+    # In the order the API document lists them: a link asked for, spent, then refreshed.
+    public = Router("/", route_handlers=[*auth.LINK_ROUTES, *verify.ROUTES, *auth.TOKEN_ROUTES])
+    api = Router(API, route_handlers=[public, private, *market.ROUTES, *ws.ROUTES])
     handlers: list[Any] = [*web.ROUTES, api, *ops.ROUTES, *docs.ROUTES]
     if settings.env == "dev" and not settings.smtp_host:  # only where mail goes nowhere else
         handlers.append(devmail.mailbox)
     app = Litestar(
         route_handlers=handlers,
+        dependencies=public_dependencies(slot),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
@@ -71,5 +81,5 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
         logging_config=None,  # logs.configure_logging owns the handlers: JSON lines
     )
-    app.asgi_handler = edge.PerIpLimit(app, app.asgi_handler)
+    app.asgi_handler = edge.PerIpLimit(slot, app.asgi_handler)
     return app

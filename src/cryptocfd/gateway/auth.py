@@ -1,22 +1,20 @@
-"""Who is calling: a bearer access token, or a browser session cookie with its CSRF token.
+"""Who is calling: the one sign-in check, for HTTP requests and websockets alike.
 
-Bearer tokens are checked without a database round trip (signature, expiry, and a Redis
-marker set when their family is revoked). Session cookies are looked up in PostgreSQL, and
-every write made with one must carry the session's CSRF token in ``X-CSRF-Token``.
+A caller proves who they are with a bearer access token or a browser session cookie
+(``authenticate``). Bearer tokens are checked without a database round trip (signature,
+expiry, and a Redis marker set when their family is revoked). Session cookies are looked up in
+PostgreSQL, and every write made with one must carry the session's CSRF token in
+``X-CSRF-Token``. A websocket checks the same credential again while it stays open.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import msgspec
-from litestar import Request
-from litestar.di import NamedDependency
 
+from cryptocfd.core.clock import now_utc
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import add_hits, check_hits, client_key, scope_ip, windowed
-from cryptocfd.gateway.resources import Resources, resources_of
+from cryptocfd.gateway.ratelimit import add_hits, check_hits, windowed
+from cryptocfd.gateway.resources import Resources
 from cryptocfd.identity.tokens import (
     ACCESS_TOKEN_TTL_MS,
     BadToken,
@@ -25,13 +23,11 @@ from cryptocfd.identity.tokens import (
     verify_access_token,
 )
 from cryptocfd.store.credentials import live_session
-from cryptocfd.store.logins import utcnow
 
 SESSION_COOKIE = "cfd_session"
 CSRF_COOKIE = "cfd_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PER_USER_LIMIT = "per_user_limit"  # handler opt: count the request against the user's limit
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -49,8 +45,20 @@ class Principal(msgspec.Struct, frozen=True):
         return self.user_id
 
 
-Caller = NamedDependency[Principal]
-"""A handler parameter ``principal: Caller`` receives the signed-in caller."""
+class Bearer(msgspec.Struct, frozen=True):
+    """An access token, as an API client presents it."""
+
+    token: str
+
+
+class Session(msgspec.Struct, frozen=True):
+    """A browser session id; ``csrf`` is the X-CSRF-Token of a write (``None``: a read)."""
+
+    session_id: str
+    csrf: str | None = None
+
+
+Credential = Bearer | Session
 
 
 def revoked_key(resources: Resources, family: str) -> str:
@@ -63,79 +71,63 @@ async def mark_family_revoked(resources: Resources, family: str) -> None:
     await resources.redis.set(revoked_key(resources, family), b"1", px=ACCESS_TOKEN_TTL_MS)
 
 
-def _unauthenticated(message: str) -> ApiError:
+def unauthenticated(message: str) -> ApiError:
+    """The 401 of a missing, wrong, expired or revoked sign-in."""
     return ApiError(401, "UNAUTHENTICATED", message, {"WWW-Authenticate": "Bearer"})
 
 
-async def _gate(
-    resources: Resources, request: Request[Any, Any, Any], user_id: int, family: str | None
-) -> None:
-    """At most one Redis round trip: the family's revocation marker (bearer tokens) and the
-    per-user counter on routes that opt in (trading writes). The per-IP counter was counted
-    before routing (``edge.PerIpLimit``)."""
-    counters, limits = [], []
-    if request.route_handler.opt.get(PER_USER_LIMIT):
-        counters.append(windowed(f"{resources.prefix}rl:user:{user_id}"))
-        limits.append(resources.settings.rate_per_user_per_min)
-    if not counters:  # one command costs the gateway less than a pipeline of one
-        if family is not None and await resources.redis.exists(revoked_key(resources, family)):
-            raise _unauthenticated("access token revoked")
-        return
-    async with resources.redis.pipeline(transaction=False) as pipe:
-        if family is not None:
-            pipe.exists(revoked_key(resources, family))
-        add_hits(pipe, counters)
-        results = await pipe.execute()
-    if family is not None:
-        if results[0]:
-            raise _unauthenticated("access token revoked")
-        results = results[1:]
-    check_hits(results[::2], limits)
-
-
-async def _bearer(resources: Resources, request: Request[Any, Any, Any], token: str) -> Principal:
-    try:
-        claims = verify_access_token(resources.secret, token, int(time.time() * 1000))
-    except BadToken as exc:
-        raise _unauthenticated(str(exc)) from exc
-    await _gate(resources, request, claims.user_id, claims.family)
-    return Principal(
-        claims.user_id,
-        family=claims.family,
-        device_id=claims.device_id,
-        signed_in_at_ms=claims.signed_in_at_ms,
-    )
-
-
-async def _session(resources: Resources, request: Request[Any, Any, Any], sid: str) -> Principal:
+async def authenticate(
+    resources: Resources, credential: Credential, *, per_user_limit: bool = False
+) -> Principal:
+    """The caller ``credential`` proves, or a 401 (403 for a cookie write without its CSRF
+    token; 429 past the per-user limit, counted when ``per_user_limit``)."""
+    now_ms = resources.clock.now_ms()
+    if isinstance(credential, Bearer):
+        try:
+            claims = verify_access_token(resources.secret, credential.token, now_ms)
+        except BadToken as exc:
+            raise unauthenticated(str(exc)) from exc
+        await _gate(resources, claims.user_id, claims.family, now_ms, per_user_limit=per_user_limit)
+        return Principal(
+            claims.user_id,
+            family=claims.family,
+            device_id=claims.device_id,
+            signed_in_at_ms=claims.signed_in_at_ms,
+        )
+    sid = credential.session_id
     id_hash = token_hash(sid)
-    session = await live_session(resources.pool, id_hash, utcnow())
+    session = await live_session(resources.pool, id_hash, now_utc(resources.clock))
     if session is None:
-        raise _unauthenticated("session expired or signed out")
-    if request.method not in SAFE_METHODS:
-        presented = request.headers.get(CSRF_HEADER, "")
-        if not presented or not csrf_matches(resources.secret, sid, presented):
-            raise ApiError(403, "CSRF_FAILED", "missing or wrong X-CSRF-Token for this session")
-    await _gate(resources, request, session.user_id, None)
+        raise unauthenticated("session expired or signed out")
+    if credential.csrf is not None and not (
+        credential.csrf and csrf_matches(resources.secret, sid, credential.csrf)
+    ):
+        raise ApiError(403, "CSRF_FAILED", "missing or wrong X-CSRF-Token for this session")
+    await _gate(resources, session.user_id, None, now_ms, per_user_limit=per_user_limit)
     signed_in_at_ms = int(session.created_at.timestamp() * 1000)
     return Principal(session.user_id, session_hash=id_hash, signed_in_at_ms=signed_in_at_ms)
 
 
-async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    """The caller, or a 401 (403 for a cookie write without its CSRF token)."""
-    resources = resources_of(request.app)
-    authorization = request.headers.get("authorization", "")
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _unauthenticated("expected Authorization: Bearer <access token>")
-        return await _bearer(resources, request, token.strip())
-    sid = request.cookies.get(SESSION_COOKIE)
-    if sid:
-        return await _session(resources, request, sid)
-    raise _unauthenticated("sign in first: a bearer token or a session cookie")
-
-
-def client_ip(request: Request[Any, Any, Any]) -> str:
-    """The client as per-IP limits count it: its address (an IPv6 one's /64)."""
-    return client_key(scope_ip(request.scope))
+async def _gate(
+    resources: Resources, user_id: int, family: str | None, now_ms: int, *, per_user_limit: bool
+) -> None:
+    """At most one Redis round trip: the family's revocation marker (bearer tokens) and the
+    per-user counter on routes that opt in (trading writes). The per-IP counter was counted
+    before routing (``edge.PerIpLimit``)."""
+    revoked = None if family is None else revoked_key(resources, family)
+    if not per_user_limit:  # one command costs the gateway less than a pipeline of one
+        if revoked is not None and await resources.redis.exists(revoked):
+            raise unauthenticated("access token revoked")
+        return
+    now_s = now_ms // 1000
+    counter = f"{resources.prefix}rl:user:{user_id}"
+    async with resources.redis.pipeline(transaction=False) as pipe:
+        if revoked is not None:
+            pipe.exists(revoked)
+        add_hits(pipe, [windowed(counter, now_s)])
+        results = await pipe.execute()
+    if revoked is not None:
+        if results[0]:
+            raise unauthenticated("access token revoked")
+        results = results[1:]
+    check_hits(results[::2], [resources.settings.rate_per_user_per_min], now_s)

@@ -1,12 +1,11 @@
-"""Request bodies decoded exactly: amounts keep the digits the client sent.
+"""What request bodies are made of, so they decode exactly: amounts keep the digits the
+client sent.
 
 Litestar would parse JSON numbers into floats before we saw them, and ``0.1`` would already
-be wrong. Bodies are decoded here with msgspec instead, amounts as raw JSON, and each amount
-is read from its own text: a decimal string or a plain JSON number, never an exponent, NaN,
-infinity, negative zero or more digits than the scale holds.
-
-Handlers that read their body here declare it with ``body_of`` so the OpenAPI document still
-describes it.
+be wrong. Bodies are decoded with msgspec instead (``gateway.deps.decode_body``), amounts as
+raw JSON; the use case reads each amount from its own text at its asset's scale
+(``usecases.trading.amount``). A handler declares its body once, as the type of its
+``payload`` parameter, and the OpenAPI document reads the same parameter.
 """
 
 from __future__ import annotations
@@ -15,15 +14,9 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
-from cryptocfd.core.money import DecimalFormatError, parse_scaled
-from cryptocfd.gateway.errors import ApiError
-
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 16_384
-# No amount, price or distance is this big at its scale (10^15 cents is ten trillion dollars);
-# the cap keeps every number far inside the engine's 53-bit and the ledger's 64-bit integers.
-MAX_SCALED = 10**15
 
 Amount = Annotated[
     msgspec.Raw,
@@ -56,7 +49,8 @@ class OrderId(int):
     one, so it is accepted too (msgspec alone would refuse it); ``"12"`` and ``12.5`` are not."""
 
 
-def _decode_hook(kind: type, value: Any) -> Any:
+def decode_hook(kind: type, value: Any) -> Any:
+    """A custom body type from its JSON value (msgspec's ``dec_hook``)."""
     if kind is not OrderId:  # pragma: no cover - only OrderId is custom
         raise NotImplementedError(kind)
     whole = type(value) in (int, float) and float(value).is_integer()
@@ -65,7 +59,7 @@ def _decode_hook(kind: type, value: Any) -> Any:
     return OrderId(int(value))
 
 
-def _plain(value: T) -> T:
+def plain(value: T) -> T:
     """``value`` with each ``OrderId`` a plain ``int`` again, which every encoder takes."""
     ids = {
         name: int(field)
@@ -86,61 +80,3 @@ def schema_hook(kind: type) -> dict[str, Any]:
             "description": description,
         }
     raise NotImplementedError(kind)  # pragma: no cover - only OrderId is custom
-
-
-# (method, path) -> the struct its body decodes into; read by the OpenAPI document.
-DOCUMENTED_BODIES: dict[tuple[str, str], type[Any]] = {}
-_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
-
-
-def body_of(method: str, path: str, struct: type[T]) -> type[T]:
-    """Declare that ``method path`` takes a ``struct`` body (for the OpenAPI document)."""
-    DOCUMENTED_BODIES[(method.lower(), path)] = struct
-    return struct
-
-
-def decode_body(raw: bytes, struct: type[T]) -> T:
-    """``raw`` decoded into ``struct``, or a 400 saying what is wrong."""
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "BODY_TOO_LARGE", f"bodies are at most {MAX_BODY_BYTES} bytes")
-    decoder = _decoders.get(struct)
-    if decoder is None:
-        decoder = _decoders[struct] = msgspec.json.Decoder(struct, dec_hook=_decode_hook)
-    try:
-        value: T = decoder.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise ApiError(400, "INVALID_REQUEST", str(exc)) from exc
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "INVALID_JSON", f"the body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:  # msgspec recurses once per nesting level of arrays/objects
-        raise ApiError(400, "INVALID_JSON", "the body is nested too deeply") from exc
-    return _plain(value)
-
-
-def amount(raw: msgspec.Raw, decimals: int, field: str) -> int:
-    """The amount in ``raw`` as an integer at ``decimals`` places, or a 400."""
-    text = bytes(raw).decode()
-    if text.startswith('"'):
-        try:
-            text = msgspec.json.decode(text, type=str)
-        except msgspec.DecodeError as exc:  # pragma: no cover - msgspec validated the JSON
-            raise ApiError(400, "INVALID_NUMBER", f"{field}: not a string") from exc
-    elif not text or text[0] not in "-0123456789":
-        raise ApiError(400, "INVALID_NUMBER", f"{field}: expected a decimal string or number")
-    try:
-        value = parse_scaled(text, decimals)
-    except DecimalFormatError as exc:
-        raise ApiError(400, "INVALID_NUMBER", f"{field}: {exc}") from exc
-    if abs(value) > MAX_SCALED:
-        raise ApiError(400, "INVALID_NUMBER", f"{field}: too large")
-    return value
-
-
-def is_null(raw: msgspec.Raw) -> bool:
-    """Whether a raw field holds JSON null."""
-    return bytes(raw) == b"null"
-
-
-def optional_amount(raw: msgspec.Raw, decimals: int, field: str) -> int | None:
-    """``amount`` for an ``OptionalAmount`` field (absent or JSON null gives ``None``)."""
-    return None if is_null(raw) else amount(raw, decimals, field)

@@ -1,5 +1,6 @@
 """``/openapi.json``, which adds what Litestar cannot see to its generated document: the bodies
-handlers decode themselves (``body.DOCUMENTED_BODIES``), the error shape, and the auth schemes.
+handlers decode exactly (each handler's ``payload`` type, ``gateway.deps``), the error shape,
+and the auth schemes.
 
 The explorer that reads it, at ``/docs``, is a page of the ``web/`` build (``gateway/web.py``).
 """
@@ -14,9 +15,9 @@ import msgspec
 from litestar import Litestar, Request, Response, get
 from litestar.routes import HTTPRoute
 
-from cryptocfd.gateway.body import DOCUMENTED_BODIES, schema_hook
+from cryptocfd.gateway.body import schema_hook
+from cryptocfd.gateway.deps import PAYLOAD, RAW_BODY, ResourcesDep, payload_type
 from cryptocfd.gateway.errors import ErrorBody
-from cryptocfd.gateway.resources import resources_of
 from cryptocfd.market.candles import INTERVALS, MAX_LIMIT, MAX_TIME_S
 from cryptocfd.store.history import CURSOR_PATTERN
 
@@ -35,7 +36,7 @@ GROUPS = (
 # Rules between a body's fields, which msgspec's schema of each field cannot state.
 _GIVEN = {"not": {"type": "null"}}
 BODY_RULES = {
-    # gateway/orders.place_order: a side, or the older clients' type, must be given.
+    # gateway/usecases/trading.place_order: a side, or the older clients' type, must be given.
     "CreateOrderRequest": {
         "anyOf": [
             {"required": ["side"], "properties": {"side": _GIVEN}},
@@ -77,6 +78,25 @@ def signed_in_operations(app: Litestar) -> set[tuple[str, str]]:
     }
 
 
+def documented_bodies(app: Litestar) -> dict[tuple[str, str], type[Any]]:
+    """The ``(method, path)`` of every handler that takes a required body, and its struct:
+    the type of its ``payload`` parameter, or the one a handler reading its own names in its
+    opt. (An optional body, as DELETE /auth/mobile/pin takes, is told in its description.)"""
+    bodies: dict[tuple[str, str], type[Any]] = {}
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            struct = handler.opt.get(RAW_BODY)
+            if PAYLOAD in handler.parsed_fn_signature.parameters:
+                found, optional = payload_type(handler)
+                struct = None if optional else found
+            if struct is not None:
+                for method in handler.http_methods:
+                    bodies[(method.lower(), route.path_format)] = struct
+    return bodies
+
+
 def candle_parameters(assets: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The query of ``GET /candles`` as ``market.candles.candle_query`` checks it."""
     # Litestar reads ``to=null`` as no bound, as for any optional parameter.
@@ -106,6 +126,7 @@ def _tag(path: str, operation: dict[str, Any]) -> None:
 def _document(
     base: dict[str, Any],
     signed_in: set[tuple[str, str]],
+    bodies: dict[tuple[str, str], type[Any]],
     assets: Iterable[str],
     guarded: dict[tuple[str, str], list[dict[str, list[str]]]],
 ) -> dict[str, Any]:
@@ -117,7 +138,7 @@ def _document(
     document["tags"] = [{"name": tag, "description": text} for tag, text, _paths in GROUPS]
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    structs = [*DOCUMENTED_BODIES.values(), ErrorBody]
+    structs = [*bodies.values(), ErrorBody]
     refs, defs = msgspec.json.schema_components(
         structs, schema_hook=schema_hook, ref_template="#/components/schemas/{name}"
     )
@@ -139,7 +160,7 @@ def _document(
             "description": "Browser session; writes also need the X-CSRF-Token header",
         },
     }
-    body_refs = dict(zip(DOCUMENTED_BODIES, refs[:-1], strict=True))
+    body_refs = dict(zip(bodies, refs[:-1], strict=True))
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict):
@@ -171,14 +192,16 @@ _cache: dict[int, bytes] = {}
 
 
 @get("/openapi.json", include_in_schema=False, media_type="application/json")
-async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def openapi_json(request: Request[Any, Any, Any], resources: ResourcesDep) -> Response[bytes]:
     """The OpenAPI 3.1 document of every route, schema, error code and auth scheme."""
-    key = id(request.app)
+    # The raw request: the document is built from its app's routes.
+    app = request.app
+    key = id(app)
     if key not in _cache:
-        base = request.app.openapi_schema.to_schema()
-        resources = resources_of(request.app)
+        base = app.openapi_schema.to_schema()
         guarded = OWN_SECURITY if resources.settings.metrics_token else {}
-        document = _document(base, signed_in_operations(request.app), resources.assets, guarded)
+        operations = signed_in_operations(app)
+        document = _document(base, operations, documented_bodies(app), resources.assets, guarded)
         _cache[key] = msgspec.json.encode(document)
     return Response(_cache[key], media_type="application/json")
 

@@ -20,10 +20,10 @@ from redis.exceptions import RedisError
 
 from cryptocfd.gateway.errors import ApiError, error_json
 from cryptocfd.gateway.ratelimit import BatchedCounter, client_key, scope_ip
-from cryptocfd.gateway.resources import resources_of
 
 if TYPE_CHECKING:
-    from litestar import Litestar
+    from collections.abc import Callable
+
     from litestar.types import (
         ASGIApp,
         HTTPResponseStartEvent,
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
         Send,
         WebSocketResponseStartEvent,
     )
+
+    from cryptocfd.gateway.resources import Resources
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +75,8 @@ def framing_forbidden(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[byte
 class PerIpLimit:
     """Count every request against its client's IP before routing; refuse with 429 past it."""
 
-    def __init__(self, app: Litestar, handler: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, resources: Callable[[], Resources], handler: ASGIApp) -> None:
+        self.resources = resources
         self.handler = handler
         self.counter: BatchedCounter | None = None  # made on the first request, after startup
 
@@ -91,9 +93,9 @@ class PerIpLimit:
         await self.handler(scope, receive, send)
 
     async def _count(self, scope: Scope) -> ApiError | None:
-        resources = resources_of(self.app)
+        resources = self.resources()
         if self.counter is None:
-            self.counter = BatchedCounter(resources.redis)
+            self.counter = BatchedCounter(resources.redis, resources.clock)
         key = f"{resources.prefix}rl:ip:{client_key(scope_ip(scope))}"
         try:
             await self.counter.hit(key, resources.settings.rate_per_ip_per_min)

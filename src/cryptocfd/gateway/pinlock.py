@@ -13,7 +13,6 @@ to it. The policy (how many, how long) is
 from __future__ import annotations
 
 import hashlib
-import time
 
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.ratelimit import add_hits, windowed
@@ -38,7 +37,8 @@ def _key(resources: Resources, email: str, device_id: str) -> str:
 
 def _new_devices_key(resources: Resources, email: str) -> str:
     digest = hashlib.sha256(email.encode()).hexdigest()
-    return windowed(f"{resources.prefix}pinfail-new:{digest}", HOUR_S)
+    now_s = resources.clock.now_ms() // 1000
+    return windowed(f"{resources.prefix}pinfail-new:{digest}", now_s, HOUR_S)
 
 
 def _locked(retry_ms: int) -> ApiError:
@@ -55,6 +55,7 @@ class PinAttempt:
         self, resources: Resources, email: str, device_id: str, *, known_device: bool = False
     ) -> None:
         self.redis = resources.redis
+        self.clock = resources.clock
         self.key = _key(resources, email, device_id)
         # The owner's own devices are not held to the new devices' budget.
         self.budget_key = None if known_device else _new_devices_key(resources, email)
@@ -65,7 +66,7 @@ class PinAttempt:
     async def begin(self) -> None:
         """Count the try, on the pair and on the new devices' budget; raise a 429 while the
         pair is locked or the budget is spent (a refused try counts on neither)."""
-        now = int(time.time() * 1000)
+        now = self.clock.now_ms()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hincrby(self.key, "tries", 1)
             pipe.hmget(self.key, ["locked_until", "locks"])
@@ -77,7 +78,7 @@ class PinAttempt:
         self.spent = int(spent[0]) if spent else 0
         if self.spent > MAX_NEW_DEVICE_FAILURES_PER_HOUR:
             await self._uncount()
-            raise _locked((HOUR_S - int(time.time()) % HOUR_S) * 1000)
+            raise _locked((HOUR_S - now // 1000 % HOUR_S) * 1000)
         until = int(locked_until or 0)
         locked = is_locked(until, now)
         if locked or self.tries > MAX_FAILED_ATTEMPTS:  # more: parallel tries beat the lock
@@ -100,7 +101,7 @@ class PinAttempt:
     async def failed(self) -> bool:
         """A wrong PIN: lock the pair after the fifth; true when this try locked the pair or
         was the first to spend the new devices' budget this hour."""
-        now = int(time.time() * 1000)
+        now = self.clock.now_ms()
         _failed, locked_until = after_failure(self.tries - 1, now, self.locks)
         if locked_until is None:
             return await self._spent_first()

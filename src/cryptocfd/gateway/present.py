@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from litestar import Response
+
 from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import QTY_DECIMALS, format_cents, format_scaled
-from cryptocfd.gateway.schemas import BalanceOut, ClosedOut, PendingOut, PositionOut
-from cryptocfd.store.history import ClosedTrade
-from cryptocfd.trading.events import PositionClosed
+from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.schemas import (
+    BalanceOut,
+    CancelledOut,
+    ClosedOut,
+    ClosedPage,
+    CreateOrderOut,
+    OpenOut,
+    PendingOut,
+    PositionOut,
+    TokensOut,
+)
+from cryptocfd.store.history import ClosedTrade, ClosedTradesPage
+from cryptocfd.trading.events import OrderCancelled, OrderPlaced, PositionClosed, PositionOpened
 from cryptocfd.trading.state import AccountView
-from cryptocfd.trading.views import PendingView, PositionView
+from cryptocfd.trading.views import PendingView, Portfolio, PositionView
 
 CURRENCY = "USD"
 
@@ -122,3 +135,44 @@ def closed_trade(trade: ClosedTrade, spec: AssetSpec) -> ClosedOut:
         opened_at=iso_ms(trade.opened_at),
         closed_at=iso_ms(trade.closed_at),
     )
+
+
+def created(
+    order: PositionOpened | OrderPlaced, view: Portfolio, assets: dict[str, AssetSpec]
+) -> CreateOrderOut:
+    """What an order became, decided here once: the pending entry or the open position that
+    the view taken right after the command holds (narrowed to this order)."""
+    spec = assets[order.asset]  # a replayed outcome may be of another asset
+    if view.pending:
+        return CreateOrderOut(order.order_id, "pending", order=pending(view.pending[0], spec))
+    if view.positions:
+        return CreateOrderOut(order.order_id, "open", position=position(view.positions[0], spec))
+    # A pending entry filled, or a position closed, before the view was taken: both are
+    # rare enough to cost a second look.
+    raise ApiError(409, "ORDER_CLOSED", f"order {order.order_id} closed as soon as it opened")
+
+
+def open_orders(view: Portfolio, assets: dict[str, AssetSpec]) -> OpenOut:
+    """Open positions with their unrealized PnL, and pending entries."""
+    return OpenOut(
+        positions=[position(p, assets[p.asset]) for p in view.positions],
+        pending=[pending(o, assets[o.asset]) for o in view.pending],
+    )
+
+
+def cancelled(event: OrderCancelled) -> CancelledOut:
+    """A cancelled entry and the margin it released."""
+    return CancelledOut(event.order_id, format_cents(event.margin))
+
+
+def closed_page(page: ClosedTradesPage, assets: dict[str, AssetSpec]) -> ClosedPage:
+    """A page of the closed history."""
+    return ClosedPage(
+        items=[closed_trade(t, assets[t.asset]) for t in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+def token_response(tokens: TokensOut) -> Response[TokensOut]:
+    """Tokens as an answer no cache keeps (RFC 6749 §5.1)."""
+    return Response(tokens, headers={"Cache-Control": "no-store"})

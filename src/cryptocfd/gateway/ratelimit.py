@@ -7,12 +7,12 @@ over the limit is told exactly how many seconds remain (``Retry-After``).
 from __future__ import annotations
 
 import ipaddress
-import time
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.gateway.errors import ApiError
 
 if TYPE_CHECKING:
@@ -55,9 +55,9 @@ def client_key(ip: str) -> str:
     return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
 
 
-def windowed(key: str, window_s: int = WINDOW_S) -> str:
-    """The counter of ``key`` for the current window."""
-    return f"{key}:{int(time.time()) // window_s}"
+def windowed(key: str, now_s: int, window_s: int = WINDOW_S) -> str:
+    """The counter of ``key`` for the window holding ``now_s`` (unix seconds)."""
+    return f"{key}:{now_s // window_s}"
 
 
 def add_hits(pipe: Pipeline, counters: list[str], window_s: int = WINDOW_S) -> None:
@@ -67,11 +67,11 @@ def add_hits(pipe: Pipeline, counters: list[str], window_s: int = WINDOW_S) -> N
         pipe.expire(counter, window_s + 1, nx=True)
 
 
-def check_hits(counts: list[int], limits: list[int], window_s: int = WINDOW_S) -> None:
-    """Raise a 429 if any count passed its limit."""
+def check_hits(counts: list[int], limits: list[int], now_s: int, window_s: int = WINDOW_S) -> None:
+    """Raise a 429 if any count passed its limit (``now_s``: when, for ``Retry-After``)."""
     for count, limit in zip(counts, limits, strict=True):
         if int(count) > limit:
-            retry_after = window_s - int(time.time()) % window_s
+            retry_after = window_s - now_s % window_s
             raise ApiError(
                 429,
                 "RATE_LIMITED",
@@ -80,12 +80,13 @@ def check_hits(counts: list[int], limits: list[int], window_s: int = WINDOW_S) -
             )
 
 
-async def hit(redis: Redis, key: str, limit: int, window_s: int = WINDOW_S) -> None:
+async def hit(redis: Redis, key: str, limit: int, clock: Clock, window_s: int = WINDOW_S) -> None:
     """Count one request against ``key``; raise a 429 once ``limit`` is passed."""
+    now_s = clock.now_ms() // 1000
     async with redis.pipeline(transaction=False) as pipe:
-        add_hits(pipe, [windowed(key, window_s)], window_s)
+        add_hits(pipe, [windowed(key, now_s, window_s)], window_s)
         results = await pipe.execute()
-    check_hits([results[0]], [limit], window_s)
+    check_hits([results[0]], [limit], now_s, window_s)
 
 
 class BatchedCounter:
@@ -98,14 +99,16 @@ class BatchedCounter:
     its limit by at most 1% per gateway process before every process refuses it.
     """
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, clock: Clock = WALL) -> None:
         self._script = redis.register_script(_ADD)
+        self._clock = clock
         self._window = -1
         self._counts: dict[str, list[int]] = {}  # key -> [shared total seen, not yet shared]
 
     async def hit(self, key: str, limit: int, window_s: int = WINDOW_S) -> None:
         """Count one request against ``key``; raise a 429 once ``limit`` is passed."""
-        window = int(time.time()) // window_s
+        now_s = self._clock.now_ms() // 1000
+        window = now_s // window_s
         if window != self._window:
             self._window, self._counts = window, {}
         counts = self._counts.setdefault(key, [0, 0])
@@ -118,4 +121,4 @@ class BatchedCounter:
                 counts[1] += adding  # keep them for the next try
                 raise
             counts[0] = max(counts[0], int(shared))
-        check_hits([counts[0] + counts[1]], [limit], window_s)
+        check_hits([counts[0] + counts[1]], [limit], now_s, window_s)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import asyncpg
-from litestar import Litestar
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -21,6 +20,7 @@ from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import TickFollower
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.gateway.live import LiveHub
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import create_pool
@@ -47,6 +47,7 @@ class Resources:
     secret: bytes
     assets: dict[str, AssetSpec]
     live: LiveHub
+    clock: Clock = WALL  # every time the gateway reads, from commands' ts to rate windows
 
     @property
     def prefix(self) -> str:
@@ -61,7 +62,7 @@ class Resources:
 
 
 @contextlib.asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+async def open_resources(settings: Settings, clock: Clock = WALL) -> AsyncIterator[Resources]:
     """Connect to PostgreSQL, Redis and the engine; close them all at the end."""
     pool = await create_pool(settings.database_url)
     # A bounded pool that makes a burst wait for a connection instead of opening thousands
@@ -96,6 +97,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             secret=server_key(settings),
             assets=assets,
             live=live,
+            clock=clock,
         )
     finally:
         await ticks.close()
@@ -111,9 +113,3 @@ async def seed_quotes(redis: Redis, streams: Streams, live: LiveHub, records: in
         entries(await redis.xrevrange(streams.records, count=records))
     ):
         live.on_record(decode_record(fields[FIELD]))
-
-
-def resources_of(app: Litestar) -> Resources:
-    """The resources the app's lifespan opened."""
-    resources: Resources = app.state.resources
-    return resources

@@ -273,6 +273,41 @@ class ClosedPage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+# -- market ---------------------------------------------------------------------------------
+
+
+class AssetOut(msgspec.Struct, frozen=True):
+    """A tradable asset and its limits."""
+
+    symbol: str
+    name: str
+    price_decimals: int
+    quantity_decimals: int
+    max_leverage: int
+    maintenance_margin: str  # a fraction of the margin, e.g. "0.5000"
+
+
+class MarketOut(msgspec.Struct, frozen=True):
+    """An asset's bid and its change over 24 hours.
+
+    ``price_24h`` is the stored bid at ``price_24h_time`` (unix seconds): 24 hours ago, or the
+    start of the history when that is younger. ``change_24h`` is ``bid - price_24h``. Each is
+    null until known: the bid before the first quote, the rest before the first candle.
+    """
+
+    asset: str
+    bid: str | None
+    price_24h: str | None
+    price_24h_time: int | None
+    change_24h: str | None
+
+
+class RefreshOut(msgspec.Struct, frozen=True):
+    """How many pending ranges the refresh folded in."""
+
+    refreshed_ranges: int
+
+
 # -- operations -----------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from cryptocfd.store.database import Connection, Db
 
@@ -57,8 +57,3 @@ async def use_login_token(conn: Db, token_hash: bytes, now: datetime) -> str | N
         now,
     )
     return email
-
-
-def utcnow() -> datetime:
-    """The wall clock, timezone-aware, for the store's timestamps."""
-    return datetime.now(UTC)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from cryptocfd.gateway.body import MAX_ORDER_ID, decode_body
+from cryptocfd.gateway.body import MAX_ORDER_ID
+from cryptocfd.gateway.deps import decode_body
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.schemas import CancelRequest
 

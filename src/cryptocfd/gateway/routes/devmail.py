@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
 
-from litestar import Request, get
+from litestar import get
 
-from cryptocfd.gateway.resources import resources_of
+from cryptocfd.gateway.deps import ResourcesDep
 from cryptocfd.store.outbox import UnreadableEmail, open_body
 
 _LINK = re.compile(r"https?://\S+")
 
 
 @get("/dev/mailbox", include_in_schema=False, media_type="text/html")
-async def mailbox(request: Request[Any, Any, Any]) -> str:
+async def mailbox(resources: ResourcesDep) -> str:
     """The newest emails, links clickable."""
-    resources = resources_of(request.app)
     rows = await resources.pool.fetch(
         "SELECT recipient, subject, sealed_body, created_at FROM email_outbox"
         " ORDER BY id DESC LIMIT 50"

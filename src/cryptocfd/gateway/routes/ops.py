@@ -14,11 +14,11 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from cryptocfd.bus.client import EngineUnavailable
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
-from cryptocfd.core.clock import WALL
+from cryptocfd.gateway.deps import ResourcesDep
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.metrics import behind, groups_of, render_metrics
 from cryptocfd.gateway.ratelimit import scope_ip
-from cryptocfd.gateway.resources import Resources, resources_of
+from cryptocfd.gateway.resources import Resources
 from cryptocfd.gateway.schemas import Health
 from cryptocfd.settings import Settings
 from cryptocfd.store.supervision import read_view, view_path
@@ -40,9 +40,8 @@ async def healthz() -> Health:
     tags=["operations"],
     responses={503: ResponseSpec(Health, description="A dependency did not answer")},
 )
-async def readyz(request: Request[Any, Any, Any]) -> Response[Health]:
+async def readyz(resources: ResourcesDep) -> Response[Health]:
     """200 when every dependency answers within two seconds, else 503 saying which did not."""
-    resources = resources_of(request.app)
     checks: dict[str, str] = {}
 
     async def probe(name: str, call: Any) -> None:
@@ -62,7 +61,7 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Health]:
     journal = await _journal_behind(resources)
     if journal is not None:
         checks["journal"] = journal
-    processes = _processes_down(resources.settings, WALL.now_ms())
+    processes = _processes_down(resources.settings, resources.clock.now_ms())
     if processes is not None:
         checks["processes"] = processes
     ready = all(state == "ok" for state in checks.values())
@@ -131,9 +130,9 @@ def check_scraper(settings: Settings, request: Request[Any, Any, Any]) -> None:
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], media_type="text/plain")
-async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def metrics(request: Request[Any, Any, Any], resources: ResourcesDep) -> Response[bytes]:
     """Request counts and latency by route, engine round trips, stream lag (metrics token)."""
-    resources = resources_of(request.app)
+    # The raw request: the scraper's bearer token and its address decide who may read.
     check_scraper(resources.settings, request)
     body, content_type = await render_metrics(resources)
     return Response(body, media_type=content_type)

@@ -28,11 +28,13 @@ from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from cryptocfd.gateway.auth import CSRF_COOKIE, SESSION_COOKIE
-from cryptocfd.gateway.body import body_of, decode_body
+from cryptocfd.gateway.deps import RAW_BODY, ResourcesDep, decode_body
 from cryptocfd.gateway.errors import ApiError, ErrorBody
-from cryptocfd.gateway.resources import Resources, resources_of
+from cryptocfd.gateway.present import token_response
+from cryptocfd.gateway.resources import Resources
 from cryptocfd.gateway.schemas import TokensOut, VerifyRequest
-from cryptocfd.gateway.signin import ensure_account, issue_tokens, start_session, token_response
+from cryptocfd.gateway.usecases import signin
+from cryptocfd.gateway.usecases.signin import invalid_link
 from cryptocfd.gateway.web import content_security_policy
 from cryptocfd.identity.emails import mask_email
 from cryptocfd.identity.tokens import (
@@ -40,11 +42,7 @@ from cryptocfd.identity.tokens import (
     SESSION_TTL_MS,
     csrf_matches,
     csrf_token,
-    token_hash,
 )
-from cryptocfd.store.credentials import revoke_session
-from cryptocfd.store.logins import live_login_email, use_login_token, utcnow
-from cryptocfd.store.users import User, get_or_create_user
 
 VERIFY = "/api/v1/auth/verify"
 CONFIRM_COOKIE = "cfd_confirm"
@@ -58,12 +56,6 @@ DEPRECATED_GET = {
     "Link": f'<{VERIFY}>; rel="successor-version"',
 }
 _CROSS_SITE = frozenset({"cross-site", "same-site"})
-
-body_of("post", VERIFY, VerifyRequest)
-
-
-def _invalid_link() -> ApiError:
-    return ApiError(400, "INVALID_LOGIN_LINK", "this sign-in link is unknown, used or expired")
 
 
 def _media_type(value: str) -> str:
@@ -127,24 +119,6 @@ def _confirm_page(resources: Resources, token: str, email: str) -> Response[str]
     return Response(page, media_type=MediaType.HTML, headers=headers, cookies=[cookie])
 
 
-async def _spend(resources: Resources, token: str) -> User:
-    """Spend the link's token; the first sign-in opens the demo account."""
-    # The token is spent, the user made and the account opened in one transaction: if the
-    # engine does not answer, nothing is kept and the same link works again.
-    async with resources.pool.acquire() as conn, conn.transaction():
-        email = await use_login_token(conn, token_hash(token), utcnow())
-        if email is None:
-            raise _invalid_link()
-        user, _created = await get_or_create_user(conn, email)
-        await ensure_account(resources, user.id)
-    return user
-
-
-async def _tokens(resources: Resources, token: str) -> Response[Any]:
-    user = await _spend(resources, token)
-    return token_response(await issue_tokens(resources, resources.pool, user, by_link=True))
-
-
 @get(
     "/auth/verify",
     summary="Open a sign-in link",
@@ -159,17 +133,17 @@ async def _tokens(resources: Resources, token: str) -> Response[Any]:
         200: ResponseSpec(str, description="The confirmation page", media_type=MediaType.HTML),
     },
 )
-async def verify_page(request: Request[Any, Any, Any], token: FromQuery[str]) -> Response[Any]:
+async def verify_page(
+    request: Request[Any, Any, Any], resources: ResourcesDep, token: FromQuery[str]
+) -> Response[Any]:
     """The confirmation page of a live link (the deprecated JSON GET spends it)."""
-    resources = resources_of(request.app)
+    # The raw request: whether the JSON GET may still spend depends on its Accept and
+    # Sec-Fetch-* headers.
     if _is_api_client_wanting_json(request):
-        response = await _tokens(resources, token)
+        response = token_response(await signin.tokens_for_link(resources, token))
         response.headers.update(DEPRECATED_GET)
         return response
-    email = await live_login_email(resources.pool, token_hash(token), utcnow())
-    if email is None:
-        raise _invalid_link()
-    return _confirm_page(resources, token, email)
+    return _confirm_page(resources, token, await signin.link_email(resources, token))
 
 
 @head("/auth/verify", include_in_schema=False, status_code=200)
@@ -180,6 +154,7 @@ async def verify_head() -> None:
 @post(
     "/auth/verify",
     status_code=200,
+    opt={RAW_BODY: VerifyRequest},  # read by the handler itself: JSON, or the form
     summary="Sign in with a link's token",
     description=(
         "Spends the single-use token of a sign-in link. As `application/json` (`{token}`), "
@@ -194,17 +169,16 @@ async def verify_head() -> None:
         415: ResponseSpec(ErrorBody, description="Neither JSON nor the confirmation form"),
     },
 )
-async def verify(request: Request[Any, Any, Any]) -> Response[Any]:
+async def verify(request: Request[Any, Any, Any], resources: ResourcesDep) -> Response[Any]:
     """Spend the token: tokens for an API client, a session for the confirmation form."""
-    resources = resources_of(request.app)
+    # The raw request: its body is JSON or the confirmation form by its Content-Type, and the
+    # form counts only with this browser's cookie and a same-origin Origin / Sec-Fetch-Site.
     raw = await request.body()
     if _media_type(request.headers.get("content-type", "")) != FORM:
-        return await _tokens(resources, _json_token(request, raw))
-    user = await _spend(resources, _confirmed_token(resources, request, raw))
-    old = request.cookies.get(SESSION_COOKIE)
-    if old:  # never carry a session over a sign-in: a planted id must not become valid
-        await revoke_session(resources.pool, token_hash(old))
-    sid = await start_session(resources, user)
+        tokens = await signin.tokens_for_link(resources, _json_token(request, raw))
+        return token_response(tokens)
+    token = _confirmed_token(resources, request, raw)
+    sid = await signin.browser_session(resources, token, request.cookies.get(SESSION_COOKIE))
     response = Redirect("/", status_code=303, cookies=session_cookies(resources, sid))
     response.delete_cookie(CONFIRM_COOKIE, path=VERIFY)
     return response
@@ -238,7 +212,7 @@ def _confirmed_token(resources: Resources, request: Request[Any, Any, Any], raw:
         raise _confirmation_failed()
     token = fields.get("token", "")
     if not token:
-        raise _invalid_link()
+        raise invalid_link()
     return token
 
 

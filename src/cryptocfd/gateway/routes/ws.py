@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,8 +27,9 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from redis.exceptions import RedisError
 
-from cryptocfd.gateway.auth import SESSION_COOKIE, revoked_key
-from cryptocfd.gateway.errors import ErrorDetail
+from cryptocfd.gateway.auth import SESSION_COOKIE, Bearer, Credential, Session, authenticate
+from cryptocfd.gateway.deps import ResourcesDep
+from cryptocfd.gateway.errors import ApiError, ErrorDetail
 from cryptocfd.gateway.frames import frame_writer
 from cryptocfd.gateway.live import Subscriber
 from cryptocfd.gateway.live_schemas import (
@@ -41,11 +41,8 @@ from cryptocfd.gateway.live_schemas import (
     decode_client_message,
     encode_frame,
 )
-from cryptocfd.gateway.resources import Resources, resources_of
-from cryptocfd.identity.tokens import AccessClaims, BadToken, token_hash, verify_access_token
+from cryptocfd.gateway.resources import Resources
 from cryptocfd.market.candles import INTERVALS
-from cryptocfd.store.credentials import live_session
-from cryptocfd.store.logins import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +68,7 @@ class SignIn:
     """Who a socket is signed in as, and what proves it: a session or an access token."""
 
     user_id: int
-    session_hash: bytes | None = None
-    claims: AccessClaims | None = None
+    credential: Credential
 
 
 @dataclass
@@ -83,34 +79,21 @@ class Connection:
     sign_in: SignIn | None
 
 
+async def _sign_in(resources: Resources, credential: Credential) -> SignIn | None:
+    """Who ``credential`` proves, checked as every HTTP request is (``auth.authenticate``);
+    ``None`` when it does not (any more)."""
+    try:
+        principal = await authenticate(resources, credential)
+    except ApiError:
+        return None
+    return SignIn(principal.user_id, credential)
+
+
 async def _cookie_sign_in(resources: Resources, socket: WebSocket[Any, Any, Any]) -> SignIn | None:
     sid = socket.cookies.get(SESSION_COOKIE)
     if not sid or not _same_origin(resources, socket):
         return None
-    session = await live_session(resources.pool, token_hash(sid), utcnow())
-    return None if session is None else SignIn(session.user_id, session_hash=token_hash(sid))
-
-
-async def _token_sign_in(resources: Resources, token: str) -> SignIn | None:
-    try:
-        claims = verify_access_token(resources.secret, token, int(time.time() * 1000))
-    except BadToken:
-        return None
-    if await resources.redis.exists(revoked_key(resources, claims.family)):
-        return None
-    return SignIn(claims.user_id, claims=claims)
-
-
-async def _holds(resources: Resources, sign_in: SignIn) -> bool:
-    """Whether ``sign_in`` still counts: its session alive, or its token unexpired and its
-    family not revoked."""
-    if sign_in.session_hash is not None:
-        return await live_session(resources.pool, sign_in.session_hash, utcnow()) is not None
-    claims = sign_in.claims
-    assert claims is not None
-    if claims.expires_at_ms <= int(time.time() * 1000):
-        return False
-    return not await resources.redis.exists(revoked_key(resources, claims.family))
+    return await _sign_in(resources, Session(sid))
 
 
 async def _recheck_sign_in(resources: Resources, connection: Connection) -> None:
@@ -121,7 +104,7 @@ async def _recheck_sign_in(resources: Resources, connection: Connection) -> None
         if sign_in is None:
             continue
         try:
-            holds = await _holds(resources, sign_in)
+            holds = await _sign_in(resources, sign_in.credential) is not None
         except (RedisError, asyncpg.PostgresError, OSError):
             log.warning("could not recheck a websocket's sign-in; trying again", exc_info=True)
             continue
@@ -153,7 +136,7 @@ async def _handle(resources: Resources, connection: Connection, raw: str | bytes
     if message.op == "ping":
         return encode_frame(PongFrame())
     if message.op == "auth":
-        sign_in = await _token_sign_in(resources, message.access_token or "")
+        sign_in = await _sign_in(resources, Bearer(message.access_token or ""))
         if sign_in is None:
             return _error("UNAUTHENTICATED", "access token invalid, expired or revoked")
         if sign_in.user_id != subscriber.account_id:
@@ -192,9 +175,8 @@ async def _send_loop(socket: WebSocket[Any, Any, Any], subscriber: Subscriber) -
 
 
 @websocket("/ws")
-async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
+async def live_socket(socket: WebSocket[Any, Any, Any], resources: ResourcesDep) -> None:
     """Live prices, candles and (signed in) the user's own order events."""
-    resources = resources_of(socket.app)
     await socket.accept()
     sign_in = await _cookie_sign_in(resources, socket)
     account = None if sign_in is None else sign_in.user_id

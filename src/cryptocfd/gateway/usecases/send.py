@@ -3,27 +3,30 @@ demo account opened on the spot if the engine has never seen the user."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import msgspec
 
+from cryptocfd.core.clock import Clock
 from cryptocfd.gateway.auth import Principal
 from cryptocfd.gateway.errors import rejected
 from cryptocfd.gateway.metrics import ENGINE_ROUND_TRIP
-from cryptocfd.gateway.orders import keyed
 from cryptocfd.gateway.resources import Resources
-from cryptocfd.gateway.signin import ensure_account
-from cryptocfd.trading.commands import Command
+from cryptocfd.trading.commands import Command, OpenAccount
+from cryptocfd.trading.demo import DEMO_BALANCE_CENTS
 from cryptocfd.trading.engine import Outcome
 from cryptocfd.trading.events import Event
+from cryptocfd.trading.fingerprint import fingerprinted
 from cryptocfd.trading.queries import GetPortfolio
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.views import Portfolio
 
 T = TypeVar("T")
+C = TypeVar("C", bound=Command)
+
+GENERATED = "g:"  # the prefix of a request id the gateway made up (no client key)
 
 
 class UnexpectedOutcomeError(RuntimeError):
@@ -33,6 +36,14 @@ class UnexpectedOutcomeError(RuntimeError):
         super().__init__(f"the engine answered {command} with {type(event).__name__}: {event!r}")
 
 
+class Reply(NamedTuple):
+    """An accepted command's one answer: its events, and the portfolio narrowed to the order
+    it opened or touched, from the same engine batch."""
+
+    events: tuple[Event, ...]
+    view: Portfolio
+
+
 def outcome_events(outcome: Outcome) -> tuple[Event, ...]:
     """The events of an accepted command; a rejection becomes its API error."""
     if isinstance(outcome, Rejection):
@@ -40,10 +51,17 @@ def outcome_events(outcome: Outcome) -> tuple[Event, ...]:
     return outcome.events
 
 
-async def _timed(call: Awaitable[T]) -> T:
-    started = time.perf_counter()
+def keyed(command: C) -> C:
+    """``command`` with its fingerprint if its id is a client's key, so the engine answers the
+    same key sent with another request 409 ``IDEMPOTENCY_KEY_REUSED`` (``trading.fingerprint``).
+    A generated id is never sent twice and needs none."""
+    return command if command.request_id.startswith(GENERATED) else fingerprinted(command)
+
+
+async def _timed(clock: Clock, call: Awaitable[T]) -> T:
+    started = clock.monotonic()
     result = await call
-    ENGINE_ROUND_TRIP.observe(time.perf_counter() - started)
+    ENGINE_ROUND_TRIP.observe(clock.monotonic() - started)
     return result
 
 
@@ -62,11 +80,11 @@ async def _sending(
     in development), open it and send the command again. The engine remembers the refusal
     under the first request id, so the second try gets a derived one."""
     command = keyed(command)
-    result = await _timed(send(command))
+    result = await _timed(resources.clock, send(command))
     if _unknown_account(outcome_of(result)):
         await ensure_account(resources, principal.account_id)
         retry = msgspec.structs.replace(command, request_id=f"{command.request_id}/opened")
-        result = await _timed(send(retry))
+        result = await _timed(resources.clock, send(retry))
     return result
 
 
@@ -75,9 +93,7 @@ async def send_as(resources: Resources, principal: Principal, command: Command) 
     return await _sending(resources, principal, command, resources.engine.send, _itself)
 
 
-async def send_with_view_as(
-    resources: Resources, principal: Principal, command: Command
-) -> tuple[tuple[Event, ...], Portfolio]:
+async def send_with_view_as(resources: Resources, principal: Principal, command: Command) -> Reply:
     """Send ``command`` and, in the same trip, get the portfolio narrowed to the order it
     opened or touched; a rejection becomes its API error."""
     outcome, view = await _sending(
@@ -86,7 +102,7 @@ async def send_with_view_as(
     events = outcome_events(outcome)
     if isinstance(view, Rejection):
         raise rejected(view)
-    return events, view
+    return Reply(events, view)
 
 
 def _itself(outcome: Outcome) -> Outcome:
@@ -107,10 +123,21 @@ async def portfolio_of(
     """The caller's portfolio as of every command they sent before (``order_id``: only that
     order; ``orders`` false: the figures only)."""
     query = GetPortfolio(f"q:{uuid.uuid4().hex}", principal.account_id, order_id, orders)
-    view = await _timed(resources.engine.portfolio(query))
+    view = await _timed(resources.clock, resources.engine.portfolio(query))
     if _unknown_account(view):
         await ensure_account(resources, principal.account_id)
-        view = await _timed(resources.engine.portfolio(query))
+        view = await _timed(resources.clock, resources.engine.portfolio(query))
     if isinstance(view, Rejection):
         raise rejected(view)
     return view
+
+
+async def ensure_account(resources: Resources, user_id: int) -> None:
+    """Open the user's demo account in the engine if it is not open yet (safe to repeat)."""
+    outcome = await resources.engine.send(
+        OpenAccount(
+            f"open-account:{user_id}", resources.clock.now_ms(), user_id, DEMO_BALANCE_CENTS
+        )
+    )
+    if isinstance(outcome, Rejection) and outcome.code is not RejectCode.ACCOUNT_EXISTS:
+        raise rejected(outcome)

@@ -1,0 +1,177 @@
+"""What a handler may receive, declared once: each name here is a typed parameter Litestar fills.
+
+- ``resources: ResourcesDep``: the process's connections, keys, assets and clock;
+- ``principal: Caller``: the signed-in caller (on the signed-in routes only);
+- ``payload: Payload[X]``: the request body, decoded exactly into the struct ``X`` it names
+  (``X | None`` for an optional one); the OpenAPI document reads the same type;
+- ``key: IdempotencyKey``: the client's ``Idempotency-Key`` header, if any;
+- ``client_ip: ClientIp``: the client as the per-IP limits count it (an IPv6 address's /64).
+
+The providers form a chain, resources → principal → payload, never a batch: Litestar resolves
+independent dependencies in a task group (a task each) and a chain one after another in the
+request's own task, which is cheaper on every request; and a body is read only once its sender
+is known, so a stranger gets the 401, never a body's 400.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeAlias, TypeVar
+
+import msgspec
+from litestar import Request
+from litestar.di import NamedDependency, Provide
+from litestar.handlers import BaseRouteHandler
+from litestar.params import HeaderParameter
+from litestar.types import Scope
+
+from cryptocfd.gateway.auth import (
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    Bearer,
+    Principal,
+    Session,
+    authenticate,
+    unauthenticated,
+)
+from cryptocfd.gateway.body import MAX_BODY_BYTES, decode_hook, plain
+from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.ratelimit import client_key, scope_ip
+from cryptocfd.gateway.resources import Resources
+
+T = TypeVar("T")
+
+RESOURCES = "resources"
+PRINCIPAL = "principal"
+PAYLOAD = "payload"
+PER_USER_LIMIT = "per_user_limit"  # handler opt: count the request against the user's limit
+CLIENT_IP = "client_ip"
+RAW_BODY = "raw_body"  # handler opt: the JSON body a handler that reads its own documents
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+ResourcesDep = NamedDependency[Resources]
+"""A handler parameter ``resources: ResourcesDep`` receives the process's resources."""
+
+Payload: TypeAlias = NamedDependency[T]
+"""A handler parameter ``payload: Payload[X]`` receives the body decoded into ``X``."""
+
+Caller = NamedDependency[Principal]
+"""A handler parameter ``principal: Caller`` receives the signed-in caller."""
+
+ClientIp = NamedDependency[str]
+"""A handler parameter ``client_ip: ClientIp`` receives the client's per-IP key."""
+
+IdempotencyKey = Annotated[
+    str | None, HeaderParameter(name=IDEMPOTENCY_HEADER, required=False, include_in_schema=False)
+]
+"""A handler parameter ``key: IdempotencyKey = None`` receives the ``Idempotency-Key`` header
+(its rules are the request id's, ``usecases.calls.request_id``; described in the operations'
+text)."""
+
+
+class ResourcesSlot:
+    """The resources the app's lifespan opened, handed to every handler that names them."""
+
+    def __init__(self) -> None:
+        self._resources: Resources | None = None
+
+    def fill(self, resources: Resources | None) -> None:
+        """Hold ``resources`` (``None`` when the lifespan closes them)."""
+        self._resources = resources
+
+    def __call__(self) -> Resources:
+        """The open resources."""
+        if self._resources is None:
+            raise RuntimeError("the gateway's resources are not open (outside its lifespan)")
+        return self._resources
+
+
+def provide_client_ip(scope: Scope) -> str:
+    """The client's address as every per-IP limit counts it."""
+    return client_key(scope_ip(scope))
+
+
+# The raw request, in the providers below: the credential is in its headers and cookies,
+# the body is its bytes, and its route handler says what the body is.
+async def provide_principal(request: Request[Any, Any, Any], resources: ResourcesDep) -> Principal:
+    """The caller, or a 401 (403 for a cookie write without its CSRF token)."""
+    per_user_limit = bool(request.route_handler.opt.get(PER_USER_LIMIT))
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthenticated("expected Authorization: Bearer <access token>")
+        return await authenticate(resources, Bearer(token.strip()), per_user_limit=per_user_limit)
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        csrf = None if request.method in SAFE_METHODS else request.headers.get(CSRF_HEADER, "")
+        return await authenticate(resources, Session(sid, csrf), per_user_limit=per_user_limit)
+    raise unauthenticated("sign in first: a bearer token or a session cookie")
+
+
+async def provide_payload(request: Request[Any, Any, Any]) -> Any:
+    """The body, decoded into the handler's ``payload`` type, or a 400 (413 when too big)."""
+    return _payload(request.route_handler, await request.body())
+
+
+async def provide_signed_payload(request: Request[Any, Any, Any], principal: Caller) -> Any:
+    """``provide_payload``, after the caller is known (naming ``principal`` orders the two)."""
+    del principal
+    return _payload(request.route_handler, await request.body())
+
+
+def _payload(handler: BaseRouteHandler, raw: bytes) -> Any:
+    struct, optional = payload_type(handler)
+    if optional and not raw:
+        return None
+    return decode_body(raw, struct)
+
+
+# By the handler's function: Litestar copies a handler into each app, the function stays one.
+_payloads: dict[object, tuple[type[Any], bool]] = {}
+
+
+def payload_type(handler: BaseRouteHandler) -> tuple[type[Any], bool]:
+    """The struct ``handler``'s ``payload`` parameter names, and whether it may be absent."""
+    found = _payloads.get(handler.fn)
+    if found is None:
+        field = handler.parsed_fn_signature.parameters[PAYLOAD]
+        inner = [t.annotation for t in field.inner_types if not t.is_none_type]
+        struct = inner[0] if field.is_optional else field.annotation
+        found = _payloads[handler.fn] = (struct, field.is_optional)
+    return found
+
+
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+def decode_body(raw: bytes, struct: type[T]) -> T:
+    """``raw`` decoded into ``struct``, or a 400 saying what is wrong."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "BODY_TOO_LARGE", f"bodies are at most {MAX_BODY_BYTES} bytes")
+    decoder = _decoders.get(struct)
+    if decoder is None:
+        decoder = _decoders[struct] = msgspec.json.Decoder(struct, dec_hook=decode_hook)
+    try:
+        value: T = decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "INVALID_REQUEST", str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "INVALID_JSON", f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # msgspec recurses once per nesting level of arrays/objects
+        raise ApiError(400, "INVALID_JSON", "the body is nested too deeply") from exc
+    return plain(value)
+
+
+def public_dependencies(slot: ResourcesSlot) -> dict[str, Provide]:
+    """What every handler may name."""
+    return {
+        RESOURCES: Provide(slot, sync_to_thread=False),
+        PAYLOAD: Provide(provide_payload),
+        CLIENT_IP: Provide(provide_client_ip, sync_to_thread=False),
+    }
+
+
+def signed_in_dependencies() -> dict[str, Provide]:
+    """What the signed-in routes add: the caller, and their bodies read after it."""
+    return {PRINCIPAL: Provide(provide_principal), PAYLOAD: Provide(provide_signed_payload)}
