@@ -16,10 +16,10 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from cryptocfd.bus.engine_status import read_status
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import ENGINE_GROUP, Streams
-from cryptocfd.services.engine.status import read_status
 from cryptocfd.services.snapshots import SnapshotStore, parse_key
 from cryptocfd.trading.commands import Deposit, OpenAccount
 from cryptocfd.trading.events import Accepted

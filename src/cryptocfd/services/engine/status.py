@@ -1,9 +1,5 @@
-"""Who leads, and how far behind the standby is: a small hash under the prefix
-(``{prefix}engine:status``) that the engines write and ``/readyz`` and ``/metrics`` read.
-
-The leader writes its name, epoch and the time it took the lease; a standby writes its name,
-the last record it applied, and how many records it is behind (counted up to ``LAG_CAP``).
-It is information, not coordination: the lease alone decides who writes.
+"""This engine's lines in the status hash (``bus.engine_status``): the leader's name, epoch and
+takeover time, or a standby's position and lag (counted up to ``LAG_CAP``).
 """
 
 from __future__ import annotations
@@ -14,18 +10,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from cryptocfd.bus.engine_status import STANDBY_FIELDS, status_key
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.trading.engine import Engine
 
 LAG_CAP = 100_000  # a standby further behind than this is reported as this far
-STANDBY_FIELDS = ("standby", "standby_record", "standby_lag", "standby_seen_ms", "standby_hash")
-
-
-def status_key(prefix: str) -> str:
-    """The status hash's key."""
-    return f"{prefix}engine:status"
 
 
 def engine_name(consumer: str) -> str:
@@ -84,9 +75,3 @@ class Status:
             fields["standby_hash"] = engine.state_hash()
             self._hashed_at = after
         await self.redis.hset(self.key, mapping=fields)
-
-
-async def read_status(redis: Redis, prefix: str) -> dict[str, str]:
-    """The status hash as text (empty before any engine has run)."""
-    raw: dict[bytes, bytes] = await redis.hgetall(status_key(prefix))  # type: ignore[assignment]
-    return {key.decode(): value.decode() for key, value in raw.items()}
