@@ -33,13 +33,14 @@ TTL_MS = "1000"
 
 
 def pair(
-    url: str, streams: Streams, state: Path, **env: str
+    url: str, streams: Streams, state: Path, standby_consumer: str = "engine-1", **env: str
 ) -> tuple[EngineProcess, EngineProcess]:
     """A leader and a standby sharing one state directory (so one snapshot store)."""
     env = {"CRYPTOCFD_ENGINE_LEASE_TTL_MS": TTL_MS, **env}
+    standby_env = {**env, "CRYPTOCFD_ENGINE_CONSUMER": standby_consumer}
     return (
         EngineProcess(url, streams.prefix, state, KEY_HEX, "a.log", **env),
-        EngineProcess(url, streams.prefix, state, KEY_HEX, "b.log", **env),
+        EngineProcess(url, streams.prefix, state, KEY_HEX, "b.log", **standby_env),
     )
 
 
@@ -192,7 +193,8 @@ async def test_request_id_when_retried_after_a_takeover_gets_its_first_outcome(
 ) -> None:
     streams = Streams(f"retry:{secrets.token_hex(4)}:")
     with redis_server(tmp_path / "redis") as server:
-        leader, standby = pair(server.url, streams, tmp_path)
+        # Under another consumer name, so the command the leader left pending must be claimed.
+        leader, standby = pair(server.url, streams, tmp_path, standby_consumer="engine-b")
         await asyncio.to_thread(leader.start)
         await asyncio.to_thread(standby.start, 20.0, "engine standby")
         with stopped_at_the_end(standby, leader):

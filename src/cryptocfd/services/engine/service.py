@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.services.engine.batch import Writer, apply_batch, read_inputs
-from cryptocfd.services.engine.groups import ensure_groups
+from cryptocfd.services.engine.groups import claim_pending, ensure_groups
 from cryptocfd.services.engine.lease import Lease, LeaseLost
 from cryptocfd.services.engine.recovery import CannotRecover, replay_log, restore_newest
 from cryptocfd.services.engine.snapshotting import Cadence, Snapshotter
@@ -101,6 +101,7 @@ class EngineService:
         then catch up the log; how many records were applied (none once ``stopping``)."""
         applied = 0
         if not await self.lease.acquire():
+            self._warm_all()  # a standby has the time, and follows with the collector on
             holder = await self.lease.holder()
             log.info("engine standby: %s leads; following its records", holder)
             print(f"engine standby (leader {holder}): following", flush=True)
@@ -119,6 +120,7 @@ class EngineService:
         caught, self.last_record_id = await replay_log(
             self.redis, self.streams, self.engine, self.last_record_id
         )
+        await claim_pending(self.redis, self.streams, self.consumer)
         store = self.snapshots.store
         self.snapshots.sequence = max(self.snapshots.sequence, store.newest_sequence())
         log.info("engine leads with epoch %s", self.lease.epoch)
@@ -159,8 +161,9 @@ class EngineService:
             await self._read_and_apply(">", block_ms=100 if warm else None)
             if self.clock.monotonic() - swept >= self.lease.renew_s:
                 # An old leader, fenced out, may have read inputs it can no longer write:
-                # they wait pending under the leader's consumer name, so read them again.
+                # they wait pending in the group, so claim them and read them again.
                 swept = self.clock.monotonic()
+                await claim_pending(self.redis, self.streams, self.consumer)
                 await self._read_and_apply("0")
             if not warm:
                 warm = self._warm()
@@ -201,6 +204,13 @@ class EngineService:
                     log.info("every restored account and request id is thawed")
                 return True
         return False
+
+    def _warm_all(self) -> None:
+        """Thaw everything the restore left cold, then freeze it and turn the collector on."""
+        while not self.engine.warm():
+            pass
+        gc.freeze()
+        gc.enable()
 
     # -- snapshots --------------------------------------------------------------------------
 
