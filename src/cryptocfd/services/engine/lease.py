@@ -14,6 +14,7 @@ and every write of the old holder is refused.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from redis.asyncio import Redis
@@ -90,6 +91,7 @@ class Lease:
         self.value = ""  # ``epoch:consumer`` while we hold it
         self.epoch: int | None = None
         self.lost = asyncio.Event()
+        self.halted = asyncio.Event()  # set when the holder stops serving: renew no more
         self._acquire = redis.register_script(_ACQUIRE)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
@@ -118,6 +120,7 @@ class Lease:
         self.value = value.decode()
         self.epoch = int(self.value.partition(":")[0])
         self.lost.clear()
+        self.halted.clear()
         return True
 
     async def holder(self) -> str | None:
@@ -140,9 +143,16 @@ class Lease:
         self.lost.set()
 
     async def keep(self) -> None:
-        """Renew every ``renew_s`` until the lease is lost (run as a task of its own)."""
-        while not self.lost.is_set():
-            await asyncio.sleep(self.renew_s)
+        """Renew every ``renew_s`` until the lease is lost or ``halted`` (a task of its own).
+
+        It stops on ``halted``, not on being cancelled: a cancellation that lands inside a
+        Redis call may come out of redis-py as a connection error, caught below.
+        """
+        while not self.lost.is_set() and not self.halted.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.halted.wait(), self.renew_s)
+            if self.halted.is_set():
+                return
             try:
                 if not await self.renew():
                     return

@@ -14,7 +14,6 @@ the lease in Redis; once it is lost the engine stops writing and raises ``LeaseL
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import time
@@ -145,9 +144,8 @@ class EngineService:
         try:
             await self._serve()
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            self.lease.halted.set()
+            await keeper
         await self.lease.release()
 
     async def _serve(self) -> None:
