@@ -17,6 +17,7 @@ import msgspec
 
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "placeholder", "dev", "test"})
 MIN_SECRET_CHARS = 32
+MIN_LEASE_TTL_MS = 150
 
 
 class SettingsError(ValueError):
@@ -193,6 +194,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     ):
         raise SettingsError("socket limits must be positive")
     _check_trusted_proxies(settings.trusted_proxy_list)
+    if settings.engine_lease_ttl_ms < MIN_LEASE_TTL_MS:
+        # Renewed every third of it: much shorter and a scheduling hiccup costs the lease.
+        raise SettingsError(f"CRYPTOCFD_ENGINE_LEASE_TTL_MS must be at least {MIN_LEASE_TTL_MS}")
     if settings.snapshots_kept < 1:
         raise SettingsError("keep at least one snapshot")
     if settings.seed_days < 0:
