@@ -36,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.add_argument(
         "--wait", type=float, default=30.0, help="seconds to wait for the journal"
     )
-    sub.add_parser("up", help="everything, supervised, on the servers that answer or private ones")
+    up = sub.add_parser(
+        "up", help="everything, supervised, on the servers that answer or private ones"
+    )
+    up.add_argument(
+        "--engines", type=int, default=2, help="engines: one leads, the others are hot standbys"
+    )
     sub.add_parser("feed", help="market data: simulated ticks to the engine's price stream")
     args = parser.parse_args(argv)
     if args.command == "worker":
@@ -52,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "gateway":
         return _gateway(args.host, args.port, args.workers)
     if args.command == "up":
-        return _up(set(sub.choices))
+        return _up(set(sub.choices), max(1, args.engines))
     if args.command == "feed":
         return _feed()
     if args.command == "bench":
@@ -139,7 +144,7 @@ def _migrate() -> int:
     return 0
 
 
-def _up(known: set[str]) -> int:
+def _up(known: set[str], engines: int) -> int:
     import asyncio  # noqa: PLC0415 - only `up` needs these
 
     from cryptocfd.services.embedded import EmbeddedError  # noqa: PLC0415
@@ -149,7 +154,7 @@ def _up(known: set[str]) -> int:
     if settings is None:
         return 2
     try:
-        return asyncio.run(run_up(settings, known))
+        return asyncio.run(run_up(settings, known, engines=engines))
     except EmbeddedError as exc:
         print(f"cryptocfd up: {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ import msgspec
 
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "placeholder", "dev", "test"})
 MIN_SECRET_CHARS = 32
+MIN_LEASE_TTL_MS = 150
 
 
 class SettingsError(ValueError):
@@ -43,6 +44,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The engine's Redis socket timeout: far above its 100 ms blocking reads and any pause of
     # a few seconds (a stalled host, a stopped process), so such a pause is not a failure.
     engine_redis_timeout_s: float = 30.0
+    # The leader's lease: an engine that has not renewed it for this long is replaced by its
+    # standby (renewed every third of it).
+    engine_lease_ttl_ms: int = 2000
+    # A standby publishes its state hash whenever it is caught up (a full pass: for checks).
+    engine_standby_hash: bool = False
     # Requests per minute before a 429: every request per client IP, trading writes per user.
     rate_per_ip_per_min: int = 3_000
     rate_per_user_per_min: int = 600
@@ -131,6 +137,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_ALLOW_REDIS_WITHOUT_AOF": "allow_redis_without_aof",
         "CRYPTOCFD_ENGINE_CONSUMER": "engine_consumer",
         "CRYPTOCFD_ENGINE_REDIS_TIMEOUT_S": "engine_redis_timeout_s",
+        "CRYPTOCFD_ENGINE_LEASE_TTL_MS": "engine_lease_ttl_ms",
+        "CRYPTOCFD_ENGINE_STANDBY_HASH": "engine_standby_hash",
         "CRYPTOCFD_RATE_PER_IP_PER_MIN": "rate_per_ip_per_min",
         "CRYPTOCFD_RATE_PER_USER_PER_MIN": "rate_per_user_per_min",
         "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": "logins_per_ip_per_min",
@@ -186,6 +194,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     ):
         raise SettingsError("socket limits must be positive")
     _check_trusted_proxies(settings.trusted_proxy_list)
+    if settings.engine_lease_ttl_ms < MIN_LEASE_TTL_MS:
+        # Renewed every third of it: much shorter and a scheduling hiccup costs the lease.
+        raise SettingsError(f"CRYPTOCFD_ENGINE_LEASE_TTL_MS must be at least {MIN_LEASE_TTL_MS}")
     if settings.snapshots_kept < 1:
         raise SettingsError("keep at least one snapshot")
     if settings.seed_days < 0:

@@ -14,7 +14,15 @@ from tests.waiting import eventually, says, tail
 class EngineProcess:
     """One engine process in its own process group (so a kill takes its snapshot child too)."""
 
-    def __init__(self, redis_url: str, prefix: str, state_dir: Path, key_hex: str, **env: str):
+    def __init__(
+        self,
+        redis_url: str,
+        prefix: str,
+        state_dir: Path,
+        key_hex: str,
+        log_name: str = "engine.log",  # two engines sharing a state directory log apart
+        **env: str,
+    ):
         self.environment = {
             **os.environ,
             "REDIS_URL": redis_url,
@@ -25,15 +33,12 @@ class EngineProcess:
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = state_dir / "engine.log"
-        # Starts counted in the log, which an earlier process in the same state directory
-        # may have written to already.
-        self.starts = self.log.read_bytes().count(b"engine ready") if self.log.exists() else 0
+        self.log = state_dir / log_name
 
-    def start(self, timeout_s: float = 20.0) -> None:
-        """Start the engine and wait until it says it is serving."""
+    def start(self, timeout_s: float = 20.0, until: str = "engine ready") -> None:
+        """Start the engine and wait until it says it is serving (or says ``until``)."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.starts += 1
+        seen = self.log.read_bytes().count(until.encode()) if self.log.exists() else 0
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "cryptocfd.cli", "engine"],
@@ -44,7 +49,7 @@ class EngineProcess:
             )
         process = self.process
         eventually(
-            lambda: says(self.log, "engine ready", process, self.starts),
+            lambda: says(self.log, until, process, seen + 1),
             timeout_s,
             poll_s=0.01,
             why=lambda: f"the engine to start:\n{tail(self.log)}",

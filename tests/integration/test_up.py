@@ -122,6 +122,10 @@ async def test_up_when_nothing_answers_runs_everything_on_private_servers_until_
     assert ready.json()["checks"] == {"redis": "ok", "postgres": "ok", "engine": "ok"}
     for name in ("engine", "worker", "feed"):  # names are padded to one width
         assert re.search(rf"^{name} +\| stopped \(exit code 0\)$", output, re.M), output
+    # Two engines by default: one leads, the other is its hot standby.
+    assert re.search(r"^engine2 \| stopped \(exit code 0\)$", output, re.M), output
+    assert re.search(r"^engine2? +\| engine standby \(leader 1:engine-1\)", output, re.M), output
+    assert ready.headers["x-engine-epoch"] == "1"
     # uvicorn shuts down cleanly on SIGTERM, then re-raises the signal to exit by it.
     assert "gateway | Application shutdown complete." in output.replace('{"event": "', "")
     assert re.search(r"^gateway +\| stopped \(exit code (0|-15)\)$", output, re.M), output

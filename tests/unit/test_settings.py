@@ -155,3 +155,10 @@ def test_load_settings_when_trusted_proxies_are_given_lists_them_and_refuses_a_b
     for bad in ("10.0.0.1/8", "proxy.internal", "*"):
         with pytest.raises(SettingsError, match="CRYPTOCFD_TRUSTED_PROXIES"):
             load_settings({"CRYPTOCFD_TRUSTED_PROXIES": bad})
+
+
+def test_load_settings_when_the_lease_ttl_is_set_or_too_short_takes_it_or_refuses() -> None:
+    assert load_settings({}).engine_lease_ttl_ms == 2000
+    assert load_settings({"CRYPTOCFD_ENGINE_LEASE_TTL_MS": "5000"}).engine_lease_ttl_ms == 5000
+    with pytest.raises(SettingsError, match="CRYPTOCFD_ENGINE_LEASE_TTL_MS"):
+        load_settings({"CRYPTOCFD_ENGINE_LEASE_TTL_MS": "10"})

@@ -7,13 +7,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 
 def start_engine(
-    redis_url: str, prefix: str, state_dir: Path, key_hex: str
+    redis_url: str,
+    prefix: str,
+    state_dir: Path,
+    key_hex: str,
+    until: bytes = b"engine ready",
+    extra: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], float]:
-    """Start an engine; return it and the milliseconds until it said it was serving."""
+    """Start an engine; return it and the milliseconds until it said it was serving (or, for
+    a standby, ``until``)."""
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
@@ -22,6 +29,7 @@ def start_engine(
         "CRYPTOCFD_SNAPSHOT_KEY": key_hex,
         "CRYPTOCFD_SNAPSHOT_EVERY_S": "3600",
         "CRYPTOCFD_SNAPSHOT_EVERY_EVENTS": "100000000",
+        **(extra or {}),
     }
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -33,7 +41,7 @@ def start_engine(
     )
     assert process.stdout is not None
     for line in process.stdout:
-        if line.startswith(b"engine ready"):
+        if line.startswith(until):
             return process, (time.perf_counter() - started) * 1000
     raise RuntimeError("the engine exited before it was ready")
 

@@ -67,7 +67,8 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
     ``kind`` says what the input was. ``applied`` is false for a repeat of a known request id
     (the first outcome, sent again) and for an input it could not read: recovery replays the
     events of applied records, remembers applied commands' request ids, and lets every command
-    record move the dedupe window on, exactly as live processing did.
+    record move the dedupe window on, exactly as live processing did. ``epoch`` is the
+    writing leader's lease epoch: the last field, so records written before it still decode.
     """
 
     kind: Literal["command", "tick", "invalid"]
@@ -77,6 +78,7 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
     applied: bool
     v: int = VERSION
     fingerprint: int | None = None  # the command's, remembered with its outcome on replay
+    epoch: int | None = None  # the lease epoch of the engine that wrote it (None before leases)
 
 
 _command_decoder = msgspec.msgpack.Decoder(CommandMessage)

@@ -8,6 +8,10 @@ applied; recovering from the log settles which without guessing: a batch that wa
 replayed from its records (its inputs acknowledged with them, in the same MULTI/EXEC), and
 one that was not is read again from the inputs still pending. Nothing is applied twice.
 
+An engine that finds another leading (it holds the lease) is its hot standby until it can take
+over; one that loses the lease stops writing, drops its state and becomes a standby the same
+way, in the same process.
+
 Its socket timeout (``CRYPTOCFD_ENGINE_REDIS_TIMEOUT_S``, 30 s) is far longer than its blocking
 reads, so a pause of a few seconds (SIGSTOP, a stalled host) is no failure at all.
 """
@@ -26,6 +30,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.services.engine.durability import check_durability
+from cryptocfd.services.engine.lease import LeaseLost
 from cryptocfd.services.engine.service import EngineService
 from cryptocfd.services.engine.snapshotting import Cadence
 from cryptocfd.services.retrying import Retry
@@ -83,6 +88,8 @@ async def run_engine(settings: Settings) -> None:
             except LOST_REDIS as exc:
                 print(f"engine: Redis is unavailable ({exc}); waiting for it", flush=True)
                 await retry.failed(exc, stopping)
+            except LeaseLost:
+                print("engine: another engine leads; recovering as its standby", flush=True)
             else:
                 return
     finally:
@@ -97,14 +104,21 @@ async def _serve(settings: Settings, redis: Redis, stopping: asyncio.Event, retr
         build_store(settings),
         consumer=settings.engine_consumer,
         cadence=Cadence(settings.snapshot_every_s, settings.snapshot_every_events),
+        lease_ttl_ms=settings.engine_lease_ttl_ms,
+        publish_hash=settings.engine_standby_hash,
     )
     service.stopping = stopping  # set by this process's signals
     try:
         await service.ensure_groups()
         replayed = await service.recover()
-        log.info("engine ready: %d records replayed, serving", replayed)
-        print(f"engine ready ({replayed} records replayed)", flush=True)
         retry.succeeded()
+        replayed += await service.lead()
+        if stopping.is_set():
+            return
+        log.info("engine ready: %d records replayed, serving", replayed)
+        print(
+            f"engine ready ({replayed} records replayed); epoch {service.lease.epoch}", flush=True
+        )
         await service.serve()
     finally:
         await service.wait_for_snapshot()

@@ -8,12 +8,16 @@ trimmed. The input streams are kept back to the engine group's oldest unacknowle
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from cryptocfd.bus.streams import CANDLES_GROUP, ENGINE_GROUP, JOURNAL_GROUP, Streams
+
+# ``XTRIM stream MINID id``, done by the engine under its lease (``Lease.trim``).
+Trim = Callable[[str, str], Awaitable[None]]
 
 
 def _id(value: Any) -> tuple[int, int]:
@@ -47,8 +51,10 @@ def _text_name(info: dict[Any, Any]) -> str:
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
-async def trim_streams(redis: Redis, streams: Streams, oldest_snapshot_record: str) -> None:
-    """Trim the three streams as far as is safe (see the module's docstring)."""
+async def trim_streams(
+    redis: Redis, streams: Streams, oldest_snapshot_record: str, trim: Trim
+) -> None:
+    """Trim the three streams as far as is safe (see the module's docstring), with ``trim``."""
     journal = await _group_floor(redis, streams.records, JOURNAL_GROUP)
     if journal is not None:
         floor = min(journal, _id(oldest_snapshot_record))
@@ -56,11 +62,11 @@ async def trim_streams(redis: Redis, streams: Streams, oldest_snapshot_record: s
         if candles is not None:  # the candle writer reads the same records
             floor = min(floor, candles)
         # MINID keeps entries at or after the id; the snapshot's own record may go.
-        await redis.xtrim(streams.records, minid=_text(floor), approximate=False)
+        await trim(streams.records, _text(floor))
     for stream in (streams.commands, streams.prices):
         engine = await _group_floor(redis, stream, ENGINE_GROUP)
         if engine is not None:
-            await redis.xtrim(stream, minid=_text(engine), approximate=False)
+            await trim(stream, _text(engine))
 
 
 async def lost_start(redis: Redis, stream: str) -> tuple[int, int] | None:

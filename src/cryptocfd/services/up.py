@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from cryptocfd.services.backfill import backfill_with_progress
 from cryptocfd.services.embedded import Services, embedded_default
-from cryptocfd.services.supervisor import Supervisor, cli_child, stop_on_signals
+from cryptocfd.services.supervisor import Child, Supervisor, cli_child, stop_on_signals
 from cryptocfd.settings import Settings
 from cryptocfd.store.supervision import view_path
 
@@ -95,7 +95,20 @@ async def unless_stopped(work: Coroutine[Any, Any, object], stopping: asyncio.Ev
     return True
 
 
-async def run_up(settings: Settings, known: Collection[str], out: TextIO | None = None) -> int:
+def children(names: Collection[str], engines: int) -> list[Child]:
+    """The supervised processes: ``engines`` engines (the first to start leads, the others are
+    its hot standbys), then the rest; each engine is its own child, restarted on its own."""
+    out = []
+    for name in names:
+        out.append(cli_child(name))
+        if name == "engine":  # "engine2", ...: as wide as "gateway", so the prefixes line up
+            out.extend(Child(f"engine{n}", cli_child(name).argv) for n in range(2, engines + 1))
+    return out
+
+
+async def run_up(
+    settings: Settings, known: Collection[str], out: TextIO | None = None, engines: int = 2
+) -> int:
     """Run the platform until SIGINT or SIGTERM; the exit code."""
     out = out or sys.stdout
     async with embedded_default(settings) as services:
@@ -105,7 +118,7 @@ async def run_up(settings: Settings, known: Collection[str], out: TextIO | None 
             if name not in known:
                 out.write(f"up: skipping {name}: this build has no `cryptocfd {name}`\n")
         supervisor = Supervisor(
-            [cli_child(name) for name in names],
+            children(names, engines),
             env=child_environment(services),
             out=out,
             view=view_path(settings.state_path),

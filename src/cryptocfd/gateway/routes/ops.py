@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from cryptocfd.bus.client import EngineUnavailable
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
 from cryptocfd.gateway.deps import ResourcesDep
+from cryptocfd.gateway.engine_lead import lead_headers, update_lead_gauges
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.metrics import behind, groups_of, render_metrics
 from cryptocfd.gateway.ratelimit import scope_ip
@@ -66,7 +67,10 @@ async def readyz(resources: ResourcesDep) -> Response[Health]:
         checks["processes"] = processes
     ready = all(state == "ok" for state in checks.values())
     status = 200 if ready else HTTP_503_SERVICE_UNAVAILABLE
-    return Response(Health("ok" if ready else "unavailable", checks), status_code=status)
+    headers = await lead_headers(resources.redis, resources.prefix)  # which engine leads
+    return Response(
+        Health("ok" if ready else "unavailable", checks), status_code=status, headers=headers
+    )
 
 
 async def _journal_behind(resources: Resources) -> str | None:
@@ -134,6 +138,7 @@ async def metrics(request: Request[Any, Any, Any], resources: ResourcesDep) -> R
     """Request counts and latency by route, engine round trips, stream lag (metrics token)."""
     # The raw request: the scraper's bearer token and its address decide who may read.
     check_scraper(resources.settings, request)
+    await update_lead_gauges(resources.redis, resources.prefix)
     body, content_type = await render_metrics(resources)
     return Response(body, media_type=content_type)
 

@@ -1,5 +1,6 @@
 """One batch: read inputs through the ``engine`` group, apply them in order, then write their
-records and answers and acknowledge them, all in one MULTI/EXEC.
+records and answers and acknowledge them, all in one Lua script that first checks the lease is
+still this engine's (``lease``): a batch is written whole by the leader, or not at all.
 
 An input is acknowledged only once its record (its events and its reply) is written, so after
 a crash it is read again, and its request id makes that safe. A query, or the view a command
@@ -13,6 +14,7 @@ import logging
 from typing import Final
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from cryptocfd.bus.messages import (
     FIELD,
@@ -25,6 +27,7 @@ from cryptocfd.bus.messages import (
 )
 from cryptocfd.bus.replies import Entry, stream_entries
 from cryptocfd.bus.streams import ENGINE_GROUP, Streams
+from cryptocfd.services.engine.lease import OURS_LUA, Lease, LeaseLost
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted
 from cryptocfd.trading.queries import GetBalances, GetPortfolio, answer, view_after
@@ -36,6 +39,61 @@ VIEWS_MAXLEN = 100_000  # answers are read within seconds; keep about this many
 _QUERIES: Final = (GetPortfolio, GetBalances)  # a tuple, not a union built per command
 
 Inputs = list[tuple[str, list[Entry]]]
+
+# KEYS[3..6]: records, views, commands, prices; after the fence, ARGV[4..7]: the group, how
+# many records, answers and command acknowledgements, then those, then the ticks' acks.
+_WRITE = (
+    OURS_LUA
+    + """
+if not ours() then return {0} end
+local records, answers, commands = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local i, last = 8, ''
+for _ = 1, records do last = redis.call('XADD', KEYS[3], '*', 'm', ARGV[i]); i = i + 1 end
+for _ = 1, answers do
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '"""
+    + str(VIEWS_MAXLEN)
+    + """', '*', 'm', ARGV[i])
+  i = i + 1
+end
+if commands > 0 then redis.call('XACK', KEYS[5], ARGV[4], unpack(ARGV, i, i + commands - 1)) end
+i = i + commands
+if i <= #ARGV then redis.call('XACK', KEYS[6], ARGV[4], unpack(ARGV, i, #ARGV)) end
+return {1, last}
+"""
+)
+
+
+class Writer:
+    """Writes a batch's records, answers and acknowledgements under the lease, in one call."""
+
+    def __init__(self, redis: Redis, streams: Streams, lease: Lease) -> None:
+        self.lease = lease
+        self.keys = [*lease.keys, streams.records, streams.views, streams.commands, streams.prices]
+        self.commands = streams.commands
+        self.script: AsyncScript = redis.register_script(_WRITE)
+
+    async def write(
+        self, records: list[bytes], answers: list[bytes], acks: dict[str, list[bytes]]
+    ) -> str | None:
+        """Write them if the lease is still ours (else ``LeaseLost``); the last record's id."""
+        commands = acks.get(self.commands, [])
+        ticks = [ids for stream, ids in acks.items() if stream != self.commands]
+        args: list[bytes | str | int] = [
+            *self.lease.fence,
+            ENGINE_GROUP,
+            len(records),
+            len(answers),
+            len(commands),
+            *records,
+            *answers,
+            *commands,
+            *(entry for ids in ticks for entry in ids),
+        ]
+        result = await self.script(keys=self.keys, args=args)
+        if result[0] != 1:
+            self.lease.lose("Redis refused a write: another engine holds the lease")
+            raise LeaseLost(self.lease.value)
+        return result[1].decode() or None
 
 
 async def read_inputs(
@@ -54,33 +112,22 @@ async def read_inputs(
     )
 
 
-async def apply_batch(
-    redis: Redis, streams: Streams, engine: Engine, inputs: Inputs
-) -> tuple[int, str | None]:
+async def apply_batch(writer: Writer, engine: Engine, inputs: Inputs) -> tuple[int, str | None]:
     """Apply ``inputs`` and write what they produced: how many records, and the last one's id."""
     records: list[bytes] = []
     answers: list[bytes] = []
     acks: dict[str, list[bytes]] = {}
+    epoch = writer.lease.epoch
     for stream, items in inputs:
-        is_commands = stream == streams.commands
+        is_commands = stream == writer.commands
         for entry_id, fields in items:
-            reply = apply_input(engine, fields.get(FIELD, b""), is_commands, answers)
+            reply = apply_input(engine, fields.get(FIELD, b""), is_commands, answers, epoch)
             if type(reply) is Record:
                 records.append(encode(reply))
             elif reply is not None:
                 answers.append(encode(reply))
             acks.setdefault(stream, []).append(entry_id)
-    async with redis.pipeline(transaction=True) as pipe:
-        for data in records:
-            pipe.xadd(streams.records, {FIELD: data})
-        for data in answers:
-            pipe.xadd(streams.views, {FIELD: data}, maxlen=VIEWS_MAXLEN, approximate=True)
-        for stream, ids in acks.items():
-            pipe.xack(stream, ENGINE_GROUP, *ids)
-        results = await pipe.execute()
-    if not records:
-        return 0, None
-    return len(records), results[len(records) - 1].decode()
+    return len(records), await writer.write(records, answers, acks)
 
 
 def apply_input(
@@ -88,6 +135,7 @@ def apply_input(
     data: bytes,
     is_command: bool,  # noqa: FBT001
     answers: list[bytes],
+    epoch: int | None = None,
 ) -> Record | Answer | None:
     """Apply one input: its record, a query's answer, or nothing to write. The answer to a
     command sent with its view goes to ``answers``, beside the record it returns."""
@@ -110,14 +158,15 @@ def apply_input(
                 outcome,
                 applied=fresh,
                 fingerprint=command.fingerprint,
+                epoch=epoch,
             )
         tick = decode_tick(data).tick
     except BadMessage as bad:
         log.warning("unreadable message: %s", bad.reason)
         if bad.request_id is None:
             return None  # nobody to answer; nothing changed
-        return Record("invalid", bad.request_id, 0, bad.rejection(), applied=False)
+        return Record("invalid", bad.request_id, 0, bad.rejection(), applied=False, epoch=epoch)
     outcome = engine.apply(tick)
     if not isinstance(outcome, Accepted):
         return None  # a refused tick changes nothing and has nobody waiting on it
-    return Record("tick", None, tick.ts, outcome, applied=True)
+    return Record("tick", None, tick.ts, outcome, applied=True, epoch=epoch)

@@ -43,13 +43,15 @@ class Restored:
     sequence: int = 0  # the newest snapshot file's number, valid or not: never reused
 
 
-def restore_newest(store: SnapshotStore) -> Restored:
-    """Restore the newest snapshot that authenticates.
+def restore_newest(store: SnapshotStore, *, tidy: bool = True) -> Restored:
+    """Restore the newest snapshot that authenticates; with ``tidy``, first remove what a
+    snapshot writer left half-written (not while another engine leads: it may be writing one).
 
     AES-GCM has already proved the image is the one written with its header, so the state
     hash is not recomputed here (a full pass over the state); the tests hold restore to it.
     """
-    store.remove_partial()
+    if tidy:
+        store.remove_partial()
     sequence = store.newest_sequence()
     for snapshot in store.valid():
         log.info("restored %s (record %s)", snapshot.path.name, snapshot.header.last_record_id)

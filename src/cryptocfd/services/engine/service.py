@@ -5,6 +5,10 @@ The loop reads commands (``stream:exness``) and ticks (``stream:prices``) throug
 restores the newest valid snapshot, replays the records after it (``recovery``), and re-reads
 the inputs it had been given but not acknowledged. Snapshots are taken in a forked child
 (``snapshotting``), so the engine pauses only for the fork.
+
+Only the holder of the lease (``lease``) serves; an engine that finds it held follows the
+leader's records as a hot standby (``standby``) until it can take it. Every write is fenced by
+the lease in Redis; once it is lost the engine stops writing and raises ``LeaseLost``.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.clock import WALL, Clock
-from cryptocfd.services.engine.batch import apply_batch, read_inputs
-from cryptocfd.services.engine.groups import ensure_groups
+from cryptocfd.services.engine.batch import Writer, apply_batch, read_inputs
+from cryptocfd.services.engine.groups import claim_pending, ensure_groups
+from cryptocfd.services.engine.lease import Lease, LeaseLost
 from cryptocfd.services.engine.recovery import CannotRecover, replay_log, restore_newest
 from cryptocfd.services.engine.snapshotting import Cadence, Snapshotter
+from cryptocfd.services.engine.standby import follow
+from cryptocfd.services.engine.status import Status, engine_name
 from cryptocfd.services.snapshots import SnapshotStore
 from cryptocfd.services.trimming import cannot_rebuild, lost_start
 from cryptocfd.trading.engine import Engine
@@ -43,10 +50,18 @@ class EngineService:
         consumer: str = "engine-1",
         cadence: Cadence | None = None,
         clock: Clock = WALL,
+        *,
+        lease_ttl_ms: int = 2000,
+        publish_hash: bool = False,
     ) -> None:
         self.redis = redis
         self.streams = streams
-        self.consumer = consumer
+        self.consumer = consumer  # one name for the leader role: a new leader's pending are its
+        self.clock = clock
+        self.lease = Lease(redis, streams.prefix, consumer, lease_ttl_ms)
+        self.writer = Writer(redis, streams, self.lease)
+        name = engine_name(consumer)
+        self.status = Status(redis, streams, name, clock, publish_hash=publish_hash)
         self.engine = Engine()
         self.last_record_id = "0-0"
         self.restored_from: Path | None = None
@@ -68,7 +83,8 @@ class EngineService:
         them would be wasted. They are then frozen, so no later full collection walks them.
         """
         gc.disable()
-        restored = restore_newest(self.snapshots.store)
+        tidy = await self.lease.holder() is None  # a leader's half-written snapshot stays
+        restored = restore_newest(self.snapshots.store, tidy=tidy)
         self.engine, self.restored_from = restored.engine, restored.path
         self.snapshots.sequence = restored.sequence
         if restored.path is None and (lost := await lost_start(self.redis, self.streams.records)):
@@ -79,18 +95,74 @@ class EngineService:
         )
         return replayed
 
+    async def lead(self) -> int:
+        """Take the lease, following the leader's records as a standby while another holds it,
+        then catch up the log; how many records were applied (none once ``stopping``)."""
+        applied = 0
+        if not await self.lease.acquire():
+            self._warm_all()  # a standby has the time, and follows with the collector on
+            holder = await self.lease.holder()
+            log.info("engine standby: %s leads; following its records", holder)
+            print(f"engine standby (leader {holder}): following", flush=True)
+            applied, self.last_record_id = await follow(
+                self.redis,
+                self.streams,
+                self.engine,
+                self.last_record_id,
+                self.lease,
+                self.status,
+                self.stopping,
+                self.clock,
+            )
+            if self.stopping.is_set():
+                return applied
+        caught, self.last_record_id = await replay_log(
+            self.redis, self.streams, self.engine, self.last_record_id
+        )
+        await claim_pending(self.redis, self.streams, self.consumer)
+        store = self.snapshots.store
+        self.snapshots.sequence = max(self.snapshots.sequence, store.newest_sequence())
+        log.info("engine leads with epoch %s", self.lease.epoch)
+        await self.status.leading(self.lease.epoch)
+        return applied + caught
+
     # -- serving ----------------------------------------------------------------------------
 
     async def serve(self) -> None:
         """Process inputs until ``stopping`` is set: first the unacknowledged, then new ones.
 
-        On a clean stop it writes a last snapshot, so the next start replays nothing.
+        It serves only under the lease (``lead`` first, unless it holds it), renewed by a task
+        of its own. On a clean stop it writes a last snapshot, so the next start replays
+        nothing, and gives the lease up. Once the lease is lost it raises ``LeaseLost``.
         """
-        await self._read_and_apply("0")  # entries delivered to us before a crash
+        if not self.lease.held:
+            await self.lead()
+        if self.stopping.is_set():
+            gc.enable()
+            return
+        keeper = asyncio.create_task(self.lease.keep())
+        try:
+            await self._serve()
+        finally:
+            self.lease.halted.set()
+            await keeper
+        await self.lease.release()
+
+    async def _serve(self) -> None:
+        await self._read_and_apply("0")  # entries delivered to the leader before a crash
         warm = False
         snapshots = self.snapshots
+        swept = self.clock.monotonic()
         while not self.stopping.is_set():
+            if self.lease.lost.is_set():
+                raise LeaseLost(self.lease.value)
             await self._read_and_apply(">", block_ms=100 if warm else None)
+            if self.clock.monotonic() - swept >= self.lease.renew_s:
+                # An old leader, fenced out, may have read inputs it can no longer write:
+                # they wait pending in the group, so claim them and read them again.
+                swept = self.clock.monotonic()
+                await claim_pending(self.redis, self.streams, self.consumer)
+                await self._read_and_apply("0")
             if not warm:
                 warm = self._warm()
             if snapshots.reap():
@@ -108,7 +180,7 @@ class EngineService:
             count = sum(len(items) for _stream, items in inputs)
             if count:
                 async with self._batch:
-                    written, last = await apply_batch(self.redis, self.streams, self.engine, inputs)
+                    written, last = await apply_batch(self.writer, self.engine, inputs)
                     if last is not None:
                         self.last_record_id = last
                         self.snapshots.records_since += written
@@ -131,6 +203,13 @@ class EngineService:
                 return True
         return False
 
+    def _warm_all(self) -> None:
+        """Thaw everything the restore left cold, then freeze it and turn the collector on."""
+        while not self.engine.warm():
+            pass
+        gc.freeze()
+        gc.enable()
+
     # -- snapshots --------------------------------------------------------------------------
 
     async def snapshot_now(self) -> None:
@@ -144,7 +223,7 @@ class EngineService:
 
     async def trim(self) -> None:
         """Trim the streams behind the oldest kept snapshot and the journal's progress."""
-        await self.snapshots.trim(self.redis, self.streams)
+        await self.snapshots.trim(self.redis, self.streams, self.lease.trim)
 
     async def wait_for_snapshot(self) -> None:
         """Block until the snapshot child (if any) is done."""

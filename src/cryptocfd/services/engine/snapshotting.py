@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.services.snapshots import SnapshotStore, new_header
-from cryptocfd.services.trimming import trim_streams
+from cryptocfd.services.trimming import Trim, trim_streams
 from cryptocfd.trading.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,8 @@ class Snapshotter:
             self.reap()
             await asyncio.sleep(0.01)
 
-    async def trim(self, redis: Redis, streams: Streams) -> None:
+    async def trim(self, redis: Redis, streams: Streams, trim: Trim) -> None:
         """Trim the streams behind the oldest kept snapshot and the journal's progress."""
         oldest = self.store.oldest_record_id()
         if oldest is not None:
-            await trim_streams(redis, streams, oldest)
+            await trim_streams(redis, streams, oldest, trim)
