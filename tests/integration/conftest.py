@@ -12,10 +12,19 @@ from aiosmtpd.controller import Controller
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from tests.integration.engine_process import kill_leftovers
 from tests.integration.gateway_harness import Gateway, held, running_gateway
 from tests.integration.postgres import fresh_database
 from tests.integration.servers import free_port
 from tests.integration.smtp_inbox import Inbox
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_engine_outlives_its_module() -> Iterator[None]:
+    """Kill the engine processes a module's tests started and could not stop
+    (``kill_leftovers``); per module, since some modules share one platform among tests."""
+    yield
+    kill_leftovers()
 
 
 @pytest.fixture

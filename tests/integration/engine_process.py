@@ -10,6 +10,19 @@ from pathlib import Path
 
 from tests.waiting import eventually, says, tail
 
+# Every engine a test started, so one the test could not stop (it failed, or its task was
+# cancelled mid-way) is killed after it instead of outliving the suite: an engine waits for a
+# vanished Redis for ever.
+_started: list[EngineProcess] = []
+
+
+def kill_leftovers() -> None:
+    """SIGKILL every engine started and still running (its snapshot child too)."""
+    while _started:
+        engine = _started.pop()
+        if engine.process is not None and engine.process.poll() is None:
+            engine.kill()
+
 
 class EngineProcess:
     """One engine process in its own process group (so a kill takes its snapshot child too)."""
@@ -48,6 +61,7 @@ class EngineProcess:
                 start_new_session=True,
             )
         process = self.process
+        _started.append(self)
         eventually(
             lambda: says(self.log, until, process, seen + 1),
             timeout_s,
@@ -65,5 +79,12 @@ class EngineProcess:
         """SIGTERM: a clean stop, which writes a last snapshot."""
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        if self.process.wait(30) != 0:
+        try:
+            code = self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise RuntimeError(
+                f"the engine did not stop:\n{self.log.read_text()[-3000:]}"
+            ) from None
+        if code != 0:
             raise RuntimeError(f"the engine failed on stop:\n{self.log.read_text()[-3000:]}")
