@@ -13,7 +13,7 @@ import msgspec
 
 from cryptocfd.core.clock import now_utc
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import add_hits, check_hits, windowed
+from cryptocfd.gateway.ratelimit import hit_and_check
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.identity.tokens import (
     ACCESS_TOKEN_TTL_MS,
@@ -38,11 +38,12 @@ class Principal(msgspec.Struct, frozen=True):
     device_id: str | None = None
     session_hash: bytes | None = None  # cookie sessions: the stored hash of the session id
     signed_in_at_ms: int | None = None  # when a sign-in link began this session or family
+    account_id: int = 0
+    """The user's trading account (one per user, same id), set from ``user_id``: a field,
+    not a property, since every use case reads it."""
 
-    @property
-    def account_id(self) -> int:
-        """The user's trading account (one per user, same id)."""
-        return self.user_id
+    def __post_init__(self) -> None:
+        msgspec.structs.force_setattr(self, "account_id", self.user_id)
 
 
 class Bearer(msgspec.Struct, frozen=True):
@@ -113,21 +114,13 @@ async def _gate(
 ) -> None:
     """At most one Redis round trip: the family's revocation marker (bearer tokens) and the
     per-user counter on routes that opt in (trading writes). The per-IP counter was counted
-    before routing (``edge.PerIpLimit``)."""
+    before routing (``edge.Edge``)."""
     revoked = None if family is None else revoked_key(resources, family)
     if not per_user_limit:  # one command costs the gateway less than a pipeline of one
         if revoked is not None and await resources.redis.exists(revoked):
             raise unauthenticated("access token revoked")
         return
-    now_s = now_ms // 1000
     counter = f"{resources.prefix}rl:user:{user_id}"
-    async with resources.redis.pipeline(transaction=False) as pipe:
-        if revoked is not None:
-            pipe.exists(revoked)
-        add_hits(pipe, [windowed(counter, now_s)])
-        results = await pipe.execute()
-    if revoked is not None:
-        if results[0]:
-            raise unauthenticated("access token revoked")
-        results = results[1:]
-    check_hits(results[::2], [resources.settings.rate_per_user_per_min], now_s)
+    limit = resources.settings.rate_per_user_per_min
+    if await hit_and_check(resources.redis, counter, limit, now_ms // 1000, revoked):
+        raise unauthenticated("access token revoked")

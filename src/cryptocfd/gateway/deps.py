@@ -34,9 +34,9 @@ from cryptocfd.gateway.auth import (
     authenticate,
     unauthenticated,
 )
-from cryptocfd.gateway.body import MAX_BODY_BYTES, decode_hook, plain
+from cryptocfd.gateway.body import MAX_BODY_BYTES, OrderId, decode_hook
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import client_key, scope_ip
+from cryptocfd.gateway.perip import client_key, scope_ip
 from cryptocfd.gateway.resources import Resources
 
 T = TypeVar("T")
@@ -146,7 +146,7 @@ _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 
 def decode_body(raw: bytes, struct: type[T]) -> T:
-    """``raw`` decoded into ``struct``, or a 400 saying what is wrong."""
+    """``raw`` decoded into ``struct``, or a 400 saying what is wrong (413 when too big)."""
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(413, "BODY_TOO_LARGE", f"bodies are at most {MAX_BODY_BYTES} bytes")
     decoder = _decoders.get(struct)
@@ -160,7 +160,17 @@ def decode_body(raw: bytes, struct: type[T]) -> T:
         raise ApiError(400, "INVALID_JSON", f"the body is not valid JSON: {exc}") from exc
     except RecursionError as exc:  # msgspec recurses once per nesting level of arrays/objects
         raise ApiError(400, "INVALID_JSON", "the body is nested too deeply") from exc
-    return plain(value)
+    return _plain(value)
+
+
+def _plain(value: T) -> T:
+    """``value`` with each ``OrderId`` a plain ``int`` again, which every encoder takes."""
+    ids = {
+        name: int(field)
+        for name in value.__struct_fields__  # type: ignore[attr-defined]
+        if isinstance(field := getattr(value, name), OrderId)
+    }
+    return msgspec.structs.replace(value, **ids) if ids else value  # type: ignore[type-var]
 
 
 def public_dependencies(slot: ResourcesSlot) -> dict[str, Provide]:

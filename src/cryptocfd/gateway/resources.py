@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -48,11 +48,12 @@ class Resources:
     assets: dict[str, AssetSpec]
     live: LiveHub
     clock: Clock = WALL  # every time the gateway reads, from commands' ts to rate windows
+    prefix: str = field(init=False)
+    """The Redis key prefix of this installation (``settings.redis_prefix``), read by every
+    request: an attribute, not a property computed each time."""
 
-    @property
-    def prefix(self) -> str:
-        """The Redis key prefix of this installation."""
-        return self.settings.redis_prefix
+    def __post_init__(self) -> None:
+        self.prefix = self.settings.redis_prefix
 
     @property
     def secure_cookies(self) -> bool:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from cryptocfd.gateway.body import Amount, OptionalAmount, OrderId, no_amount
+from cryptocfd.gateway.body import NO_AMOUNT, Amount, OptionalAmount, OrderId
 from cryptocfd.identity.emails import MAX_EMAIL_CHARS
 
 Money = Annotated[str, Meta(description="US dollars, two decimals", examples=["10000.00"])]
@@ -149,12 +149,12 @@ class CreateOrderRequest(_Body, frozen=True, forbid_unknown_fields=True):
     side: Literal["long", "short", "buy", "sell"] | None = None
     type: Literal["buy", "sell", "long", "short"] | None = None
     order_type: Literal["market", "limit", "stop"] = "market"
-    price: OptionalAmount = msgspec.field(default_factory=no_amount)
-    take_profit: OptionalAmount = msgspec.field(default_factory=no_amount)
-    stop_loss: OptionalAmount = msgspec.field(default_factory=no_amount)
-    trailing_distance: OptionalAmount = msgspec.field(default_factory=no_amount)
+    price: OptionalAmount = NO_AMOUNT
+    take_profit: OptionalAmount = NO_AMOUNT
+    stop_loss: OptionalAmount = NO_AMOUNT
+    trailing_distance: OptionalAmount = NO_AMOUNT
     slippage_bps: Annotated[int, Meta(ge=0, le=10_000)] | None = None
-    expected_price: OptionalAmount = msgspec.field(default_factory=no_amount)
+    expected_price: OptionalAmount = NO_AMOUNT
     expires_at: Timestamp | None = None
     client_order_id: ClientId | None = None
 
@@ -214,7 +214,7 @@ class CloseRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Close a position, or ``fraction`` of it (0 < fraction ≤ 1, default all)."""
 
     order_id: OrderId
-    fraction: OptionalAmount = msgspec.field(default_factory=no_amount)
+    fraction: OptionalAmount = NO_AMOUNT
 
 
 class ModifyRequest(_Body, frozen=True, forbid_unknown_fields=True):
