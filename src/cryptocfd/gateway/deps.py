@@ -15,6 +15,7 @@ is known, so a stranger gets the 401, never a body's 400.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, TypeAlias, TypeVar
 
 import msgspec
@@ -149,6 +150,8 @@ def decode_body(raw: bytes, struct: type[T]) -> T:
     """``raw`` decoded into ``struct``, or a 400 saying what is wrong (413 when too big)."""
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(413, "BODY_TOO_LARGE", f"bodies are at most {MAX_BODY_BYTES} bytes")
+    if _too_deep(raw):
+        raise ApiError(400, "INVALID_JSON", f"the body is nested more than {MAX_NESTING} deep")
     decoder = _decoders.get(struct)
     if decoder is None:
         decoder = _decoders[struct] = msgspec.json.Decoder(struct, dec_hook=decode_hook)
@@ -161,6 +164,30 @@ def decode_body(raw: bytes, struct: type[T]) -> T:
     except RecursionError as exc:  # msgspec recurses once per nesting level of arrays/objects
         raise ApiError(400, "INVALID_JSON", "the body is nested too deeply") from exc
     return _plain(value)
+
+
+# No body of ours nests this deep. msgspec's own bound is the interpreter's recursion limit,
+# which a library may raise (hypothesis does while it runs), so the refusal would depend on
+# what ran before; this bound does not.
+MAX_NESTING = 32
+_JSON_NESTING = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Whether ``raw`` opens more than ``MAX_NESTING`` arrays or objects inside each other
+    (brackets inside strings do not count)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_NESTING:  # every real body: no scan
+        return False
+    depth = 0
+    for token in _JSON_NESTING.finditer(raw):
+        mark = token.group()
+        if mark in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif mark in (b"]", b"}"):
+            depth -= 1
+    return False
 
 
 def _plain(value: T) -> T:
