@@ -15,7 +15,7 @@ from cryptocfd.gateway import docs, edge, web
 from cryptocfd.gateway.deps import ResourcesSlot, public_dependencies, signed_in_dependencies
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.resources import open_resources
-from cryptocfd.gateway.routes import account, auth, devmail, market, ops, trade, verify, ws
+from cryptocfd.gateway.routes import account, apikeys, auth, devmail, market, ops, trade, verify, ws
 from cryptocfd.settings import Settings
 
 API = "/api/v1"
@@ -44,6 +44,7 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
             *auth.PRIVATE_ROUTES,
             *trade.ROUTES,
             *account.ROUTES,
+            *apikeys.ROUTES,
             *market.PRIVATE_ROUTES,
         ],
         dependencies=signed_in_dependencies(),

@@ -39,6 +39,14 @@ from cryptocfd.gateway.body import MAX_BODY_BYTES, OrderId, decode_hook
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.perip import client_key, scope_ip
 from cryptocfd.gateway.resources import Resources
+from cryptocfd.identity.apikeys import (
+    HEADER_KEY,
+    HEADER_RECV_WINDOW,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    Signed,
+)
+from cryptocfd.identity.apikeys import Scope as ApiScope
 
 T = TypeVar("T")
 
@@ -46,6 +54,12 @@ RESOURCES = "resources"
 PRINCIPAL = "principal"
 PAYLOAD = "payload"
 PER_USER_LIMIT = "per_user_limit"  # handler opt: count the request against the user's limit
+API_SCOPE = "api_scope"  # handler opt: the API key scope it takes (absent: no API key at all)
+READS = {API_SCOPE: ApiScope.READ}
+"""The opt of a signed-in read an API key with the ``read`` scope may make."""
+TRADES = {API_SCOPE: ApiScope.TRADE, PER_USER_LIMIT: True}
+"""The opt of a trading write: an API key needs the ``trade`` scope, and it counts against
+the user's limit."""
 CLIENT_IP = "client_ip"
 RAW_BODY = "raw_body"  # handler opt: the JSON body a handler that reads its own documents
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -95,8 +109,19 @@ def provide_client_ip(scope: Scope) -> str:
 # The raw request, in the providers below: the credential is in its headers and cookies,
 # the body is its bytes, and its route handler says what the body is.
 async def provide_principal(request: Request[Any, Any, Any], resources: ResourcesDep) -> Principal:
-    """The caller, or a 401 (403 for a cookie write without its CSRF token)."""
-    per_user_limit = bool(request.route_handler.opt.get(PER_USER_LIMIT))
+    """The caller, or a 401 (403 for a cookie write without its CSRF token, or an API key on
+    a route it may not use)."""
+    opt = request.route_handler.opt
+    per_user_limit = bool(opt.get(PER_USER_LIMIT))
+    api_key = request.headers.get(HEADER_KEY)
+    if api_key is not None:
+        return await authenticate(
+            resources,
+            await signed_credential(request, api_key),
+            per_user_limit=per_user_limit,
+            scope=opt.get(API_SCOPE),
+            client_ip=scope_ip(request.scope),
+        )
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
@@ -107,7 +132,25 @@ async def provide_principal(request: Request[Any, Any, Any], resources: Resource
     if sid:
         csrf = None if request.method in SAFE_METHODS else request.headers.get(CSRF_HEADER, "")
         return await authenticate(resources, Session(sid, csrf), per_user_limit=per_user_limit)
-    raise unauthenticated("sign in first: a bearer token or a session cookie")
+    raise unauthenticated("sign in first: a bearer token, a session cookie or an API key")
+
+
+async def signed_credential(request: Request[Any, Any, Any], api_key: str) -> Signed:
+    """A signed request's headers, and what its signature covers: the raw query string of a
+    GET or DELETE, the raw body of anything else."""
+    method = request.method
+    if method in ("GET", "HEAD", "DELETE"):
+        payload = bytes(request.scope.get("query_string", b""))
+    else:
+        payload = await request.body()  # Litestar keeps it: the payload provider reads it again
+    headers = request.headers
+    return Signed(
+        api_key=api_key,
+        timestamp=headers.get(HEADER_TIMESTAMP, ""),
+        recv_window=headers.get(HEADER_RECV_WINDOW),
+        signature=headers.get(HEADER_SIGNATURE, ""),
+        payload=payload,
+    )
 
 
 async def provide_payload(request: Request[Any, Any, Any]) -> Any:
