@@ -165,7 +165,14 @@ class ReadyLine:
         self.process = process
         self.said = threading.Event()
         self.at = 0.0
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def close(self) -> None:
+        """Once the process has exited: let the reader finish, then close the pipe it read."""
+        self._reader.join()
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -221,6 +228,9 @@ async def one_run(args: argparse.Namespace, seeded: Path, key: str) -> dict[str,
                 if engine.poll() is None:
                     os.killpg(engine.pid, signal.SIGKILL)
                     engine.wait()
+            standby_ready.close()
+            assert leader.stdout is not None
+            leader.stdout.close()
             await drop_keys(redis, streams.prefix)
             await redis.aclose()
     print(
