@@ -24,6 +24,7 @@ def test_bench_failover_when_run_small_reports_a_takeover_and_the_standby_lag(
     figures = json.loads(out[-1])
     assert 0 < figures["takeover_ms"] < 10_000  # a 1 s lease lapses and is taken in seconds
     assert 0 < figures["standby_ready_ms"] <= figures["takeover_ms"]
+    assert 0 <= figures["lease_left_ms"] <= 1_000  # what the dead leader's lease had left
     assert 0 <= figures["standby_lag_records"] <= figures["standby_lag_max"]
     assert figures["leader_rss_mb"] > 0 and figures["standby_rss_mb"] > 0
     assert figures["runs"] == 1

@@ -8,10 +8,13 @@ leader, and a standby following its records. Once the standby reports it follows
 to the leader open loop at ``--rate`` a second for ``--seconds`` (deposits, small market orders
 and closes of seeded positions across the accounts, with the three assets ticking four times a
 second as a feed would keep them), while the standby's reported lag is sampled. Then the
-leader is SIGKILLed and a deposit sent at once. Figures, each run's and their medians:
+leader is SIGKILLed, at a moment drawn at random within a renewal round of its lease,
+and a deposit sent at once. Figures, each run's and their medians:
 
 - ``takeover_ms``: from the kill until that deposit's reply, from the standby now leading (the
   lease's time to live, ``--ttl-ms``, is most of it);
+- ``lease_left_ms``: the time the dead leader's lease still had to live at the kill (the
+  standby takes it at its next try after that, at most a third of the TTL later);
 - ``standby_ready_ms``: from the kill until the standby said it leads (lease taken, log caught
   up, pending inputs claimed): the rest of ``takeover_ms`` is serving the first batch;
 - ``standby_lag_records`` and ``standby_lag_max``: the p99 and the most of the records the
@@ -47,6 +50,7 @@ from cryptocfd.bus.engine_status import read_status
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.core.tick import Tick
+from cryptocfd.services.engine.lease import lease_key
 from cryptocfd.trading.commands import ClosePosition, Command, Deposit, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted
 
@@ -213,8 +217,13 @@ async def one_run(args: argparse.Namespace, seeded: Path, key: str) -> dict[str,
             await open_loop(client, args, load)
             stop_sampling.set()
             await sampler
+            # A crash comes at any moment of the lease's renewal round. Without this pause the
+            # kill would fall at one fixed point of it: the load starts at a standby report and
+            # lasts a whole number of rounds, and the takeover would always take the same time.
+            await asyncio.sleep(secrets.randbelow(args.ttl_ms // 3 + 1) / 1000)
             kill_engine(leader)
             killed = time.perf_counter()
+            left_ms = await redis.pttl(lease_key(streams.prefix))
             outcome = await client.send(Deposit("after", int(time.time() * 1000), 1, 100))
             took_ms = (time.perf_counter() - killed) * 1000
             assert isinstance(outcome, Accepted), outcome
@@ -240,6 +249,7 @@ async def one_run(args: argparse.Namespace, seeded: Path, key: str) -> dict[str,
     )
     return {
         "takeover_ms": took_ms,
+        "lease_left_ms": float(left_ms),
         "standby_ready_ms": ready_ms,
         "standby_lag_records": p99([float(lag) for lag in load.lags]),
         "standby_lag_max": float(max(load.lags, default=-1)),
