@@ -37,6 +37,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,64 +194,106 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[98]
 
 
+@contextlib.contextmanager
+def two_engines(
+    redis_url: str, prefix: str, state: Path, key: str, ttl_ms: int
+) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], ReadyLine]]:
+    """A leader, then its standby once the leader serves; both killed and their pipes closed
+    after, whatever happened."""
+    ttl = {"CRYPTOCFD_ENGINE_LEASE_TTL_MS": str(ttl_ms)}
+    leader, _ = start_engine(redis_url, prefix, state, key, extra=ttl)
+    standby: subprocess.Popen[bytes] | None = None
+    ready: ReadyLine | None = None
+    try:
+        standby, _ = start_engine(redis_url, prefix, state, key, b"engine standby", ttl)
+        ready = ReadyLine(standby)
+        yield leader, standby, ready
+    finally:
+        for engine in (leader, standby):
+            if engine is not None and engine.poll() is None:
+                os.killpg(engine.pid, signal.SIGKILL)
+                engine.wait()
+        if ready is not None:
+            ready.close()
+        for engine in (leader, standby):
+            if engine is not None and engine.stdout is not None:
+                engine.stdout.close()
+
+
+async def loaded(
+    client: EngineClient, redis: Redis, prefix: str, pids: list[int], args: argparse.Namespace
+) -> Load:
+    """Once the standby follows, the open loop's load, with the standby's reports sampled."""
+    load = Load()
+    await following(redis, prefix)
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample(redis, prefix, pids, load, stop))
+    await open_loop(client, args, load)
+    stop.set()
+    await sampler
+    return load
+
+
+async def take_over(
+    client: EngineClient,
+    redis: Redis,
+    prefix: str,
+    leader: subprocess.Popen[bytes],
+    ready: ReadyLine,
+    ttl_ms: int,
+) -> dict[str, float]:
+    """Kill the leader and time a deposit's reply, the lease it left and the standby's word."""
+    # A crash comes at any moment of the lease's renewal round. Without this pause the kill
+    # would fall at one fixed point of it: the load starts at a standby report and lasts a
+    # whole number of rounds, and the takeover would always take the same time.
+    await asyncio.sleep(secrets.randbelow(ttl_ms // 3 + 1) / 1000)
+    kill_engine(leader)
+    killed = time.perf_counter()
+    left_ms = await redis.pttl(lease_key(prefix))
+    outcome = await client.send(Deposit("after", int(time.time() * 1000), 1, 100))
+    took_ms = (time.perf_counter() - killed) * 1000
+    assert isinstance(outcome, Accepted), outcome
+    assert ready.said.wait(FOLLOWING_TIMEOUT_S), "the standby never said it leads"
+    return {
+        "takeover_ms": took_ms,
+        "lease_left_ms": float(left_ms),
+        "standby_ready_ms": (ready.at - killed) * 1000,
+    }
+
+
 async def one_run(args: argparse.Namespace, seeded: Path, key: str) -> dict[str, float]:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     streams = Streams(f"bench-failover-{secrets.token_hex(4)}:")
     redis = Redis.from_url(redis_url)
-    ttl = {"CRYPTOCFD_ENGINE_LEASE_TTL_MS": str(args.ttl_ms)}
-    with tempfile.TemporaryDirectory() as state:
-        shutil.copytree(seeded / "snapshots", Path(state) / "snapshots")
-        leader, _ = start_engine(redis_url, streams.prefix, Path(state), key, extra=ttl)
-        standby, _ = start_engine(
-            redis_url, streams.prefix, Path(state), key, b"engine standby", ttl
-        )
-        standby_ready = ReadyLine(standby)
-        client = EngineClient(redis, streams, timeout_s=30)
-        await client.start()
-        stop, load = asyncio.Event(), Load()
-        ticker = asyncio.create_task(ticks(redis, streams, stop))
-        try:
-            await following(redis, streams.prefix)
-            stop_sampling = asyncio.Event()
-            pids = [leader.pid, standby.pid]
-            sampler = asyncio.create_task(sample(redis, streams.prefix, pids, load, stop_sampling))
-            await open_loop(client, args, load)
-            stop_sampling.set()
-            await sampler
-            # A crash comes at any moment of the lease's renewal round. Without this pause the
-            # kill would fall at one fixed point of it: the load starts at a standby report and
-            # lasts a whole number of rounds, and the takeover would always take the same time.
-            await asyncio.sleep(secrets.randbelow(args.ttl_ms // 3 + 1) / 1000)
-            kill_engine(leader)
-            killed = time.perf_counter()
-            left_ms = await redis.pttl(lease_key(streams.prefix))
-            outcome = await client.send(Deposit("after", int(time.time() * 1000), 1, 100))
-            took_ms = (time.perf_counter() - killed) * 1000
-            assert isinstance(outcome, Accepted), outcome
-            assert standby_ready.said.wait(FOLLOWING_TIMEOUT_S), "the standby never said it leads"
-            ready_ms = (standby_ready.at - killed) * 1000
-        finally:
-            stop.set()
-            await ticker
-            await client.close()
-            for engine in (leader, standby):
-                if engine.poll() is None:
-                    os.killpg(engine.pid, signal.SIGKILL)
-                    engine.wait()
-            standby_ready.close()
-            assert leader.stdout is not None
-            leader.stdout.close()
-            await drop_keys(redis, streams.prefix)
-            await redis.aclose()
+    try:
+        with tempfile.TemporaryDirectory() as state:
+            shutil.copytree(seeded / "snapshots", Path(state) / "snapshots")
+            engines = two_engines(redis_url, streams.prefix, Path(state), key, args.ttl_ms)
+            with engines as (leader, standby, ready):
+                client = EngineClient(redis, streams, timeout_s=30)
+                await client.start()
+                stop = asyncio.Event()
+                ticker = asyncio.create_task(ticks(redis, streams, stop))
+                try:
+                    pids = [leader.pid, standby.pid]
+                    load = await loaded(client, redis, streams.prefix, pids, args)
+                    figures = await take_over(
+                        client, redis, streams.prefix, leader, ready, args.ttl_ms
+                    )
+                finally:
+                    stop.set()
+                    await ticker
+                    await client.close()
+    finally:
+        await drop_keys(redis, streams.prefix)
+        await redis.aclose()
     print(
         f"run: {load.accepted:,} accepted, rejected {load.rejected or 'none'}; "
         f"{len(load.lags)} lag reports {load.lags}",
         flush=True,
     )
     return {
-        "takeover_ms": took_ms,
-        "lease_left_ms": float(left_ms),
-        "standby_ready_ms": ready_ms,
+        **figures,
         "standby_lag_records": p99([float(lag) for lag in load.lags]),
         "standby_lag_max": float(max(load.lags, default=-1)),
         "reply_p99_ms": p99(load.replies_ms),
