@@ -76,6 +76,11 @@ return 1
 )
 
 
+def lease_key(prefix: str) -> str:
+    """The lease's key: ``epoch:consumer`` of its holder, with the time it has left to live."""
+    return f"{prefix}engine:lease"
+
+
 class LeaseLost(Exception):  # noqa: N818 - it names what happened, as ``CannotRecover`` does
     """Another engine holds the lease now: this one must not write another thing."""
 
@@ -87,7 +92,7 @@ class Lease:
         self.redis = redis
         self.consumer = consumer
         self.ttl_ms = ttl_ms
-        self.keys = [f"{prefix}engine:lease", f"{prefix}engine:epoch"]
+        self.keys = [lease_key(prefix), f"{prefix}engine:epoch"]
         # How often the holder renews (and a standby tries to take it): well within the TTL.
         self.renew_s = ttl_ms / 3000
         self.value = ""  # ``epoch:consumer`` while we hold it
