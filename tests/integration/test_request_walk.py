@@ -9,13 +9,15 @@ apply, write) to its return; what the engine's loop does between batches (the le
 check, the snapshot cadence) runs whether or not a request came, and is not on the walk.
 Start-up, sign-in and the tick before are outside it too.
 
-A *return* is a file the walk enters again, called from another project file, after it had
-entered it before: the walk going back into a room it had left. Calls within one file, a
-coroutine resuming, and the framework calling the middleware for each ASGI message are not;
-nor is a second use of ``core``, the shared vocabulary (money, the clock) every layer speaks,
-which holds no stage of the request, nor the engine's rules in ``trading`` calling each other:
-the walk goes to the engine and back, and what the engine does inside is its own (pure, and
-tested as rules in ``tests/unit/trading``).
+A *room* is a file that holds a stage of the walk: one that calls on into another project
+file. A *return* is a room the walk enters again, called from another project file, after it
+had entered it before: the walk going back into a room it had left. A file that calls no other
+(``core``'s money and clock, the rate windows' arithmetic) is a tool the stages use, not a
+room, and a second use of it is not a return; every file entered is still counted. Calls within
+one file, a coroutine resuming, and the framework calling the middleware for each ASGI message
+are not returns either, nor the engine's rules in ``trading`` calling each other: the walk goes
+to the engine and back, and what the engine does inside is its own (pure, and tested as rules
+in ``tests/unit/trading``).
 
 The bounds are today's figures, so the walk cannot quietly grow; docs/architecture.md
 ("One request, file by file") gives it file by file.
@@ -38,7 +40,6 @@ RESUMABLE = inspect.CO_COROUTINE | inspect.CO_GENERATOR | inspect.CO_ASYNC_GENER
 SOURCE = str(Path(cryptocfd.__file__).parent) + "/"
 GATEWAY_FILES_AT_MOST = 14
 ENGINE_FILES_AT_MOST = 10
-VOCABULARY = "core/"
 RULES = "trading/"
 BATCH_FILE, BATCH_ENTRY = SOURCE + "services/engine/batch.py", "serve_batch"
 
@@ -104,13 +105,14 @@ def steps_of(calls: list[tuple[str, str]]) -> list[str]:
 
 
 def returns_of(calls: list[tuple[str, str]]) -> list[str]:
-    """The files entered again, from another project file, after the walk had entered them."""
+    """The rooms entered again, from another project file, after the walk had entered them."""
+    rooms = {caller for caller, callee in calls if caller != callee}  # files that call onward
     seen: set[str] = set()
     again: dict[str, None] = {}
     for caller, callee in calls:
         repeated = callee in seen and caller != callee and not caller.startswith("/")
         within_rules = caller.startswith(RULES) and callee.startswith(RULES)
-        if repeated and not within_rules and not callee.startswith(VOCABULARY):
+        if repeated and callee in rooms and not within_rules:
             again[callee] = None
         seen.add(callee)
     return list(again)

@@ -30,6 +30,7 @@ from cryptocfd.gateway.auth import (
     SAFE_METHODS,
     SESSION_COOKIE,
     Bearer,
+    Credential,
     Principal,
     Session,
     authenticate,
@@ -38,6 +39,7 @@ from cryptocfd.gateway.auth import (
 from cryptocfd.gateway.body import MAX_BODY_BYTES, OrderId, decode_hook
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.perip import client_key, scope_ip
+from cryptocfd.gateway.ratelimit import RATE_WINDOW
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.identity.apikeys import (
     HEADER_KEY,
@@ -112,26 +114,33 @@ async def provide_principal(request: Request[Any, Any, Any], resources: Resource
     """The caller, or a 401 (403 for a cookie write without its CSRF token, or an API key on
     a route it may not use)."""
     opt = request.route_handler.opt
-    per_user_limit = bool(opt.get(PER_USER_LIMIT))
+    principal = await authenticate(
+        resources,
+        await credential_of(request),
+        per_user_limit=bool(opt.get(PER_USER_LIMIT)),
+        scope=opt.get(API_SCOPE),
+    )
+    if principal.window is not None:  # the answer reports the per-user limit (edge.Edge)
+        request.scope["state"][RATE_WINDOW] = principal.window
+    return principal
+
+
+async def credential_of(request: Request[Any, Any, Any]) -> Credential:
+    """What the request signs in with: an API key's signature, a bearer token or a session
+    cookie, in that order; a 401 for none."""
     api_key = request.headers.get(HEADER_KEY)
     if api_key is not None:
-        return await authenticate(
-            resources,
-            await signed_credential(request, api_key),
-            per_user_limit=per_user_limit,
-            scope=opt.get(API_SCOPE),
-            client_ip=scope_ip(request.scope),
-        )
+        return await signed_credential(request, api_key)
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthenticated("expected Authorization: Bearer <access token>")
-        return await authenticate(resources, Bearer(token.strip()), per_user_limit=per_user_limit)
+        return Bearer(token.strip())
     sid = request.cookies.get(SESSION_COOKIE)
     if sid:
         csrf = None if request.method in SAFE_METHODS else request.headers.get(CSRF_HEADER, "")
-        return await authenticate(resources, Session(sid, csrf), per_user_limit=per_user_limit)
+        return Session(sid, csrf)
     raise unauthenticated("sign in first: a bearer token, a session cookie or an API key")
 
 
@@ -150,6 +159,7 @@ async def signed_credential(request: Request[Any, Any, Any], api_key: str) -> Si
         recv_window=headers.get(HEADER_RECV_WINDOW),
         signature=headers.get(HEADER_SIGNATURE, ""),
         payload=payload,
+        client_ip=scope_ip(request.scope),
     )
 
 

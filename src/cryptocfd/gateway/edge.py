@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 from cryptocfd.gateway.errors import ApiError, error_json
 from cryptocfd.gateway.metrics import LATENCY, REQUESTS
 from cryptocfd.gateway.perip import BatchedCounter
+from cryptocfd.gateway.ratelimit import RATE_WINDOW, Window
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -122,7 +123,8 @@ class Edge:
             self.counter = BatchedCounter(resources.redis, resources.clock)
         try:
             limit = resources.settings.rate_per_ip_per_min
-            await self.counter.hit_client(resources.prefix, scope, limit)
+            window = await self.counter.hit_client(resources.prefix, scope, limit)
+            scope["state"][RATE_WINDOW] = window  # unless the sign-in check reports its own
         except ApiError as refusal:
             return refusal
         except RedisError as exc:
@@ -140,6 +142,9 @@ class Edge:
                 status = message["status"]
                 headers = framing_forbidden(message.get("headers", ()))
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
+                window = scope["state"].get(RATE_WINDOW)
+                if window is not None and status != 429:  # a 429 reports its own
+                    headers.extend(_window_headers(window))
                 if scope.get("method") == "OPTIONS":
                     headers = self._with_allow(scope, headers)
                 message["headers"] = headers
@@ -173,6 +178,10 @@ class Edge:
         if allow is None:
             return headers
         return [*((k, v) for k, v in headers if k.lower() != b"allow"), (b"allow", allow)]
+
+
+def _window_headers(window: Window) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode(), value.encode()) for name, value in window.headers().items()]
 
 
 def _request_id(scope: Scope) -> str:

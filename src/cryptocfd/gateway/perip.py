@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 
 from cryptocfd.core.clock import WALL, Clock
-from cryptocfd.gateway.ratelimit import WINDOW_S, too_many
+from cryptocfd.gateway.ratelimit import WINDOW_S, Window, too_many, window_of
 
 if TYPE_CHECKING:
     from litestar.types import Scope
@@ -66,12 +66,14 @@ class BatchedCounter:
         self._window = -1
         self._counts: dict[str, list[int]] = {}  # key -> [shared total seen, not yet shared]
 
-    async def hit_client(self, prefix: str, scope: Scope, limit: int) -> None:
+    async def hit_client(self, prefix: str, scope: Scope, limit: int) -> Window:
         """Count one request against its client's address (``client_key``); 429 past it."""
-        await self.hit(f"{prefix}rl:ip:{client_key(scope_ip(scope))}", limit)
+        return await self.hit(f"{prefix}rl:ip:{client_key(scope_ip(scope))}", limit)
 
-    async def hit(self, key: str, limit: int, window_s: int = WINDOW_S) -> None:
-        """Count one request against ``key``; raise a 429 once ``limit`` is passed."""
+    async def hit(self, key: str, limit: int, window_s: int = WINDOW_S) -> Window:
+        """Count one request against ``key``; raise a 429 once ``limit`` is passed. The
+        window as this process knows it: what every gateway had counted when it last shared,
+        and its own since."""
         now_s = self._clock.now_ms() // 1000
         window = now_s // window_s
         if window != self._window:
@@ -86,5 +88,7 @@ class BatchedCounter:
                 counts[1] += adding  # keep them for the next try
                 raise
             counts[0] = max(counts[0], int(shared))
-        if counts[0] + counts[1] > limit:
+        used = counts[0] + counts[1]
+        if used > limit:
             raise too_many(limit, now_s, window_s)
+        return window_of(limit, used, now_s, window_s)

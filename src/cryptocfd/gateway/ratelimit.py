@@ -6,6 +6,8 @@ over the limit is told exactly how many seconds remain (``Retry-After``).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -13,6 +15,29 @@ from cryptocfd.core.clock import Clock
 from cryptocfd.gateway.errors import ApiError
 
 WINDOW_S = 60
+RATE_WINDOW = "rate_window"  # the scope state's key for the window a response reports
+
+
+class Window(NamedTuple):
+    """A limit's window as a response reports it: ``X-RateLimit-Limit``, ``-Remaining`` and
+    ``-Reset`` (seconds until the window ends, as the IETF RateLimit fields count them)."""
+
+    limit: int
+    used: int
+    reset_s: int
+
+    def headers(self) -> dict[str, str]:
+        """The three headers."""
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(0, self.limit - self.used)),
+            "X-RateLimit-Reset": str(self.reset_s),
+        }
+
+
+def window_of(limit: int, used: int, now_s: int, window_s: int = WINDOW_S) -> Window:
+    """The window holding ``now_s`` with ``used`` of ``limit`` counted."""
+    return Window(limit, used, window_s - now_s % window_s)
 
 
 def windowed(key: str, now_s: int, window_s: int = WINDOW_S) -> str:
@@ -36,12 +61,12 @@ def check_hits(counts: list[int], limits: list[int], now_s: int, window_s: int =
 
 def too_many(limit: int, now_s: int, window_s: int = WINDOW_S) -> ApiError:
     """The 429 of a client past ``limit`` at ``now_s``, with the seconds its window has left."""
-    retry_after = window_s - now_s % window_s
+    window = window_of(limit, limit, now_s, window_s)
     return ApiError(
         429,
         "RATE_LIMITED",
-        f"more than {limit} requests a minute; try again in {retry_after} s",
-        {"Retry-After": str(retry_after)},
+        f"more than {limit} requests a minute; try again in {window.reset_s} s",
+        {"Retry-After": str(window.reset_s), **window.headers()},
     )
 
 
@@ -54,16 +79,19 @@ async def hit(redis: Redis, key: str, limit: int, clock: Clock, window_s: int = 
     check_hits([results[0]], [limit], now_s, window_s)
 
 
-async def hit_and_check(redis: Redis, key: str, limit: int, now_s: int, marker: str | None) -> bool:
-    """Count one request against ``key`` (a 429 past ``limit``) and say, in the same round
-    trip, whether ``marker`` exists (``None``: nothing to ask). The marker is answered first:
-    a revoked sign-in is a 401 even past the limit."""
+async def hit_and_check(
+    redis: Redis, key: str, limit: int, now_s: int, marker: str | None
+) -> Window | None:
+    """Count one request against ``key`` (a 429 past ``limit``) and ask, in the same round
+    trip, whether ``marker`` exists (``None``: nothing to ask): ``None`` if it does (a revoked
+    sign-in is a 401 even past the limit), else the window as counted."""
     async with redis.pipeline(transaction=False) as pipe:
         if marker is not None:
             pipe.exists(marker)
         add_hits(pipe, [windowed(key, now_s)])
         results = await pipe.execute()
     if marker is not None and results[0]:
-        return True
-    check_hits([results[-2]], [limit], now_s)
-    return False
+        return None
+    count = int(results[-2])
+    check_hits([count], [limit], now_s)
+    return window_of(limit, count, now_s)

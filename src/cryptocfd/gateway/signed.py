@@ -16,7 +16,7 @@ import ipaddress
 
 from cryptocfd.core.clock import now_utc
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import add_hits, check_hits, windowed
+from cryptocfd.gateway.ratelimit import Window, add_hits, check_hits, window_of, windowed
 from cryptocfd.gateway.resources import CachedKey, Resources
 from cryptocfd.identity.apikeys import (
     AHEAD_MS,
@@ -52,12 +52,12 @@ def _refused(status: int, code: str, message: str) -> ApiError:
 async def check_signed(
     resources: Resources,
     signed: Signed,
-    client_ip: str,
     scope: Scope | None,
     *,
     per_user_limit: bool,
-) -> LiveKey:
-    """The key that signed the request, or the API error that refuses it."""
+) -> tuple[LiveKey, Window | None]:
+    """The key that signed the request and the per-user window where the route counts it, or
+    the API error that refuses the request."""
     now_ms = resources.clock.now_ms()
     try:
         window_ms = check_window(signed, now_ms)
@@ -69,17 +69,18 @@ async def check_signed(
     key = cached.key
     if not signature_matches(key.secret, signed):
         raise _refused(401, "BAD_SIGNATURE", "X-CFD-SIGNATURE does not match the request")
-    if key.ip_allowlist and not _allowed(client_ip, key):
-        raise _refused(403, "IP_NOT_ALLOWED", f"{client_ip} is not on this key's allowlist")
+    if key.ip_allowlist and not _allowed(signed.client_ip, key):
+        message = f"{signed.client_ip} is not on this key's allowlist"
+        raise _refused(403, "IP_NOT_ALLOWED", message)
     if scope is None:
         raise _refused(403, "API_KEY_NOT_ALLOWED", "this route takes a signed-in session or token")
     if scope not in key.scopes:
         raise _refused(403, "SCOPE_REQUIRED", f"this route needs a key with the {scope} scope")
-    await _gate(resources, signed, key, window_ms, now_ms, per_user_limit=per_user_limit)
+    window = await _gate(resources, signed, key, window_ms, now_ms, per_user_limit=per_user_limit)
     if now_ms - cached.marked_ms >= MARK_USED_EVERY_MS:
         cached.marked_ms = now_ms
         await mark_used(resources.pool, key.key_id, now_utc(resources.clock))
-    return key
+    return key, window
 
 
 async def _cached(resources: Resources, api_key: str, now_ms: int) -> CachedKey | None:
@@ -113,7 +114,7 @@ async def _gate(
     now_ms: int,
     *,
     per_user_limit: bool,
-) -> None:
+) -> Window | None:
     now_s = now_ms // 1000
     used = f"{resources.prefix}signature:{replay_key(signed)}"
     async with resources.redis.pipeline(transaction=False) as pipe:
@@ -127,5 +128,8 @@ async def _gate(
         raise _refused(401, "UNKNOWN_API_KEY", "this API key was revoked")
     if not results[1]:
         raise _refused(401, "BAD_SIGNATURE", "this signature was used already: sign each request")
-    if per_user_limit:
-        check_hits([results[2]], [resources.settings.rate_per_user_per_min], now_s)
+    if not per_user_limit:
+        return None
+    limit = resources.settings.rate_per_user_per_min
+    check_hits([results[2]], [limit], now_s)
+    return window_of(limit, int(results[2]), now_s)

@@ -41,13 +41,15 @@ class Scope(StrEnum):
 
 
 class Signed(msgspec.Struct, frozen=True):
-    """A signed request's credential, as its headers and payload arrived."""
+    """A signed request's credential, as its headers and payload arrived, and the client's
+    address it came from (for the key's allowlist)."""
 
     api_key: str
     timestamp: str
     recv_window: str | None
     signature: str
     payload: bytes
+    client_ip: str = ""
 
 
 class SignatureRefused(ValueError):  # noqa: N818 - the code is what clients see
