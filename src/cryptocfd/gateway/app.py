@@ -15,7 +15,18 @@ from cryptocfd.gateway import docs, edge, web
 from cryptocfd.gateway.deps import ResourcesSlot, public_dependencies, signed_in_dependencies
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.resources import open_resources
-from cryptocfd.gateway.routes import account, apikeys, auth, devmail, market, ops, trade, verify, ws
+from cryptocfd.gateway.routes import (
+    account,
+    apikeys,
+    auth,
+    devmail,
+    market,
+    ops,
+    trade,
+    udf,
+    verify,
+    ws,
+)
 from cryptocfd.settings import Settings
 
 API = "/api/v1"
@@ -51,7 +62,7 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
     )
     # In the order the API document lists them: a link asked for, spent, then refreshed.
     public = Router("/", route_handlers=[*auth.LINK_ROUTES, *verify.ROUTES, *auth.TOKEN_ROUTES])
-    api = Router(API, route_handlers=[public, private, *market.ROUTES, *ws.ROUTES])
+    api = Router(API, route_handlers=[public, private, *market.ROUTES, *udf.ROUTES, *ws.ROUTES])
     handlers: list[Any] = [*web.ROUTES, api, *ops.ROUTES, *docs.ROUTES]
     if settings.env == "dev" and not settings.smtp_host:  # only where mail goes nowhere else
         handlers.append(devmail.mailbox)

@@ -37,6 +37,7 @@ GROUPS = (
             "/api/v1/candles",
         ),
     ),
+    ("tradingview", "TradingView's UDF datafeed over the same candles", ("/api/v1/udf/",)),
     ("operations", "Liveness, readiness and metrics", ("/healthz", "/readyz", "/metrics")),
 )
 # Rules between a body's fields, which msgspec's schema of each field cannot state.
@@ -55,8 +56,13 @@ BODY_RULES = {
 OWN_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
     ("get", "/metrics"): [{"metrics": []}]
 }
-# Responses a handler documents itself, which the error shape must not replace.
-OWN_RESPONSES = {("get", "/readyz", "503")}
+# Responses a handler documents itself, which the error shape must not replace (a 400 of
+# its own is documented beside the error shape, which a malformed query still gets).
+OWN_RESPONSES = {
+    ("get", "/readyz", "503"),
+    ("get", "/api/v1/udf/symbols", "400"),  # the protocol's own error shape
+    ("get", "/api/v1/udf/history", "400"),
+}
 ERROR_STATUSES = {
     "400": "The request is malformed or refused by a rule; `error.code` says which",
     "401": "Not signed in, the token expired or was revoked, or a signature that does not hold",
@@ -200,6 +206,9 @@ def _document(
             responses = operation.setdefault("responses", {})
             for status, text in ERROR_STATUSES.items():
                 if (method, path, status) in OWN_RESPONSES:
+                    if status == "400":  # a malformed query is still the gateway's own 400
+                        own = responses[status]["content"]["application/json"]
+                        own["schema"] = {"anyOf": [own["schema"], error_ref]}
                     continue
                 # Replaces Litestar's own 400 shape: every error here is an ErrorBody.
                 responses[status] = {

@@ -367,3 +367,95 @@ class ServerTimeOut(msgspec.Struct, frozen=True):
     """The server's clock, for signing requests inside their window."""
 
     server_time: Annotated[int, Meta(description="unix milliseconds")]
+
+
+# -- TradingView UDF --------------------------------------------------------------------------
+
+UdfNumber = Annotated[
+    msgspec.Raw, msgspec.Meta(extra_json_schema={"type": "number"}, description="a price")
+]
+
+
+class UdfExchange(msgspec.Struct, frozen=True):
+    """An exchange or a symbol type, as the library's filters list them."""
+
+    value: str
+    name: str
+    desc: str
+
+
+class UdfConfig(msgspec.Struct, frozen=True):
+    """What the datafeed supports (the Charting Library's ``onReady``)."""
+
+    supported_resolutions: list[str]
+    supports_search: bool
+    supports_group_request: bool
+    supports_marks: bool
+    supports_timescale_marks: bool
+    supports_time: bool
+    exchanges: list[UdfExchange]
+    symbols_types: list[UdfExchange]
+
+
+class UdfSymbol(msgspec.Struct, frozen=True):
+    """One symbol's information (``resolveSymbol``): a 24x7 session in UTC, its tick as
+    ``minmov / pricescale``."""
+
+    name: str
+    ticker: str
+    full_name: str
+    description: str
+    type: str
+    session: str
+    exchange: str
+    listed_exchange: str
+    timezone: str
+    format: str
+    pricescale: int
+    minmov: int
+    has_intraday: bool
+    has_daily: bool
+    has_weekly_and_monthly: bool
+    intraday_multipliers: list[str]
+    supported_resolutions: list[str]
+    volume_precision: int
+    data_status: str
+    currency_code: str
+
+
+class UdfFound(msgspec.Struct, frozen=True):
+    """A symbol a search found."""
+
+    symbol: str
+    full_name: str
+    description: str
+    exchange: str
+    ticker: str
+    type: str
+
+
+class UdfBars(msgspec.Struct, frozen=True):
+    """Bars, oldest first, as parallel arrays: times (unix seconds), open, high, low, close
+    of the bid, and volume (the ticks counted)."""
+
+    s: Literal["ok"]
+    t: list[int]
+    o: list[UdfNumber]
+    h: list[UdfNumber]
+    l: list[UdfNumber]  # noqa: E741 - the protocol's name
+    c: list[UdfNumber]
+    v: list[int]
+
+
+class UdfNoData(msgspec.Struct, frozen=True, omit_defaults=True):
+    """No bar in the range; ``nextTime`` is the nearest bar before it, absent if none is."""
+
+    s: Literal["no_data"]
+    nextTime: int | None = None  # noqa: N815 - the protocol's name
+
+
+class UdfError(msgspec.Struct, frozen=True):
+    """The datafeed's refusal: an unknown symbol or resolution, or a range it cannot read."""
+
+    s: Literal["error"]
+    errmsg: str
