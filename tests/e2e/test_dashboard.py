@@ -8,12 +8,15 @@ cent; an order above the free margin shows the API's own message.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import hmac
 import json
 import re
 import time
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
@@ -47,20 +50,20 @@ def position_row(page: Page, side: str) -> Locator:
     return page.locator(f"#tabpanel-positions tr[data-side='{side}']")
 
 
-def sign_in(page: Page, platform: Platform, inbox: Inbox) -> float:
+def sign_in(page: Page, platform: Platform, inbox: Inbox, address: str = EMAIL) -> float:
     """Sign in through the emailed link; the seconds until the sign-in form was usable."""
     started = time.monotonic()
     page.goto(platform.base_url + "/")
     email = page.get_by_label("Email")
     expect(email).to_be_editable(timeout=WAIT_MS)
     interactive_s = time.monotonic() - started
-    email.fill(EMAIL)
+    email.fill(address)
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_text("Check your email")).to_be_visible(timeout=WAIT_MS)
     # SMTP is configured here, so the email went out and no dev mailbox is offered.
     expect(page.get_by_role("link", name="dev mailbox")).to_have_count(0)
     page.screenshot(path=ARTIFACTS / "signin-sent.png")
-    link = inbox.wait_for_link(EMAIL)
+    link = inbox.wait_for_link(address)
     assert link.startswith(platform.base_url + "/api/v1/auth/verify?token=")
     page.goto(link)  # opens the confirmation page: only its button spends the link
     expect(page.get_by_role("heading", name="Sign in as e…@example.com")).to_be_visible(
@@ -220,3 +223,58 @@ def test_trader_when_signed_in_by_email_trades_and_the_books_agree(
     assert wide <= 390  # nothing sticks out sideways at a phone's width
     assert 0 < bundle <= JS_BUDGET
     assert interactive_s < 10  # loose: the machine is noisy; the number is logged
+
+
+def signed_get(platform: Platform, key: str, secret: str, path: str) -> int:
+    """A GET signed as a program signs it (hmac alone), and its status."""
+    stamp = str(time.time_ns() // 1_000_000)
+    text = (stamp + key + "5000").encode()
+    signature = hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
+    headers = {
+        "X-CFD-API-KEY": key,
+        "X-CFD-TIMESTAMP": stamp,
+        "X-CFD-RECV-WINDOW": "5000",
+        "X-CFD-SIGNATURE": signature,
+    }
+    return httpx.get(platform.base_url + path, headers=headers).status_code
+
+
+def test_trader_when_making_an_api_key_copies_its_secret_once_and_revokes_it(
+    browser: Browser, platform: Platform, mail: tuple[Inbox, int]
+) -> None:
+    inbox, _port = mail
+    context = browser.new_context(
+        base_url=platform.base_url, viewport={"width": 1440, "height": 900}
+    )
+    page = context.new_page()
+    sign_in(page, platform, inbox, "e2e-bot@example.com")
+
+    page.get_by_role("button", name="API keys", exact=True).click()
+    dialog = page.get_by_role("dialog", name="API keys")
+    expect(dialog).to_be_visible(timeout=WAIT_MS)
+    dialog.get_by_label("Label").fill("grid bot")
+    dialog.get_by_label("Trade").check()
+    dialog.get_by_role("button", name="Create key").click()
+    expect(dialog.get_by_text("Copy the secret now")).to_be_visible(timeout=WAIT_MS)
+    key = dialog.get_by_label("Your API key").input_value()
+    secret = dialog.get_by_label("Your secret").input_value()
+    row = dialog.locator("tbody tr", has_text="grid bot")
+    expect(row).to_contain_text("read, trade", timeout=WAIT_MS)
+    page.screenshot(path=ARTIFACTS / "api-key-made.png")
+    made_status = signed_get(platform, key, secret, "/api/v1/balance")
+
+    dialog.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="API keys", exact=True).click()
+    expect(row).to_contain_text(key, timeout=WAIT_MS)
+    hidden_again = dialog.get_by_text("Copy the secret now").is_hidden()
+    shown_secret = dialog.get_by_label("Your secret").input_value()
+    row.get_by_role("button", name="Revoke").click()
+    row.get_by_role("button", name="Confirm revoke").click()
+    expect(dialog.get_by_text("No API keys yet.")).to_be_visible(timeout=WAIT_MS)
+    revoked_status = signed_get(platform, key, secret, "/api/v1/balance")
+    context.close()
+
+    assert key.startswith("cfd_") and len(secret) == 64
+    assert made_status == 200
+    assert hidden_again and shown_secret == ""  # the secret is not shown a second time
+    assert revoked_status == 401

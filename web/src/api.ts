@@ -1,5 +1,7 @@
 // The HTTP API: JSON in and out, the session cookie, and the CSRF header on every write.
 import type {
+  ApiKey,
+  ApiKeyCreated,
   Asset,
   Balance,
   Candle,
@@ -8,6 +10,7 @@ import type {
   CreateOrder,
   CreateOrderOut,
   Market,
+  NewApiKey,
   OpenOrders,
   Quote,
   User,
@@ -43,9 +46,10 @@ async function errorOf(response: Response): Promise<ApiError> {
   return new ApiError(response.status, "HTTP_" + response.status, response.statusText || "Request failed");
 }
 
-async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+async function call<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   const init: RequestInit = { method, headers, credentials: "same-origin" };
+  if (method === "DELETE") headers["X-CSRF-Token"] = csrfToken();
   if (method === "POST") {
     headers["Content-Type"] = "application/json";
     headers["X-CSRF-Token"] = csrfToken();
@@ -84,6 +88,9 @@ export const api = {
   cancel: (orderId: number) => call<unknown>("POST", "/trade/cancel", { order_id: orderId }),
   closed: (cursor: string | null, limit = 50) =>
     call<ClosedPage>("GET", `/trade/closed?limit=${limit}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "")),
+  apiKeys: () => call<{ keys: ApiKey[] }>("GET", "/account/api-keys"),
+  createApiKey: (key: NewApiKey) => call<ApiKeyCreated>("POST", "/account/api-keys", key),
+  revokeApiKey: (keyId: number) => call<void>("DELETE", `/account/api-keys/${keyId}`),
   candles: (asset: string, interval: string, limit = 500) =>
     call<Candle[]>("GET", `/candles?asset=${encodeURIComponent(asset)}&interval=${interval}&limit=${limit}`),
 };

@@ -149,3 +149,27 @@ export interface OrderEvent {
   price?: string;
   at?: string;
 }
+
+/** A live API key as the list shows it: never its secret. */
+export interface ApiKey {
+  key_id: number;
+  api_key: string;
+  label: string;
+  scopes: ("read" | "trade")[];
+  ip_allowlist: string[];
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A key just made: the only answer that carries its secret. */
+export interface ApiKeyCreated {
+  key_id: number;
+  api_key: string;
+  secret: string;
+}
+
+export interface NewApiKey {
+  label: string;
+  scopes: ("read" | "trade")[];
+  ip_allowlist: string[];
+}

@@ -1,9 +1,11 @@
-// The account bar: balance, equity, margins and margin level; demo reset, API docs, sign out.
+// The account bar: balance, equity, margins and margin level; demo reset, API keys, API docs,
+// sign out.
 import { ApiError, api } from "../api";
 import { h, setText } from "../dom";
 import { grouped, tone } from "../format";
 import { stopLive } from "../live";
 import { store } from "../store";
+import { apiKeysButton } from "./apikeys";
 import type { Balance } from "../types";
 
 interface Stat {
@@ -61,6 +63,7 @@ export function accountBar(): HTMLElement {
       { class: "top-actions", "aria-label": "Account actions" },
       status,
       reset,
+      apiKeysButton(),
       h("a", { href: "/docs", class: "btn btn-ghost btn-sm", target: "_blank", rel: "noopener" }, "API docs"),
       user,
       signOut,
