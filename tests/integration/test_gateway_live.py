@@ -49,6 +49,9 @@ BEYOND_THE_SCHEMA = {
     "POST /api/v1/trade/close": "a fraction is above 0 and at most 1, at four decimals",
     "POST /api/v1/trade/modify": "exits are checked against the position's side and price",
     "POST /api/v1/account/api-keys": "an allowlist entry is an IP address or network",
+    "GET /api/v1/trade/open": "an asset filter names one of /supportedAssets",
+    "GET /api/v1/trade/closed": "an asset filter names one of /supportedAssets",
+    "GET /api/v1/trade/close": "an asset filter names one of /supportedAssets",
     "GET /api/v1/udf/symbols": "a symbol is one of the assets (any case, CRYPTOCFD: or not)",
     "GET /api/v1/udf/history": "the same symbols, and a resolution of the eight in /udf/config",
 }

@@ -16,11 +16,12 @@ from cryptocfd.gateway.schemas import (
     ClosedPage,
     CreateOrderOut,
     OpenOut,
+    OrderOut,
     PendingOut,
     PositionOut,
     TokensOut,
 )
-from cryptocfd.store.history import ClosedTrade, ClosedTradesPage
+from cryptocfd.store.history import ClosedTrade, ClosedTradesPage, JournaledOrder
 from cryptocfd.trading.events import OrderCancelled, OrderPlaced, PositionClosed, PositionOpened
 from cryptocfd.trading.state import AccountView
 from cryptocfd.trading.views import PendingView, Portfolio, PositionView
@@ -122,6 +123,91 @@ def closed(event: PositionClosed, spec: AssetSpec) -> ClosedOut:
         opened_at=None if opened_at_ms is None else iso_ms(opened_at_ms),
         closed_at=iso_ms(event.ts),
         remaining_quantity=quantity(event.remaining_quantity),
+    )
+
+
+def _time(ms: int | None) -> str | None:
+    return None if ms is None else iso_ms(ms)
+
+
+def live_order(view: Portfolio, spec: AssetSpec, booked: JournaledOrder | None) -> OrderOut:
+    """The order the engine holds now (the view narrowed to it), with what only the journal
+    knows of it (its type and when it was placed), if the journal has booked it yet."""
+    kind = None if booked is None else booked.order_type
+    placed = None if booked is None else booked.placed_at
+    realized = 0 if booked is None else booked.realized_pnl
+    for p in view.positions:
+        return OrderOut(
+            order_id=p.order_id,
+            asset=p.asset,
+            side=str(p.side),
+            status="open",
+            order_type=kind,
+            margin=format_cents(p.margin),
+            leverage=p.leverage,
+            price=None,
+            quantity=quantity(p.quantity),
+            open_price=price(p.open_price, spec),
+            take_profit=_price(p.take_profit, spec),
+            stop_loss=_price(p.stop_loss, spec),
+            trailing_distance=_price(p.trailing_distance, spec),
+            liquidation_price=price(p.liquidation_price, spec),
+            unrealized_pnl=format_cents(p.unrealized_pnl),
+            realized_pnl=format_cents(realized),
+            end_reason=None,
+            placed_at=_time(placed if placed is not None else p.opened_at),
+            opened_at=iso_ms(p.opened_at),
+            closed_at=None,
+        )
+    (o,) = view.pending
+    return OrderOut(
+        order_id=o.order_id,
+        asset=o.asset,
+        side=str(o.side),
+        status="pending",
+        order_type=str(o.order_type),
+        margin=format_cents(o.margin),
+        leverage=o.leverage,
+        price=price(o.price, spec),
+        quantity=None,
+        open_price=None,
+        take_profit=_price(o.take_profit, spec),
+        stop_loss=_price(o.stop_loss, spec),
+        trailing_distance=_price(o.trailing_distance, spec),
+        liquidation_price=None,
+        unrealized_pnl=None,
+        realized_pnl=format_cents(0),
+        end_reason=None,
+        placed_at=iso_ms(o.placed_at),
+        opened_at=None,
+        closed_at=None,
+    )
+
+
+def ended_order(order: JournaledOrder, spec: AssetSpec) -> OrderOut:
+    """An order that ended, as the journal booked it."""
+    ended = order.status == "closed" and order.end_reason == "liquidated"
+    return OrderOut(
+        order_id=order.order_id,
+        asset=order.asset,
+        side=order.side,
+        status="liquidated" if ended else order.status,  # type: ignore[arg-type]
+        order_type=order.order_type,
+        margin=format_cents(order.margin),
+        leverage=order.leverage,
+        price=_price(order.price, spec),
+        quantity=None if order.quantity is None else quantity(order.quantity),
+        open_price=_price(order.open_price, spec),
+        take_profit=_price(order.take_profit, spec),
+        stop_loss=_price(order.stop_loss, spec),
+        trailing_distance=_price(order.trailing_distance, spec),
+        liquidation_price=_price(order.liquidation_price, spec),
+        unrealized_pnl=None,
+        realized_pnl=format_cents(order.realized_pnl),
+        end_reason=order.end_reason,
+        placed_at=iso_ms(order.placed_at),
+        opened_at=_time(order.opened_at),
+        closed_at=_time(order.closed_at),
     )
 
 

@@ -177,6 +177,36 @@ class PositionOut(msgspec.Struct, frozen=True):
     opened_at: Timestamp
 
 
+OrderStatus = Literal["pending", "open", "closed", "liquidated", "cancelled", "expired", "rejected"]
+
+
+class OrderOut(msgspec.Struct, frozen=True):
+    """One order in whatever state it is: waiting (``pending``), ``open``, or ended
+    (``closed``, ``liquidated``, ``cancelled``, ``expired``, or ``rejected`` when a pending
+    entry could not fill). Fields that do not apply to its state are null."""
+
+    order_id: int
+    asset: str
+    side: str
+    status: OrderStatus
+    order_type: str | None
+    margin: Money
+    leverage: int
+    price: Price | None  # a pending entry's price
+    quantity: Quantity | None
+    open_price: Price | None
+    take_profit: Price | None
+    stop_loss: Price | None
+    trailing_distance: Price | None
+    liquidation_price: Price | None
+    unrealized_pnl: Money | None
+    realized_pnl: Money
+    end_reason: str | None
+    placed_at: Timestamp | None
+    opened_at: Timestamp | None
+    closed_at: Timestamp | None
+
+
 class PendingOut(msgspec.Struct, frozen=True):
     """A limit or stop entry waiting for its price."""
 

@@ -1,4 +1,5 @@
-"""A trader's closed trades, newest first, a page at a time.
+"""A trader's history: closed trades, newest first, a page at a time, and each order as the
+journal booked it last.
 
 Pages are keyset-paginated on ``(closed_at, record_id, seq)``, the order of the
 ``closed_trades_by_account`` index, so a page costs the same however deep it is and a close
@@ -82,23 +83,30 @@ _ORDER = "ORDER BY t.closed_at DESC, t.record_id DESC, t.seq DESC"
 
 
 async def closed_trades_page(
-    pool: asyncpg.Pool, account_id: int, cursor: str | None, limit: int
+    pool: asyncpg.Pool,
+    account_id: int,
+    cursor: str | None,
+    limit: int,
+    asset: str | None = None,
 ) -> ClosedTradesPage:
-    """Up to ``limit`` (1..``MAX_LIMIT``, clamped) of the account's closes, newest first,
-    after ``cursor`` (``None`` for the first page)."""
+    """Up to ``limit`` (1..``MAX_LIMIT``, clamped) of the account's closes (of ``asset`` only,
+    if given), newest first, after ``cursor`` (``None`` for the first page)."""
     limit = min(max(limit, 1), MAX_LIMIT)
+    only = "AND ($2::text IS NULL OR t.asset = $2)"
     if cursor is None:
         rows = await pool.fetch(
-            f"SELECT {_COLUMNS} {_FROM} WHERE t.account_id = $1 {_ORDER} LIMIT $2",
+            f"SELECT {_COLUMNS} {_FROM} WHERE t.account_id = $1 {only} {_ORDER} LIMIT $3",
             account_id,
+            asset,
             limit + 1,
         )
     else:
         closed_at, record_id, seq = decode_cursor(cursor)
         rows = await pool.fetch(
-            f"SELECT {_COLUMNS} {_FROM} WHERE t.account_id = $1"
-            f" AND (t.closed_at, t.record_id, t.seq) < ($2, $3, $4) {_ORDER} LIMIT $5",
+            f"SELECT {_COLUMNS} {_FROM} WHERE t.account_id = $1 {only}"
+            f" AND (t.closed_at, t.record_id, t.seq) < ($3, $4, $5) {_ORDER} LIMIT $6",
             account_id,
+            asset,
             closed_at,
             record_id,
             seq,
@@ -131,3 +139,45 @@ def _trade(row: asyncpg.Record) -> ClosedTrade:
         opened_at=row["opened_at"],
         closed_at=row["closed_at"],
     )
+
+
+class JournaledOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """An order as the journal booked it last: ``status`` is ``pending``, ``open``, ``closed``,
+    ``cancelled``, ``expired`` or ``rejected``; ``end_reason`` why it ended (a close's reason,
+    ``cancelled``, ``expired``, or a rejection's code)."""
+
+    order_id: int
+    asset: str
+    side: str
+    order_type: str
+    status: str
+    margin: Cents
+    leverage: int
+    price: PriceTicks | None
+    quantity: QtyUnits | None
+    open_price: PriceTicks | None
+    take_profit: PriceTicks | None
+    stop_loss: PriceTicks | None
+    trailing_distance: PriceTicks | None
+    liquidation_price: PriceTicks | None
+    realized_pnl: Cents
+    placed_at: int
+    opened_at: int | None
+    closed_at: int | None
+    end_reason: str | None
+
+
+async def journaled_order(
+    pool: asyncpg.Pool, account_id: int, order_id: int
+) -> JournaledOrder | None:
+    """The account's order ``order_id`` as journaled (``None``: not this account's, or not
+    booked yet)."""
+    row = await pool.fetchrow(
+        "SELECT order_id, asset, side, order_type, status, margin, leverage, price, quantity,"
+        " open_price, take_profit, stop_loss, trailing_distance, liquidation_price,"
+        " realized_pnl, placed_at, opened_at, closed_at, end_reason"
+        " FROM orders WHERE order_id = $1 AND account_id = $2",
+        order_id,
+        account_id,
+    )
+    return None if row is None else JournaledOrder(**dict(row))

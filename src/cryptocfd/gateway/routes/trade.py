@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import get, post
-from litestar.params import QueryParameter
+from litestar.params import Parameter, QueryParameter
 
 from cryptocfd.gateway.deps import READS, TRADES, Caller, IdempotencyKey, Payload, ResourcesDep
 from cryptocfd.gateway.schemas import (
@@ -18,6 +18,7 @@ from cryptocfd.gateway.schemas import (
     CreateOrderRequest,
     ModifyRequest,
     OpenOut,
+    OrderOut,
     PositionOut,
 )
 from cryptocfd.gateway.usecases import trading
@@ -25,6 +26,8 @@ from cryptocfd.store.history import MAX_LIMIT
 
 PageLimit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="at most 500")]
 Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_cursor")]
+AssetFilter = Annotated[str | None, QueryParameter(max_length=16, description="only this asset")]
+OrderIdPath = Annotated[int, Parameter(ge=1, le=2**53, description="an order id")]
 
 
 @post(
@@ -47,9 +50,20 @@ async def create(
 
 
 @get("/trade/open", opt=READS, summary="Open positions and pending entries")
-async def open_orders(resources: ResourcesDep, principal: Caller) -> OpenOut:
+async def open_orders(
+    resources: ResourcesDep, principal: Caller, asset: AssetFilter = None
+) -> OpenOut:
     """Positions with their unrealized PnL now, and entries waiting for their price."""
-    return await trading.open_orders(resources, principal)
+    return await trading.open_orders(resources, principal, asset)
+
+
+@get("/trade/orders/{order_id:int}", opt=READS, summary="One order, in any state")
+async def order(resources: ResourcesDep, principal: Caller, order_id: OrderIdPath) -> OrderOut:
+    """Pending, open, closed, liquidated, cancelled, expired or rejected: what became of it.
+
+    Another user's order is a 404, as an unknown one is.
+    """
+    return await trading.order(resources, principal, order_id)
 
 
 @post("/trade/close", status_code=200, opt=TRADES, summary="Close a position, fully or in part")
@@ -96,18 +110,26 @@ async def cancel(
 
 @get("/trade/closed", opt=READS, summary="Closed trades, newest first")
 async def closed_history(
-    resources: ResourcesDep, principal: Caller, cursor: Cursor = None, limit: PageLimit = 50
+    resources: ResourcesDep,
+    principal: Caller,
+    cursor: Cursor = None,
+    limit: PageLimit = 50,
+    asset: AssetFilter = None,
 ) -> ClosedPage:
     """Every close, full or partial, as the journal booked it; page with ``next_cursor``."""
-    return await trading.closed_history(resources, principal, cursor, limit)
+    return await trading.closed_history(resources, principal, cursor, limit, asset)
 
 
 @get("/trade/close", opt=READS, summary="Closed trades (the path older clients call)")
 async def closed_history_alias(
-    resources: ResourcesDep, principal: Caller, cursor: Cursor = None, limit: PageLimit = 50
+    resources: ResourcesDep,
+    principal: Caller,
+    cursor: Cursor = None,
+    limit: PageLimit = 50,
+    asset: AssetFilter = None,
 ) -> ClosedPage:
     """The same as ``GET /trade/closed``."""
-    return await trading.closed_history(resources, principal, cursor, limit)
+    return await trading.closed_history(resources, principal, cursor, limit, asset)
 
 
-ROUTES = [create, open_orders, close, modify, cancel, closed_history, closed_history_alias]
+ROUTES = [create, open_orders, order, close, modify, cancel, closed_history, closed_history_alias]

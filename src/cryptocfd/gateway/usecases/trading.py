@@ -34,6 +34,7 @@ from cryptocfd.gateway.schemas import (
     CreateOrderRequest,
     ModifyRequest,
     OpenOut,
+    OrderOut,
     PositionOut,
 )
 from cryptocfd.gateway.usecases.send import (
@@ -44,7 +45,7 @@ from cryptocfd.gateway.usecases.send import (
     send_as,
     send_with_view_as,
 )
-from cryptocfd.store.history import InvalidCursor, closed_trades_page
+from cryptocfd.store.history import InvalidCursor, closed_trades_page, journaled_order
 from cryptocfd.trading.commands import (
     CancelOrder,
     ClosePosition,
@@ -80,9 +81,39 @@ async def create(
     return present.created(first, reply.view, resources.assets)
 
 
-async def open_orders(resources: Resources, principal: Principal) -> OpenOut:
-    """The caller's positions and pending entries now."""
-    return present.open_orders(await portfolio_of(resources, principal), resources.assets)
+async def open_orders(
+    resources: Resources, principal: Principal, asset: str | None = None
+) -> OpenOut:
+    """The caller's positions and pending entries now (of ``asset`` only, if given)."""
+    view = await portfolio_of(resources, principal)
+    if asset is not None:
+        symbol = asset_spec(resources.assets, asset).symbol
+        view = msgspec.structs.replace(
+            view,
+            positions=tuple(p for p in view.positions if p.asset == symbol),
+            pending=tuple(o for o in view.pending if o.asset == symbol),
+        )
+    return present.open_orders(view, resources.assets)
+
+
+async def order(resources: Resources, principal: Principal, order_id: int) -> OrderOut:
+    """The caller's order in whatever state it is: live from the engine, ended from the
+    journal; a 404 for an order of anyone else's."""
+    view = await portfolio_of(resources, principal, order_id)
+    booked = await journaled_order(resources.pool, principal.account_id, order_id)
+    if view.positions or view.pending:
+        asset = (view.positions or view.pending)[0].asset
+        return present.live_order(view, resources.assets[asset], booked)
+    if booked is None:
+        raise ApiError(404, "ORDER_NOT_FOUND", f"no order {order_id} on this account")
+    if booked.status in ("pending", "open"):  # it ended a moment ago: the journal is behind
+        raise ApiError(
+            503,
+            "SERVICE_UNAVAILABLE",
+            f"order {order_id} has just ended and is being booked; retry shortly",
+            {"Retry-After": "1"},
+        )
+    return present.ended_order(booked, resources.assets[booked.asset])
 
 
 async def close(
@@ -123,11 +154,17 @@ async def cancel(
 
 
 async def closed_history(
-    resources: Resources, principal: Principal, cursor: str | None, limit: int
+    resources: Resources,
+    principal: Principal,
+    cursor: str | None,
+    limit: int,
+    asset: str | None = None,
 ) -> ClosedPage:
-    """A page of the caller's closes, newest first, as the journal booked them."""
+    """A page of the caller's closes (of ``asset`` only, if given), newest first, as the
+    journal booked them."""
+    symbol = None if asset is None else asset_spec(resources.assets, asset).symbol
     try:
-        page = await closed_trades_page(resources.pool, principal.account_id, cursor, limit)
+        page = await closed_trades_page(resources.pool, principal.account_id, cursor, limit, symbol)
     except InvalidCursor as exc:
         raise ApiError(400, InvalidCursor.code, str(exc)) from exc
     return present.closed_page(page, resources.assets)
