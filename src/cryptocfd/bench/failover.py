@@ -30,6 +30,7 @@ from cryptocfd.bench._engine_proc import kill_engine, start_engine
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.engine_status import read_status
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import Cents
 from cryptocfd.trading.commands import Deposit, OpenAccount
 from cryptocfd.trading.events import Accepted
 
@@ -42,7 +43,7 @@ async def deposits(client: EngineClient, count: int, in_flight: int, now: int) -
 
     async def one(n: int) -> None:
         async with gate:
-            await client.send(Deposit(f"d{n}", now, 1 + n % ACCOUNTS, 100))
+            await client.send(Deposit(f"d{n}", now, 1 + n % ACCOUNTS, Cents(100)))
 
     await asyncio.gather(*(one(n) for n in range(count)))
 
@@ -72,7 +73,7 @@ async def one_run(args: argparse.Namespace) -> tuple[float, float]:
         try:
             now = int(time.time() * 1000)
             for account in range(1, ACCOUNTS + 1):
-                await client.send(OpenAccount(f"a{account}", now, account, 10**10))
+                await client.send(OpenAccount(f"a{account}", now, account, Cents(10**10)))
             lags: list[int] = []
             stop = asyncio.Event()
             sampler = asyncio.create_task(sample_lag(redis, streams.prefix, lags, stop))
@@ -81,7 +82,7 @@ async def one_run(args: argparse.Namespace) -> tuple[float, float]:
             await sampler
             kill_engine(leader)
             killed = time.perf_counter()
-            outcome = await client.send(Deposit("after", now, 1, 100))
+            outcome = await client.send(Deposit("after", now, 1, Cents(100)))
             took_ms = (time.perf_counter() - killed) * 1000
             assert isinstance(outcome, Accepted), outcome
         finally:

@@ -23,19 +23,20 @@ from cryptocfd.bench._common import report
 from cryptocfd.bench._engine_proc import kill_engine, start_engine
 from cryptocfd.bus.messages import FIELD, Record, encode
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.snapshots import SnapshotStore, new_header, parse_key
 from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.engine import Engine
 
 T0 = 1_700_000_000_000
-ASSETS = {"BTC": 6_000_000, "ETH": 300_000, "SOL": 150_000}
+ASSETS = {"BTC": PriceTicks(6_000_000), "ETH": PriceTicks(300_000), "SOL": PriceTicks(150_000)}
 
 
 def build(accounts: int, positions: int) -> Engine:
     engine = Engine()
     for account in range(1, accounts + 1):
-        engine.apply(OpenAccount(f"a{account}", T0, account, 10**9))
+        engine.apply(OpenAccount(f"a{account}", T0, account, Cents(10**9)))
     for asset, price in ASSETS.items():
         engine.apply(Tick(asset, price, price + price // 10_000, T0))
     symbols = tuple(ASSETS)
@@ -44,7 +45,7 @@ def build(accounts: int, positions: int) -> Engine:
         trailing = ASSETS[symbols[n % 3]] // 20 if n % 10 == 0 else None
         engine.apply(
             PlaceOrder(
-                f"p{n}", T0, 1 + n % accounts, symbols[n % 3], side, 10_000, 3,
+                f"p{n}", T0, 1 + n % accounts, symbols[n % 3], side, Cents(10_000), 3,
                 trailing_distance=trailing,
             )
         )  # fmt: skip
