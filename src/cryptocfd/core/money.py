@@ -12,7 +12,8 @@ times a quantity is a ``PriceQty``, and that divided by the asset's ``ValueDivis
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, overload
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Self, TypeVar, overload
 
 if TYPE_CHECKING:
     # What the type checker sees: each scale is an ``int`` subclass whose operators keep the
@@ -23,117 +24,74 @@ if TYPE_CHECKING:
     #
     # Narrowing ``int``'s operators breaks its signatures on purpose, hence the ignores.
 
-    class Cents(int):
+    class _Additive(int):
+        """A scale that adds, subtracts and compares only with itself."""
+
+        def __new__(cls, value: int, /) -> Self: ...
+        def __add__(self, other: Self, /) -> Self: ...  # type: ignore[override]
+        def __radd__(self, other: Self, /) -> Self: ...  # type: ignore[override]
+        def __sub__(self, other: Self, /) -> Self: ...  # type: ignore[override]
+        def __rsub__(self, other: Self, /) -> Self: ...  # type: ignore[override]
+        def __neg__(self) -> Self: ...
+        def __pos__(self) -> Self: ...
+        def __abs__(self) -> Self: ...
+        def __lt__(self, other: Self, /) -> bool: ...  # type: ignore[override]
+        def __le__(self, other: Self, /) -> bool: ...  # type: ignore[override]
+        def __gt__(self, other: Self, /) -> bool: ...  # type: ignore[override]
+        def __ge__(self, other: Self, /) -> bool: ...  # type: ignore[override]
+
+    class _Amount(_Additive):
+        """An amount that a plain factor scales and a plain divisor divides, keeping its scale;
+        divided by its own scale it is a plain ratio."""
+
+        def __mul__(self, other: int, /) -> Self: ...
+        def __mod__(self, other: int, /) -> Self: ...
+        @overload
+        def __floordiv__(self, other: Self, /) -> int: ...
+        @overload
+        def __floordiv__(self, other: int, /) -> Self: ...
+        def __floordiv__(self, other: int, /) -> int: ...
+
+    class Cents(_Amount):
         """Account currency in hundredths: ``1_000_000`` is 10,000.00 USD."""
 
-        def __new__(cls, value: int, /) -> Cents: ...
-        def __add__(self, other: Cents, /) -> Cents: ...  # type: ignore[override]
-        def __radd__(self, other: Cents, /) -> Cents: ...  # type: ignore[override]
-        def __sub__(self, other: Cents, /) -> Cents: ...  # type: ignore[override]
-        def __rsub__(self, other: Cents, /) -> Cents: ...  # type: ignore[override]
-        def __neg__(self) -> Cents: ...
-        def __pos__(self) -> Cents: ...
-        def __abs__(self) -> Cents: ...
         @overload
         def __mul__(self, other: ValueDivisor, /) -> PriceQty: ...
         @overload
         def __mul__(self, other: int, /) -> Cents: ...
         def __mul__(self, other: int, /) -> int: ...
         def __rmul__(self, other: int, /) -> Cents: ...
-        @overload
-        def __floordiv__(self, other: Cents, /) -> int: ...
-        @overload
-        def __floordiv__(self, other: int, /) -> Cents: ...
-        def __floordiv__(self, other: int, /) -> int: ...
-        def __mod__(self, other: int, /) -> Cents: ...
-        def __lt__(self, other: Cents, /) -> bool: ...  # type: ignore[override]
-        def __le__(self, other: Cents, /) -> bool: ...  # type: ignore[override]
-        def __gt__(self, other: Cents, /) -> bool: ...  # type: ignore[override]
-        def __ge__(self, other: Cents, /) -> bool: ...  # type: ignore[override]
 
-    class PriceTicks(int):
+    class PriceTicks(_Amount):
         """A price in ticks of ``10^-price_decimals`` of the quote currency, at its asset's
         ``price_decimals`` (``AssetSpec``): BTC at 2 decimals, ``6_500_000`` is 65,000.00.
         A difference of two prices (a trailing distance, a move) is in ticks too."""
 
-        def __new__(cls, value: int, /) -> PriceTicks: ...
-        def __add__(self, other: PriceTicks, /) -> PriceTicks: ...  # type: ignore[override]
-        def __radd__(self, other: PriceTicks, /) -> PriceTicks: ...  # type: ignore[override]
-        def __sub__(self, other: PriceTicks, /) -> PriceTicks: ...  # type: ignore[override]
-        def __rsub__(self, other: PriceTicks, /) -> PriceTicks: ...  # type: ignore[override]
-        def __neg__(self) -> PriceTicks: ...
-        def __pos__(self) -> PriceTicks: ...
-        def __abs__(self) -> PriceTicks: ...
         @overload
         def __mul__(self, other: QtyUnits, /) -> PriceQty: ...
         @overload
         def __mul__(self, other: int, /) -> PriceTicks: ...
         def __mul__(self, other: int, /) -> int: ...
-        @overload
-        def __floordiv__(self, other: PriceTicks, /) -> int: ...
-        @overload
-        def __floordiv__(self, other: int, /) -> PriceTicks: ...
-        def __floordiv__(self, other: int, /) -> int: ...
-        def __mod__(self, other: int, /) -> PriceTicks: ...
-        def __lt__(self, other: PriceTicks, /) -> bool: ...  # type: ignore[override]
-        def __le__(self, other: PriceTicks, /) -> bool: ...  # type: ignore[override]
-        def __gt__(self, other: PriceTicks, /) -> bool: ...  # type: ignore[override]
-        def __ge__(self, other: PriceTicks, /) -> bool: ...  # type: ignore[override]
 
-    class QtyUnits(int):
+    class QtyUnits(_Amount):
         """A quantity in units of 1e-8 of the asset: ``100_000_000`` is one coin."""
 
-        def __new__(cls, value: int, /) -> QtyUnits: ...
-        def __add__(self, other: QtyUnits, /) -> QtyUnits: ...  # type: ignore[override]
-        def __radd__(self, other: QtyUnits, /) -> QtyUnits: ...  # type: ignore[override]
-        def __sub__(self, other: QtyUnits, /) -> QtyUnits: ...  # type: ignore[override]
-        def __rsub__(self, other: QtyUnits, /) -> QtyUnits: ...  # type: ignore[override]
-        def __neg__(self) -> QtyUnits: ...
-        def __pos__(self) -> QtyUnits: ...
-        def __abs__(self) -> QtyUnits: ...
         @overload
         def __mul__(self, other: PriceTicks, /) -> PriceQty: ...
         @overload
         def __mul__(self, other: int, /) -> QtyUnits: ...
         def __mul__(self, other: int, /) -> int: ...
-        @overload
-        def __floordiv__(self, other: QtyUnits, /) -> int: ...
-        @overload
-        def __floordiv__(self, other: int, /) -> QtyUnits: ...
-        def __floordiv__(self, other: int, /) -> int: ...
-        def __mod__(self, other: int, /) -> QtyUnits: ...
-        def __lt__(self, other: QtyUnits, /) -> bool: ...  # type: ignore[override]
-        def __le__(self, other: QtyUnits, /) -> bool: ...  # type: ignore[override]
-        def __gt__(self, other: QtyUnits, /) -> bool: ...  # type: ignore[override]
-        def __ge__(self, other: QtyUnits, /) -> bool: ...  # type: ignore[override]
 
-    class Bps(int):
-        """Basis points, hundredths of a percent: ``10_000`` is the whole."""
+    class Bps(_Additive):
+        """Basis points, hundredths of a percent: ``10_000`` is the whole. Multiplying by
+        basis points scales the other factor (``price * bps // BPS`` is a price)."""
 
-        def __new__(cls, value: int, /) -> Bps: ...
-        def __add__(self, other: Bps, /) -> Bps: ...  # type: ignore[override]
-        def __radd__(self, other: Bps, /) -> Bps: ...  # type: ignore[override]
-        def __sub__(self, other: Bps, /) -> Bps: ...  # type: ignore[override]
-        def __rsub__(self, other: Bps, /) -> Bps: ...  # type: ignore[override]
-        def __neg__(self) -> Bps: ...
-        def __lt__(self, other: Bps, /) -> bool: ...  # type: ignore[override]
-        def __le__(self, other: Bps, /) -> bool: ...  # type: ignore[override]
-        def __gt__(self, other: Bps, /) -> bool: ...  # type: ignore[override]
-        def __ge__(self, other: Bps, /) -> bool: ...  # type: ignore[override]
-
-    class PriceQty(int):
+    class PriceQty(_Additive):
         """A price times a quantity (``PriceTicks * QtyUnits``), or cents times an asset's
         ``ValueDivisor``: the same scale, ``10^-(price_decimals + 8)`` of the quote currency.
         Dividing it by the divisor gives cents, by a price a quantity, by a quantity a price."""
 
-        def __new__(cls, value: int, /) -> PriceQty: ...
-        def __add__(self, other: PriceQty, /) -> PriceQty: ...  # type: ignore[override]
-        def __radd__(self, other: PriceQty, /) -> PriceQty: ...  # type: ignore[override]
-        def __sub__(self, other: PriceQty, /) -> PriceQty: ...  # type: ignore[override]
-        def __rsub__(self, other: PriceQty, /) -> PriceQty: ...  # type: ignore[override]
-        def __neg__(self) -> PriceQty: ...
         def __mul__(self, other: int, /) -> PriceQty: ...
-        def __rmul__(self, other: int, /) -> PriceQty: ...
         @overload
         def __floordiv__(self, other: ValueDivisor, /) -> Cents: ...
         @overload
@@ -143,10 +101,6 @@ if TYPE_CHECKING:
         @overload
         def __floordiv__(self, other: int, /) -> int: ...
         def __floordiv__(self, other: int, /) -> int: ...
-        def __lt__(self, other: PriceQty, /) -> bool: ...  # type: ignore[override]
-        def __le__(self, other: PriceQty, /) -> bool: ...  # type: ignore[override]
-        def __gt__(self, other: PriceQty, /) -> bool: ...  # type: ignore[override]
-        def __ge__(self, other: PriceQty, /) -> bool: ...  # type: ignore[override]
 
     class ValueDivisor(int):
         """An asset's ``price_ticks * quantity_units`` per cent (``AssetSpec.value_divisor``)."""
@@ -158,6 +112,8 @@ else:
     # wire and the snapshots hold the same plain ints. ``Cents(x)`` is ``int(x)``, which hands
     # back ``x`` itself for an int.
     Cents = PriceTicks = QtyUnits = Bps = PriceQty = ValueDivisor = int
+
+S = TypeVar("S", bound=int)
 
 CENTS_DECIMALS = 2
 CENTS_SCALE = 10**CENTS_DECIMALS
@@ -227,3 +183,8 @@ def cents(text: str) -> Cents:
 def format_cents(value: Cents) -> str:
     """Print cents as a currency amount with two decimals."""
     return format_scaled(value, CENTS_DECIMALS)
+
+
+def scaled_or_none(scale: Callable[[int], S], value: int | None) -> S | None:
+    """An optional amount read at an edge, at its scale: ``scale(value)``, ``None`` kept."""
+    return None if value is None else scale(value)

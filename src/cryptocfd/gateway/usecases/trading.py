@@ -27,6 +27,7 @@ from cryptocfd.core.money import (
     DecimalFormatError,
     PriceTicks,
     parse_scaled,
+    scaled_or_none,
 )
 from cryptocfd.gateway import present
 from cryptocfd.gateway.auth import Principal
@@ -178,8 +179,7 @@ def optional_amount(raw: Raw, decimals: int, field: str) -> int | None:
 
 
 def _price(raw: Raw, decimals: int, field: str) -> PriceTicks | None:
-    value = optional_amount(raw, decimals, field)
-    return None if value is None else PriceTicks(value)
+    return scaled_or_none(PriceTicks, optional_amount(raw, decimals, field))
 
 
 def request_id(principal: Principal, key: str | None, operation: str) -> str:
@@ -247,7 +247,7 @@ def place_order(
         stop_loss=_price(body.stop_loss, decimals, "stop_loss"),
         trailing_distance=_price(body.trailing_distance, decimals, "trailing_distance"),
         expected_price=_price(body.expected_price, decimals, "expected_price"),
-        slippage_bps=None if body.slippage_bps is None else Bps(body.slippage_bps),
+        slippage_bps=scaled_or_none(Bps, body.slippage_bps),
         expires_at=_expiry_ms(body.expires_at),
     )
     problem = shape_problem(command, spec)
