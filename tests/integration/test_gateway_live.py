@@ -49,6 +49,9 @@ BEYOND_THE_SCHEMA = {
     "POST /api/v1/trade/create": "leverage, prices and exits are checked against the asset",
     "POST /api/v1/trade/close": "a fraction is above 0 and at most 1, at four decimals",
     "POST /api/v1/trade/modify": "exits are checked against the position's side and price",
+    "POST /api/v1/account/api-keys": "an allowlist entry is an IP address or network",
+    "GET /api/v1/udf/symbols": "a symbol is one of the assets (any case, CRYPTOCFD: or not)",
+    "GET /api/v1/udf/history": "the same symbols, and a resolution of the eight in /udf/config",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis' default
 

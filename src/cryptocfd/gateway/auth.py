@@ -1,10 +1,11 @@
 """Who is calling: the one sign-in check, for HTTP requests and websockets alike.
 
-A caller proves who they are with a bearer access token or a browser session cookie
-(``authenticate``). Bearer tokens are checked without a database round trip (signature,
-expiry, and a Redis marker set when their family is revoked). Session cookies are looked up in
-PostgreSQL, and every write made with one must carry the session's CSRF token in
-``X-CSRF-Token``. A websocket checks the same credential again while it stays open.
+A caller proves who they are with a bearer access token, a browser session cookie or a
+request signed with an API key (``authenticate``; the last is ``gateway.signed``'s). Bearer
+tokens are checked without a database round trip (signature, expiry, and a Redis marker set
+when their family is revoked). Session cookies are looked up in PostgreSQL, and every write
+made with one must carry the session's CSRF token in ``X-CSRF-Token``. A websocket checks
+the same credential again while it stays open.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import msgspec
 
 from cryptocfd.core.clock import now_utc
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import add_hits, check_hits, windowed
+from cryptocfd.gateway.ratelimit import Window, hit_and_check
 from cryptocfd.gateway.resources import Resources
+from cryptocfd.gateway.signed import check_signed
+from cryptocfd.identity.apikeys import Scope, Signed
 from cryptocfd.identity.tokens import (
     ACCESS_TOKEN_TTL_MS,
     BadToken,
@@ -38,11 +41,14 @@ class Principal(msgspec.Struct, frozen=True):
     device_id: str | None = None
     session_hash: bytes | None = None  # cookie sessions: the stored hash of the session id
     signed_in_at_ms: int | None = None  # when a sign-in link began this session or family
+    key_id: int | None = None  # requests signed with an API key: the key
+    window: Window | None = None  # the per-user limit's, where the route counts it
+    account_id: int = 0
+    """The user's trading account (one per user, same id), set from ``user_id``: a field,
+    not a property, since every use case reads it."""
 
-    @property
-    def account_id(self) -> int:
-        """The user's trading account (one per user, same id)."""
-        return self.user_id
+    def __post_init__(self) -> None:
+        msgspec.structs.force_setattr(self, "account_id", self.user_id)
 
 
 class Bearer(msgspec.Struct, frozen=True):
@@ -58,7 +64,7 @@ class Session(msgspec.Struct, frozen=True):
     csrf: str | None = None
 
 
-Credential = Bearer | Session
+Credential = Bearer | Session | Signed
 
 
 def revoked_key(resources: Resources, family: str) -> str:
@@ -77,22 +83,36 @@ def unauthenticated(message: str) -> ApiError:
 
 
 async def authenticate(
-    resources: Resources, credential: Credential, *, per_user_limit: bool = False
+    resources: Resources,
+    credential: Credential,
+    *,
+    per_user_limit: bool = False,
+    scope: Scope | None = None,
 ) -> Principal:
     """The caller ``credential`` proves, or a 401 (403 for a cookie write without its CSRF
-    token; 429 past the per-user limit, counted when ``per_user_limit``)."""
+    token; 429 past the per-user limit, counted when ``per_user_limit``). A signed request
+    needs the route's API ``scope`` (``None``: the route takes no API key) and is checked
+    against its key's allowlist (``gateway.signed``)."""
+    if isinstance(credential, Signed):
+        key, window = await check_signed(
+            resources, credential, scope, per_user_limit=per_user_limit
+        )
+        return Principal(key.user_id, key_id=key.key_id, window=window)
     now_ms = resources.clock.now_ms()
     if isinstance(credential, Bearer):
         try:
             claims = verify_access_token(resources.secret, credential.token, now_ms)
         except BadToken as exc:
             raise unauthenticated(str(exc)) from exc
-        await _gate(resources, claims.user_id, claims.family, now_ms, per_user_limit=per_user_limit)
+        window = await _gate(
+            resources, claims.user_id, claims.family, now_ms, per_user_limit=per_user_limit
+        )
         return Principal(
             claims.user_id,
             family=claims.family,
             device_id=claims.device_id,
             signed_in_at_ms=claims.signed_in_at_ms,
+            window=window,
         )
     sid = credential.session_id
     id_hash = token_hash(sid)
@@ -103,31 +123,27 @@ async def authenticate(
         credential.csrf and csrf_matches(resources.secret, sid, credential.csrf)
     ):
         raise ApiError(403, "CSRF_FAILED", "missing or wrong X-CSRF-Token for this session")
-    await _gate(resources, session.user_id, None, now_ms, per_user_limit=per_user_limit)
+    window = await _gate(resources, session.user_id, None, now_ms, per_user_limit=per_user_limit)
     signed_in_at_ms = int(session.created_at.timestamp() * 1000)
-    return Principal(session.user_id, session_hash=id_hash, signed_in_at_ms=signed_in_at_ms)
+    return Principal(
+        session.user_id, session_hash=id_hash, signed_in_at_ms=signed_in_at_ms, window=window
+    )
 
 
 async def _gate(
     resources: Resources, user_id: int, family: str | None, now_ms: int, *, per_user_limit: bool
-) -> None:
+) -> Window | None:
     """At most one Redis round trip: the family's revocation marker (bearer tokens) and the
-    per-user counter on routes that opt in (trading writes). The per-IP counter was counted
-    before routing (``edge.PerIpLimit``)."""
+    per-user counter on routes that opt in (trading writes), whose window is returned. The
+    per-IP counter was counted before routing (``edge.Edge``)."""
     revoked = None if family is None else revoked_key(resources, family)
     if not per_user_limit:  # one command costs the gateway less than a pipeline of one
         if revoked is not None and await resources.redis.exists(revoked):
             raise unauthenticated("access token revoked")
-        return
-    now_s = now_ms // 1000
+        return None
     counter = f"{resources.prefix}rl:user:{user_id}"
-    async with resources.redis.pipeline(transaction=False) as pipe:
-        if revoked is not None:
-            pipe.exists(revoked)
-        add_hits(pipe, [windowed(counter, now_s)])
-        results = await pipe.execute()
-    if revoked is not None:
-        if results[0]:
-            raise unauthenticated("access token revoked")
-        results = results[1:]
-    check_hits(results[::2], [resources.settings.rate_per_user_per_min], now_s)
+    limit = resources.settings.rate_per_user_per_min
+    window = await hit_and_check(resources.redis, counter, limit, now_ms // 1000, revoked)
+    if window is None:
+        raise unauthenticated("access token revoked")
+    return window

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from cryptocfd.gateway.body import Amount, OptionalAmount, OrderId, no_amount
+from cryptocfd.gateway.body import NO_AMOUNT, Amount, OptionalAmount, OrderId
 from cryptocfd.identity.emails import MAX_EMAIL_CHARS
 
 Money = Annotated[str, Meta(description="US dollars, two decimals", examples=["10000.00"])]
@@ -149,12 +149,12 @@ class CreateOrderRequest(_Body, frozen=True, forbid_unknown_fields=True):
     side: Literal["long", "short", "buy", "sell"] | None = None
     type: Literal["buy", "sell", "long", "short"] | None = None
     order_type: Literal["market", "limit", "stop"] = "market"
-    price: OptionalAmount = msgspec.field(default_factory=no_amount)
-    take_profit: OptionalAmount = msgspec.field(default_factory=no_amount)
-    stop_loss: OptionalAmount = msgspec.field(default_factory=no_amount)
-    trailing_distance: OptionalAmount = msgspec.field(default_factory=no_amount)
+    price: OptionalAmount = NO_AMOUNT
+    take_profit: OptionalAmount = NO_AMOUNT
+    stop_loss: OptionalAmount = NO_AMOUNT
+    trailing_distance: OptionalAmount = NO_AMOUNT
     slippage_bps: Annotated[int, Meta(ge=0, le=10_000)] | None = None
-    expected_price: OptionalAmount = msgspec.field(default_factory=no_amount)
+    expected_price: OptionalAmount = NO_AMOUNT
     expires_at: Timestamp | None = None
     client_order_id: ClientId | None = None
 
@@ -214,7 +214,7 @@ class CloseRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Close a position, or ``fraction`` of it (0 < fraction ≤ 1, default all)."""
 
     order_id: OrderId
-    fraction: OptionalAmount = msgspec.field(default_factory=no_amount)
+    fraction: OptionalAmount = NO_AMOUNT
 
 
 class ModifyRequest(_Body, frozen=True, forbid_unknown_fields=True):
@@ -316,3 +316,146 @@ class Health(msgspec.Struct, frozen=True):
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+# -- API keys -------------------------------------------------------------------------------
+
+ApiScopeName = Literal["read", "trade"]
+
+
+class ApiKeyRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """A new key: what it is for, what it may do, and from where (empty: anywhere)."""
+
+    label: Annotated[
+        str,
+        Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["grid bot"]),
+    ]
+    scopes: Annotated[list[ApiScopeName], Meta(min_length=1, max_length=2)]
+    ip_allowlist: Annotated[
+        list[Annotated[str, Meta(max_length=43, examples=["203.0.113.7", "2001:db8::/48"])]],
+        Meta(max_length=16, description="IP addresses or CIDR networks; empty for any"),
+    ] = msgspec.field(default_factory=list)
+
+
+class ApiKeyCreated(msgspec.Struct, frozen=True):
+    """A key just made. ``secret`` is shown this once: the server keeps it only sealed."""
+
+    key_id: int
+    api_key: str
+    secret: str
+
+
+class ApiKeyOut(msgspec.Struct, frozen=True):
+    """A live key, never its secret."""
+
+    key_id: int
+    api_key: str
+    label: str
+    scopes: list[ApiScopeName]
+    ip_allowlist: list[str]
+    created_at: Timestamp
+    last_used_at: Timestamp | None
+
+
+class ApiKeysOut(msgspec.Struct, frozen=True):
+    """The caller's live keys, newest first."""
+
+    keys: list[ApiKeyOut]
+
+
+class ServerTimeOut(msgspec.Struct, frozen=True):
+    """The server's clock, for signing requests inside their window."""
+
+    server_time: Annotated[int, Meta(description="unix milliseconds")]
+
+
+# -- TradingView UDF --------------------------------------------------------------------------
+
+UdfNumber = Annotated[
+    msgspec.Raw, msgspec.Meta(extra_json_schema={"type": "number"}, description="a price")
+]
+
+
+class UdfExchange(msgspec.Struct, frozen=True):
+    """An exchange or a symbol type, as the library's filters list them."""
+
+    value: str
+    name: str
+    desc: str
+
+
+class UdfConfig(msgspec.Struct, frozen=True):
+    """What the datafeed supports (the Charting Library's ``onReady``)."""
+
+    supported_resolutions: list[str]
+    supports_search: bool
+    supports_group_request: bool
+    supports_marks: bool
+    supports_timescale_marks: bool
+    supports_time: bool
+    exchanges: list[UdfExchange]
+    symbols_types: list[UdfExchange]
+
+
+class UdfSymbol(msgspec.Struct, frozen=True):
+    """One symbol's information (``resolveSymbol``): a 24x7 session in UTC, its tick as
+    ``minmov / pricescale``."""
+
+    name: str
+    ticker: str
+    full_name: str
+    description: str
+    type: str
+    session: str
+    exchange: str
+    listed_exchange: str
+    timezone: str
+    format: str
+    pricescale: int
+    minmov: int
+    has_intraday: bool
+    has_daily: bool
+    has_weekly_and_monthly: bool
+    intraday_multipliers: list[str]
+    supported_resolutions: list[str]
+    volume_precision: int
+    data_status: str
+    currency_code: str
+
+
+class UdfFound(msgspec.Struct, frozen=True):
+    """A symbol a search found."""
+
+    symbol: str
+    full_name: str
+    description: str
+    exchange: str
+    ticker: str
+    type: str
+
+
+class UdfBars(msgspec.Struct, frozen=True):
+    """Bars, oldest first, as parallel arrays: times (unix seconds), open, high, low, close
+    of the bid, and volume (the ticks counted)."""
+
+    s: Literal["ok"]
+    t: list[int]
+    o: list[UdfNumber]
+    h: list[UdfNumber]
+    l: list[UdfNumber]  # noqa: E741 - the protocol's name
+    c: list[UdfNumber]
+    v: list[int]
+
+
+class UdfNoData(msgspec.Struct, frozen=True, omit_defaults=True):
+    """No bar in the range; ``nextTime`` is the nearest bar before it, absent if none is."""
+
+    s: Literal["no_data"]
+    nextTime: int | None = None  # noqa: N815 - the protocol's name
+
+
+class UdfError(msgspec.Struct, frozen=True):
+    """The datafeed's refusal: an unknown symbol or resolution, or a range it cannot read."""
+
+    s: Literal["error"]
+    errmsg: str
