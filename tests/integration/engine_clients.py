@@ -12,6 +12,7 @@ from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import Cents
 from cryptocfd.trading.commands import Deposit
 from cryptocfd.trading.events import Accepted
 
@@ -46,5 +47,5 @@ async def applied_once(url: str, streams: Streams) -> dict[str, int]:
 
 async def deposit(client: EngineClient, n: int) -> None:
     """Deposit 100 into account 7 as request ``dep-n``; it must be accepted."""
-    outcome = await client.send(Deposit(f"dep-{n}", T0 + n, 7, 100))
+    outcome = await client.send(Deposit(f"dep-{n}", T0 + n, 7, Cents(100)))
     assert isinstance(outcome, Accepted), outcome

@@ -18,6 +18,7 @@ import httpx
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.gateway.app import create_app
 from cryptocfd.services.engine.service import EngineService
@@ -58,7 +59,9 @@ class Gateway:
     async def tick(self, asset: str, bid: int, ask: int) -> None:
         """Publish a fresh feed tick and wait until the engine quotes it."""
         ts = time.time_ns() // 1_000_000
-        await publish_tick(self.redis, self.streams, Tick(asset, bid, ask, ts))
+        await publish_tick(
+            self.redis, self.streams, Tick(asset, PriceTicks(bid), PriceTicks(ask), ts)
+        )
         state = self.engine.engine.state.assets[asset]
         await until(lambda: state.quote is not None and state.quote.ts == ts)
 

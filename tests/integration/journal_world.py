@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import Bps, Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.engine.service import EngineService
 from cryptocfd.services.journaling import Journaler
@@ -61,7 +62,7 @@ def _order_id(outcome: Outcome) -> int:
 
 async def _tick(redis: Redis, streams: Streams, service: EngineService, bid: int, ts: int) -> None:
     epoch = service.engine.state.quote_epoch
-    await publish_tick(redis, streams, Tick("BTC", bid, bid + 1_000, ts))
+    await publish_tick(redis, streams, Tick("BTC", PriceTicks(bid), PriceTicks(bid + 1_000), ts))
     await until(lambda: service.engine.state.quote_epoch > epoch)
 
 
@@ -72,39 +73,76 @@ async def trade_session(
     filled entry, a rejected order, and a price drop that liquidates a 100x long."""
     s = Session()
     for account_id, cents in ((TRADER, 1_000_000), (WAITER, 500_000), (GAMBLER, 20_000)):
-        _accepted(await client.send(OpenAccount(f"open-{account_id}", T0, account_id, cents)))
-    _accepted(await client.send(Deposit("dep", T0, TRADER, 250_000)))
-    _accepted(await client.send(Withdraw("wd", T0, WAITER, 50_000)))
+        _accepted(
+            await client.send(OpenAccount(f"open-{account_id}", T0, account_id, Cents(cents)))
+        )
+    _accepted(await client.send(Deposit("dep", T0, TRADER, Cents(250_000))))
+    _accepted(await client.send(Withdraw("wd", T0, WAITER, Cents(50_000))))
     await _tick(redis, streams, service, 6_000_000, T0 + 1)
     s.closed_in_parts = _order_id(
         await client.send(
-            PlaceOrder("buy", T0 + 2, TRADER, "BTC", Side.LONG, 100_000, 10, take_profit=6_600_000)
+            PlaceOrder(
+                "buy",
+                T0 + 2,
+                TRADER,
+                "BTC",
+                Side.LONG,
+                Cents(100_000),
+                10,
+                take_profit=PriceTicks(6_600_000),
+            )
         )
     )
     _accepted(
         await client.send(
-            ModifyPosition("mod", T0 + 3, TRADER, s.closed_in_parts, stop_loss=5_750_000)
+            ModifyPosition(
+                "mod", T0 + 3, TRADER, s.closed_in_parts, stop_loss=PriceTicks(5_750_000)
+            )
         )
     )
     limit = OrderType.LIMIT
     s.cancelled = _order_id(
         await client.send(
-            PlaceOrder("lim1", T0 + 3, WAITER, "BTC", Side.LONG, 30_000, 5, limit, 5_000_000)
+            PlaceOrder(
+                "lim1",
+                T0 + 3,
+                WAITER,
+                "BTC",
+                Side.LONG,
+                Cents(30_000),
+                5,
+                limit,
+                PriceTicks(5_000_000),
+            )
         )
     )
     s.filled = _order_id(
         await client.send(
-            PlaceOrder("lim2", T0 + 3, WAITER, "BTC", Side.LONG, 40_000, 20, limit, 5_960_000)
+            PlaceOrder(
+                "lim2",
+                T0 + 3,
+                WAITER,
+                "BTC",
+                Side.LONG,
+                Cents(40_000),
+                20,
+                limit,
+                PriceTicks(5_960_000),
+            )
         )
     )
     _accepted(await client.send(CancelOrder("cancel", T0 + 4, WAITER, s.cancelled)))
     s.liquidated = _order_id(
-        await client.send(PlaceOrder("yolo", T0 + 4, GAMBLER, "BTC", Side.LONG, 10_000, 100))
+        await client.send(PlaceOrder("yolo", T0 + 4, GAMBLER, "BTC", Side.LONG, Cents(10_000), 100))
     )
-    rejected = await client.send(PlaceOrder("big", T0 + 4, GAMBLER, "BTC", Side.LONG, 10**9, 2))
+    rejected = await client.send(
+        PlaceOrder("big", T0 + 4, GAMBLER, "BTC", Side.LONG, Cents(10**9), 2)
+    )
     assert not isinstance(rejected, Accepted)
     await _tick(redis, streams, service, 6_030_000, T0 + 5)
-    _accepted(await client.send(ClosePosition("half", T0 + 6, TRADER, s.closed_in_parts, 5_000)))
+    _accepted(
+        await client.send(ClosePosition("half", T0 + 6, TRADER, s.closed_in_parts, Bps(5_000)))
+    )
     await _tick(redis, streams, service, 5_950_000, T0 + 7)  # liquidates and fills
     _accepted(await client.send(ClosePosition("rest", T0 + 8, TRADER, s.closed_in_parts)))
     return s

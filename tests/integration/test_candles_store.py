@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.market.candles import INTERVALS, Candle, CandleQueryError, CandleRow
 from cryptocfd.services.backfill import backfill
 from cryptocfd.store.candles import query_candles, refresh_aggregates, write_candles
@@ -69,7 +70,18 @@ def random_history(asset: str, minutes: int, rng: random.Random) -> list[Candle]
         h = max(o, c) + rng.randint(0, 20)
         lo = max(1, min(o, c) - rng.randint(0, 20))
         ticks = rng.randint(1, 30)
-        candles.append(Candle(asset, START_S + minute * 60, o, h, lo, c, ticks, ticks))
+        candles.append(
+            Candle(
+                asset,
+                START_S + minute * 60,
+                PriceTicks(o),
+                PriceTicks(h),
+                PriceTicks(lo),
+                PriceTicks(c),
+                ticks,
+                ticks,
+            )
+        )
         price = c
     return candles
 
@@ -130,7 +142,16 @@ async def test_write_when_a_batch_is_sent_again_does_not_double_and_newer_values
     assert len(await rollup(pool, "1m", asset)) == len(history)
     assert await rollup(pool, "1h", asset) == before
 
-    changed = Candle(asset, history[0].time_s, 1, 99_999, 1, 2, 500, 500)
+    changed = Candle(
+        asset,
+        history[0].time_s,
+        PriceTicks(1),
+        PriceTicks(99_999),
+        PriceTicks(1),
+        PriceTicks(2),
+        500,
+        500,
+    )
     await write_candles(pool, [changed, history[1], changed])  # a repeat inside the batch too
     first_hour = (await rollup(pool, "1h", asset))[0]
     assert (first_hour.high, first_hour.open) == (99_999, 1)
@@ -143,7 +164,20 @@ async def test_query_when_minutes_are_missing_returns_gaps_not_made_up_candles(
     asset = new_asset()
     minutes = [0, 1, 2, 11, 12, 40]
     await write_candles(
-        pool, [Candle(asset, START_S + m * 60, 100 + m, 110 + m, 90, 105, 1, 1) for m in minutes]
+        pool,
+        [
+            Candle(
+                asset,
+                START_S + m * 60,
+                PriceTicks(100 + m),
+                PriceTicks(110 + m),
+                PriceTicks(90),
+                PriceTicks(105),
+                1,
+                1,
+            )
+            for m in minutes
+        ],
     )
 
     ones = await query_candles(pool, asset, "1m", START_S, None, 100, assets=[asset])
@@ -159,7 +193,20 @@ async def test_query_when_limited_returns_the_first_from_start_or_the_newest_asc
 ) -> None:
     asset = new_asset()
     await write_candles(
-        pool, [Candle(asset, START_S + m * 60, 100, 100, 100, 100, 1, 1) for m in range(30)]
+        pool,
+        [
+            Candle(
+                asset,
+                START_S + m * 60,
+                PriceTicks(100),
+                PriceTicks(100),
+                PriceTicks(100),
+                PriceTicks(100),
+                1,
+                1,
+            )
+            for m in range(30)
+        ],
     )
 
     first = await query_candles(pool, asset, "1m", START_S + 60, None, 3, assets=[asset])

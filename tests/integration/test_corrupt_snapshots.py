@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import Cents
 from cryptocfd.trading.commands import OpenAccount
 from cryptocfd.trading.queries import GetPortfolio
 from cryptocfd.trading.views import Portfolio
@@ -38,7 +39,7 @@ async def run_and_stop(url: str, streams: Streams, state_dir: Path) -> None:
     await asyncio.to_thread(engine.start)
     try:
         async with engine_client(url, streams) as client:
-            await client.send(OpenAccount("open", T0, 7, 1_000))
+            await client.send(OpenAccount("open", T0, 7, Cents(1_000)))
             for n in range(1, 6):
                 await deposit(client, n)
     finally:

@@ -31,6 +31,7 @@ from cryptocfd.bus.client import EngineClient, EngineUnavailable
 from cryptocfd.bus.messages import FIELD, Record, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import Bps, Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.snapshots import SnapshotStore, parse_key
 from cryptocfd.trading.commands import (
@@ -72,8 +73,13 @@ def random_inputs(rng: random.Random) -> list[Command | Tick]:
     inputs: list[Command | Tick] = []
     now = T0
     mids = dict(MIDS)
-    inputs += [OpenAccount(f"open-{account}", now, account, 1_000_000) for account in (1, 2, 3)]
-    inputs += [Tick(asset, mid, mid + mid // 5_000, now) for asset, mid in mids.items()]
+    inputs += [
+        OpenAccount(f"open-{account}", now, account, Cents(1_000_000)) for account in (1, 2, 3)
+    ]
+    inputs += [
+        Tick(asset, PriceTicks(mid), PriceTicks(mid + mid // 5_000), now)
+        for asset, mid in mids.items()
+    ]
     for serial in range(1, rng.randint(20, 60) + 1):
         now += rng.randint(0, 300)
         roll = rng.random()
@@ -82,30 +88,38 @@ def random_inputs(rng: random.Random) -> list[Command | Tick]:
         rid = f"r{serial}"
         if roll < 0.25:
             mids[asset] = max(1_000, mids[asset] + rng.randint(-1, 1) * mids[asset] // 200)
-            inputs.append(Tick(asset, mids[asset], mids[asset] + mids[asset] // 5_000, now))
+            inputs.append(
+                Tick(
+                    asset,
+                    PriceTicks(mids[asset]),
+                    PriceTicks(mids[asset] + mids[asset] // 5_000),
+                    now,
+                )
+            )
         elif roll < 0.6:
             side = rng.choice((Side.LONG, Side.SHORT))
             inputs.append(
-                PlaceOrder(rid, now, account, asset, side, rng.randint(1, 50) * 1_000,
-                           rng.randint(1, 50), trailing_distance=rng.choice((None, 2_000)))
+                PlaceOrder(rid, now, account, asset, side, Cents(rng.randint(1, 50) * 1_000),
+                           rng.randint(1, 50),
+                           trailing_distance=rng.choice((None, PriceTicks(2_000))))
             )  # fmt: skip
         elif roll < 0.7:
             side = rng.choice((Side.LONG, Side.SHORT))
             away = mids[asset] // 50 * (-1 if side is Side.LONG else 1)
             inputs.append(
-                PlaceOrder(rid, now, account, asset, side, 5_000, 10, OrderType.LIMIT,
-                           mids[asset] + away)
+                PlaceOrder(rid, now, account, asset, side, Cents(5_000), 10, OrderType.LIMIT,
+                           PriceTicks(mids[asset] + away))
             )  # fmt: skip
         elif roll < 0.9:
             inputs.append(
                 ClosePosition(
-                    rid, now, account, rng.randint(1, serial), rng.choice((5_000, 10_000))
+                    rid, now, account, rng.randint(1, serial), Bps(rng.choice((5_000, 10_000)))
                 )
             )
         elif roll < 0.95:
-            inputs.append(Deposit(rid, now, account, rng.randint(1, 10_000)))
+            inputs.append(Deposit(rid, now, account, Cents(rng.randint(1, 10_000))))
         else:
-            inputs.append(Withdraw(rid, now, account, rng.randint(1, 10_000)))
+            inputs.append(Withdraw(rid, now, account, Cents(rng.randint(1, 10_000))))
     return inputs
 
 

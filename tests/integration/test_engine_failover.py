@@ -20,6 +20,7 @@ from cryptocfd.bus.engine_status import read_status
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import ENGINE_GROUP, Streams
+from cryptocfd.core.money import Cents
 from cryptocfd.services.snapshots import SnapshotStore, parse_key
 from cryptocfd.trading.commands import Deposit, OpenAccount
 from cryptocfd.trading.events import Accepted
@@ -79,7 +80,7 @@ async def test_standby_while_one_leads_writes_nothing_and_every_record_is_the_le
         await asyncio.to_thread(standby.start, 20.0, "engine standby")
         with stopped_at_the_end(standby, leader):
             async with engine_client(server.url, streams) as client:
-                await client.send(OpenAccount("open", T0, 7, 1_000))
+                await client.send(OpenAccount("open", T0, 7, Cents(1_000)))
                 await asyncio.gather(*(deposit(client, n) for n in range(1, 41)))
             status = await until(lambda: standby_caught_up(server.url, streams, 41), 10)
         counts = await applied_once(server.url, streams)
@@ -118,7 +119,7 @@ async def test_standby_when_the_leader_is_killed_serves_within_seconds_each_requ
         await asyncio.to_thread(standby.start, 20.0, "engine standby")
         with stopped_at_the_end(standby, leader):
             async with engine_client(server.url, streams) as client:
-                await client.send(OpenAccount("open", T0, 7, 1_000))
+                await client.send(OpenAccount("open", T0, 7, Cents(1_000)))
                 for n in range(1, 21):
                     await deposit(client, n)  # 21 records: the leader snapshots after the last
                 status = await until(lambda: standby_caught_up(server.url, streams, 21), 10)
@@ -166,7 +167,7 @@ async def test_leader_when_paused_past_its_ttl_is_fenced_out_and_becomes_a_stand
         with stopped_at_the_end(new, old):
             assert old.process is not None
             async with engine_client(server.url, streams) as client:
-                await client.send(OpenAccount("open", T0, 7, 1_000))
+                await client.send(OpenAccount("open", T0, 7, Cents(1_000)))
                 await deposit(client, 1)
                 os.kill(old.process.pid, signal.SIGSTOP)
                 await wait_for(new, "engine ready")
@@ -200,20 +201,20 @@ async def test_request_id_when_retried_after_a_takeover_gets_its_first_outcome(
         with stopped_at_the_end(standby, leader):
             redis = Redis.from_url(server.url)
             async with engine_client(server.url, streams) as client:
-                await client.send(OpenAccount("open", T0, 7, 1_000))
-                first = await client.send(Deposit("dep-x", T0 + 1, 7, 100))
+                await client.send(OpenAccount("open", T0, 7, Cents(1_000)))
+                first = await client.send(Deposit("dep-x", T0 + 1, 7, Cents(100)))
                 assert leader.process is not None
                 os.kill(leader.process.pid, signal.SIGSTOP)
                 # A command the leader has read and never acknowledged, as if it died mid-batch
                 # (its blocked read may have taken it already; if not, take it as it would).
-                unread = asyncio.create_task(client.send(Deposit("dep-y", T0 + 2, 7, 50)))
+                unread = asyncio.create_task(client.send(Deposit("dep-y", T0 + 2, 7, Cents(50))))
                 await until(lambda: has_three(redis, streams), 5)
                 await redis.xreadgroup(ENGINE_GROUP, "engine-1", {streams.commands: ">"})
                 pending = await redis.xpending(streams.commands, ENGINE_GROUP)
                 assert pending["pending"] == 1
                 leader.kill()
                 await wait_for(standby, "engine ready")
-                again = await client.send(Deposit("dep-x", T0 + 1, 7, 100))
+                again = await client.send(Deposit("dep-x", T0 + 1, 7, Cents(100)))
                 pending_outcome = await unread
             counts = await applied_once(server.url, streams)
             await redis.aclose()

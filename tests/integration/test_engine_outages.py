@@ -13,6 +13,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import Cents
 from cryptocfd.trading.commands import OpenAccount
 from tests.integration.engine_clients import T0, applied_once, deposit, engine_client
 from tests.integration.engine_process import EngineProcess
@@ -29,7 +30,7 @@ async def test_engine_when_stopped_for_six_seconds_resumes_and_answers(tmp_path:
         try:
             assert engine.process is not None
             async with engine_client(server.url, streams) as client:
-                await client.send(OpenAccount("open", T0, 7, 1_000))
+                await client.send(OpenAccount("open", T0, 7, Cents(1_000)))
                 os.kill(engine.process.pid, signal.SIGSTOP)
                 await asyncio.sleep(6)  # longer than redis-py's default 5 s socket timeout
                 os.kill(engine.process.pid, signal.SIGCONT)
@@ -55,7 +56,7 @@ async def test_engine_when_redis_restarts_mid_run_waits_recovers_and_applies_eac
             assert engine.process is not None
             pid = engine.process.pid
             async with engine_client(server.url, streams) as client:
-                await client.send(OpenAccount("open", T0, 7, 1_000))
+                await client.send(OpenAccount("open", T0, 7, Cents(1_000)))
                 await deposit(client, 1)
             server.stop()
             await asyncio.sleep(3)
@@ -85,7 +86,7 @@ async def test_engine_when_redis_is_not_up_yet_waits_for_it_instead_of_exiting(
         try:
             await asyncio.to_thread(engine.start, 30)
             async with engine_client(server.url, streams) as client:
-                await client.send(OpenAccount("open", T0, 7, 1_000))
+                await client.send(OpenAccount("open", T0, 7, Cents(1_000)))
                 await deposit(client, 1)
         finally:
             later.join()
@@ -107,7 +108,7 @@ async def test_engine_when_a_write_times_out_recovers_and_applies_each_request_o
         await asyncio.to_thread(engine.start)
         try:
             async with engine_client(server.url, streams) as client:
-                await client.send(OpenAccount("open", T0, 7, 1_000))
+                await client.send(OpenAccount("open", T0, 7, Cents(1_000)))
                 sending = [asyncio.create_task(deposit(client, n)) for n in range(1, 30)]
                 await asyncio.sleep(0.005)
                 await pause_writes(server, 2_500)  # calls in flight time out after 1 s

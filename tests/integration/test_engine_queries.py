@@ -10,6 +10,7 @@ from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.messages import ANSWER_VERSION, FIELD, decode_answer, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.engine.service import EngineService
 from cryptocfd.trading.commands import ClosePosition, OpenAccount, OrderType, PlaceOrder, Side
@@ -27,8 +28,10 @@ async def _account_and_btc_quote(
     redis: Redis, streams: Streams, service: EngineService, client: EngineClient
 ) -> None:
     """Account 7 with 10,000.00, and a BTC quote the engine has applied."""
-    await client.send(OpenAccount("acc", T0, 7, 1_000_000))
-    await publish_tick(redis, streams, Tick("BTC", 6_000_000, 6_001_000, T0))
+    await client.send(OpenAccount("acc", T0, 7, Cents(1_000_000)))
+    await publish_tick(
+        redis, streams, Tick("BTC", PriceTicks(6_000_000), PriceTicks(6_001_000), T0)
+    )
     await until(lambda: service.engine.state.assets["BTC"].quote is not None)
 
 
@@ -37,9 +40,21 @@ async def test_portfolio_when_sent_after_commands_shows_their_effect_and_logs_no
 ) -> None:
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
         await _account_and_btc_quote(redis_client, streams, service, client)
-        opened = await client.send(PlaceOrder("buy", T0 + 1, 7, "BTC", Side.LONG, 10_000, 10))
+        opened = await client.send(
+            PlaceOrder("buy", T0 + 1, 7, "BTC", Side.LONG, Cents(10_000), 10)
+        )
         await client.send(
-            PlaceOrder("lim", T0 + 2, 7, "BTC", Side.SHORT, 5_000, 2, OrderType.LIMIT, 7_000_000)
+            PlaceOrder(
+                "lim",
+                T0 + 2,
+                7,
+                "BTC",
+                Side.SHORT,
+                Cents(5_000),
+                2,
+                OrderType.LIMIT,
+                PriceTicks(7_000_000),
+            )
         )
         records_before = await redis_client.xlen(streams.records)
         view = await client.portfolio(GetPortfolio("q1", 7))
@@ -79,7 +94,9 @@ async def test_balances_when_paged_lists_every_account_once_in_id_order(
 ) -> None:
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (_service, client):
         for account_id in (5, 1, 3):
-            await client.send(OpenAccount(f"acc-{account_id}", T0, account_id, account_id * 100))
+            await client.send(
+                OpenAccount(f"acc-{account_id}", T0, account_id, Cents(account_id * 100))
+            )
         first = await client.balances(GetBalances("b1", 0, 2))
         second = await client.balances(GetBalances("b2", first.rows[-1].account_id, 2))
 
@@ -98,7 +115,7 @@ async def test_portfolio_when_narrowed_lists_one_order_or_none(
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
         await _account_and_btc_quote(redis_client, streams, service, client)
         for n in range(3):
-            await client.send(PlaceOrder(f"buy{n}", T0 + 1, 7, "BTC", Side.LONG, 1_000, 2))
+            await client.send(PlaceOrder(f"buy{n}", T0 + 1, 7, "BTC", Side.LONG, Cents(1_000), 2))
         everything = await client.portfolio(GetPortfolio("all", 7))
         one = await client.portfolio(GetPortfolio("one", 7, order_id=2))
         figures = await client.portfolio(GetPortfolio("figures", 7, orders=False))
@@ -119,13 +136,13 @@ async def test_send_with_view_when_an_order_opens_answers_with_that_order_in_one
 ) -> None:
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
         await _account_and_btc_quote(redis_client, streams, service, client)
-        await client.send(PlaceOrder("first", T0 + 1, 7, "BTC", Side.LONG, 1_000, 2))
+        await client.send(PlaceOrder("first", T0 + 1, 7, "BTC", Side.LONG, Cents(1_000), 2))
         commands_before = await redis_client.xlen(streams.commands)
         outcome, view = await client.send_with_view(
-            PlaceOrder("second", T0 + 2, 7, "BTC", Side.SHORT, 2_000, 3)
+            PlaceOrder("second", T0 + 2, 7, "BTC", Side.SHORT, Cents(2_000), 3)
         )
         refused, refused_view = await client.send_with_view(
-            PlaceOrder("bad", T0 + 3, 7, "BTC", Side.SHORT, 10**9, 3)
+            PlaceOrder("bad", T0 + 3, 7, "BTC", Side.SHORT, Cents(10**9), 3)
         )
         commands_after = await redis_client.xlen(streams.commands)
 
@@ -146,7 +163,7 @@ async def test_send_with_view_when_answered_writes_one_answer_under_the_request_
         await _account_and_btc_quote(redis_client, streams, service, client)
         answers_before = await redis_client.xlen(streams.views)
         outcome, view = await client.send_with_view(
-            PlaceOrder("viewed", T0 + 1, 7, "BTC", Side.LONG, 1_000, 2)
+            PlaceOrder("viewed", T0 + 1, 7, "BTC", Side.LONG, Cents(1_000), 2)
         )
         answers = entries(await redis_client.xrange(streams.views))[answers_before:]
         records = [
@@ -169,11 +186,11 @@ async def test_send_with_view_when_repeated_answers_the_first_outcome_and_the_vi
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
         await _account_and_btc_quote(redis_client, streams, service, client)
         first, first_view = await client.send_with_view(
-            PlaceOrder("again", T0 + 1, 7, "BTC", Side.LONG, 1_000, 2)
+            PlaceOrder("again", T0 + 1, 7, "BTC", Side.LONG, Cents(1_000), 2)
         )
         closed = await client.send(ClosePosition("close", T0 + 2, 7, 1))
         second, second_view = await client.send_with_view(
-            PlaceOrder("again", T0 + 3, 7, "BTC", Side.LONG, 1_000, 2)
+            PlaceOrder("again", T0 + 3, 7, "BTC", Side.LONG, Cents(1_000), 2)
         )
 
     assert isinstance(closed, Accepted)

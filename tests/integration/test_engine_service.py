@@ -13,6 +13,7 @@ from cryptocfd.bus.client import EngineUnavailable
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries, stream_entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     ClosePosition,
@@ -48,11 +49,15 @@ async def test_send_when_the_engine_runs_returns_each_outcome_and_logs_it(
     redis_client: Redis, streams: Streams, tmp_path: Path
 ) -> None:
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
-        opened = await client.send(OpenAccount("acc", T0, 1, 1_000_000))
-        await publish_tick(redis_client, streams, Tick("BTC", 6_000_000, 6_001_000, T0))
+        opened = await client.send(OpenAccount("acc", T0, 1, Cents(1_000_000)))
+        await publish_tick(
+            redis_client, streams, Tick("BTC", PriceTicks(6_000_000), PriceTicks(6_001_000), T0)
+        )
         await until(lambda: service.engine.state.assets["BTC"].quote is not None)
-        placed = await client.send(PlaceOrder("buy", T0 + 1, 1, "BTC", Side.LONG, 10_000, 10))
-        refused = await client.send(PlaceOrder("bad", T0 + 1, 1, "NOPE", Side.LONG, 1, 1))
+        placed = await client.send(
+            PlaceOrder("buy", T0 + 1, 1, "BTC", Side.LONG, Cents(10_000), 10)
+        )
+        refused = await client.send(PlaceOrder("bad", T0 + 1, 1, "NOPE", Side.LONG, Cents(1), 1))
 
     assert isinstance(opened, Accepted)
     assert isinstance(placed, Accepted)
@@ -76,8 +81,8 @@ async def test_send_when_the_request_id_repeats_returns_the_first_outcome_unappl
     redis_client: Redis, streams: Streams, tmp_path: Path
 ) -> None:
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
-        first = await client.send(OpenAccount("same", T0, 1, 5_000))
-        again = await client.send(OpenAccount("same", T0 + 5, 1, 99_999))
+        first = await client.send(OpenAccount("same", T0, 1, Cents(5_000)))
+        again = await client.send(OpenAccount("same", T0 + 5, 1, Cents(99_999)))
         balance = service.engine.state.accounts[1].balance
 
     assert again == first
@@ -94,7 +99,7 @@ async def test_unreadable_message_when_sent_is_answered_and_the_engine_keeps_ser
         await redis_client.xadd(streams.commands, {FIELD: unreadable})
         await redis_client.xadd(streams.commands, {FIELD: b"not msgpack at all \xc1"})
         await redis_client.xadd(streams.commands, {b"other": b"field"})
-        after = await client.send(OpenAccount("after", T0, 3, 100))
+        after = await client.send(OpenAccount("after", T0, 3, Cents(100)))
 
     assert isinstance(after, Accepted)
     log = [decode_record(f[FIELD]) for _i, f in entries(await redis_client.xrange(streams.records))]
@@ -109,7 +114,7 @@ async def test_send_when_no_engine_answers_raises_engine_unavailable(
 ) -> None:
     async with engine_client(redis_client, streams, timeout_s=0.2) as client:
         with pytest.raises(EngineUnavailable):
-            await client.send(OpenAccount("lonely", T0, 1, 1))
+            await client.send(OpenAccount("lonely", T0, 1, Cents(1)))
 
 
 async def test_restart_when_a_snapshot_and_later_records_exist_recovers_the_same_state(
@@ -117,15 +122,28 @@ async def test_restart_when_a_snapshot_and_later_records_exist_recovers_the_same
 ) -> None:
     store = store_in(tmp_path)
     async with engine_and_client(redis_client, streams, store) as (first, client):
-        await client.send(OpenAccount("a", T0, 1, 1_000_000))
-        await publish_tick(redis_client, streams, Tick("ETH", 300_000, 300_100, T0))
+        await client.send(OpenAccount("a", T0, 1, Cents(1_000_000)))
+        await publish_tick(
+            redis_client, streams, Tick("ETH", PriceTicks(300_000), PriceTicks(300_100), T0)
+        )
         await until(lambda: first.engine.state.assets["ETH"].quote is not None)
-        await client.send(PlaceOrder("p1", T0 + 1, 1, "ETH", Side.SHORT, 50_000, 5))
+        await client.send(PlaceOrder("p1", T0 + 1, 1, "ETH", Side.SHORT, Cents(50_000), 5))
         await first.snapshot_now()  # the records after it must be replayed
         await client.send(
-            PlaceOrder("p2", T0 + 2, 1, "ETH", Side.LONG, 20_000, 3, trailing_distance=500)
+            PlaceOrder(
+                "p2",
+                T0 + 2,
+                1,
+                "ETH",
+                Side.LONG,
+                Cents(20_000),
+                3,
+                trailing_distance=PriceTicks(500),
+            )
         )
-        await publish_tick(redis_client, streams, Tick("ETH", 301_000, 301_100, T0 + 3))
+        await publish_tick(
+            redis_client, streams, Tick("ETH", PriceTicks(301_000), PriceTicks(301_100), T0 + 3)
+        )
         closed = await client.send(ClosePosition("c1", T0 + 4, 1, 2))
         expected = first.engine.state_hash()
 
@@ -144,11 +162,15 @@ async def test_restart_when_a_demo_reset_is_in_the_log_replays_it_to_the_same_st
     store = store_in(tmp_path)
     async with engine_and_client(redis_client, streams, store) as (first, client):
         await client.send(OpenAccount("a", T0, 1, DEMO_BALANCE_CENTS))
-        await publish_tick(redis_client, streams, Tick("ETH", 300_000, 300_100, T0))
+        await publish_tick(
+            redis_client, streams, Tick("ETH", PriceTicks(300_000), PriceTicks(300_100), T0)
+        )
         await until(lambda: first.engine.state.assets["ETH"].quote is not None)
-        await client.send(PlaceOrder("p1", T0 + 1, 1, "ETH", Side.SHORT, 50_000, 5))
+        await client.send(PlaceOrder("p1", T0 + 1, 1, "ETH", Side.SHORT, Cents(50_000), 5))
         await first.snapshot_now()  # the reset after it must be replayed
-        await publish_tick(redis_client, streams, Tick("ETH", 299_000, 299_100, T0 + 2))
+        await publish_tick(
+            redis_client, streams, Tick("ETH", PriceTicks(299_000), PriceTicks(299_100), T0 + 2)
+        )
         reset, view = await client.send_with_view(ResetDemoAccount("r1", T0 + 3, 1))
         expected = first.engine.state_hash()
 
@@ -170,10 +192,12 @@ async def test_restart_when_a_key_was_spent_still_refuses_it_for_another_request
     # The fingerprint is remembered with the outcome in the snapshot, and carried in the log's
     # record for a restart that replays it.
     store = store_in(tmp_path)
-    buy = fingerprinted(PlaceOrder("u1:create:k", T0 + 1, 1, "ETH", Side.LONG, 20_000, 3))
+    buy = fingerprinted(PlaceOrder("u1:create:k", T0 + 1, 1, "ETH", Side.LONG, Cents(20_000), 3))
     async with engine_and_client(redis_client, streams, store) as (first, client):
-        await client.send(OpenAccount("a", T0, 1, 1_000_000))
-        await publish_tick(redis_client, streams, Tick("ETH", 300_000, 300_100, T0))
+        await client.send(OpenAccount("a", T0, 1, Cents(1_000_000)))
+        await publish_tick(
+            redis_client, streams, Tick("ETH", PriceTicks(300_000), PriceTicks(300_100), T0)
+        )
         await until(lambda: first.engine.state.assets["ETH"].quote is not None)
         placed = await client.send(buy)
     if not from_snapshot:
@@ -197,9 +221,9 @@ async def test_restart_when_the_newest_snapshot_is_tampered_with_uses_the_one_be
 ) -> None:
     store = store_in(tmp_path)
     async with engine_and_client(redis_client, streams, store) as (first, client):
-        await client.send(OpenAccount("a", T0, 1, 1_000))
+        await client.send(OpenAccount("a", T0, 1, Cents(1_000)))
         await first.snapshot_now()
-        await client.send(OpenAccount("b", T0, 2, 2_000))
+        await client.send(OpenAccount("b", T0, 2, Cents(2_000)))
         await first.snapshot_now()
         expected = first.engine.state_hash()
     newest, older = store.paths()
@@ -218,10 +242,10 @@ async def test_trim_when_the_journal_lags_keeps_what_it_and_the_snapshots_still_
     await redis_client.xgroup_create(streams.records, "journal", id="0", mkstream=True)
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
         for n in range(10):
-            await client.send(OpenAccount(f"a{n}", T0, n + 1, 100))
+            await client.send(OpenAccount(f"a{n}", T0, n + 1, Cents(100)))
         await service.snapshot_now()
         for n in range(10, 15):
-            await client.send(OpenAccount(f"a{n}", T0, n + 1, 100))
+            await client.send(OpenAccount(f"a{n}", T0, n + 1, Cents(100)))
         # The journal has read 8 records and finished the first 6.
         read = stream_entries(
             await redis_client.xreadgroup("journal", "w1", {streams.records: ">"}, count=8)
@@ -242,7 +266,7 @@ async def test_trim_when_no_journal_exists_keeps_every_record(
 ) -> None:
     async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
         for n in range(5):
-            await client.send(OpenAccount(f"a{n}", T0, n + 1, 100))
+            await client.send(OpenAccount(f"a{n}", T0, n + 1, Cents(100)))
         await service.snapshot_now()
 
         await service.trim()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.sources.replay import ReplayError, ReplaySource
 
@@ -34,9 +35,9 @@ async def test_replay_when_unpaced_yields_every_row_with_its_own_timestamps(
     ticks = [tick async for tick in source.ticks()]
 
     assert ticks == [
-        Tick("BTC", 9_700_001, 9_700_002, 1_700_000_000_000),
-        Tick("ETH", 340_010, 340_012, 1_700_000_000_100),
-        Tick("BTC", 9_700_100, 9_700_150, 1_700_000_000_300),
+        Tick("BTC", PriceTicks(9_700_001), PriceTicks(9_700_002), 1_700_000_000_000),
+        Tick("ETH", PriceTicks(340_010), PriceTicks(340_012), 1_700_000_000_100),
+        Tick("BTC", PriceTicks(9_700_100), PriceTicks(9_700_150), 1_700_000_000_300),
     ]
 
 

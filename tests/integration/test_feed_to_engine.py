@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.money import Cents
 from cryptocfd.market.binance import BinanceMarkets
 from cryptocfd.services.backoff import Backoff
 from cryptocfd.services.feed import FeedService, relay
@@ -55,16 +56,16 @@ async def test_binance_feed_when_it_goes_silent_halts_the_asset_and_resumes_afte
         quoted = state.quote
         assert quoted is not None
         first_ts, first_mark = quoted.ts, quoted.mark  # the quote object changes in place
-        await client.send(OpenAccount("acc", first_ts, 1, 1_000_000))
+        await client.send(OpenAccount("acc", first_ts, 1, Cents(1_000_000)))
         # The feed goes quiet: an order placed past BTC's staleness limit is refused.
         late = first_ts + BTC.staleness_ms + 1
-        halted = await client.send(PlaceOrder("late", late, 1, "BTC", Side.LONG, 10_000, 10))
+        halted = await client.send(PlaceOrder("late", late, 1, "BTC", Side.LONG, Cents(10_000), 10))
         gate.set()  # the next connection speaks again
         await until(lambda: state.quote is not None and state.quote.ts > first_ts, 10)
         fresh = state.quote
         assert fresh is not None
         resumed_order = await client.send(
-            PlaceOrder("again", fresh.ts + 1, 1, "BTC", Side.LONG, 10_000, 10)
+            PlaceOrder("again", fresh.ts + 1, 1, "BTC", Side.LONG, Cents(10_000), 10)
         )
         feed.stopping.set()
         await relaying

@@ -10,6 +10,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.worker import run_worker
 from tests.integration.engine_harness import publish_tick
@@ -30,7 +31,7 @@ async def test_candles_when_minutes_closed_serves_stored_history_with_the_live_m
         worker = asyncio.create_task(run_worker(gateway.settings, stopping))
         try:
             for n, bid in enumerate(bids):  # two ticks a minute over minutes -3 .. -1
-                tick = Tick("BTC", bid, bid + 1_000, start + n * 30_000)
+                tick = Tick("BTC", PriceTicks(bid), PriceTicks(bid + 1_000), start + n * 30_000)
                 await publish_tick(redis_client, streams, tick)
             await gateway.tick("BTC", 6_430_000, 6_431_000)  # now: the live minute
             await until(lambda: gateway.engine.engine.state.assets["BTC"].quote is not None)

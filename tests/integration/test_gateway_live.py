@@ -29,6 +29,7 @@ from cryptocfd.bus.messages import FIELD, TickMessage, encode
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.candles import INTERVALS
 from tests.integration.platform_process import Platform, running_platform
@@ -235,7 +236,7 @@ async def _publish(redis_url: str, platform: Platform, asset: str, bid: int, ask
     client = aioredis.Redis.from_url(redis_url)
     # Twice: a jump past the sanity band is held until a second tick confirms it.
     now = int(time.time() * 1000)
-    ticks = [Tick(asset, bid, ask, now + step) for step in range(2)]
+    ticks = [Tick(asset, PriceTicks(bid), PriceTicks(ask), now + step) for step in range(2)]
     await publish_ticks(client, Streams(platform.prefix), ticks)
     await client.aclose()
 
@@ -382,7 +383,10 @@ async def test_ws_when_a_client_stops_reading_its_quotes_conflate_in_order_and_o
         await publish_ticks(  # XRP's mark rises by one tick each time
             client,
             Streams(platform.prefix),
-            [Tick("XRP", 600_000 + n * 2, 600_100 + n * 2, start + n) for n in range(ticks)],
+            [
+                Tick("XRP", PriceTicks(600_000 + n * 2), PriceTicks(600_100 + n * 2), start + n)
+                for n in range(ticks)
+            ],
         )
         await client.aclose()
         mark = 600_050 + (ticks - 1) * 2
@@ -414,7 +418,7 @@ async def test_ws_when_a_tick_comes_only_on_the_ticks_channel_quotes_it_by_the_e
         # The engine never sees these: the gateway alone quotes them. The first two jump past
         # the sanity band (held, then confirmed); the third is far off again (held, not shown).
         for n, bid in enumerate((20_000, 20_010, 90_000)):
-            tick = Tick("DOGE", bid, bid + 20, now + n)
+            tick = Tick("DOGE", PriceTicks(bid), PriceTicks(bid + 20), now + n)
             await client.publish(streams.ticks, encode(TickMessage(tick)))
         ours: list[dict[str, Any]] = []
         with suppress(TimeoutError):
@@ -441,7 +445,7 @@ async def test_ws_when_a_tick_reaches_only_the_engine_shows_it_from_the_engines_
         await _next(ws, "subscribed")
         now = int(time.time() * 1000)
         for n in range(2):  # confirmed past the band, as above
-            tick = Tick("BNB", 50_000 + n, 50_100 + n, now + n)
+            tick = Tick("BNB", PriceTicks(50_000 + n), PriceTicks(50_100 + n), now + n)
             await client.xadd(Streams(platform.prefix).prices, {FIELD: encode(TickMessage(tick))})
         seen = (await _next(ws, "prices"))["data"]
         while seen["asset"] != "BNB" or seen["mark"] != "500.51":

@@ -9,6 +9,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.market.candles import Candle
 from cryptocfd.store.candles import write_candles
 from cryptocfd.store.database import create_pool
@@ -19,7 +20,16 @@ DAY_S = 86_400
 
 
 def minute(asset: str, time_s: int, open_: int, close: int) -> Candle:
-    return Candle(asset, time_s, open_, max(open_, close), min(open_, close), close, 3, 3)
+    return Candle(
+        asset,
+        time_s,
+        PriceTicks(open_),
+        PriceTicks(max(open_, close)),
+        PriceTicks(min(open_, close)),
+        PriceTicks(close),
+        3,
+        3,
+    )
 
 
 async def test_markets_when_history_is_stored_serve_the_change_since_the_bid_24_hours_ago(

@@ -17,8 +17,9 @@ T0 = 1_700_000_000_000
 
 def _open(order_id: int, account_id: int, ts: int) -> PositionOpened:
     return PositionOpened(
-        order_id, account_id, "ETH", Side.SHORT, OrderType.MARKET, 1_000, 5, QtyUnits(100_000),
-        300_000, PriceTicks(350_000), None, 250_000, None, ts,
+        order_id, account_id, "ETH", Side.SHORT, OrderType.MARKET, Cents(1_000), 5,
+        QtyUnits(100_000),
+        PriceTicks(300_000), PriceTicks(350_000), None, PriceTicks(250_000), None, ts,
     )  # fmt: skip
 
 
@@ -26,8 +27,9 @@ def _close(
     order_id: int, account_id: int, ts: int, quantity: int = 100_000, remaining: int = 0
 ) -> PositionClosed:
     return PositionClosed(
-        order_id, account_id, "ETH", Side.SHORT, CloseReason.STOP_LOSS, quantity,
-        1_000, 300_000, 310_000, Cents(-100 - order_id), remaining, 0 if not remaining else 500,
+        order_id, account_id, "ETH", Side.SHORT, CloseReason.STOP_LOSS, QtyUnits(quantity),
+        Cents(1_000), PriceTicks(300_000), PriceTicks(310_000), Cents(-100 - order_id),
+        QtyUnits(remaining), Cents(0 if not remaining else 500),
         PriceTicks(350_000) if remaining else None, ts,
     )  # fmt: skip
 
@@ -41,7 +43,7 @@ async def test_history_when_paged_lists_every_close_newest_first_with_a_working_
         await book_records(
             pool,
             [
-                ("1-0", (AccountOpened(1, 10**6, T0), AccountOpened(2, 10**6, T0))),
+                ("1-0", (AccountOpened(1, Cents(10**6), T0), AccountOpened(2, Cents(10**6), T0))),
                 ("2-0", (*(_open(i, 1, T0) for i in range(1, 6)), _open(9, 2, T0))),
                 ("3-0", (_close(1, 1, T0 + 1), _close(2, 1, T0 + 2), _close(9, 2, T0 + 2))),
                 ("4-0", (_close(3, 1, T0 + 3, 60_000, 40_000), _close(3, 1, T0 + 3, 40_000))),

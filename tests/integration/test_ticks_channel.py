@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import TickFollower, publish_ticks
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from tests.waiting import until
 
@@ -20,7 +21,10 @@ async def test_follower_when_ticks_are_published_hears_each_in_order(
     heard: list[Tick] = []
     follower = TickFollower(redis_client, streams, heard.append)
     follower.start()
-    ticks = [Tick("ETH", 300_000 + n, 300_100 + n, 1_700_000_000_000 + n) for n in range(50)]
+    ticks = [
+        Tick("ETH", PriceTicks(300_000 + n), PriceTicks(300_100 + n), 1_700_000_000_000 + n)
+        for n in range(50)
+    ]
 
     async def subscribed() -> bool:  # the channel keeps nothing: publish until one is heard
         if heard:

@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.market.candles import Candle
 from cryptocfd.store.candles import write_candles
 from cryptocfd.store.database import create_pool
@@ -32,7 +33,16 @@ async def charted(
     pool = await create_pool(own_database_url)
     try:
         candles = [
-            Candle("BTC", START + 60 * n, bid, bid + 5_000, bid - 5_000, bid + 1_000, 3 + n, 1)
+            Candle(
+                "BTC",
+                START + 60 * n,
+                PriceTicks(bid),
+                PriceTicks(bid + 5_000),
+                PriceTicks(bid - 5_000),
+                PriceTicks(bid + 1_000),
+                3 + n,
+                1,
+            )
             for n, bid in enumerate(BIDS)
         ]
         await write_candles(pool, candles)

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.messages import FIELD
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import Cents
 from cryptocfd.store.outbox import enqueue_email
 from cryptocfd.trading.commands import Deposit, OpenAccount
 from tests.integration.engine_harness import engine_and_client, store_in
@@ -86,7 +87,7 @@ async def test_worker_process_when_running_journals_sends_and_stops_cleanly_on_s
             )
         try:
             await _wait_for_text(log, "worker ready", worker)
-            await client.send(OpenAccount("open", T0, 42, 123_456))
+            await client.send(OpenAccount("open", T0, 42, Cents(123_456)))
             async with pool.acquire() as conn, conn.transaction():
                 await enqueue_email(
                     conn, KEY, "t@example.com", "Sign in", "https://x/verify?token=abc"
@@ -155,11 +156,11 @@ async def test_worker_when_postgres_crashes_and_restarts_catches_up_and_reconcil
         try:
             await _wait_for_text(log, "worker ready", worker)
             async with own_pool(postgres.url) as pool:
-                await client.send(OpenAccount("open", T0, 42, 123_456))
+                await client.send(OpenAccount("open", T0, 42, Cents(123_456)))
                 await caught_up(pool, redis_client, streams)
             await postgres.crash()
             for n in range(50):  # trading goes on while the database is down
-                await client.send(Deposit(f"dep-{n}", T0 + n, 42, 100))
+                await client.send(Deposit(f"dep-{n}", T0 + n, 42, Cents(100)))
             await asyncio.sleep(2)  # long enough for every consumer to have failed
             await postgres.start_refusing()  # as it does while it recovers
             await asyncio.sleep(3)
@@ -167,7 +168,7 @@ async def test_worker_when_postgres_crashes_and_restarts_catches_up_and_reconcil
             await postgres.start()
             async with own_pool(postgres.url) as pool:
                 for n in range(50, 60):
-                    await client.send(Deposit(f"dep-{n}", T0 + n, 42, 100))
+                    await client.send(Deposit(f"dep-{n}", T0 + n, 42, Cents(100)))
                 async with pool.acquire() as conn, conn.transaction():
                     await enqueue_email(conn, KEY, "t@example.com", "After", "https://x/after")
                 await _wait_for_text(log, "https://x/after", worker, timeout_s=40)

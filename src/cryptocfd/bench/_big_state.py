@@ -12,15 +12,16 @@ from pathlib import Path
 
 import msgspec
 
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.snapshots import SnapshotStore, new_header, parse_key
 from cryptocfd.trading.commands import OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.engine import Engine
 
 T0 = 1_700_000_000_000
-ASSETS = {"BTC": 6_000_000, "ETH": 300_000, "SOL": 150_000}
-OPENING_BALANCE = 10**9
-POSITION_MARGIN = 10_000
+ASSETS = {"BTC": PriceTicks(6_000_000), "ETH": PriceTicks(300_000), "SOL": PriceTicks(150_000)}
+OPENING_BALANCE = Cents(10**9)
+POSITION_MARGIN = Cents(10_000)
 
 
 def build(accounts: int, positions: int, t0: int = T0) -> Engine:

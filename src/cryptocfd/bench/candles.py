@@ -41,6 +41,7 @@ from cryptocfd.bench._common import drop_keys, median, report
 from cryptocfd.bench._gateway_proc import ONE_ADDRESS_LOAD, running_gateway
 from cryptocfd.bench._postgres import admin, database_url
 from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.market.candles import Candle
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.store.candles import query_candles, refresh_aggregates, write_candles
@@ -67,7 +68,16 @@ LOAD = """
 
 def _ingest_candles(rows: int) -> list[Candle]:
     return [
-        Candle(ASSETS[i % 6], START_S + i // 6 * 60, 1000 + i % 7, 1010, 990, 1003, 5, 5)
+        Candle(
+            ASSETS[i % 6],
+            START_S + i // 6 * 60,
+            PriceTicks(1000 + i % 7),
+            PriceTicks(1010),
+            PriceTicks(990),
+            PriceTicks(1003),
+            5,
+            5,
+        )
         for i in range(rows)
     ]
 

@@ -17,14 +17,15 @@ import time
 from typing import Any
 
 from cryptocfd.bench._common import report
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import ClosePosition, OpenAccount, OrderType, PlaceOrder, Side
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted
 
 ACCOUNTS = 10_000
-RICH = 10**12  # cents: enough that no order in the mix runs out of margin
-PRICES = {"BTC": 6_000_000, "ETH": 300_000, "SOL": 150_000}
+RICH = Cents(10**12)  # cents: enough that no order in the mix runs out of margin
+PRICES = {"BTC": PriceTicks(6_000_000), "ETH": PriceTicks(300_000), "SOL": PriceTicks(150_000)}
 
 
 def _engine(accounts: int, dedupe_window_ms: int = 86_400_000) -> Engine:
@@ -52,7 +53,7 @@ def _mix(count: int, rng: random.Random) -> list[Any]:
             order_id, owner = divmod(open_ids.pop(), 1 << 20)
             commands.append(ClosePosition(f"c{n}", 1, owner, order_id))
             continue
-        margin = rng.randint(1_000, 100_000)
+        margin = Cents(rng.randint(1_000, 100_000))
         leverage = rng.randint(1, 50)
         if roll < 0.4:
             price = PRICES[asset] * (8 if side is Side.LONG else 12) // 10
@@ -92,7 +93,9 @@ def _fill(engine: Engine, positions: int, rng: random.Random) -> None:
         asset = ("BTC", "ETH", "SOL")[n % 3]
         price = PRICES[asset]
         long = n % 2 == 0
-        tp = sl = trailing = None
+        tp: PriceTicks | None = None
+        sl: PriceTicks | None = None
+        trailing: PriceTicks | None = None
         if n % 5 == 0:
             tp = price * (12 if long else 8) // 10
             sl = price * (8 if long else 12) // 10
@@ -105,7 +108,7 @@ def _fill(engine: Engine, positions: int, rng: random.Random) -> None:
                 rng.randint(1, ACCOUNTS),
                 asset,
                 Side.LONG if long else Side.SHORT,
-                10_000,
+                Cents(10_000),
                 2,
                 take_profit=tp,
                 stop_loss=sl,
@@ -122,7 +125,7 @@ def ticks_per_s(engine: Engine, count: int) -> float:
     ticks = []
     for n in range(count):
         asset = ("BTC", "ETH", "SOL")[n % 3]
-        price = PRICES[asset] + (n // 3) % 3 - 1
+        price = PRICES[asset] + PriceTicks((n // 3) % 3 - 1)
         ticks.append(Tick(asset, price, price + PRICES[asset] // 10_000, start + n // 3))
     apply = engine.apply
     gc.collect()
@@ -171,11 +174,11 @@ def liquidation_burst_ms(count: int) -> float:
     engine = _engine(100)
     price = PRICES["BTC"]
     for n in range(count):
-        engine.apply(PlaceOrder(f"l{n}", 1, 1 + n % 100, "BTC", Side.LONG, 10_000, 50))
+        engine.apply(PlaceOrder(f"l{n}", 1, 1 + n % 100, "BTC", Side.LONG, Cents(10_000), 50))
     crash = price * 95 // 100
     gc.collect()
     started = time.perf_counter()
-    outcome = engine.apply(Tick("BTC", crash, crash + 10, 2))
+    outcome = engine.apply(Tick("BTC", crash, crash + PriceTicks(10), 2))
     elapsed = time.perf_counter() - started
     assert isinstance(outcome, Accepted) and len(outcome.events) == count + 1
     return elapsed * 1000

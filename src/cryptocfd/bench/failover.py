@@ -50,6 +50,7 @@ from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.engine_status import read_status
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
+from cryptocfd.core.money import Cents
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.engine.lease import lease_key
 from cryptocfd.trading.commands import ClosePosition, Command, Deposit, PlaceOrder, Side
@@ -83,8 +84,8 @@ def command(n: int, now: int, accounts: int, positions: int) -> Command:
         return ClosePosition(f"c{n}", now, 1 + k % accounts, k + 1)
     if kind in (2, 3):
         side = Side.LONG if kind == 2 else Side.SHORT
-        return PlaceOrder(f"o{n}", now, account, tuple(ASSETS)[n % 3], side, 1_000, 2)
-    return Deposit(f"d{n}", now, account, 100)
+        return PlaceOrder(f"o{n}", now, account, tuple(ASSETS)[n % 3], side, Cents(1_000), 2)
+    return Deposit(f"d{n}", now, account, Cents(100))
 
 
 async def ticks(redis: Redis, streams: Streams, stop: asyncio.Event) -> None:
@@ -93,7 +94,7 @@ async def ticks(redis: Redis, streams: Streams, stop: asyncio.Event) -> None:
     while not stop.is_set():
         now = int(time.time() * 1000)
         moved = [
-            Tick(asset, bid + (step % 20 - 10) * (bid // 100_000), bid + bid // 10_000, now)
+            Tick(asset, bid + bid // 100_000 * (step % 20 - 10), bid + bid // 10_000, now)
             for asset, bid in ASSETS.items()
         ]
         await publish_ticks(redis, streams, moved, maxlen=10_000)
@@ -250,7 +251,7 @@ async def take_over(
     kill_engine(leader)
     killed = time.perf_counter()
     left_ms = await redis.pttl(lease_key(prefix))
-    outcome = await client.send(Deposit("after", int(time.time() * 1000), 1, 100))
+    outcome = await client.send(Deposit("after", int(time.time() * 1000), 1, Cents(100)))
     took_ms = (time.perf_counter() - killed) * 1000
     assert isinstance(outcome, Accepted), outcome
     assert ready.said.wait(FOLLOWING_TIMEOUT_S), "the standby never said it leads"

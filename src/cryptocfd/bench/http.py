@@ -37,6 +37,7 @@ from cryptocfd.bench._http_load import Connection, build, closed_loop, open_loop
 from cryptocfd.bench._postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.embedded.binaries import free_port
 from cryptocfd.store.database import asyncpg_dsn
@@ -51,7 +52,7 @@ async def _ticks(redis: Redis, streams: Streams, stop: asyncio.Event) -> None:
     step = 0
     while not stop.is_set():
         bid = 6_400_000 + (step % 20) * 100
-        tick = Tick("BTC", bid, bid + 1_000, int(time.time() * 1000))
+        tick = Tick("BTC", PriceTicks(bid), PriceTicks(bid + 1_000), int(time.time() * 1000))
         await publish_ticks(redis, streams, [tick], maxlen=10_000)
         step += 1
         with suppress(TimeoutError):

@@ -25,6 +25,7 @@ from cryptocfd.bench._engine_proc import kill_engine, start_engine
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import ClosePosition, Command, OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted
@@ -38,7 +39,7 @@ def orders(start: int, count: int, now: int) -> list[Command]:
     for n in range(start, start + count):
         account = 1 + n % ACCOUNTS
         if n % 2 == 0:
-            out.append(PlaceOrder(f"o{n}", now, account, "BTC", Side.LONG, 10_000, 10))
+            out.append(PlaceOrder(f"o{n}", now, account, "BTC", Side.LONG, Cents(10_000), 10))
         else:
             out.append(ClosePosition(f"o{n}", now, account, n // 2 + 1))
     return out
@@ -86,11 +87,13 @@ async def one_run(args: argparse.Namespace) -> tuple[float, float, float]:
         try:
             now = int(time.time() * 1000)
             for account in range(1, ACCOUNTS + 1):
-                await client.send(OpenAccount(f"a{account}", now, account, 10**10))
-            tick = Tick("BTC", 6_000_000, 6_000_600, now)
+                await client.send(OpenAccount(f"a{account}", now, account, Cents(10**10)))
+            tick = Tick("BTC", PriceTicks(6_000_000), PriceTicks(6_000_600), now)
             await publish_ticks(redis, streams, [tick])
             await asyncio.sleep(0.2)
-            first = await client.send(PlaceOrder("warm", now, 1, "BTC", Side.LONG, 10_000, 10))
+            first = await client.send(
+                PlaceOrder("warm", now, 1, "BTC", Side.LONG, Cents(10_000), 10)
+            )
             assert isinstance(first, Accepted), first
             per_s = await throughput(client, orders(0, args.count, now), args.in_flight)
             paced_commands = orders(args.count, args.rate * args.seconds, now)

@@ -40,6 +40,7 @@ from cryptocfd.bench._gateway_proc import ONE_ADDRESS_LOAD, running_gateway
 from cryptocfd.bench._postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.embedded.binaries import free_port
 
@@ -156,7 +157,7 @@ async def _run(args: argparse.Namespace, port: int, redis: Redis, streams: Strea
     bid = 6_400_000
     for n in range(int(args.rate * args.seconds)):
         bid += 100 if n % 2 else -100
-        tick = Tick("BTC", bid, bid + 1_000, int(time.time() * 1000))
+        tick = Tick("BTC", PriceTicks(bid), PriceTicks(bid + 1_000), int(time.time() * 1000))
         await publish_ticks(redis, streams, [tick], maxlen=10_000)
         await asyncio.sleep(1 / args.rate)
     await asyncio.sleep(1.0)

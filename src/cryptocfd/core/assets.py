@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from cryptocfd.core.money import BPS, QTY_DECIMALS, Bps, QtyUnits
+from cryptocfd.core.money import BPS, QTY_DECIMALS, Bps, QtyUnits, ValueDivisor
 
 
 class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -51,9 +51,9 @@ class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError(f"asset {self.symbol!r}: " + "; ".join(problems))
 
     @property
-    def value_divisor(self) -> int:
+    def value_divisor(self) -> ValueDivisor:
         """Divide ``price_ticks * quantity_units`` by this to get cents (10^(price_decimals+6))."""
-        return int(10 ** (self.price_decimals + QTY_DECIMALS - 2))
+        return ValueDivisor(10 ** (self.price_decimals + QTY_DECIMALS - 2))
 
     @property
     def quantity_step(self) -> QtyUnits:

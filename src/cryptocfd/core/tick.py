@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import msgspec
 
-from cryptocfd.core.wire import Int
+from cryptocfd.core.wire import Int, WirePrice
 
 
 class Tick(msgspec.Struct, frozen=True, tag=True, gc=False):
     """A feed quote for one asset, in price ticks, before the house spread is added."""
 
     asset: str
-    bid: Int
-    ask: Int
+    bid: WirePrice
+    ask: WirePrice
     ts: Int

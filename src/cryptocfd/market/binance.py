@@ -21,7 +21,13 @@ from typing import Any
 import msgspec
 
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import DecimalFormatError, ceil_div, floor_div, parse_scaled
+from cryptocfd.core.money import (
+    DecimalFormatError,
+    PriceTicks,
+    ceil_div,
+    floor_div,
+    parse_scaled,
+)
 from cryptocfd.core.tick import Tick
 
 BINANCE_WS_URL = "wss://stream.binance.com:9443"
@@ -158,7 +164,9 @@ def parse_book_ticker(
     return _quote(spec, ticker, received_ms)
 
 
-def round_quote(bid_text: str, ask_text: str, decimals: int) -> tuple[int, int] | Refusal:
+def round_quote(
+    bid_text: str, ask_text: str, decimals: int
+) -> tuple[PriceTicks, PriceTicks] | Refusal:
     """Round a quote toward the house (bid down, ask up), or say why it is not a quote.
 
     Refuses prices ``parse_scaled`` refuses, non-positive prices, a crossed book (judged on the
@@ -176,7 +184,7 @@ def round_quote(bid_text: str, ask_text: str, decimals: int) -> tuple[int, int] 
     bid = _rescale(bid, bid_scale, decimals, up=False)
     if bid <= 0:
         return Refusal(RefusalKind.BAD_QUOTE, f"bid {bid_text} rounds down to zero")
-    return bid, _rescale(ask, ask_scale, decimals, up=True)
+    return PriceTicks(bid), PriceTicks(_rescale(ask, ask_scale, decimals, up=True))
 
 
 def _quote(spec: AssetSpec, ticker: _BookTicker, received_ms: int) -> Tick | Refusal:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 
 MINUTE_MS = 60_000
@@ -48,10 +49,10 @@ class Candle(msgspec.Struct, frozen=True, gc=False):
 
     asset: str
     time_s: int
-    open: int
-    high: int
-    low: int
-    close: int
+    open: PriceTicks
+    high: PriceTicks
+    low: PriceTicks
+    close: PriceTicks
     volume: int
     trades: int
 
@@ -60,10 +61,10 @@ class CandleRow(msgspec.Struct, frozen=True, gc=False):
     """A candle as a chart reads it: one asset's, so without the asset."""
 
     time_s: int
-    open: int
-    high: int
-    low: int
-    close: int
+    open: PriceTicks
+    high: PriceTicks
+    low: PriceTicks
+    close: PriceTicks
     volume: int
     trades: int
 
@@ -79,13 +80,13 @@ class _Open:
 
     __slots__ = ("close", "close_ts", "count", "high", "low", "minute", "open", "open_ts")
 
-    def __init__(self, minute: int, bid: int, ts: int) -> None:
+    def __init__(self, minute: int, bid: PriceTicks, ts: int) -> None:
         self.minute = minute
         self.open = self.high = self.low = self.close = bid
         self.open_ts = self.close_ts = ts
         self.count = 1
 
-    def add(self, bid: int, ts: int) -> None:
+    def add(self, bid: PriceTicks, ts: int) -> None:
         self.count += 1
         self.high = max(self.high, bid)
         self.low = min(self.low, bid)

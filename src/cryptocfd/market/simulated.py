@@ -11,6 +11,7 @@ import math
 from typing import Protocol
 
 from cryptocfd.core.assets import AssetSpec
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 
 MS_PER_YEAR = 365 * 86_400_000
@@ -80,7 +81,7 @@ class SimulatedFeed:
         mid = math.exp(self._log_price[spec.symbol]) * 10**spec.price_decimals
         half = max(1, round(mid * profile.spread_bps / 20_000))
         centre = max(half + 1, round(mid))
-        return Tick(spec.symbol, centre - half, centre + half, ts)
+        return Tick(spec.symbol, PriceTicks(centre - half), PriceTicks(centre + half), ts)
 
     def step(self, ts: int, dt_ms: int) -> list[Tick]:
         """One tick for every asset."""

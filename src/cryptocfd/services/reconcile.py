@@ -49,13 +49,10 @@ class CannotReconcile(Exception):  # noqa: N818 - it is a refusal, not a failure
 
 
 class Difference(msgspec.Struct, frozen=True):
-    """One figure on which the engine and the ledger disagree (cents; ``None``: no such).
-
-    The engine's figure is a plain ``int``: the balances it reports do not say their scale yet.
-    """
+    """One figure on which the engine and the ledger disagree (cents; ``None``: no such)."""
 
     what: str
-    engine: int | None
+    engine: Cents | None
     ledger: Cents | None
 
 
@@ -78,10 +75,10 @@ async def _newest_record(redis: Redis, streams: Streams) -> str | None:
     return newest[0][0].decode() if newest else None
 
 
-async def _all_balances(client: EngineClient) -> tuple[list[BalanceRow], int]:
+async def _all_balances(client: EngineClient) -> tuple[list[BalanceRow], Cents]:
     rows: list[BalanceRow] = []
     run = uuid.uuid4().hex
-    after, house = 0, 0
+    after, house = 0, Cents(0)
     while True:
         page = await client.balances(GetBalances(f"reconcile-{run}-{len(rows)}", after, PAGE))
         rows.extend(page.rows)
@@ -104,7 +101,7 @@ async def _money_moved(redis: Redis, streams: Streams, since: str | None, until:
 
 async def settled_balances(
     redis: Redis, streams: Streams, client: EngineClient
-) -> tuple[list[BalanceRow], int, str | None]:
+) -> tuple[list[BalanceRow], Cents, str | None]:
     """Every balance and the house's, consistent as of the returned record id."""
     for _ in range(TRIES):
         before = await _newest_record(redis, streams)
@@ -144,10 +141,10 @@ async def wait_until_booked(
         await asyncio.sleep(0.05)
 
 
-def compare(rows: list[BalanceRow], house: int, sums: dict[str, Cents]) -> list[Difference]:
+def compare(rows: list[BalanceRow], house: Cents, sums: dict[str, Cents]) -> list[Difference]:
     """Every figure on which the engine's balances and the ledger's sums differ."""
     differences = []
-    expected: dict[str, tuple[str, int]] = {HOUSE_CASH: ("house balance", house)}
+    expected: dict[str, tuple[str, Cents]] = {HOUSE_CASH: ("house balance", house)}
     for row in rows:
         expected[cash_account(row.account_id)] = (f"account {row.account_id} balance", row.balance)
         expected[margin_account(row.account_id)] = (
@@ -194,7 +191,7 @@ def render(report: Report) -> list[str]:
     return lines
 
 
-def _cents(amount: int | None) -> str:
+def _cents(amount: Cents | None) -> str:
     return "none" if amount is None else format_cents(amount)
 
 

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.core.money import format_cents, format_scaled
+from cryptocfd.core.money import Bps, Cents, PriceTicks, format_cents, format_scaled
 from cryptocfd.market.simulated import SimulatedFeed
 from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side
 from cryptocfd.trading.engine import Engine
@@ -69,21 +69,23 @@ def _trade(session: Session, trader: int) -> None:
             return
         side = Side.LONG if rng.random() < 0.5 else Side.SHORT
         leverage = rng.choice((5, 10, 20, min(50, spec.max_leverage)))
-        tp = sl = trailing = None
+        tp: PriceTicks | None = None
+        sl: PriceTicks | None = None
+        trailing: PriceTicks | None = None
         if rng.random() < 0.4:
-            trailing = max(1, quote.mark * rng.randint(2, 8) // 1000)
+            trailing = PriceTicks(max(1, quote.mark * rng.randint(2, 8) // 1000))
         elif rng.random() < 0.5:
             distance = quote.mark * rng.randint(5, 20) // 1000
             closing = quote.bid if side is Side.LONG else quote.ask
             sign = 1 if side is Side.LONG else -1
-            tp, sl = closing + sign * distance, closing - sign * distance
+            tp, sl = closing + distance * sign, closing - distance * sign
         order = PlaceOrder(
             session.request_id(),
             session.now,
             trader,
             spec.symbol,
             side,
-            rng.randint(50, 600) * 100,
+            Cents(rng.randint(50, 600) * 100),
             leverage,
             take_profit=tp,
             stop_loss=sl,
@@ -92,7 +94,7 @@ def _trade(session: Session, trader: int) -> None:
         _record(session, TRADERS[trader - 1], engine.apply(order))
     elif roll < 0.016 and mine:
         pos = rng.choice(mine)
-        fraction = rng.choice((2_500, 5_000, 10_000, 10_000))
+        fraction = Bps(rng.choice((2_500, 5_000, 10_000, 10_000)))
         close = ClosePosition(session.request_id(), session.now, trader, pos.id, fraction)
         _record(session, TRADERS[trader - 1], engine.apply(close))
 
@@ -170,7 +172,7 @@ def run_simulation(seconds: float = 20.0, speed: int = 20, seed: int = 7) -> int
     rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not a secret
     session = Session(Engine(), SimulatedFeed(DEFAULT_ASSETS, rng), rng)
     for account_id in range(1, len(TRADERS) + 1):
-        session.engine.apply(OpenAccount(session.request_id(), 0, account_id, 1_000_000))
+        session.engine.apply(OpenAccount(session.request_id(), 0, account_id, Cents(1_000_000)))
     console = Console()
     started = time.monotonic()
     with Live(_screen(session), console=console, refresh_per_second=8) as live:
@@ -189,7 +191,7 @@ def run_simulation(seconds: float = 20.0, speed: int = 20, seed: int = 7) -> int
             time.sleep(TICK_MS / 1000)
     state = session.engine.state
     console.print()
-    balances = sum(a.balance for a in state.accounts.values())
+    balances = sum((a.balance for a in state.accounts.values()), Cents(0))
     conserved = balances + state.house_balance == state.deposited
     console.print(
         f"{session.now / 1000:,.0f} simulated seconds, {session.requests} requests, "

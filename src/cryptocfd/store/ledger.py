@@ -57,11 +57,11 @@ def reserve_account(account_id: int) -> str:
     return f"account:{account_id}:margin_reserve"
 
 
-def _move(to: str, source: str, amount: int) -> list[Line]:
-    return [(to, Cents(amount)), (source, Cents(-amount))] if amount else []
+def _move(to: str, source: str, amount: Cents) -> list[Line]:
+    return [(to, amount), (source, -amount)] if amount else []
 
 
-def _reserve(account_id: int, amount: int) -> list[Line]:
+def _reserve(account_id: int, amount: Cents) -> list[Line]:
     return _move(margin_account(account_id), reserve_account(account_id), amount)
 
 
@@ -78,7 +78,7 @@ def ledger_lines(event: Event, reserved: int = 0) -> list[Line]:
     if isinstance(event, OrderCancelled | OrderExpired | OrderRejected):
         return _reserve(event.account_id, -event.margin)
     if isinstance(event, PositionOpened):
-        return _reserve(event.account_id, event.margin - reserved)
+        return _reserve(event.account_id, event.margin - Cents(reserved))
     if isinstance(event, PositionClosed):
         pnl = _move(cash_account(event.account_id), HOUSE_CASH, event.pnl)
         return pnl + _reserve(event.account_id, -event.margin)

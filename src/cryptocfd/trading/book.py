@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import PriceTicks
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits, ValueDivisor
 from cryptocfd.trading.commands import OrderType
 
 
@@ -22,12 +22,12 @@ class TrailGroup:
 
     __slots__ = ("entry_level", "extreme", "gid", "keys", "long")
 
-    def __init__(self, gid: int, long: bool, extreme: int) -> None:  # noqa: FBT001
+    def __init__(self, gid: int, long: bool, extreme: PriceTicks) -> None:  # noqa: FBT001
         self.gid = gid
         self.long = long
         self.extreme = extreme
         self.keys: list[int] = []
-        self.entry_level: int | None = None
+        self.entry_level: PriceTicks | None = None
 
 
 class Position(msgspec.Struct, gc=False):
@@ -37,14 +37,14 @@ class Position(msgspec.Struct, gc=False):
     account_id: int
     asset: str
     long: bool
-    margin: int
+    margin: Cents
     leverage: int
-    quantity: int
-    open_price: int
+    quantity: QtyUnits
+    open_price: PriceTicks
     liquidation_price: PriceTicks
-    take_profit: int | None
-    stop_loss: int | None
-    trailing_distance: int | None
+    take_profit: PriceTicks | None
+    stop_loss: PriceTicks | None
+    trailing_distance: PriceTicks | None
     opened_at: int
     trail_group: TrailGroup | None = None
 
@@ -57,12 +57,12 @@ class PendingOrder(msgspec.Struct, gc=False):
     asset: str
     long: bool
     order_type: OrderType
-    price: int
-    margin: int
+    price: PriceTicks
+    margin: Cents
     leverage: int
-    take_profit: int | None
-    stop_loss: int | None
-    trailing_distance: int | None
+    take_profit: PriceTicks | None
+    stop_loss: PriceTicks | None
+    trailing_distance: PriceTicks | None
     expires_at: int | None
     placed_at: int
 
@@ -76,13 +76,13 @@ class Account:
 
     __slots__ = ("balance", "epoch", "id", "pending", "pnl", "positions", "used_margin")
 
-    def __init__(self, account_id: int, balance: int) -> None:
+    def __init__(self, account_id: int, balance: Cents) -> None:
         self.id = account_id
         self.balance = balance
-        self.used_margin = 0
+        self.used_margin = Cents(0)
         self.positions: dict[int, Position] = {}
         self.pending: dict[int, PendingOrder] = {}
-        self.pnl = 0
+        self.pnl = Cents(0)
         self.epoch = -1
 
 
@@ -91,7 +91,7 @@ class Quote:
 
     __slots__ = ("ask", "bid", "mark", "ts")
 
-    def __init__(self, bid: int, ask: int, mark: int, ts: int) -> None:
+    def __init__(self, bid: PriceTicks, ask: PriceTicks, mark: PriceTicks, ts: int) -> None:
         self.bid = bid
         self.ask = ask
         self.mark = mark
@@ -103,7 +103,7 @@ class HeldTick:
 
     __slots__ = ("ask", "bid", "ts")
 
-    def __init__(self, bid: int, ask: int, ts: int) -> None:
+    def __init__(self, bid: PriceTicks, ask: PriceTicks, ts: int) -> None:
         self.bid = bid
         self.ask = ask
         self.ts = ts
@@ -116,7 +116,7 @@ class AssetState:
 
     def __init__(self, spec: AssetSpec) -> None:
         self.spec = spec
-        self.divisor = spec.value_divisor
+        self.divisor: ValueDivisor = spec.value_divisor
         self.step = spec.quantity_step
         self.quote: Quote | None = None
         self.held: HeldTick | None = None

@@ -14,7 +14,8 @@ from enum import StrEnum
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from cryptocfd.core.wire import Int
+from cryptocfd.core.money import BPS
+from cryptocfd.core.wire import Int, WireBps, WireCents, WirePrice
 
 
 class Side(StrEnum):
@@ -46,7 +47,7 @@ class OpenAccount(msgspec.Struct, frozen=True, tag=True, gc=False):
     request_id: str
     ts: Int
     account_id: Int
-    balance: Int
+    balance: WireCents
     fingerprint: Int | None = None
 
 
@@ -56,7 +57,7 @@ class Deposit(msgspec.Struct, frozen=True, tag=True, gc=False):
     request_id: str
     ts: Int
     account_id: Int
-    amount: Int
+    amount: WireCents
     fingerprint: Int | None = None
 
 
@@ -66,7 +67,7 @@ class Withdraw(msgspec.Struct, frozen=True, tag=True, gc=False):
     request_id: str
     ts: Int
     account_id: Int
-    amount: Int
+    amount: WireCents
     fingerprint: Int | None = None
 
 
@@ -82,15 +83,15 @@ class PlaceOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     account_id: Int
     asset: str
     side: Side
-    margin: Int
+    margin: WireCents
     leverage: Int
     order_type: OrderType = OrderType.MARKET
-    price: Int | None = None
-    take_profit: Int | None = None
-    stop_loss: Int | None = None
-    trailing_distance: Int | None = None
-    expected_price: Int | None = None
-    slippage_bps: Int | None = None
+    price: WirePrice | None = None
+    take_profit: WirePrice | None = None
+    stop_loss: WirePrice | None = None
+    trailing_distance: WirePrice | None = None
+    expected_price: WirePrice | None = None
+    slippage_bps: WireBps | None = None
     expires_at: Int | None = None
     fingerprint: Int | None = None
 
@@ -106,9 +107,9 @@ class ModifyPosition(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: Int
     account_id: Int
     order_id: Int
-    take_profit: Int | UnsetType | None = UNSET
-    stop_loss: Int | UnsetType | None = UNSET
-    trailing_distance: Int | UnsetType | None = UNSET
+    take_profit: WirePrice | UnsetType | None = UNSET
+    stop_loss: WirePrice | UnsetType | None = UNSET
+    trailing_distance: WirePrice | UnsetType | None = UNSET
     fingerprint: Int | None = None
 
 
@@ -119,7 +120,7 @@ class ClosePosition(msgspec.Struct, frozen=True, tag=True, gc=False):
     ts: Int
     account_id: Int
     order_id: Int
-    fraction_bps: Int = 10_000
+    fraction_bps: WireBps = BPS
     fingerprint: Int | None = None
 
 

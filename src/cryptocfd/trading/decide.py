@@ -11,7 +11,7 @@ from typing import Protocol
 from msgspec import UNSET
 
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import BPS, format_scaled
+from cryptocfd.core.money import BPS, Cents, PriceTicks, QtyUnits, format_scaled
 from cryptocfd.trading.book import Account, AssetState, Quote
 from cryptocfd.trading.commands import (
     LIMIT,
@@ -97,7 +97,7 @@ def quote_problem(asset: AssetState) -> Rejection:
     return reject(RejectCode.PRICE_STALE, f"the {asset.spec.symbol} price is stale")
 
 
-def stop_beyond(liq: int, spec: AssetSpec) -> Rejection:
+def stop_beyond(liq: PriceTicks, spec: AssetSpec) -> Rejection:
     """A stop-loss at or past the liquidation price ``liq``: liquidation would always come first,
     so the stop could never fire. The message prints the price as a trader types it."""
     return reject(
@@ -107,7 +107,12 @@ def stop_beyond(liq: int, spec: AssetSpec) -> Rejection:
     )
 
 
-def check_exits(long: bool, reference: int, tp: int | None, sl: int | None) -> Rejection | None:  # noqa: FBT001
+def check_exits(
+    long: bool,  # noqa: FBT001
+    reference: PriceTicks,
+    tp: PriceTicks | None,
+    sl: PriceTicks | None,
+) -> Rejection | None:
     """Take-profit beyond and stop-loss short of ``reference`` on the position's side."""
     if tp is not None and (tp <= 0 or (tp <= reference if long else tp >= reference)):
         side = "above" if long else "below"
@@ -167,7 +172,8 @@ def _open_market(
             return problem
     # state.free_margin(account), with its cache check written out: this runs on every order.
     pnl = account.pnl if account.epoch == state.quote_epoch else state.unrealized_pnl(account)
-    if cmd.margin > account.balance + (pnl if pnl < 0 else 0) - account.used_margin:
+    free = account.balance - account.used_margin
+    if cmd.margin > (free + pnl if pnl < 0 else free):
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
     event = open_event(asset, cmd, long, price, MARKET, state.next_order_id, cmd.ts)
     if isinstance(event, Rejection):
@@ -183,22 +189,22 @@ class OrderTerms(Protocol):
     @property
     def asset(self) -> str: ...
     @property
-    def margin(self) -> int: ...
+    def margin(self) -> Cents: ...
     @property
     def leverage(self) -> int: ...
     @property
-    def take_profit(self) -> int | None: ...
+    def take_profit(self) -> PriceTicks | None: ...
     @property
-    def stop_loss(self) -> int | None: ...
+    def stop_loss(self) -> PriceTicks | None: ...
     @property
-    def trailing_distance(self) -> int | None: ...
+    def trailing_distance(self) -> PriceTicks | None: ...
 
 
 def open_event(
     asset: AssetState,
     order: OrderTerms,
     long: bool,  # noqa: FBT001
-    price: int,
+    price: PriceTicks,
     order_type: OrderType,
     order_id: int,
     ts: int,
@@ -334,7 +340,8 @@ def close_position(state: State, cmd: ClosePosition) -> Decision:
         qty, margin = pos.quantity, pos.margin
     else:
         step = asset.step
-        qty = pos.quantity * cmd.fraction_bps // BPS // step * step
+        share = pos.quantity * cmd.fraction_bps // BPS
+        qty = share - share % step
         margin = pos.margin * cmd.fraction_bps // BPS
         if qty == 0 or margin == 0:
             return reject(RejectCode.CLOSE_TOO_SMALL, "that share of the position is too small")
@@ -346,8 +353,8 @@ def close_event(
     asset: AssetState,
     order_id: int,
     reason: CloseReason,
-    qty: int,
-    margin: int,
+    qty: QtyUnits,
+    margin: Cents,
     ts: int,
 ) -> PositionClosed:
     """The PositionClosed for ``qty`` (and ``margin``) of a position at its closing price."""

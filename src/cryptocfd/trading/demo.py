@@ -7,6 +7,7 @@ same account cannot both top it up, because the engine applies them one after th
 
 from __future__ import annotations
 
+from cryptocfd.core.money import Cents
 from cryptocfd.trading.commands import ResetDemoAccount
 from cryptocfd.trading.decide import UNKNOWN_ACCOUNT, Decision, close_event, quote_problem
 from cryptocfd.trading.events import (
@@ -18,7 +19,7 @@ from cryptocfd.trading.events import (
 )
 from cryptocfd.trading.state import State
 
-DEMO_BALANCE_CENTS = 1_000_000  # 10,000.00 USD: a new demo account's balance, and a reset's
+DEMO_BALANCE_CENTS = Cents(1_000_000)  # 10,000.00 USD: a new demo account's balance, and a reset's
 
 
 def reset_demo_account(state: State, cmd: ResetDemoAccount) -> Decision:

@@ -31,7 +31,7 @@ class AccountOpened(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=
     """An account was opened with a starting balance."""
 
     account_id: int
-    balance: int
+    balance: Cents
     ts: int
 
 
@@ -39,7 +39,7 @@ class FundsDeposited(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     """Cents were credited to an account."""
 
     account_id: int
-    amount: int
+    amount: Cents
     ts: int
 
 
@@ -47,7 +47,7 @@ class FundsWithdrawn(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     """Cents were debited from an account."""
 
     account_id: int
-    amount: int
+    amount: Cents
     ts: int
 
 
@@ -55,9 +55,9 @@ class QuoteUpdated(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=T
     """The house quote moved: ``bid``/``ask`` include the markup, ``mark`` is the feed's mid."""
 
     asset: str
-    bid: int
-    ask: int
-    mark: int
+    bid: PriceTicks
+    ask: PriceTicks
+    mark: PriceTicks
     ts: int
 
 
@@ -65,8 +65,8 @@ class TickHeld(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True)
     """A feed tick jumped beyond the sanity band and waits for a confirming tick."""
 
     asset: str
-    bid: int
-    ask: int
+    bid: PriceTicks
+    ask: PriceTicks
     ts: int
 
 
@@ -78,12 +78,12 @@ class OrderPlaced(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=Tr
     asset: str
     side: Side
     order_type: OrderType
-    price: int
-    margin: int
+    price: PriceTicks
+    margin: Cents
     leverage: int
-    take_profit: int | None
-    stop_loss: int | None
-    trailing_distance: int | None
+    take_profit: PriceTicks | None
+    stop_loss: PriceTicks | None
+    trailing_distance: PriceTicks | None
     expires_at: int | None
     ts: int
 
@@ -93,7 +93,7 @@ class OrderCancelled(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
 
     order_id: int
     account_id: int
-    margin: int
+    margin: Cents
     ts: int
 
 
@@ -102,7 +102,7 @@ class OrderExpired(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=T
 
     order_id: int
     account_id: int
-    margin: int
+    margin: Cents
     ts: int
 
 
@@ -111,7 +111,7 @@ class OrderRejected(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=
 
     order_id: int
     account_id: int
-    margin: int
+    margin: Cents
     code: str
     ts: int
 
@@ -124,14 +124,14 @@ class PositionOpened(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     asset: str
     side: Side
     order_type: OrderType
-    margin: int
+    margin: Cents
     leverage: int
     quantity: QtyUnits
-    open_price: int
+    open_price: PriceTicks
     liquidation_price: PriceTicks
-    take_profit: int | None
-    stop_loss: int | None
-    trailing_distance: int | None
+    take_profit: PriceTicks | None
+    stop_loss: PriceTicks | None
+    trailing_distance: PriceTicks | None
     ts: int
 
 
@@ -140,9 +140,9 @@ class PositionModified(msgspec.Struct, frozen=True, tag=True, gc=False, array_li
 
     order_id: int
     account_id: int
-    take_profit: int | None
-    stop_loss: int | None
-    trailing_distance: int | None
+    take_profit: PriceTicks | None
+    stop_loss: PriceTicks | None
+    trailing_distance: PriceTicks | None
     rearm_trailing: bool
     ts: int
 
@@ -162,13 +162,13 @@ class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     asset: str
     side: Side
     reason: CloseReason
-    quantity: int
-    margin: int
-    open_price: int
-    close_price: int
+    quantity: QtyUnits
+    margin: Cents
+    open_price: PriceTicks
+    close_price: PriceTicks
     pnl: Cents
-    remaining_quantity: int
-    remaining_margin: int
+    remaining_quantity: QtyUnits
+    remaining_margin: Cents
     liquidation_price: PriceTicks | None
     ts: int
     leverage: int = 0

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import msgspec
 
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import BPS
+from cryptocfd.core.money import BPS, Bps, Cents
 from cryptocfd.trading.book import (
     Account,
     AssetState,
@@ -44,12 +44,12 @@ class AccountView(msgspec.Struct, frozen=True):
     """An account as a trader sees it, in cents; no margin used means no margin level."""
 
     account_id: int
-    balance: int
-    equity: int
-    used_margin: int
-    free_margin: int
-    margin_level_bps: int | None
-    unrealized_pnl: int
+    balance: Cents
+    equity: Cents
+    used_margin: Cents
+    free_margin: Cents
+    margin_level_bps: Bps | None
+    unrealized_pnl: Cents
 
 
 class Thawing(Protocol):
@@ -79,8 +79,8 @@ class State:
         for spec in assets:
             self.assets[spec.symbol] = AssetState(spec)
             self.triggers[spec.symbol] = TriggerBook(self.positions, self.pending)
-        self.house_balance = 0
-        self.deposited = 0
+        self.house_balance = Cents(0)
+        self.deposited = Cents(0)
         self.next_order_id = 1
         self.quote_epoch = 0  # counts accepted quotes of every asset: the PnL caches' clock
         # Event type -> the method that applies it; public so the engine's loop can skip a call.
@@ -112,7 +112,7 @@ class State:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def position_pnl(self, pos: Position) -> int:
+    def position_pnl(self, pos: Position) -> Cents:
         """Unrealized PnL of a position at its closing price (bid for a long, ask for a short).
 
         This is ``margin.capped_pnl`` written out: it runs for every open and close.
@@ -126,21 +126,22 @@ class State:
             value = (pos.open_price - quote.ask) * pos.quantity // asset.divisor
         return value if value > -pos.margin else -pos.margin
 
-    def unrealized_pnl(self, account: Account) -> int:
+    def unrealized_pnl(self, account: Account) -> Cents:
         """Sum of the account's positions' unrealized PnL, recomputed once per quote epoch."""
         if account.epoch != self.quote_epoch:
             position_pnl = self.position_pnl
-            account.pnl = sum([position_pnl(p) for p in account.positions.values()])
+            account.pnl = sum([position_pnl(p) for p in account.positions.values()], Cents(0))
             account.epoch = self.quote_epoch
         return account.pnl
 
-    def free_margin(self, account: Account) -> int:
+    def free_margin(self, account: Account) -> Cents:
         """What new margin or a withdrawal may use: cash plus unrealized losses, less margin
         in use. Unrealized profit is not free until it is realized, so that margin always
         stands on cash and, with each position's loss capped at its margin, no balance can go
         below zero."""
         pnl = account.pnl if account.epoch == self.quote_epoch else self.unrealized_pnl(account)
-        return account.balance + (pnl if pnl < 0 else 0) - account.used_margin
+        free = account.balance - account.used_margin
+        return free + pnl if pnl < 0 else free
 
     def account_view(self, account: Account) -> AccountView:
         """Balance, equity, used and free margin, margin level and unrealized PnL."""
@@ -153,7 +154,7 @@ class State:
             equity=equity,
             used_margin=used,
             free_margin=self.free_margin(account),
-            margin_level_bps=equity * BPS // used if used else None,
+            margin_level_bps=Bps(equity * BPS // used) if used else None,
             unrealized_pnl=upnl,
         )
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from heapq import heappop
 
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import BPS
+from cryptocfd.core.money import BPS, Bps, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.book import AssetState, PendingOrder
 from cryptocfd.trading.decide import Decision, close_event, open_event, reject
@@ -53,16 +53,20 @@ REASONS = (
 )
 
 
-def _markup(price: int, bps: int) -> int:
+# The lowest bid the house quotes.
+ONE_TICK = PriceTicks(1)
+
+
+def _markup(price: PriceTicks, bps: Bps) -> PriceTicks:
     return -(-price * bps // (2 * BPS))
 
 
-def house_quote(spec: AssetSpec, bid: int, ask: int) -> tuple[int, int]:
+def house_quote(spec: AssetSpec, bid: PriceTicks, ask: PriceTicks) -> tuple[PriceTicks, PriceTicks]:
     """The house's bid and ask for a feed quote: half the markup off the bid (never below one
     tick) and half onto the ask, each half rounded up, toward the house."""
     markup = spec.spread_markup_bps
     house_bid = bid - _markup(bid, markup)
-    return (house_bid if house_bid > 0 else 1), ask + _markup(ask, markup)
+    return (house_bid if house_bid > 0 else ONE_TICK), ask + _markup(ask, markup)
 
 
 def accept_quote(state: State, tick: Tick) -> QuoteUpdated | TickHeld | Rejection:
@@ -131,7 +135,7 @@ def decide_tick(state: State, tick: Tick) -> Decision:
     return tuple(events)
 
 
-def _reached(triggers: TriggerBook, bid: int, ask: int, mark: int) -> bool:
+def _reached(triggers: TriggerBook, bid: PriceTicks, ask: PriceTicks, mark: PriceTicks) -> bool:
     """Whether any heap's top fires at this quote (see the key layout in ``triggers``)."""
     heap = triggers.mark_down
     if heap and heap[0] < (1 - mark) << LEVEL_SHIFT:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from heapq import heapify, heappop, heappush
 
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.trading.book import PendingOrder, Position, TrailGroup
 from cryptocfd.trading.commands import LIMIT
 
@@ -37,30 +38,30 @@ ENTRY = 4
 COMPACT_MIN_GARBAGE = 4096
 
 
-def down_key(level: int, kind: int, ident: int) -> int:
+def down_key(level: PriceTicks, kind: int, ident: int) -> int:
     """Key for a trigger that fires when the price falls to ``level`` or below."""
     return (-level << LEVEL_SHIFT) | (kind << KIND_SHIFT) | ident
 
 
-def up_key(level: int, kind: int, ident: int) -> int:
+def up_key(level: PriceTicks, kind: int, ident: int) -> int:
     """Key for a trigger that fires when the price rises to ``level`` or above."""
     return (level << LEVEL_SHIFT) | (kind << KIND_SHIFT) | ident
 
 
-def down_threshold(price: int) -> int:
+def down_threshold(price: PriceTicks) -> int:
     """Keys below this fire at ``price`` in a falls-to heap."""
     return (1 - price) << LEVEL_SHIFT
 
 
-def up_threshold(price: int) -> int:
+def up_threshold(price: PriceTicks) -> int:
     """Keys below this fire at ``price`` in a rises-to heap."""
     return (price + 1) << LEVEL_SHIFT
 
 
-def decode(key: int, down: bool) -> tuple[int, int, int]:  # noqa: FBT001
+def decode(key: int, down: bool) -> tuple[PriceTicks, int, int]:  # noqa: FBT001
     """Split a key into (level, kind, order or group id)."""
     level = key >> LEVEL_SHIFT
-    return (-level if down else level), (key >> KIND_SHIFT) & KIND_MASK, key & ID_MASK
+    return PriceTicks(-level if down else level), (key >> KIND_SHIFT) & KIND_MASK, key & ID_MASK
 
 
 class TriggerBook:
@@ -103,7 +104,7 @@ class TriggerBook:
 
     # -- adding -----------------------------------------------------------------------------
 
-    def add_exits(self, pos: Position, bid: int, ask: int) -> None:
+    def add_exits(self, pos: Position, bid: PriceTicks, ask: PriceTicks) -> None:
         """Index a position's stop-loss, take-profit and (re)armed trailing stop."""
         self.add_stops(pos)
         if pos.trailing_distance is not None and pos.trail_group is None:
@@ -158,7 +159,7 @@ class TriggerBook:
 
     # -- trailing stops ---------------------------------------------------------------------
 
-    def arm_trailing(self, pos: Position, price: int) -> None:
+    def arm_trailing(self, pos: Position, price: PriceTicks) -> None:
         """Arm ``pos``'s trailing stop with ``price`` as its peak (long) or trough (short).
 
         The price must be at or past every armed group's (true when arming at the current
@@ -201,7 +202,7 @@ class TriggerBook:
         if not keys:
             group.entry_level = None
             return
-        distance = keys[0] >> KIND_SHIFT
+        distance = PriceTicks(keys[0] >> KIND_SHIFT)
         if group.long:
             level = group.extreme - distance
             if level == group.entry_level:
@@ -216,7 +217,7 @@ class TriggerBook:
             self.garbage += 1
         group.entry_level = level
 
-    def follow(self, bid: int, ask: int) -> None:
+    def follow(self, bid: PriceTicks, ask: PriceTicks) -> None:
         """Move trailing peaks (troughs) to a new bid (ask), merging the groups it passes."""
         stack = self.long_trail
         if stack and stack[-1].extreme < bid:
@@ -231,7 +232,7 @@ class TriggerBook:
                 merged.append(stack.pop())
             self._merge(stack, merged, ask)
 
-    def _merge(self, stack: list[TrailGroup], merged: list[TrailGroup], price: int) -> None:
+    def _merge(self, stack: list[TrailGroup], merged: list[TrailGroup], price: PriceTicks) -> None:
         base = max(merged, key=lambda g: len(g.keys))
         for group in merged:
             if group is base:
@@ -248,7 +249,7 @@ class TriggerBook:
         stack.append(base)
         self._refresh_group(base)
 
-    def fire_group(self, gid: int, level: int, price: int) -> list[int]:
+    def fire_group(self, gid: int, level: PriceTicks, price: PriceTicks) -> list[int]:
         """Ids of the trailing stops of group ``gid`` that the price reached; re-index the rest."""
         group = self.groups.get(gid)
         if group is None or group.entry_level != level:

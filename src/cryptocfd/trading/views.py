@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import msgspec
 
-from cryptocfd.core.money import PriceTicks
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.book import PendingOrder, Position
 from cryptocfd.trading.commands import LONG, SHORT, OrderType, Side
 from cryptocfd.trading.state import AccountView, State
@@ -18,15 +18,15 @@ class PositionView(msgspec.Struct, frozen=True, array_like=True):
     order_id: int
     asset: str
     side: Side
-    margin: int
+    margin: Cents
     leverage: int
-    quantity: int
-    open_price: int
-    take_profit: int | None
-    stop_loss: int | None
-    trailing_distance: int | None
+    quantity: QtyUnits
+    open_price: PriceTicks
+    take_profit: PriceTicks | None
+    stop_loss: PriceTicks | None
+    trailing_distance: PriceTicks | None
     liquidation_price: PriceTicks
-    unrealized_pnl: int
+    unrealized_pnl: Cents
     opened_at: int
 
 
@@ -37,12 +37,12 @@ class PendingView(msgspec.Struct, frozen=True, array_like=True):
     asset: str
     side: Side
     order_type: OrderType
-    price: int
-    margin: int
+    price: PriceTicks
+    margin: Cents
     leverage: int
-    take_profit: int | None
-    stop_loss: int | None
-    trailing_distance: int | None
+    take_profit: PriceTicks | None
+    stop_loss: PriceTicks | None
+    trailing_distance: PriceTicks | None
     expires_at: int | None
     placed_at: int
 
@@ -59,8 +59,8 @@ class BalanceRow(msgspec.Struct, frozen=True, array_like=True):
     """One account's cash and margin in use, in cents."""
 
     account_id: int
-    balance: int
-    used_margin: int
+    balance: Cents
+    used_margin: Cents
 
 
 class Balances(msgspec.Struct, frozen=True, tag=True, array_like=True):
@@ -68,7 +68,7 @@ class Balances(msgspec.Struct, frozen=True, tag=True, array_like=True):
     last row's account id."""
 
     rows: tuple[BalanceRow, ...]
-    house_balance: int
+    house_balance: Cents
 
 
 def _position_view(state: State, pos: Position) -> PositionView:

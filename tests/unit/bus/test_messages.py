@@ -19,6 +19,7 @@ from cryptocfd.bus.messages import (
     decode_tick,
     encode,
 )
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import ModifyPosition, PlaceOrder, Side
 from cryptocfd.trading.events import Accepted, QuoteUpdated
@@ -27,7 +28,7 @@ from cryptocfd.trading.rejections import RejectCode, Rejection
 
 def test_command_message_when_encoded_and_decoded_is_unchanged_including_unset_fields() -> None:
     for command in (
-        PlaceOrder("r1", 1, 7, "BTC", Side.SHORT, 1_000, 5, take_profit=10),
+        PlaceOrder("r1", 1, 7, "BTC", Side.SHORT, Cents(1_000), 5, take_profit=PriceTicks(10)),
         ModifyPosition("r2", 2, 7, 3, stop_loss=None),  # tp and trailing stay UNSET
     ):
         assert decode_command(encode(CommandMessage(command))).command == command
@@ -35,7 +36,7 @@ def test_command_message_when_encoded_and_decoded_is_unchanged_including_unset_f
 
 def test_record_when_encoded_and_decoded_keeps_its_outcome() -> None:
     for outcome in (
-        Accepted((QuoteUpdated("BTC", 1, 2, 1, 5),)),
+        Accepted((QuoteUpdated("BTC", PriceTicks(1), PriceTicks(2), PriceTicks(1), 5),)),
         Rejection(RejectCode.PRICE_STALE, "stale"),
     ):
         record = Record("command", "r", 5, outcome, applied=True)
@@ -43,7 +44,7 @@ def test_record_when_encoded_and_decoded_keeps_its_outcome() -> None:
 
 
 def test_tick_message_when_encoded_and_decoded_is_unchanged() -> None:
-    tick = Tick("ETH", 300_000, 300_030, 99)
+    tick = Tick("ETH", PriceTicks(300_000), PriceTicks(300_030), 99)
     assert decode_tick(encode(TickMessage(tick))).tick == tick
 
 
@@ -67,7 +68,7 @@ def test_decode_command_when_unreadable_raises_bad_message_with_the_request_id(
 
 
 def test_decode_command_when_the_version_is_unknown_raises_bad_message() -> None:
-    command = PlaceOrder("r9", 1, 1, "BTC", Side.LONG, 1, 1)
+    command = PlaceOrder("r9", 1, 1, "BTC", Side.LONG, Cents(1), 1)
     data = encode(CommandMessage(command, v=VERSION + 1))
 
     with pytest.raises(BadMessage, match="version") as caught:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from cryptocfd.core.money import (
     MAX_DECIMAL_CHARS,
+    Cents,
     DecimalFormatError,
     ceil_div,
     cents,
@@ -175,7 +176,7 @@ def test_format_scaled_when_parsed_back_round_trips(decimals: int, value: int) -
 def test_cents_when_given_an_amount_reads_it_at_two_decimals() -> None:
     assert cents("10000.00") == 1_000_000
     assert cents("0.1") == 10
-    assert format_cents(1_000_000) == "10000.00"
+    assert format_cents(Cents(1_000_000)) == "10000.00"
     with pytest.raises(DecimalFormatError):
         cents("0.001")
 

@@ -12,6 +12,7 @@ from websockets.streams import StreamReader
 
 from cryptocfd.bus.messages import Record
 from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.gateway.frames import text_frame
 from cryptocfd.gateway.live import LiveHub, Subscriber, outgoing
@@ -37,7 +38,7 @@ class Connection:
 
 
 def _quote(asset: str, bid: int, ts: int) -> Record:
-    event = QuoteUpdated(asset, bid, bid + 100, bid + 50, ts)
+    event = QuoteUpdated(asset, PriceTicks(bid), PriceTicks(bid + 100), PriceTicks(bid + 50), ts)
     return Record("tick", None, ts, Accepted((event,)), applied=True)
 
 
@@ -178,7 +179,12 @@ ticks_of_one_asset = st.lists(
     max_size=40,
 ).map(
     lambda steps: [
-        Tick("BTC", bid * 1_000, bid * 1_000 + spread * 100, 1_700_000_000_000 + n + gap)
+        Tick(
+            "BTC",
+            PriceTicks(bid * 1_000),
+            PriceTicks(bid * 1_000 + spread * 100),
+            1_700_000_000_000 + n + gap,
+        )
         for n, (bid, spread, gap) in enumerate(steps)
     ]
 )
@@ -207,7 +213,10 @@ def test_hub_when_each_tick_comes_on_both_paths_shows_exactly_the_engines_quotes
 
 
 def test_hub_when_the_log_brings_a_quote_the_channel_missed_shows_it_once() -> None:
-    ticks = [Tick("BTC", 6_400_000 + n, 6_401_000 + n, 1_700_000_000_000 + n) for n in range(3)]
+    ticks = [
+        Tick("BTC", PriceTicks(6_400_000 + n), PriceTicks(6_401_000 + n), 1_700_000_000_000 + n)
+        for n in range(3)
+    ]
     records, quotes = _engine_quotes(ticks)
     hub, connection = LiveHub(ASSETS), Connection()
     hub.subscribe(Subscriber(None, connection.write), ["prices"])

@@ -4,6 +4,7 @@ records, so a change to a frame's keys, their order or a decimal's format shows 
 from __future__ import annotations
 
 from cryptocfd.bus.messages import Record
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.gateway.frames import text_frame
 from cryptocfd.gateway.live import LiveHub, Subscriber
@@ -49,7 +50,7 @@ class Desk:
         self.user = Subscriber(ACCOUNT)
         self.hub.subscribe(self.user, list(channels))
         for account_id in (ACCOUNT, OTHER):
-            self.feed(OpenAccount(rid(), T0, account_id, 1_000_000))
+            self.feed(OpenAccount(rid(), T0, account_id, Cents(1_000_000)))
 
     def feed(self, given: Command | Tick) -> Outcome:
         """Apply ``given`` and hand its record to the hub."""
@@ -75,7 +76,7 @@ def test_prices_frame_when_the_engine_quotes_a_tick_is_the_quote_with_its_decima
     desk, connection = Desk(), Connection()
     desk.hub.subscribe(Subscriber(None, connection.write), ["prices"])
 
-    desk.feed(Tick("BTC", 6_400_012, 6_400_990, T0))
+    desk.feed(Tick("BTC", PriceTicks(6_400_012), PriceTicks(6_400_990), T0))
 
     text = (
         b'{"channel":"prices","data":{"asset":"BTC","bid":"63987.31","ask":"64022.71",'
@@ -88,7 +89,7 @@ def test_prices_frame_when_the_tick_comes_on_the_channel_is_the_same_as_from_the
     hub, connection = LiveHub(ASSETS), Connection()
     hub.subscribe(Subscriber(None, connection.write), ["prices"])
 
-    hub.on_tick(Tick("DOGE", 20_000, 20_020, T0))
+    hub.on_tick(Tick("DOGE", PriceTicks(20_000), PriceTicks(20_020), T0))
 
     text = (
         b'{"channel":"prices","data":{"asset":"DOGE","bid":"0.19992","ask":"0.20029",'
@@ -100,7 +101,7 @@ def test_prices_frame_when_the_tick_comes_on_the_channel_is_the_same_as_from_the
 def test_candle_frame_when_a_quote_arrives_is_the_live_candle_in_its_bucket() -> None:
     desk = Desk("candles:BTC:5m")
 
-    sent = desk.sent(Tick("BTC", 6_400_012, 6_400_990, T0))
+    sent = desk.sent(Tick("BTC", PriceTicks(6_400_012), PriceTicks(6_400_990), T0))
 
     assert sent == [
         b'{"channel":"candles:BTC:5m","data":{"time":1699999800,"open":"63987.31",'
@@ -110,7 +111,7 @@ def test_candle_frame_when_a_quote_arrives_is_the_live_candle_in_its_bucket() ->
 
 def test_position_opened_event_is_the_fill_with_its_decimals_and_time() -> None:
     desk = Desk("orders")
-    desk.feed(Tick("BTC", 6_400_012, 6_400_990, T0))
+    desk.feed(Tick("BTC", PriceTicks(6_400_012), PriceTicks(6_400_990), T0))
 
     sent = desk.sent(order(LONG, 10_000, 10, asset="BTC", ts=T0 + 1))
 
@@ -124,9 +125,9 @@ def test_position_opened_event_is_the_fill_with_its_decimals_and_time() -> None:
 
 def test_position_closed_event_is_the_close_with_its_pnl_and_what_remains() -> None:
     desk = Desk("orders")
-    desk.feed(Tick("BTC", 6_400_012, 6_400_990, T0))
+    desk.feed(Tick("BTC", PriceTicks(6_400_012), PriceTicks(6_400_990), T0))
     opened = desk.opened(order(LONG, 10_000, 10, asset="BTC"))
-    desk.feed(Tick("BTC", 6_500_000, 6_500_500, T0 + 10))
+    desk.feed(Tick("BTC", PriceTicks(6_500_000), PriceTicks(6_500_500), T0 + 10))
 
     sent = desk.sent(close(opened.order_id, 5_000, ts=T0 + 20))
 
@@ -140,10 +141,10 @@ def test_position_closed_event_is_the_close_with_its_pnl_and_what_remains() -> N
 
 def test_liquidated_event_is_a_close_named_for_its_reason() -> None:
     desk = Desk("orders")
-    desk.feed(Tick("TST", 1000, 1000, T0))
+    desk.feed(Tick("TST", PriceTicks(1000), PriceTicks(1000), T0))
     desk.opened(order(LONG, 10_000, 10))
 
-    sent = desk.sent(Tick("TST", 950, 950, T0 + 1))
+    sent = desk.sent(Tick("TST", PriceTicks(950), PriceTicks(950), T0 + 1))
 
     assert sent == [
         b'{"channel":"orders","data":{"event":"liquidated","order_id":1,"asset":"TST",'
@@ -155,7 +156,7 @@ def test_liquidated_event_is_a_close_named_for_its_reason() -> None:
 
 def test_order_placed_event_is_the_pending_entry_and_its_price() -> None:
     desk = Desk("orders")
-    desk.feed(Tick("BTC", 6_400_012, 6_400_990, T0))
+    desk.feed(Tick("BTC", PriceTicks(6_400_012), PriceTicks(6_400_990), T0))
 
     sent = desk.sent(order(LONG, order_type=LIMIT, price=6_300_050, asset="BTC"))
 
@@ -167,7 +168,7 @@ def test_order_placed_event_is_the_pending_entry_and_its_price() -> None:
 
 def test_order_cancelled_event_names_the_order_and_its_time() -> None:
     desk = Desk("orders")
-    desk.feed(Tick("TST", 1000, 1000, T0))
+    desk.feed(Tick("TST", PriceTicks(1000), PriceTicks(1000), T0))
     desk.feed(order(LONG, order_type=LIMIT, price=900))
 
     sent = desk.sent(cancel(1, ts=T0 + 5))
@@ -180,10 +181,10 @@ def test_order_cancelled_event_names_the_order_and_its_time() -> None:
 
 def test_order_expired_event_names_the_order_and_its_time() -> None:
     desk = Desk("orders")
-    desk.feed(Tick("TST", 1000, 1000, T0))
+    desk.feed(Tick("TST", PriceTicks(1000), PriceTicks(1000), T0))
     desk.feed(order(LONG, order_type=LIMIT, price=900, expires_at=T0 + 5_000))
 
-    sent = desk.sent(Tick("TST", 1000, 1000, T0 + 5_000))
+    sent = desk.sent(Tick("TST", PriceTicks(1000), PriceTicks(1000), T0 + 5_000))
 
     assert sent == [
         b'{"channel":"orders","data":{"event":"order_expired","order_id":1,'
@@ -193,10 +194,10 @@ def test_order_expired_event_names_the_order_and_its_time() -> None:
 
 def test_order_rejected_event_names_the_order_and_its_time() -> None:
     desk = Desk("orders")
-    desk.feed(Tick("TST", 1000, 1000, T0))
+    desk.feed(Tick("TST", PriceTicks(1000), PriceTicks(1000), T0))
     desk.feed(order(LONG, 101, 10, order_type=STOP, price=1010))  # too small once it fills
 
-    sent = desk.sent(Tick("TST", 1020, 1020, T0 + 7))
+    sent = desk.sent(Tick("TST", PriceTicks(1020), PriceTicks(1020), T0 + 7))
 
     assert sent == [
         b'{"channel":"orders","data":{"event":"order_rejected","order_id":1,'
@@ -206,7 +207,7 @@ def test_order_rejected_event_names_the_order_and_its_time() -> None:
 
 def test_position_modified_event_names_the_position_and_its_time() -> None:
     desk = Desk("orders")
-    desk.feed(Tick("TST", 1000, 1000, T0))
+    desk.feed(Tick("TST", PriceTicks(1000), PriceTicks(1000), T0))
     opened = desk.opened(order(LONG))
 
     sent = desk.sent(modify(opened.order_id, take_profit=1100, ts=T0 + 3))
@@ -219,6 +220,6 @@ def test_position_modified_event_names_the_position_and_its_time() -> None:
 
 def test_order_events_when_another_account_trades_reach_only_its_owner() -> None:
     desk = Desk("orders")
-    desk.feed(Tick("TST", 1000, 1000, T0))
+    desk.feed(Tick("TST", PriceTicks(1000), PriceTicks(1000), T0))
 
     assert desk.sent(order(LONG, account_id=OTHER)) == []

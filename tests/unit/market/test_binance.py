@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.binance import (
     BINANCE_WS_URL,
@@ -51,29 +52,33 @@ def refusal(result: Tick | Refusal) -> Refusal:
 def test_parse_book_ticker_when_given_the_documented_example_rounds_bid_down_and_ask_up() -> None:
     tick = parse_book_ticker(DOCUMENTED, MARKETS, NOW)
 
-    assert tick == Tick("BNB", 2535, 2537, NOW)
+    assert tick == Tick("BNB", PriceTicks(2535), PriceTicks(2537), NOW)
 
 
 def test_parse_book_ticker_when_wrapped_in_a_combined_stream_gives_the_same_tick() -> None:
     message = b'{"stream":"bnbusdt@bookTicker","data":' + DOCUMENTED + b"}"
 
-    assert parse_book_ticker(message, MARKETS, NOW) == Tick("BNB", 2535, 2537, NOW)
+    assert parse_book_ticker(message, MARKETS, NOW) == Tick(
+        "BNB", PriceTicks(2535), PriceTicks(2537), NOW
+    )
 
 
 def test_parse_book_ticker_when_text_not_bytes_parses_the_same() -> None:
-    assert parse_book_ticker(DOCUMENTED.decode(), MARKETS, NOW) == Tick("BNB", 2535, 2537, NOW)
+    assert parse_book_ticker(DOCUMENTED.decode(), MARKETS, NOW) == Tick(
+        "BNB", PriceTicks(2535), PriceTicks(2537), NOW
+    )
 
 
 def test_parse_book_ticker_when_prices_are_exact_at_the_asset_scale_keeps_them() -> None:
     tick = parse_book_ticker(combined("BTCUSDT", "97000.01000000", "97000.02"), MARKETS, NOW)
 
-    assert tick == Tick("BTC", 9_700_001, 9_700_002, NOW)
+    assert tick == Tick("BTC", PriceTicks(9_700_001), PriceTicks(9_700_002), NOW)
 
 
 def test_parse_book_ticker_when_the_asset_has_more_decimals_scales_up_exactly() -> None:
     tick = parse_book_ticker(book_ticker("DOGEUSDT", "0.3", "0.30001"), MARKETS, NOW)
 
-    assert tick == Tick("DOGE", 30_000, 30_001, NOW)
+    assert tick == Tick("DOGE", PriceTicks(30_000), PriceTicks(30_001), NOW)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +174,7 @@ def test_parse_book_ticker_when_the_quote_is_crossed_or_not_positive_refuses(
 def test_parse_book_ticker_when_bid_equals_ask_accepts_a_locked_quote() -> None:
     tick = parse_book_ticker(book_ticker("BNBUSDT", "25.35", "25.35"), MARKETS, NOW)
 
-    assert tick == Tick("BNB", 2535, 2535, NOW)
+    assert tick == Tick("BNB", PriceTicks(2535), PriceTicks(2535), NOW)
 
 
 def test_binance_markets_when_a_symbol_is_overridden_maps_it_case_insensitively() -> None:
@@ -177,7 +182,7 @@ def test_binance_markets_when_a_symbol_is_overridden_maps_it_case_insensitively(
 
     tick = parse_book_ticker(book_ticker("BTCFDUSD", "1.00", "1.01"), markets, NOW)
 
-    assert tick == Tick("BTC", 100, 101, NOW)
+    assert tick == Tick("BTC", PriceTicks(100), PriceTicks(101), NOW)
     assert markets.asset_for("BTCUSDT") is None
     assert "BTCFDUSD" in markets.symbols
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.candles import (
     INTERVALS,
@@ -28,7 +29,9 @@ ASSETS = ("BTC", "ETH")
 
 
 def tick(minute: int, second: float, bid: int, asset: str = "BTC") -> Tick:
-    return Tick(asset, bid, bid + 10, T0 + minute * 60_000 + int(second * 1000))
+    return Tick(
+        asset, PriceTicks(bid), PriceTicks(bid + 10), T0 + minute * 60_000 + int(second * 1000)
+    )
 
 
 def naive_candles(ticks: list[Tick]) -> list[Candle]:
@@ -47,7 +50,18 @@ def naive_candles(ticks: list[Tick]) -> list[Candle]:
         first = min(quotes)[2]  # earliest timestamp, earliest arrival on a tie
         last = max(quotes)[2]  # latest timestamp, latest arrival on a tie
         count = len(quotes)
-        candles.append(Candle(asset, minute * 60, first, max(bids), min(bids), last, count, count))
+        candles.append(
+            Candle(
+                asset,
+                minute * 60,
+                PriceTicks(first),
+                PriceTicks(max(bids)),
+                PriceTicks(min(bids)),
+                PriceTicks(last),
+                count,
+                count,
+            )
+        )
     return sorted(candles, key=lambda c: (c.asset, c.time_s))
 
 
@@ -83,7 +97,18 @@ def test_add_when_tick_begins_a_later_minute_emits_the_closed_candle() -> None:
 
     closed = aggregator.add(tick(1, 0, 110))
 
-    assert closed == [Candle("BTC", (T0 // 1000), 100, 130, 90, 90, 3, 3)]
+    assert closed == [
+        Candle(
+            "BTC",
+            (T0 // 1000),
+            PriceTicks(100),
+            PriceTicks(130),
+            PriceTicks(90),
+            PriceTicks(90),
+            3,
+            3,
+        )
+    ]
 
 
 def test_add_when_tick_is_for_an_already_closed_minute_drops_and_counts_it() -> None:
@@ -93,14 +118,27 @@ def test_add_when_tick_is_for_an_already_closed_minute_drops_and_counts_it() -> 
     assert aggregator.add(tick(0, 59, 999)) == []
 
     assert aggregator.dropped_late == 1
-    assert aggregator.flush() == [Candle("BTC", T0 // 1000 + 60, 200, 200, 200, 200, 1, 1)]
+    assert aggregator.flush() == [
+        Candle(
+            "BTC",
+            T0 // 1000 + 60,
+            PriceTicks(200),
+            PriceTicks(200),
+            PriceTicks(200),
+            PriceTicks(200),
+            1,
+            1,
+        )
+    ]
 
 
 def test_add_when_out_of_order_within_the_open_minute_merges_by_timestamp() -> None:
     aggregator = CandleAggregator()
     aggregator.add_many([tick(0, 30, 100), tick(0, 50, 120), tick(0, 5, 80), tick(0, 40, 150)])
 
-    assert aggregator.open_candle("BTC") == Candle("BTC", T0 // 1000, 80, 150, 80, 120, 4, 4)
+    assert aggregator.open_candle("BTC") == Candle(
+        "BTC", T0 // 1000, PriceTicks(80), PriceTicks(150), PriceTicks(80), PriceTicks(120), 4, 4
+    )
 
 
 def test_add_when_minutes_have_no_ticks_leaves_gaps() -> None:
@@ -149,12 +187,14 @@ def test_bucket_start_when_any_interval_is_aligned_and_holds_the_time(interval: 
 
 
 def row(time_s: int, o: int, h: int, lo: int, c: int, v: int) -> CandleRow:
-    return CandleRow(time_s, o, h, lo, c, v, v)
+    return CandleRow(time_s, PriceTicks(o), PriceTicks(h), PriceTicks(lo), PriceTicks(c), v, v)
 
 
 def test_merge_open_candle_when_live_minute_is_in_the_last_bucket_extends_it() -> None:
     stored = [row(0, 10, 20, 5, 15, 3), row(3600, 15, 25, 12, 22, 4)]
-    live = Candle("BTC", 3600 + 1800, 22, 30, 11, 28, 2, 2)
+    live = Candle(
+        "BTC", 3600 + 1800, PriceTicks(22), PriceTicks(30), PriceTicks(11), PriceTicks(28), 2, 2
+    )
 
     merged = merge_open_candle(stored, live, "1h")
 
@@ -163,14 +203,14 @@ def test_merge_open_candle_when_live_minute_is_in_the_last_bucket_extends_it() -
 
 def test_merge_open_candle_when_live_minute_begins_a_bucket_appends_it() -> None:
     stored = [row(0, 10, 20, 5, 15, 3)]
-    live = Candle("BTC", 3600, 16, 17, 14, 15, 2, 2)
+    live = Candle("BTC", 3600, PriceTicks(16), PriceTicks(17), PriceTicks(14), PriceTicks(15), 2, 2)
 
     assert merge_open_candle(stored, live, "1h") == [stored[0], row(3600, 16, 17, 14, 15, 2)]
 
 
 def test_merge_open_candle_when_live_is_older_than_the_rows_ignores_it() -> None:
     stored = [row(3600, 10, 20, 5, 15, 3)]
-    live = Candle("BTC", 60, 16, 17, 14, 15, 2, 2)
+    live = Candle("BTC", 60, PriceTicks(16), PriceTicks(17), PriceTicks(14), PriceTicks(15), 2, 2)
 
     assert merge_open_candle(stored, live, "1h") == stored
     assert merge_open_candle(stored, None, "1h") == stored

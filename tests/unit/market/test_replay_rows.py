@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cryptocfd.core.assets import DEFAULT_ASSETS
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.market.replay import ReplayError, ReplayRows
 
@@ -13,7 +14,7 @@ def test_tick_when_the_row_is_good_gives_the_tick_with_its_timestamp() -> None:
     rows = ReplayRows(DEFAULT_ASSETS)
 
     assert rows.tick(["1700000000000", "BTC", "97000.01", "97000.029"], 2) == Tick(
-        "BTC", 9_700_001, 9_700_003, 1_700_000_000_000
+        "BTC", PriceTicks(9_700_001), PriceTicks(9_700_003), 1_700_000_000_000
     )
 
 

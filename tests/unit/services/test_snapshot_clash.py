@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from cryptocfd.core.clock import ManualClock
+from cryptocfd.core.money import Cents
 from cryptocfd.services.engine.snapshotting import Cadence, Snapshotter
 from cryptocfd.services.snapshots import SnapshotClash, SnapshotStore, new_header
 from cryptocfd.trading.commands import Deposit, OpenAccount
@@ -18,8 +19,8 @@ from cryptocfd.trading.engine import Engine
 
 def engine_with(balance: int) -> Engine:
     engine = Engine()
-    engine.apply(OpenAccount("open", 1, 1, balance))
-    engine.apply(Deposit("more", 2, 1, 1))
+    engine.apply(OpenAccount("open", 1, 1, Cents(balance)))
+    engine.apply(Deposit("more", 2, 1, Cents(1)))
     return engine
 
 

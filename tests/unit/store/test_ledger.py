@@ -40,19 +40,24 @@ cents = st.integers(0, 10**14)
 def _money_events(account: int, amount: int, margin: int, pnl: int) -> list[Event]:
     long, market, limit = Side.LONG, OrderType.MARKET, OrderType.LIMIT
     return [
-        AccountOpened(account, amount, T0),
-        FundsDeposited(account, amount, T0),
-        FundsWithdrawn(account, amount, T0),
-        OrderPlaced(9, account, "BTC", long, limit, 1, margin, 2, None, None, None, None, T0),
-        OrderCancelled(9, account, margin, T0),
-        OrderExpired(9, account, margin, T0),
-        OrderRejected(9, account, margin, "PRICE_STALE", T0),
+        AccountOpened(account, Cents(amount), T0),
+        FundsDeposited(account, Cents(amount), T0),
+        FundsWithdrawn(account, Cents(amount), T0),
+        OrderPlaced(
+            9, account, "BTC", long, limit, PriceTicks(1), Cents(margin), 2, None, None, None, None,
+            T0,
+        ),
+        OrderCancelled(9, account, Cents(margin), T0),
+        OrderExpired(9, account, Cents(margin), T0),
+        OrderRejected(9, account, Cents(margin), "PRICE_STALE", T0),
         PositionOpened(
-            9, account, "BTC", long, market, margin, 2, QtyUnits(5), 10, PriceTicks(6), None, None,
+            9, account, "BTC", long, market, Cents(margin), 2, QtyUnits(5), PriceTicks(10),
+            PriceTicks(6), None, None,
             None, T0,
         ),
         PositionClosed(
-            9, account, "BTC", long, CloseReason.CLOSED, 5, margin, 10, 11, Cents(pnl), 0, 0, None,
+            9, account, "BTC", long, CloseReason.CLOSED, QtyUnits(5), Cents(margin), PriceTicks(10),
+            PriceTicks(11), Cents(pnl), QtyUnits(0), Cents(0), None,
             T0,
         ),
     ]  # fmt: skip
@@ -63,7 +68,7 @@ def test_ledger_lines_when_any_event_moves_money_sum_to_zero(
     account: int, amount: int, margin: int, pnl: int, reserved: int
 ) -> None:
     for event in _money_events(account, amount, margin, pnl):
-        assert sum(amount for _account, amount in ledger_lines(event, reserved)) == 0
+        assert sum((amount for _account, amount in ledger_lines(event, reserved)), Cents(0)) == 0
 
 
 def test_ledger_lines_when_a_position_closes_credit_pnl_from_the_house_and_release_margin() -> None:
@@ -95,12 +100,25 @@ def test_ledger_lines_when_money_comes_in_or_goes_out_use_the_funding_account() 
 
 def test_ledger_lines_when_the_event_moves_no_money_are_none() -> None:
     quiet: list[Event] = [
-        QuoteUpdated("BTC", 1, 2, 1, T0),
-        TickHeld("BTC", 1, 2, T0),
-        PositionModified(9, 7, None, 5, None, False, T0),
-        AccountOpened(7, 0, T0),
+        QuoteUpdated("BTC", PriceTicks(1), PriceTicks(2), PriceTicks(1), T0),
+        TickHeld("BTC", PriceTicks(1), PriceTicks(2), T0),
+        PositionModified(9, 7, None, PriceTicks(5), None, False, T0),
+        AccountOpened(7, Cents(0), T0),
         PositionClosed(
-            9, 7, "BTC", Side.LONG, CloseReason.CLOSED, 5, 0, 10, 10, Cents(0), 0, 0, None, T0
+            9,
+            7,
+            "BTC",
+            Side.LONG,
+            CloseReason.CLOSED,
+            QtyUnits(5),
+            Cents(0),
+            PriceTicks(10),
+            PriceTicks(10),
+            Cents(0),
+            QtyUnits(0),
+            Cents(0),
+            None,
+            T0,
         ),
     ]
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 from msgspec import UNSET, UnsetType
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.core.money import Bps
+from cryptocfd.core.money import Bps, Cents, PriceTicks, scaled_or_none
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
@@ -33,6 +33,7 @@ from cryptocfd.trading.engine import DAY_MS, Engine, Outcome
 from cryptocfd.trading.events import Accepted, Event, OrderPlaced, PositionOpened
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import AccountView
+from tests.unit.trading.scales import ticks_or_unset
 
 T0 = 1_700_000_000_000
 """Every scenario starts at this command time (unix ms)."""
@@ -88,7 +89,7 @@ def make_engine(
     accepted quote for ``asset`` at ``T0``."""
     engine = Engine(assets=assets, dedupe_window_ms=dedupe_window_ms)
     for account_id in accounts:
-        events_of(engine.apply(OpenAccount(rid(), T0, account_id, balance)))
+        events_of(engine.apply(OpenAccount(rid(), T0, account_id, Cents(balance))))
     if bid is not None:
         events_of(tick(engine, bid, ask, asset=asset))
     return engine
@@ -98,7 +99,7 @@ def tick(
     engine: Engine, bid: int, ask: int | None = None, *, asset: str = "TST", ts: int = T0
 ) -> Outcome:
     """Apply a feed tick; ``ask`` defaults to ``bid`` (a zero raw spread)."""
-    return engine.apply(Tick(asset, bid, bid if ask is None else ask, ts))
+    return engine.apply(Tick(asset, PriceTicks(bid), PriceTicks(bid if ask is None else ask), ts))
 
 
 def order(
@@ -126,15 +127,15 @@ def order(
         account_id,
         asset,
         side,
-        margin,
+        Cents(margin),
         leverage,
         order_type,
-        price,
-        take_profit,
-        stop_loss,
-        trailing_distance,
-        expected_price,
-        slippage_bps,
+        scaled_or_none(PriceTicks, price),
+        scaled_or_none(PriceTicks, take_profit),
+        scaled_or_none(PriceTicks, stop_loss),
+        scaled_or_none(PriceTicks, trailing_distance),
+        scaled_or_none(PriceTicks, expected_price),
+        scaled_or_none(Bps, slippage_bps),
         expires_at,
     )
 
@@ -150,7 +151,13 @@ def modify(
 ) -> ModifyPosition:
     """A ModifyPosition command; fields left out stay UNSET (keep)."""
     return ModifyPosition(
-        rid(), ts, account_id, order_id, take_profit, stop_loss, trailing_distance
+        rid(),
+        ts,
+        account_id,
+        order_id,
+        ticks_or_unset(take_profit),
+        ticks_or_unset(stop_loss),
+        ticks_or_unset(trailing_distance),
     )
 
 
@@ -158,7 +165,7 @@ def close(
     order_id: int, fraction_bps: int = 10_000, *, account_id: int = ACCOUNT, ts: int = T0
 ) -> ClosePosition:
     """A ClosePosition command, the whole position by default."""
-    return ClosePosition(rid(), ts, account_id, order_id, fraction_bps)
+    return ClosePosition(rid(), ts, account_id, order_id, Bps(fraction_bps))
 
 
 def cancel(order_id: int, *, account_id: int = ACCOUNT, ts: int = T0) -> CancelOrder:
@@ -168,12 +175,12 @@ def cancel(order_id: int, *, account_id: int = ACCOUNT, ts: int = T0) -> CancelO
 
 def deposit(amount: int, *, account_id: int = ACCOUNT, ts: int = T0) -> Deposit:
     """A Deposit command."""
-    return Deposit(rid(), ts, account_id, amount)
+    return Deposit(rid(), ts, account_id, Cents(amount))
 
 
 def withdraw(amount: int, *, account_id: int = ACCOUNT, ts: int = T0) -> Withdraw:
     """A Withdraw command."""
-    return Withdraw(rid(), ts, account_id, amount)
+    return Withdraw(rid(), ts, account_id, Cents(amount))
 
 
 def events_of(outcome: Outcome) -> tuple[Event, ...]:
@@ -278,5 +285,5 @@ def view(engine: Engine, account_id: int = ACCOUNT) -> AccountView:
 def money_is_conserved(engine: Engine) -> bool:
     """``sum(balances) + house_balance == deposited - withdrawn``."""
     state = engine.state
-    balances = sum(account.balance for account in state.accounts.values())
+    balances = sum((account.balance for account in state.accounts.values()), Cents(0))
     return balances + state.house_balance == state.deposited

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.core.money import BPS
+from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks, scaled_or_none
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
@@ -34,6 +34,7 @@ from cryptocfd.trading.commands import (
 )
 from cryptocfd.trading.fingerprint import fingerprinted
 from tests.unit.trading.reference import quantity_step, value_divisor
+from tests.unit.trading.scales import ticks_or_unset
 
 T0 = 1_700_000_000_000
 DAY_MS = 86_400_000
@@ -162,7 +163,7 @@ def draw_tick(data: st.DataObject, world: World, snap: Snapshot) -> Tick:
         bid, ask = data.draw(st.sampled_from(((0, ask), (ask + 1, ask), (-5, 3))))
     elif asset in world.mids:
         world.mids[asset] = mid
-    return Tick(asset, bid, ask, ts)
+    return Tick(asset, PriceTicks(bid), PriceTicks(ask), ts)
 
 
 def draw_exit_level(data: st.DataObject, price: int, *, beyond: bool) -> int | None:
@@ -244,15 +245,15 @@ def draw_place_order(data: st.DataObject, world: World, snap: Snapshot) -> Place
         account_id,
         asset,
         side,
-        margin,
+        Cents(margin),
         leverage,
         order_type,
-        price,
-        draw_exit_level(data, entry, beyond=long),
-        draw_exit_level(data, entry, beyond=not long),
-        draw_trailing(data, entry),
-        expected_price,
-        slippage_bps,
+        scaled_or_none(PriceTicks, price),
+        scaled_or_none(PriceTicks, draw_exit_level(data, entry, beyond=long)),
+        scaled_or_none(PriceTicks, draw_exit_level(data, entry, beyond=not long)),
+        scaled_or_none(PriceTicks, draw_trailing(data, entry)),
+        scaled_or_none(PriceTicks, expected_price),
+        scaled_or_none(Bps, slippage_bps),
         expires_at,
     )
 
@@ -305,9 +306,9 @@ def draw_modify(data: st.DataObject, world: World, snap: Snapshot) -> ModifyPosi
         draw_command_ts(data, world),
         account_id,
         order_id,
-        field_value(beyond=long),
-        field_value(beyond=not long),
-        field_value(beyond=None),
+        ticks_or_unset(field_value(beyond=long)),
+        ticks_or_unset(field_value(beyond=not long)),
+        ticks_or_unset(field_value(beyond=None)),
     )
 
 
@@ -317,9 +318,9 @@ def draw_close(data: st.DataObject, world: World, snap: Snapshot) -> ClosePositi
     if choice < 5:
         fraction = BPS
     elif choice < 9:
-        fraction = data.draw(st.integers(1, BPS - 1))
+        fraction = Bps(data.draw(st.integers(1, BPS - 1)))
     else:
-        fraction = data.draw(st.sampled_from((0, -1, BPS + 1)))
+        fraction = Bps(data.draw(st.sampled_from((0, -1, BPS + 1))))
     return ClosePosition(
         draw_request_id(data, world), draw_command_ts(data, world), account_id, order_id, fraction
     )
@@ -344,7 +345,7 @@ def draw_deposit(data: st.DataObject, world: World, snap: Snapshot) -> Deposit:
         draw_request_id(data, world),
         draw_command_ts(data, world),
         account_id,
-        draw_amount(data, 500_000),
+        Cents(draw_amount(data, 500_000)),
     )
 
 
@@ -354,7 +355,7 @@ def draw_withdraw(data: st.DataObject, world: World, snap: Snapshot) -> Withdraw
         draw_request_id(data, world),
         draw_command_ts(data, world),
         account_id,
-        draw_amount(data, snap.balances.get(account_id, 100_000)),
+        Cents(draw_amount(data, snap.balances.get(account_id, 100_000))),
     )
 
 
@@ -362,7 +363,7 @@ def draw_open_account(data: st.DataObject, world: World) -> OpenAccount:
     account_id = data.draw(st.sampled_from(ACCOUNT_IDS))
     balance = -1 if rarely(data, 15) else 1_000 * data.draw(st.integers(0, 5_000))
     return OpenAccount(
-        draw_request_id(data, world), draw_command_ts(data, world), account_id, balance
+        draw_request_id(data, world), draw_command_ts(data, world), account_id, Cents(balance)
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from msgspec import UNSET
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.core.money import BPS, QTY_DECIMALS, Cents, PriceTicks, QtyUnits
+from cryptocfd.core.money import BPS, QTY_DECIMALS, Cents, PriceTicks, QtyUnits, scaled_or_none
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
@@ -369,14 +369,16 @@ class Reference:
         ]
         for order in [o for o in self.pending if o.account_id == cmd.account_id]:
             self.pending.remove(order)
-            events.append(OrderCancelled(order.order_id, order.account_id, order.margin, cmd.ts))
+            events.append(
+                OrderCancelled(order.order_id, order.account_id, Cents(order.margin), cmd.ts)
+            )
         difference = DEMO_BALANCE_CENTS - account.balance
         account.balance += difference
         self.deposited += difference
         if difference > 0:
-            events.append(FundsDeposited(cmd.account_id, difference, cmd.ts))
+            events.append(FundsDeposited(cmd.account_id, Cents(difference), cmd.ts))
         elif difference < 0:
-            events.append(FundsWithdrawn(cmd.account_id, -difference, cmd.ts))
+            events.append(FundsWithdrawn(cmd.account_id, Cents(-difference), cmd.ts))
         return Accepted(tuple(events))
 
     # -- orders -----------------------------------------------------------------------------
@@ -503,14 +505,14 @@ class Reference:
             asset,
             side,
             order_type,
-            margin,
+            Cents(margin),
             leverage,
             QtyUnits(qty),
-            price,
+            PriceTicks(price),
             PriceTicks(liq),
-            tp,
-            sl,
-            trailing,
+            scaled_or_none(PriceTicks, tp),
+            scaled_or_none(PriceTicks, sl),
+            scaled_or_none(PriceTicks, trailing),
             ts,
         )
 
@@ -581,7 +583,9 @@ class Reference:
         if order is None or order.account_id != cmd.account_id:
             return refuse(RejectCode.ORDER_NOT_FOUND)
         self.pending.remove(order)
-        return Accepted((OrderCancelled(order.order_id, order.account_id, order.margin, cmd.ts),))
+        return Accepted(
+            (OrderCancelled(order.order_id, order.account_id, Cents(order.margin), cmd.ts),)
+        )
 
     # -- exits ------------------------------------------------------------------------------
 
@@ -613,7 +617,17 @@ class Reference:
         elif trailing is None:
             pos.extreme = None
         return Accepted(
-            (PositionModified(pos.order_id, pos.account_id, tp, sl, trailing, rearm, cmd.ts),)
+            (
+                PositionModified(
+                    pos.order_id,
+                    pos.account_id,
+                    scaled_or_none(PriceTicks, tp),
+                    scaled_or_none(PriceTicks, sl),
+                    scaled_or_none(PriceTicks, trailing),
+                    rearm,
+                    cmd.ts,
+                ),
+            )
         )
 
     def _close(self, cmd: ClosePosition) -> Outcome:
@@ -661,13 +675,13 @@ class Reference:
             pos.asset,
             pos.side,
             reason,
-            qty,
-            margin,
-            pos.open_price,
-            price,
+            QtyUnits(qty),
+            Cents(margin),
+            PriceTicks(pos.open_price),
+            PriceTicks(price),
             Cents(profit),
-            rest_qty,
-            rest_margin,
+            QtyUnits(rest_qty),
+            Cents(rest_margin),
             None if liq is None else PriceTicks(liq),
             ts,
             pos.leverage,
@@ -698,7 +712,9 @@ class Reference:
         ask = tick.ask + ceil_div(tick.ask * markup, 2 * BPS)
         self.quotes[tick.asset] = RefQuote(bid, ask, mid, tick.ts)
         self.held.pop(tick.asset, None)
-        events: list[Event] = [QuoteUpdated(tick.asset, bid, ask, mid, tick.ts)]
+        events: list[Event] = [
+            QuoteUpdated(tick.asset, PriceTicks(bid), PriceTicks(ask), mid, tick.ts)
+        ]
 
         # 2. Every trailing stop's own peak or trough follows the new quote.
         for pos in self.positions:
@@ -710,7 +726,9 @@ class Reference:
             expires_at = order.expires_at
             if order.asset == tick.asset and expires_at is not None and expires_at <= tick.ts:
                 self.pending.remove(order)
-                events.append(OrderExpired(order.order_id, order.account_id, order.margin, tick.ts))
+                events.append(
+                    OrderExpired(order.order_id, order.account_id, Cents(order.margin), tick.ts)
+                )
 
         # 4. Fills, by ascending order id.
         for order in sorted(self.pending, key=lambda o: o.order_id):
@@ -736,7 +754,7 @@ class Reference:
             if isinstance(opened, Rejection):
                 events.append(
                     OrderRejected(
-                        order.order_id, order.account_id, order.margin, opened.code, tick.ts
+                        order.order_id, order.account_id, Cents(order.margin), opened.code, tick.ts
                     )
                 )
             else:

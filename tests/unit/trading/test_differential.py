@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
 from cryptocfd.core.assets import DEFAULT_ASSETS
-from cryptocfd.core.money import BPS
+from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks, scaled_or_none
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
@@ -63,6 +63,7 @@ from tests.unit.trading.random_steps import (
     rarely,
 )
 from tests.unit.trading.reference import Reference
+from tests.unit.trading.scales import ticks_or_unset
 
 EXAMPLES = int(os.environ.get("CRYPTOCFD_HYPOTHESIS_EXAMPLES", "300"))
 
@@ -200,10 +201,12 @@ def start(pair: Pair, data: st.DataObject, world: World) -> None:
     """Two funded accounts and a first quote for BTC and SOL; DOGE starts without one."""
     for account_id in (1, 2):
         balance = 1_000 * data.draw(st.integers(0, 5_000))
-        pair.apply(OpenAccount(world.fresh_request_id(), world.now, account_id, balance))
+        pair.apply(OpenAccount(world.fresh_request_id(), world.now, account_id, Cents(balance)))
     for asset in ("BTC", "SOL"):
         mid = START_MIDS[asset]
-        pair.apply(Tick(asset, mid - mid // 5_000, mid + mid // 5_000, world.now))
+        pair.apply(
+            Tick(asset, PriceTicks(mid - mid // 5_000), PriceTicks(mid + mid // 5_000), world.now)
+        )
 
 
 @pytest.mark.slow
@@ -229,10 +232,12 @@ def test_tick_when_a_crowd_of_positions_and_entries_swings_with_the_market_match
     """Many positions and entries, armed at different peaks, then ticks that fire many at once."""
     pair, world = Pair(), World()
     for account_id in (1, 2, 3):
-        pair.apply(OpenAccount(world.fresh_request_id(), world.now, account_id, 10**12))
+        pair.apply(OpenAccount(world.fresh_request_id(), world.now, account_id, Cents(10**12)))
     for asset in ("BTC", "SOL", "DOGE"):
         mid = START_MIDS[asset]
-        pair.apply(Tick(asset, mid - mid // 5_000, mid + mid // 5_000, world.now))
+        pair.apply(
+            Tick(asset, PriceTicks(mid - mid // 5_000), PriceTicks(mid + mid // 5_000), world.now)
+        )
     for _ in range(data.draw(st.integers(10, 120))):
         choice = data.draw(st.integers(0, 11))
         if choice < 3:
@@ -257,7 +262,7 @@ BTC_D = 10**8  # 10^(price_decimals + 6) for BTC
 
 def btc_tick(pair: Pair, mid: int, ts: int) -> Outcome:
     """A BTC feed tick 100.00 wide around ``mid`` (in cents, BTC's price ticks)."""
-    return pair.apply(Tick("BTC", mid - 10_000, mid + 10_000, ts))
+    return pair.apply(Tick("BTC", PriceTicks(mid - 10_000), PriceTicks(mid + 10_000), ts))
 
 
 def placed(outcome: Outcome) -> int:
@@ -279,7 +284,7 @@ def test_tick_when_many_positions_reach_their_exits_at_once_closes_each_once_in_
     pair, world = Pair(), World()
     accounts = (1, 2, 3)
     for account_id in accounts:
-        pair.apply(OpenAccount(world.fresh_request_id(), T0, account_id, 10**10))
+        pair.apply(OpenAccount(world.fresh_request_id(), T0, account_id, Cents(10**10)))
     btc_tick(pair, 6_000_000, T0)
 
     def order(
@@ -300,13 +305,13 @@ def test_tick_when_many_positions_reach_their_exits_at_once_closes_each_once_in_
             account_id,
             "BTC",
             side,
-            100_000,
+            Cents(100_000),
             leverage,
             order_type,
-            price,
-            tp,
-            sl,
-            trailing,
+            scaled_or_none(PriceTicks, price),
+            scaled_or_none(PriceTicks, tp),
+            scaled_or_none(PriceTicks, sl),
+            scaled_or_none(PriceTicks, trailing),
             None,
             None,
             expires_at,
@@ -396,23 +401,44 @@ def test_fill_when_the_quote_gaps_past_an_entry_rejects_it_as_too_small() -> Non
     limit at a bid of about 0.15783, where it buys about 0.95 coin: none, rounded to the step.
     """
     pair = Pair()
-    pair.apply(OpenAccount("open", T0, 1, 1_000_000))
-    pair.apply(Tick("DOGE", 14_600, 14_610, T0))
+    pair.apply(OpenAccount("open", T0, 1, Cents(1_000_000)))
+    pair.apply(Tick("DOGE", PriceTicks(14_600), PriceTicks(14_610), T0))
     stop = placed(
         pair.apply(
             PlaceOrder(
-                "stop", T0, 1, "DOGE", Side.LONG, 15, 1, OrderType.STOP, 15_000, None, None, None
+                "stop",
+                T0,
+                1,
+                "DOGE",
+                Side.LONG,
+                Cents(15),
+                1,
+                OrderType.STOP,
+                PriceTicks(15_000),
+                None,
+                None,
+                None,
             )
         )
     )
     limit = placed(
         pair.apply(
             PlaceOrder(
-                "limit", T0, 1, "DOGE", Side.SHORT, 15, 1, OrderType.LIMIT, 15_000, None, None
+                "limit",
+                T0,
+                1,
+                "DOGE",
+                Side.SHORT,
+                Cents(15),
+                1,
+                OrderType.LIMIT,
+                PriceTicks(15_000),
+                None,
+                None,
             )
         )
     )
-    gap = pair.apply(Tick("DOGE", 15_790, 15_810, T0 + 1))
+    gap = pair.apply(Tick("DOGE", PriceTicks(15_790), PriceTicks(15_810), T0 + 1))
     assert isinstance(gap, Accepted)
     rejected = [e for e in gap.events if isinstance(e, OrderRejected)]
     assert [(e.order_id, e.code, e.margin) for e in rejected] == [
@@ -433,24 +459,26 @@ def test_free_margin_when_a_position_is_in_profit_does_not_count_the_profit() ->
     free margin is 0 and the SOL order is refused, in the engine and the reference alike.
     """
     pair = Pair()
-    pair.apply(OpenAccount("open", T0, 1, 10_000))
-    pair.apply(Tick("BTC", 5_999_000, 6_001_000, T0))
-    pair.apply(Tick("SOL", 149_990, 150_010, T0))
-    btc = PlaceOrder("btc", T0, 1, "BTC", Side.LONG, 10_000, 100)
+    pair.apply(OpenAccount("open", T0, 1, Cents(10_000)))
+    pair.apply(Tick("BTC", PriceTicks(5_999_000), PriceTicks(6_001_000), T0))
+    pair.apply(Tick("SOL", PriceTicks(149_990), PriceTicks(150_010), T0))
+    btc = PlaceOrder("btc", T0, 1, "BTC", Side.LONG, Cents(10_000), 100)
     assert isinstance(pair.apply(btc), Accepted)
-    pair.apply(Tick("BTC", 6_299_000, 6_301_000, T0 + 1_000))
+    pair.apply(Tick("BTC", PriceTicks(6_299_000), PriceTicks(6_301_000), T0 + 1_000))
     view = pair.engine.account(1)
     assert isinstance(view, AccountView)
     assert view.unrealized_pnl >= 45_000
     assert view.equity == 10_000 + view.unrealized_pnl
     assert view.free_margin == 0
 
-    sol = PlaceOrder("sol", T0 + 1_000, 1, "SOL", Side.LONG, 45_000, 50)
+    sol = PlaceOrder("sol", T0 + 1_000, 1, "SOL", Side.LONG, Cents(45_000), 50)
     refused = pair.apply(sol)
 
     assert isinstance(refused, Rejection)
     assert refused.code is RejectCode.INSUFFICIENT_BALANCE
-    pair.apply(Tick("BTC", 5_899_000, 5_901_000, T0 + 3_000))  # the long is liquidated
+    pair.apply(
+        Tick("BTC", PriceTicks(5_899_000), PriceTicks(5_901_000), T0 + 3_000)
+    )  # the long is liquidated
     state = pair.engine.state
     assert not state.positions
     assert state.accounts[1].balance >= 0
@@ -466,9 +494,9 @@ def test_engine_when_run_long_enough_to_compact_its_trigger_heaps_matches_the_re
     wanders and fires what it reaches."""
     rng = random.Random(seed)
     pair = Pair()
-    pair.apply(OpenAccount("open", T0, 1, 10**13))
+    pair.apply(OpenAccount("open", T0, 1, Cents(10**13)))
     now, mid = T0, 6_000_000
-    pair.apply(Tick("BTC", mid - 500, mid + 500, now))
+    pair.apply(Tick("BTC", PriceTicks(mid - 500), PriceTicks(mid + 500), now))
     serial = 0
 
     def request_id() -> str:
@@ -483,7 +511,7 @@ def test_engine_when_run_long_enough_to_compact_its_trigger_heaps_matches_the_re
         if r < 0.25:
             now += rng.randint(0, 500)
             mid = max(1_000_000, mid * (BPS + rng.randint(-40, 40)) // BPS)
-            pair.apply(Tick("BTC", mid - 500, mid + 500, now))
+            pair.apply(Tick("BTC", PriceTicks(mid - 500), PriceTicks(mid + 500), now))
         elif r < 0.35 or not ref.positions:
             long = rng.random() < 0.5
             close = quote.bid if long else quote.ask
@@ -500,11 +528,11 @@ def test_engine_when_run_long_enough_to_compact_its_trigger_heaps_matches_the_re
                     1,
                     "BTC",
                     side,
-                    100_000,
+                    Cents(100_000),
                     leverage,
-                    take_profit=tp,
-                    stop_loss=sl,
-                    trailing_distance=trail,
+                    take_profit=scaled_or_none(PriceTicks, tp),
+                    stop_loss=scaled_or_none(PriceTicks, sl),
+                    trailing_distance=scaled_or_none(PriceTicks, trail),
                 )
             )
         elif r < 0.4:
@@ -517,7 +545,16 @@ def test_engine_when_run_long_enough_to_compact_its_trigger_heaps_matches_the_re
             side = Side.LONG if long else Side.SHORT
             pair.apply(
                 PlaceOrder(
-                    request_id(), now, 1, "BTC", side, 100_000, 10, kind, price, expires_at=expiry
+                    request_id(),
+                    now,
+                    1,
+                    "BTC",
+                    side,
+                    Cents(100_000),
+                    10,
+                    kind,
+                    PriceTicks(price),
+                    expires_at=expiry,
                 )
             )
         elif r < 0.95:
@@ -529,13 +566,23 @@ def test_engine_when_run_long_enough_to_compact_its_trigger_heaps_matches_the_re
             new_trailing: int | UnsetType | None = UNSET
             if rng.random() < 0.3:
                 new_trailing = None if rng.random() < 0.3 else close * rng.randint(1, 200) // BPS
-            pair.apply(ModifyPosition(request_id(), now, 1, pos.order_id, tp, sl, new_trailing))
+            pair.apply(
+                ModifyPosition(
+                    request_id(),
+                    now,
+                    1,
+                    pos.order_id,
+                    PriceTicks(tp),
+                    PriceTicks(sl),
+                    ticks_or_unset(new_trailing),
+                )
+            )
         elif ref.pending and rng.random() < 0.5:
             pair.apply(CancelOrder(request_id(), now, 1, rng.choice(ref.pending).order_id))
         else:
             pos = rng.choice(ref.positions)
             fraction = rng.choice((BPS, rng.randint(1, BPS - 1)))
-            pair.apply(ClosePosition(request_id(), now, 1, pos.order_id, fraction))
+            pair.apply(ClosePosition(request_id(), now, 1, pos.order_id, Bps(fraction)))
 
 
 def test_request_id_when_repeated_past_the_window_after_an_out_of_order_arrival_is_new() -> None:
@@ -548,16 +595,16 @@ def test_request_id_when_repeated_past_the_window_after_an_out_of_order_arrival_
     ``T0 + DAY + 1``), so the repeat is a new request and deposits again.
     """
     day = 86_400_000
-    opening = OpenAccount("open", T0 + 1_000, 1, 10_000)
-    first = Deposit("deposit", T0, 1, 5_000)
-    repeat = Deposit("deposit", T0 + day + 1, 1, 5_000)
+    opening = OpenAccount("open", T0 + 1_000, 1, Cents(10_000))
+    first = Deposit("deposit", T0, 1, Cents(5_000))
+    repeat = Deposit("deposit", T0 + day + 1, 1, Cents(5_000))
     pair = Pair()
     for command in (opening, first):
         assert isinstance(pair.apply(command), Accepted)
-    assert pair.ref.apply(repeat) == Accepted((FundsDeposited(1, 5_000, T0 + day + 1),))
+    assert pair.ref.apply(repeat) == Accepted((FundsDeposited(1, Cents(5_000), T0 + day + 1),))
 
     engine = Engine(assets=DEFAULT_ASSETS)
     engine.apply(opening)
     engine.apply(first)
-    assert engine.apply(repeat) == Accepted((FundsDeposited(1, 5_000, T0 + day + 1),))
+    assert engine.apply(repeat) == Accepted((FundsDeposited(1, Cents(5_000), T0 + day + 1),))
     assert engine.state.accounts[1].balance == 20_000

@@ -23,7 +23,7 @@ from hypothesis.stateful import (
 )
 
 from cryptocfd.core.assets import DEFAULT_ASSETS
-from cryptocfd.core.money import BPS
+from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     Command,
@@ -261,10 +261,17 @@ class EngineMachine(RuleBasedStateMachine):
     def open_accounts_and_quote(self, balances: list[int]) -> None:
         for account_id, thousands in zip((1, 2), balances, strict=True):
             request_id = self.world.fresh_request_id()
-            self.run(OpenAccount(request_id, self.world.now, account_id, thousands * 1_000))
+            self.run(OpenAccount(request_id, self.world.now, account_id, Cents(thousands * 1_000)))
         for asset in ("BTC", "SOL"):
             mid = START_MIDS[asset]
-            self.run(Tick(asset, mid - mid // 5_000, mid + mid // 5_000, self.world.now))
+            self.run(
+                Tick(
+                    asset,
+                    PriceTicks(mid - mid // 5_000),
+                    PriceTicks(mid + mid // 5_000),
+                    self.world.now,
+                )
+            )
 
     @rule(data=st.data())
     def feed(self, data: st.DataObject) -> None:
@@ -317,7 +324,7 @@ class EngineMachine(RuleBasedStateMachine):
     @invariant()
     def money_is_conserved_to_the_cent(self) -> None:
         state = self.engine.state
-        balances = sum(account.balance for account in state.accounts.values())
+        balances = sum((account.balance for account in state.accounts.values()), Cents(0))
         assert balances + state.house_balance == state.deposited == self.net_deposits
 
     @invariant()
@@ -328,7 +335,9 @@ class EngineMachine(RuleBasedStateMachine):
         for account_id, account in state.accounts.items():
             positions = [p for p in state.positions.values() if p.account_id == account_id]
             pending = [o for o in state.pending.values() if o.account_id == account_id]
-            used = sum(p.margin for p in positions) + sum(o.margin for o in pending)
+            used = sum((p.margin for p in positions), Cents(0)) + sum(
+                (o.margin for o in pending), Cents(0)
+            )
             upnl = 0
             for p in positions:
                 bid, ask, _, _ = self.quotes[p.asset]
@@ -339,11 +348,11 @@ class EngineMachine(RuleBasedStateMachine):
             assert self.view(account_id) == AccountView(
                 account_id=account_id,
                 balance=account.balance,
-                equity=equity,
-                used_margin=used,
-                free_margin=account.balance + min(0, upnl) - used,
-                margin_level_bps=equity * BPS // used if used else None,
-                unrealized_pnl=upnl,
+                equity=Cents(equity),
+                used_margin=Cents(used),
+                free_margin=Cents(account.balance + min(0, upnl) - used),
+                margin_level_bps=Bps(equity * BPS // used) if used else None,
+                unrealized_pnl=Cents(upnl),
             )
             assert account.used_margin == used
             assert used >= 0

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import OpenAccount
 from cryptocfd.trading.engine import Engine
@@ -46,10 +47,12 @@ def test_restore_when_imaged_mid_run_continues_exactly_like_the_original(
 ) -> None:
     engine, world = Engine(), World()
     for account_id in (1, 2):
-        engine.apply(OpenAccount(world.fresh_request_id(), world.now, account_id, 2_000_000))
+        engine.apply(OpenAccount(world.fresh_request_id(), world.now, account_id, Cents(2_000_000)))
     for asset in ("BTC", "SOL"):
         mid = START_MIDS[asset]
-        engine.apply(Tick(asset, mid - mid // 5_000, mid + mid // 5_000, world.now))
+        engine.apply(
+            Tick(asset, PriceTicks(mid - mid // 5_000), PriceTicks(mid + mid // 5_000), world.now)
+        )
     for _ in range(data.draw(st.integers(0, 60), label="before")):
         step = draw_step(data, world, snapshot_of(engine))
         if step is not None:
@@ -94,7 +97,7 @@ def test_restore_when_the_image_holds_an_asset_not_configured_refuses() -> None:
 
 def test_restore_when_requests_were_remembered_answers_a_repeat_with_the_first_outcome() -> None:
     engine = make_engine(bid=1000)
-    command = OpenAccount("again", T0, 42, 5_000)
+    command = OpenAccount("again", T0, 42, Cents(5_000))
     first = engine.apply(command)
 
     restored = through_bytes(engine, TEST_ASSETS)
@@ -105,7 +108,9 @@ def test_restore_when_requests_were_remembered_answers_a_repeat_with_the_first_o
 
 def test_restore_when_thousands_of_requests_are_remembered_answers_each_repeat_as_first() -> None:
     engine = make_engine(bid=1000)
-    commands = [OpenAccount(f"r{n}", T0 + n, 100 + n, 1_000 + n) for n in range(2 * CHUNK + 5)]
+    commands = [
+        OpenAccount(f"r{n}", T0 + n, 100 + n, Cents(1_000 + n)) for n in range(2 * CHUNK + 5)
+    ]
     outcomes = [engine.apply(command) for command in commands]
 
     restored = through_bytes(engine, TEST_ASSETS)
@@ -146,7 +151,7 @@ def test_restore_when_the_window_passes_forgets_restored_requests_like_the_origi
     warm_first: bool,
 ) -> None:
     engine = make_engine(bid=1000, dedupe_window_ms=1_000)
-    firsts = [OpenAccount(f"w{n}", T0 + 10 * n, 100 + n, 1_000) for n in range(50)]
+    firsts = [OpenAccount(f"w{n}", T0 + 10 * n, 100 + n, Cents(1_000)) for n in range(50)]
     for command in firsts:
         engine.apply(command)
     data = msgspec.msgpack.encode(engine.image())
@@ -157,7 +162,7 @@ def test_restore_when_the_window_passes_forgets_restored_requests_like_the_origi
 
     # At T0 + 1,250 the first 25 requests (sent before T0 + 250) are outside the window.
     for n in (40, 3, 24, 25, 49, 0):
-        again = OpenAccount(f"w{n}", T0 + 1_250 + n, 100 + n, 1_000)
+        again = OpenAccount(f"w{n}", T0 + 1_250 + n, 100 + n, Cents(1_000))
         assert restored.apply(again) == engine.apply(again)
         assert restored.remembers(f"w{n}") == engine.remembers(f"w{n}")
     while not restored.warm(accounts=2, requests=5):
@@ -171,7 +176,7 @@ def test_restore_when_request_ids_are_not_ascii_finds_each_before_and_after_warm
     prefix: str,
 ) -> None:
     engine = make_engine(bid=1000)
-    commands = [OpenAccount(f"{prefix}{n}", T0 + n, 100 + n, 1_000 + n) for n in range(30)]
+    commands = [OpenAccount(f"{prefix}{n}", T0 + n, 100 + n, Cents(1_000 + n)) for n in range(30)]
     outcomes = [engine.apply(command) for command in commands]
     restored = through_bytes(engine, TEST_ASSETS)
 

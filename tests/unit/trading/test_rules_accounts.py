@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cryptocfd.core.money import Bps, Cents
 from cryptocfd.trading.commands import OpenAccount
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import AccountOpened, FundsDeposited, FundsWithdrawn
@@ -32,17 +33,17 @@ from tests.unit.trading.builders import (
 def test_open_account_when_new_emits_account_opened_with_balance() -> None:
     engine = Engine(assets=TEST_ASSETS)
 
-    outcome = engine.apply(OpenAccount(rid(), T0, 7, 50_000))
+    outcome = engine.apply(OpenAccount(rid(), T0, 7, Cents(50_000)))
 
-    assert events_of(outcome) == (AccountOpened(7, 50_000, T0),)
+    assert events_of(outcome) == (AccountOpened(7, Cents(50_000), T0),)
     assert view(engine, 7) == AccountView(
         account_id=7,
-        balance=50_000,
-        equity=50_000,
-        used_margin=0,
-        free_margin=50_000,
+        balance=Cents(50_000),
+        equity=Cents(50_000),
+        used_margin=Cents(0),
+        free_margin=Cents(50_000),
         margin_level_bps=None,
-        unrealized_pnl=0,
+        unrealized_pnl=Cents(0),
     )
     assert engine.state.deposited == 50_000
 
@@ -50,7 +51,7 @@ def test_open_account_when_new_emits_account_opened_with_balance() -> None:
 def test_open_account_when_balance_is_zero_is_accepted() -> None:
     engine = Engine(assets=TEST_ASSETS)
 
-    events_of(engine.apply(OpenAccount(rid(), T0, 7, 0)))
+    events_of(engine.apply(OpenAccount(rid(), T0, 7, Cents(0))))
 
     assert view(engine, 7).balance == 0
 
@@ -58,7 +59,7 @@ def test_open_account_when_balance_is_zero_is_accepted() -> None:
 def test_open_account_when_id_exists_rejects_account_exists() -> None:
     engine = make_engine(bid=None, balance=1_000)
 
-    outcome = engine.apply(OpenAccount(rid(), T0, ACCOUNT, 5_000))
+    outcome = engine.apply(OpenAccount(rid(), T0, ACCOUNT, Cents(5_000)))
 
     assert code_of(outcome) == RejectCode.ACCOUNT_EXISTS
     assert view(engine).balance == 1_000
@@ -67,14 +68,14 @@ def test_open_account_when_id_exists_rejects_account_exists() -> None:
 def test_open_account_when_balance_negative_rejects_invalid_amount() -> None:
     engine = Engine(assets=TEST_ASSETS)
 
-    assert code_of(engine.apply(OpenAccount(rid(), T0, 7, -1))) == RejectCode.INVALID_AMOUNT
+    assert code_of(engine.apply(OpenAccount(rid(), T0, 7, Cents(-1)))) == RejectCode.INVALID_AMOUNT
     assert 7 not in engine.state.accounts
 
 
 def test_open_account_when_exists_and_balance_negative_rejects_account_exists_first() -> None:
     engine = make_engine(bid=None)
 
-    outcome = engine.apply(OpenAccount(rid(), T0, ACCOUNT, -1))
+    outcome = engine.apply(OpenAccount(rid(), T0, ACCOUNT, Cents(-1)))
 
     assert code_of(outcome) == RejectCode.ACCOUNT_EXISTS
 
@@ -93,7 +94,7 @@ def test_deposit_when_positive_credits_balance() -> None:
 
     outcome = engine.apply(deposit(250))
 
-    assert events_of(outcome) == (FundsDeposited(ACCOUNT, 250, T0),)
+    assert events_of(outcome) == (FundsDeposited(ACCOUNT, Cents(250), T0),)
     assert view(engine).balance == 1_250
     assert engine.state.deposited == 1_250
 
@@ -123,7 +124,7 @@ def test_withdraw_when_within_balance_debits_balance() -> None:
 
     outcome = engine.apply(withdraw(400))
 
-    assert events_of(outcome) == (FundsWithdrawn(ACCOUNT, 400, T0),)
+    assert events_of(outcome) == (FundsWithdrawn(ACCOUNT, Cents(400), T0),)
     assert view(engine).balance == 600
     assert engine.state.deposited == 600
 
@@ -214,12 +215,12 @@ def test_account_view_when_positions_open_reports_equity_and_margin_level() -> N
 
     assert view(engine) == AccountView(
         account_id=ACCOUNT,
-        balance=100_000,
-        equity=99_000,
-        used_margin=15_000,
-        free_margin=84_000,
-        margin_level_bps=66_000,
-        unrealized_pnl=-1_000,
+        balance=Cents(100_000),
+        equity=Cents(99_000),
+        used_margin=Cents(15_000),
+        free_margin=Cents(84_000),
+        margin_level_bps=Bps(66_000),
+        unrealized_pnl=Cents(-1_000),
     )
 
 

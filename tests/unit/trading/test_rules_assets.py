@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec, assets_from_mapping
-from cryptocfd.core.money import Bps
+from cryptocfd.core.money import Bps, Cents
 from cryptocfd.trading.commands import OpenAccount
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import PositionOpened
@@ -195,7 +195,7 @@ def test_engine_when_built_from_configured_assets_trades_them() -> None:
         {"AAA": {"name": "A", "price_decimals": 0, "quantity_decimals": 2, "max_leverage": 5}}
     )
     engine = Engine(assets=specs)
-    events_of(engine.apply(OpenAccount(rid(), 0, 1, 10_000)))
+    events_of(engine.apply(OpenAccount(rid(), 0, 1, Cents(10_000))))
     events_of(tick(engine, 1000, asset="AAA", ts=0))
 
     opened = only(engine.apply(order(LONG, 1_000, 5, asset="AAA", ts=0)), PositionOpened)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cryptocfd.core.money import Cents, PriceTicks
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.events import CloseReason, PositionClosed
 from cryptocfd.trading.rejections import RejectCode
 from tests.unit.trading.builders import (
@@ -43,13 +43,13 @@ def test_close_position_when_full_closes_everything_at_the_bid_for_a_long() -> N
             "TST",
             LONG,
             CloseReason.CLOSED,
-            UNIT,
-            10_000,
-            1000,
-            1020,
+            QtyUnits(UNIT),
+            Cents(10_000),
+            PriceTicks(1000),
+            PriceTicks(1020),
             Cents(2_000),
-            0,
-            0,
+            QtyUnits(0),
+            Cents(0),
             None,
             T0 + 2,
             10,  # the position's leverage
@@ -126,13 +126,13 @@ def test_close_position_when_partial_rounds_quantity_down_to_the_step_and_repric
             "TST",
             LONG,
             CloseReason.CLOSED,
-            33_000_000,
-            3_333,
-            1000,
-            1020,
+            QtyUnits(33_000_000),
+            Cents(3_333),
+            PriceTicks(1000),
+            PriceTicks(1020),
             Cents(660),
-            67_000_000,
-            6_667,
+            QtyUnits(67_000_000),
+            Cents(6_667),
             PriceTicks(951),
             T0,
             10,  # the position's leverage

@@ -3,6 +3,7 @@ the events rebuilds the same state."""
 
 from __future__ import annotations
 
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import Command, OpenAccount
 from cryptocfd.trading.engine import Engine, Outcome
@@ -27,27 +28,27 @@ from tests.unit.trading.builders import (
 def _script() -> list[Command | Tick]:
     """A day in the life: accounts, quotes on two assets, every kind of order and exit."""
     return [
-        OpenAccount("a1", T0, 1, 200_000),
-        OpenAccount("a2", T0, 2, 200_000),
-        Tick("TST", 1000, 1000, T0),
-        Tick("BTC", 6_000_000, 6_001_000, T0),
+        OpenAccount("a1", T0, 1, Cents(200_000)),
+        OpenAccount("a2", T0, 2, Cents(200_000)),
+        Tick("TST", PriceTicks(1000), PriceTicks(1000), T0),
+        Tick("BTC", PriceTicks(6_000_000), PriceTicks(6_001_000), T0),
         order(LONG, take_profit=1040, trailing_distance=25, request_id="o1"),
         order(SHORT, 10_000, 20, account_id=2, stop_loss=1020, request_id="o2"),
         order(LONG, 50_000, 50, asset="BTC", request_id="o3"),
         order(LONG, order_type=LIMIT, price=985, expires_at=T0 + 5_000, request_id="o4"),
         order(SHORT, order_type=STOP, price=990, account_id=2, request_id="o5"),
         order(LONG, order_type=LIMIT, price=900, request_id="o6"),
-        Tick("TST", 1012, 1014, T0 + 1_000),
+        Tick("TST", PriceTicks(1012), PriceTicks(1014), T0 + 1_000),
         modify(1, stop_loss=1000, ts=T0 + 1_000),
-        Tick("TST", 984, 986, T0 + 2_000),
+        Tick("TST", PriceTicks(984), PriceTicks(986), T0 + 2_000),
         close(3, 4_000, ts=T0 + 2_000),
         cancel(6, ts=T0 + 2_000),
-        Tick("BTC", 5_900_000, 5_901_000, T0 + 3_000),
-        Tick("TST", 1031, 1033, T0 + 4_000),
+        Tick("BTC", PriceTicks(5_900_000), PriceTicks(5_901_000), T0 + 3_000),
+        Tick("TST", PriceTicks(1031), PriceTicks(1033), T0 + 4_000),
         deposit(5_000, account_id=2, ts=T0 + 4_000),
         withdraw(1_000, ts=T0 + 4_000),
-        Tick("TST", 1100, 1100, T0 + 6_000),
-        Tick("TST", 1020, 1022, T0 + 7_000),
+        Tick("TST", PriceTicks(1100), PriceTicks(1100), T0 + 6_000),
+        Tick("TST", PriceTicks(1020), PriceTicks(1022), T0 + 7_000),
     ]
 
 
@@ -69,7 +70,7 @@ def test_engine_when_given_the_same_inputs_twice_reaches_the_same_state_hash() -
 
 def test_engine_when_inputs_differ_in_one_price_reaches_a_different_state_hash() -> None:
     script = _script()
-    changed = [*script[:-1], Tick("TST", 1020, 1023, T0 + 7_000)]
+    changed = [*script[:-1], Tick("TST", PriceTicks(1020), PriceTicks(1023), T0 + 7_000)]
 
     assert _run(script)[0].state_hash() != _run(changed)[0].state_hash()
 

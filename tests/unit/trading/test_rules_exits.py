@@ -6,7 +6,7 @@ price point is 100 cents) and its liquidation price is 1000 -/+ 50.
 
 from __future__ import annotations
 
-from cryptocfd.core.money import Cents
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.events import CloseReason, PositionClosed, PositionModified
 from cryptocfd.trading.rejections import RejectCode
 from tests.unit.trading.builders import (
@@ -47,13 +47,13 @@ def test_tick_when_bid_reaches_long_take_profit_closes_at_the_bid_and_credits_pn
         "TST",
         LONG,
         CloseReason.TAKE_PROFIT,
-        UNIT,
-        10_000,
-        1000,
-        1050,
+        QtyUnits(UNIT),
+        Cents(10_000),
+        PriceTicks(1000),
+        PriceTicks(1050),
         Cents(5_000),
-        0,
-        0,
+        QtyUnits(0),
+        Cents(0),
         None,
         T0,
         10,  # the position's leverage
@@ -244,7 +244,9 @@ def test_modify_position_when_values_given_emits_position_modified_and_moves_the
     outcome = engine.apply(modify(opened.order_id, take_profit=1040, stop_loss=960))
 
     assert events_of(outcome) == (
-        PositionModified(opened.order_id, ACCOUNT, 1040, 960, None, False, T0),
+        PositionModified(
+            opened.order_id, ACCOUNT, PriceTicks(1040), PriceTicks(960), None, False, T0
+        ),
     )
     assert kinds(tick(engine, 965)) == ["QuoteUpdated"]  # the old stop-loss 970 is gone
     assert kinds(tick(engine, 1039)) == ["QuoteUpdated"]
@@ -258,7 +260,7 @@ def test_modify_position_when_fields_unset_keeps_them() -> None:
     outcome = engine.apply(modify(opened.order_id, stop_loss=965))
 
     assert only(outcome, PositionModified) == PositionModified(
-        opened.order_id, ACCOUNT, 1050, 965, 40, False, T0
+        opened.order_id, ACCOUNT, PriceTicks(1050), PriceTicks(965), PriceTicks(40), False, T0
     )
     position = engine.state.positions[opened.order_id]
     assert (position.take_profit, position.stop_loss, position.trailing_distance) == (

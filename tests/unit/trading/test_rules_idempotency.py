@@ -6,6 +6,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from cryptocfd.core.money import Cents
 from cryptocfd.trading.commands import ClosePosition, Command, OpenAccount
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted, PositionClosed, PositionOpened
@@ -45,7 +46,7 @@ def _engine_with_a_position_and_an_entry() -> Engine:
 
 def _commands() -> list[tuple[str, Command]]:
     return [
-        ("open account", OpenAccount(rid(), T0, 9, 5_000)),
+        ("open account", OpenAccount(rid(), T0, 9, Cents(5_000))),
         ("deposit", deposit(1_000)),
         ("withdraw", withdraw(1_000)),
         ("market order", order(SHORT)),

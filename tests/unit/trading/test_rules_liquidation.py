@@ -3,7 +3,7 @@ balance moves opposite to the trader's."""
 
 from __future__ import annotations
 
-from cryptocfd.core.money import Cents
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.events import CloseReason, PositionClosed
 from tests.unit.trading.builders import (
     ACCOUNT,
@@ -39,13 +39,13 @@ def test_tick_when_mark_falls_to_long_liquidation_price_liquidates_at_the_bid() 
         "TST",
         LONG,
         CloseReason.LIQUIDATED,
-        UNIT,
-        10_000,
-        1000,
-        950,
+        QtyUnits(UNIT),
+        Cents(10_000),
+        PriceTicks(1000),
+        PriceTicks(950),
         Cents(-5_000),
-        0,
-        0,
+        QtyUnits(0),
+        Cents(0),
         None,
         T0,
         10,  # the position's leverage

@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.core.money import PriceTicks, QtyUnits
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.commands import PlaceOrder
 from cryptocfd.trading.events import OrderPlaced, PositionOpened
 from cryptocfd.trading.rejections import RejectCode
@@ -274,10 +274,10 @@ def test_place_market_long_when_accepted_fills_at_ask_with_quantity_floored_to_s
             "TST",
             LONG,
             MARKET,
-            10_000,
+            Cents(10_000),
             10,
             QtyUnits(99_000_000),
-            1010,
+            PriceTicks(1010),
             PriceTicks(960),
             None,
             None,

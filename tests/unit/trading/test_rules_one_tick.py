@@ -3,6 +3,7 @@ closing once for the first of liquidated, stop-loss, trailing stop, take-profit.
 
 from __future__ import annotations
 
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import (
     CloseReason,
@@ -69,8 +70,10 @@ def test_tick_when_everything_triggers_at_once_expires_then_fills_then_exits_by_
 
     events = events_of(tick(engine, 975, ts=T0 + 10))
 
-    assert events[0] == QuoteUpdated("TST", 975, 975, 975, T0 + 10)
-    assert events[1] == OrderExpired(1, ACCOUNT, 10_000, T0 + 10)
+    assert events[0] == QuoteUpdated(
+        "TST", PriceTicks(975), PriceTicks(975), PriceTicks(975), T0 + 10
+    )
+    assert events[1] == OrderExpired(1, ACCOUNT, Cents(10_000), T0 + 10)
     opened = of_type(events, PositionOpened)
     assert [(e.order_id, e.open_price) for e in opened] == [(3, 975), (5, 975)]
     assert events[2:4] == tuple(opened)

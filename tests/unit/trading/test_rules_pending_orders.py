@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cryptocfd.core.money import PriceTicks, QtyUnits
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.commands import OrderType, Side
 from cryptocfd.trading.events import (
     OrderCancelled,
@@ -49,7 +49,21 @@ def test_place_buy_limit_when_below_ask_emits_order_placed_and_reserves_margin()
     )
 
     assert events_of(outcome) == (
-        OrderPlaced(1, ACCOUNT, "TST", LONG, LIMIT, 990, 10_000, 10, 1100, None, None, T0 + 5, T0),
+        OrderPlaced(
+            1,
+            ACCOUNT,
+            "TST",
+            LONG,
+            LIMIT,
+            PriceTicks(990),
+            Cents(10_000),
+            10,
+            PriceTicks(1100),
+            None,
+            None,
+            T0 + 5,
+            T0,
+        ),
     )
     assert view(engine).used_margin == 10_000
     assert view(engine).balance == 50_000
@@ -168,10 +182,10 @@ def test_tick_when_ask_falls_to_buy_limit_fills_at_the_ask_with_same_order_id() 
         "TST",
         LONG,
         LIMIT,
-        10_000,
+        Cents(10_000),
         10,
         QtyUnits(101_000_000),
-        990,
+        PriceTicks(990),
         PriceTicks(941),
         None,
         None,
@@ -318,7 +332,7 @@ def test_tick_when_stop_fills_too_high_for_one_step_emits_order_rejected_positio
 
     assert kinds(outcome) == ["QuoteUpdated", "OrderRejected"]
     assert only(outcome, OrderRejected) == OrderRejected(
-        1, ACCOUNT, 101, RejectCode.POSITION_TOO_SMALL, T0
+        1, ACCOUNT, Cents(101), RejectCode.POSITION_TOO_SMALL, T0
     )
     assert view(engine).used_margin == 0
     assert engine.state.pending == {}
@@ -375,7 +389,7 @@ def test_tick_when_at_expiry_time_expires_the_entry_and_releases_margin() -> Non
     outcome = tick(engine, 1000, ts=T0 + 5_000)
 
     assert kinds(outcome) == ["QuoteUpdated", "OrderExpired"]
-    assert only(outcome, OrderExpired) == OrderExpired(1, ACCOUNT, 10_000, T0 + 5_000)
+    assert only(outcome, OrderExpired) == OrderExpired(1, ACCOUNT, Cents(10_000), T0 + 5_000)
     assert engine.state.pending == {}
     assert view(engine).used_margin == 0
 
@@ -426,7 +440,7 @@ def test_cancel_order_when_pending_emits_order_cancelled_and_releases_margin() -
 
     outcome = engine.apply(cancel(1))
 
-    assert events_of(outcome) == (OrderCancelled(1, ACCOUNT, 7_000, T0),)
+    assert events_of(outcome) == (OrderCancelled(1, ACCOUNT, Cents(7_000), T0),)
     assert view(engine).used_margin == 0
     assert engine.state.pending == {}
 
@@ -483,7 +497,9 @@ def test_quote_updated_when_entry_fills_comes_first_in_the_tick() -> None:
 
     events = events_of(tick(engine, 990, ts=T0 + 1))
 
-    assert events[0] == QuoteUpdated("TST", 990, 990, 990, T0 + 1)
+    assert events[0] == QuoteUpdated(
+        "TST", PriceTicks(990), PriceTicks(990), PriceTicks(990), T0 + 1
+    )
     assert isinstance(events[1], PositionOpened)
     assert events[1].ts == T0 + 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import PositionClosed, QuoteUpdated, TickHeld
 from cryptocfd.trading.rejections import RejectCode
@@ -40,7 +41,11 @@ def test_tick_when_btc_quote_accepted_adds_half_the_markup_on_each_side_rounded_
 
     outcome = tick(engine, 5_999_000, 6_001_000, asset="BTC")
 
-    assert events_of(outcome) == (QuoteUpdated("BTC", 5_997_800, 6_002_201, 6_000_000, T0),)
+    assert events_of(outcome) == (
+        QuoteUpdated(
+            "BTC", PriceTicks(5_997_800), PriceTicks(6_002_201), PriceTicks(6_000_000), T0
+        ),
+    )
     assert _quote(engine, "BTC") == (5_997_800, 6_002_201, 6_000_000, T0)
 
 
@@ -156,10 +161,12 @@ def test_tick_when_mid_moves_past_the_band_is_held_and_quote_unchanged() -> None
 
     outcome = tick(engine, 1100, 1103, ts=T0 + 1)
 
-    assert events_of(outcome) == (TickHeld("TST", 1100, 1103, T0 + 1),)
+    assert events_of(outcome) == (TickHeld("TST", PriceTicks(1100), PriceTicks(1103), T0 + 1),)
     assert _quote(engine) == (1000, 1000, 1000, T0)
     engine = make_engine(bid=1000)
-    assert events_of(tick(engine, 899, ts=T0 + 1)) == (TickHeld("TST", 899, 899, T0 + 1),)
+    assert events_of(tick(engine, 899, ts=T0 + 1)) == (
+        TickHeld("TST", PriceTicks(899), PriceTicks(899), T0 + 1),
+    )
 
 
 def test_tick_when_band_uses_the_floored_raw_mid_accepts_mid_on_the_edge() -> None:
@@ -176,7 +183,9 @@ def test_tick_when_next_tick_confirms_held_move_is_accepted() -> None:
 
     outcome = tick(engine, 1250, ts=T0 + 2)
 
-    assert events_of(outcome) == (QuoteUpdated("TST", 1250, 1250, 1250, T0 + 2),)
+    assert events_of(outcome) == (
+        QuoteUpdated("TST", PriceTicks(1250), PriceTicks(1250), PriceTicks(1250), T0 + 2),
+    )
     assert engine.state.assets["TST"].held is None
 
 
@@ -188,9 +197,15 @@ def test_tick_when_outside_both_mark_and_held_band_replaces_the_held_tick() -> N
     engine = make_engine(bid=1000)
     events_of(tick(engine, 1200, ts=T0 + 1))
 
-    assert events_of(tick(engine, 1500, ts=T0 + 2)) == (TickHeld("TST", 1500, 1500, T0 + 2),)
-    assert events_of(tick(engine, 1300, ts=T0 + 3)) == (TickHeld("TST", 1300, 1300, T0 + 3),)
-    assert events_of(tick(engine, 1550, ts=T0 + 4)) == (TickHeld("TST", 1550, 1550, T0 + 4),)
+    assert events_of(tick(engine, 1500, ts=T0 + 2)) == (
+        TickHeld("TST", PriceTicks(1500), PriceTicks(1500), T0 + 2),
+    )
+    assert events_of(tick(engine, 1300, ts=T0 + 3)) == (
+        TickHeld("TST", PriceTicks(1300), PriceTicks(1300), T0 + 3),
+    )
+    assert events_of(tick(engine, 1550, ts=T0 + 4)) == (
+        TickHeld("TST", PriceTicks(1550), PriceTicks(1550), T0 + 4),
+    )
     assert only(tick(engine, 1560, ts=T0 + 5), QuoteUpdated).mark == 1560
 
 
@@ -202,7 +217,9 @@ def test_tick_when_accepted_within_band_of_mark_clears_the_held_tick() -> None:
     only(tick(engine, 1050, ts=T0 + 2), QuoteUpdated)
 
     assert engine.state.assets["TST"].held is None
-    assert events_of(tick(engine, 1250, ts=T0 + 3)) == (TickHeld("TST", 1250, 1250, T0 + 3),)
+    assert events_of(tick(engine, 1250, ts=T0 + 3)) == (
+        TickHeld("TST", PriceTicks(1250), PriceTicks(1250), T0 + 3),
+    )
 
 
 def test_tick_when_held_does_not_fire_triggers_until_confirmed() -> None:
@@ -213,7 +230,9 @@ def test_tick_when_held_does_not_fire_triggers_until_confirmed() -> None:
     opened = open_position(engine, LONG, 10_000, 2, stop_loss=960)
     assert opened.liquidation_price == 750
 
-    assert events_of(tick(engine, 850, ts=T0 + 1)) == (TickHeld("TST", 850, 850, T0 + 1),)
+    assert events_of(tick(engine, 850, ts=T0 + 1)) == (
+        TickHeld("TST", PriceTicks(850), PriceTicks(850), T0 + 1),
+    )
     assert opened.order_id in engine.state.positions
 
     closed = only(tick(engine, 860, ts=T0 + 2), PositionClosed)

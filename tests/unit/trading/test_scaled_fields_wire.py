@@ -17,16 +17,19 @@ from cryptocfd.trading.views import PositionView
 T0 = 1_700_000_000_000
 
 OPENED = PositionOpened(
-    7, 3, "BTC", Side.LONG, OrderType.MARKET, 10_000, 10, QtyUnits(1_538_000), 6_500_000,
-    PriceTicks(6_175_001), None, 6_200_000, None, T0,
+    7, 3, "BTC", Side.LONG, OrderType.MARKET, Cents(10_000), 10, QtyUnits(1_538_000),
+    PriceTicks(6_500_000),
+    PriceTicks(6_175_001), None, PriceTicks(6_200_000), None, T0,
 )  # fmt: skip
 CLOSED = PositionClosed(
-    7, 3, "BTC", Side.LONG, CloseReason.STOP_LOSS, 769_000, 5_000, 6_500_000, 6_490_000,
-    Cents(-769), 769_000, 5_000, PriceTicks(6_175_001), T0 + 60_000, 10, T0,
+    7, 3, "BTC", Side.LONG, CloseReason.STOP_LOSS, QtyUnits(769_000), Cents(5_000),
+    PriceTicks(6_500_000), PriceTicks(6_490_000),
+    Cents(-769), QtyUnits(769_000), Cents(5_000), PriceTicks(6_175_001), T0 + 60_000, 10, T0,
 )  # fmt: skip
 VIEW = PositionView(
-    7, "BTC", Side.LONG, 10_000, 10, 1_538_000, 6_500_000, None, 6_200_000, None,
-    PriceTicks(6_175_001), -1_538, T0,
+    7, "BTC", Side.LONG, Cents(10_000), 10, QtyUnits(1_538_000), PriceTicks(6_500_000), None,
+    PriceTicks(6_200_000), None,
+    PriceTicks(6_175_001), Cents(-1_538), T0,
 )  # fmt: skip
 
 # Encoded before the fields said their scale (msgpack, as the log and replies carry them).

@@ -19,7 +19,16 @@ import msgspec
 from msgspec import Raw, UnsetType
 
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import BPS, CENTS_DECIMALS, DecimalFormatError, parse_scaled
+from cryptocfd.core.money import (
+    BPS,
+    CENTS_DECIMALS,
+    Bps,
+    Cents,
+    DecimalFormatError,
+    PriceTicks,
+    parse_scaled,
+    scaled_or_none,
+)
 from cryptocfd.gateway import present
 from cryptocfd.gateway.auth import Principal
 from cryptocfd.gateway.errors import ApiError, rejected
@@ -207,6 +216,10 @@ def optional_amount(raw: Raw, decimals: int, field: str) -> int | None:
     return None if not text or text == b"null" else amount(raw, decimals, field)
 
 
+def _price(raw: Raw, decimals: int, field: str) -> PriceTicks | None:
+    return scaled_or_none(PriceTicks, optional_amount(raw, decimals, field))
+
+
 def request_id(principal: Principal, key: str | None, operation: str) -> str:
     """The engine request id: the client's idempotency key, scoped to the user and the
     operation, or a new one. A retry with the same key gets the first outcome and changes
@@ -264,15 +277,15 @@ def place_order(
         account_id=principal.account_id,
         asset=spec.symbol,
         side=_SIDES[side_text],
-        margin=amount(body.margin, CENTS_DECIMALS, "margin"),
+        margin=Cents(amount(body.margin, CENTS_DECIMALS, "margin")),
         leverage=amount(body.leverage, 0, "leverage"),
         order_type=OrderType(body.order_type),
-        price=optional_amount(body.price, decimals, "price"),
-        take_profit=optional_amount(body.take_profit, decimals, "take_profit"),
-        stop_loss=optional_amount(body.stop_loss, decimals, "stop_loss"),
-        trailing_distance=optional_amount(body.trailing_distance, decimals, "trailing_distance"),
-        expected_price=optional_amount(body.expected_price, decimals, "expected_price"),
-        slippage_bps=body.slippage_bps,
+        price=_price(body.price, decimals, "price"),
+        take_profit=_price(body.take_profit, decimals, "take_profit"),
+        stop_loss=_price(body.stop_loss, decimals, "stop_loss"),
+        trailing_distance=_price(body.trailing_distance, decimals, "trailing_distance"),
+        expected_price=_price(body.expected_price, decimals, "expected_price"),
+        slippage_bps=scaled_or_none(Bps, body.slippage_bps),
         expires_at=_expiry_ms(body.expires_at),
     )
     problem = shape_problem(command, spec)
@@ -281,7 +294,7 @@ def place_order(
     return command
 
 
-def fraction_bps(raw: Raw) -> int:
+def fraction_bps(raw: Raw) -> Bps:
     """A close fraction (0 < f <= 1, up to four decimals) in basis points; default all."""
     bps = optional_amount(raw, 4, "fraction")
     if bps is None:
@@ -289,7 +302,7 @@ def fraction_bps(raw: Raw) -> int:
     problem = fraction_problem(bps)
     if problem is not None:
         raise rejected(problem)
-    return bps
+    return Bps(bps)
 
 
 def modify_position(
@@ -298,9 +311,9 @@ def modify_position(
     """The engine command for a modify request (omitted fields keep their value)."""
     decimals = spec.price_decimals
 
-    def exit_level(raw: Raw | UnsetType, field: str) -> int | UnsetType | None:
+    def exit_level(raw: Raw | UnsetType, field: str) -> PriceTicks | UnsetType | None:
         if isinstance(raw, Raw):
-            return optional_amount(raw, decimals, field)
+            return _price(raw, decimals, field)
         return raw
 
     return ModifyPosition(

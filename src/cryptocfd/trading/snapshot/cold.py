@@ -24,6 +24,7 @@ from collections.abc import (
 from itertools import accumulate, repeat
 from typing import TypeVar
 
+from cryptocfd.core.money import Cents
 from cryptocfd.trading.book import Account, PendingOrder, Position, TrailGroup
 from cryptocfd.trading.snapshot.columns import unpack_ints
 from cryptocfd.trading.snapshot.image import (
@@ -106,8 +107,8 @@ class ColdBook:
 
     def _thaw(self, index: int) -> None:
         account_id = self.account_ids[index]
-        account = Account(account_id, self.balances[index])
-        account.used_margin = self.used_margins[index]
+        account = Account(account_id, Cents(self.balances[index]))
+        account.used_margin = Cents(self.used_margins[index])
         start, end = self.starts[index], self.starts[index + 1]
         if start < end:
             made = self.columns.positions(start, end, account_id, self.groups)

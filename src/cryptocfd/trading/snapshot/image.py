@@ -16,6 +16,7 @@ from operator import attrgetter
 
 import msgspec
 
+from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.trading.book import Account, PendingOrder, TrailGroup
 from cryptocfd.trading.commands import OrderType
 from cryptocfd.trading.snapshot.columns import pack_ints, pack_keys
@@ -38,11 +39,11 @@ class QuoteRow(msgspec.Struct, array_like=True, gc=False):
     """An asset's quote and held tick."""
 
     asset: str
-    bid: int | None
-    ask: int | None
-    mark: int | None
+    bid: PriceTicks | None
+    ask: PriceTicks | None
+    mark: PriceTicks | None
     ts: int | None
-    held: tuple[int, int, int] | None
+    held: tuple[PriceTicks, PriceTicks, int] | None
 
 
 class AccountColumns(msgspec.Struct, array_like=True, gc=False):
@@ -84,12 +85,12 @@ class PendingRow(msgspec.Struct, array_like=True, gc=False):
     asset: str
     long: bool
     order_type: OrderType
-    price: int
-    margin: int
+    price: PriceTicks
+    margin: Cents
     leverage: int
-    take_profit: int | None
-    stop_loss: int | None
-    trailing_distance: int | None
+    take_profit: PriceTicks | None
+    stop_loss: PriceTicks | None
+    trailing_distance: PriceTicks | None
     expires_at: int | None
     placed_at: int
 
@@ -102,8 +103,8 @@ class TrailGroupRow(msgspec.Struct, array_like=True, gc=False):
 
     gid: int
     long: bool
-    extreme: int
-    entry_level: int | None
+    extreme: PriceTicks
+    entry_level: PriceTicks | None
     keys: memoryview
     listed: bool
 
@@ -137,8 +138,8 @@ class EngineImage(msgspec.Struct, gc=False):
     """Everything needed to rebuild an engine."""
 
     version: int
-    house_balance: int
-    deposited: int
+    house_balance: Cents
+    deposited: Cents
     next_order_id: int
     quotes: list[QuoteRow]
     accounts: AccountColumns
