@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from litestar import Response
 
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import QTY_DECIMALS, format_cents, format_scaled
+from cryptocfd.core.money import QTY_DECIMALS, Cents, format_cents, format_scaled
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.schemas import (
     BalanceOut,
@@ -135,7 +135,7 @@ def live_order(view: Portfolio, spec: AssetSpec, booked: JournaledOrder | None) 
     knows of it (its type and when it was placed), if the journal has booked it yet."""
     kind = None if booked is None else booked.order_type
     placed = None if booked is None else booked.placed_at
-    realized = 0 if booked is None else booked.realized_pnl
+    realized = Cents(0) if booked is None else booked.realized_pnl
     for p in view.positions:
         return OrderOut(
             order_id=p.order_id,
@@ -176,7 +176,7 @@ def live_order(view: Portfolio, spec: AssetSpec, booked: JournaledOrder | None) 
         trailing_distance=_price(o.trailing_distance, spec),
         liquidation_price=None,
         unrealized_pnl=None,
-        realized_pnl=format_cents(0),
+        realized_pnl=format_cents(Cents(0)),
         end_reason=None,
         placed_at=iso_ms(o.placed_at),
         opened_at=None,
