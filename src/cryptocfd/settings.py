@@ -56,6 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_links_per_ip_per_hour: int = 60  # sign-in links asked for, per client IP
     engine_timeout_s: float = 5.0
     ws_recheck_s: float = 15.0  # how often an open websocket checks its sign-in still holds
+    ws_heartbeat_s: float = 4.0  # a heartbeat frame this often: a bot sees a silent socket
     access_log: bool = True  # one JSON line per HTTP request
     # Limits at the socket, per gateway process (gateway/sockets.py).
     header_timeout_s: float = 10.0  # a request's headers must be in within this
@@ -145,6 +146,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_LOGIN_LINKS_PER_IP_PER_HOUR": "login_links_per_ip_per_hour",
         "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
         "CRYPTOCFD_WS_RECHECK_S": "ws_recheck_s",
+        "CRYPTOCFD_WS_HEARTBEAT_S": "ws_heartbeat_s",
         "CRYPTOCFD_ACCESS_LOG": "access_log",
         "CRYPTOCFD_METRICS_TOKEN": "metrics_token",
         "CRYPTOCFD_HEADER_TIMEOUT_S": "header_timeout_s",

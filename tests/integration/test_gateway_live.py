@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -56,6 +57,7 @@ BEYOND_THE_SCHEMA = {
     "GET /api/v1/udf/symbols": "a symbol is one of the assets (any case, CRYPTOCFD: or not)",
     "GET /api/v1/udf/history": "the same symbols, and a resolution of the eight in /udf/config",
 }
+HEARTBEAT_S = 0.3
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis' default
 
 
@@ -77,6 +79,7 @@ def platform(
             # Schemathesis asks for hundreds of sign-in links; the later tests still sign in.
             CRYPTOCFD_LOGINS_PER_IP_PER_MIN="100000",
             CRYPTOCFD_WS_RECHECK_S="0.2",
+            CRYPTOCFD_WS_HEARTBEAT_S=str(HEARTBEAT_S),
         ) as running:
             now = int(time.time() * 1000)
             for spec in DEFAULT_ASSETS:
@@ -228,7 +231,7 @@ async def _next_reply(socket: ClientConnection) -> str:
     while True:
         text = await asyncio.wait_for(socket.recv(), 5.0)
         assert isinstance(text, str)
-        if not text.startswith('{"channel":'):
+        if not text.startswith(('{"channel":', '{"type":"heartbeat"')):
             return text
 
 
@@ -321,6 +324,18 @@ async def test_ws_when_messages_are_bad_answers_error_frames_and_stays_open(
         "INVALID_MESSAGE",
     ]
     assert pong == {"type": "pong"}
+
+
+async def test_ws_when_open_sends_a_heartbeat_every_few_seconds_whatever_else_it_sends(
+    platform: Platform,
+) -> None:
+    async with connect(_ws_url(platform)) as socket:
+        await socket.send(json.dumps({"op": "subscribe", "channels": ["prices"]}))
+        beats = [await _next(socket, "heartbeat") for _ in range(4)]
+        gaps_s = [(b["ts"] - a["ts"]) / 1000 for a, b in itertools.pairwise(beats)]
+
+    assert set(beats[0]) == {"type", "ts"}
+    assert all(0 < gap < HEARTBEAT_S * 3 for gap in gaps_s), gaps_s
 
 
 def test_prices_latest_when_quotes_arrived_lists_them_with_the_house_spread(

@@ -154,6 +154,13 @@ class PongFrame(msgspec.Struct, frozen=True, tag_field="type", tag="pong"):
     """The answer to ``ping``."""
 
 
+class HeartbeatFrame(msgspec.Struct, frozen=True, tag_field="type", tag="heartbeat"):
+    """Sent every few seconds whatever else is sent, so a client that hears nothing for
+    longer knows its socket is dead and reconnects; ``ts`` is the server's unix ms."""
+
+    ts: int
+
+
 class AuthenticatedFrame(msgspec.Struct, frozen=True, tag_field="type", tag="authenticated"):
     """The answer to an ``auth`` whose token holds."""
 
@@ -172,6 +179,7 @@ ServerFrame = (
     | OrdersFrame
     | ErrorFrame
     | PongFrame
+    | HeartbeatFrame
     | AuthenticatedFrame
     | SubscribedFrame
 )

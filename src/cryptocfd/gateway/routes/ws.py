@@ -7,6 +7,9 @@ Client messages (``gateway/live_schemas.py`` has them and every frame sent back)
 origin only (another site's page would otherwise read the user's orders). A malformed message
 gets an error frame; the connection stays open.
 
+Every ``ws_heartbeat_s`` (4 s) the socket gets a ``{"type": "heartbeat", "ts": ...}`` frame,
+whatever else it gets: a client that hears nothing for longer knows the socket is dead.
+
 A sign-in is checked again every ``ws_recheck_s`` while the socket is open: once its session
 ends or its token family is revoked (a logout) or its access token expires, the ``orders``
 channel stops and the client gets an ``UNAUTHENTICATED`` error frame; prices go on.
@@ -35,6 +38,7 @@ from cryptocfd.gateway.live import Subscriber
 from cryptocfd.gateway.live_schemas import (
     AuthenticatedFrame,
     ErrorFrame,
+    HeartbeatFrame,
     PongFrame,
     PricesFrame,
     SubscribedFrame,
@@ -116,6 +120,14 @@ async def _recheck_sign_in(resources: Resources, connection: Connection) -> None
             subscriber.push_event(_error("UNAUTHENTICATED", "signed out: orders stopped"))
 
 
+async def _heartbeat(resources: Resources, subscriber: Subscriber) -> None:
+    """Queue a heartbeat every ``ws_heartbeat_s``: like an event, so a client that stops
+    reading piles them up and is closed as too slow."""
+    while True:
+        await asyncio.sleep(resources.settings.ws_heartbeat_s)
+        subscriber.push_event(encode_frame(HeartbeatFrame(resources.clock.now_ms())))
+
+
 def _valid_channel(resources: Resources, channel: str) -> bool:
     if channel in {"prices", "orders"}:
         return True
@@ -184,6 +196,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any], resources: ResourcesDep)
     connection = Connection(subscriber, sign_in)
     sender = asyncio.create_task(_send_loop(socket, subscriber))
     recheck = asyncio.create_task(_recheck_sign_in(resources, connection))
+    heartbeat = asyncio.create_task(_heartbeat(resources, subscriber))
     try:
         while True:
             frame = await socket.receive()
@@ -201,11 +214,14 @@ async def live_socket(socket: WebSocket[Any, Any, Any], resources: ResourcesDep)
     finally:
         resources.live.remove(subscriber)
         recheck.cancel()
+        heartbeat.cancel()
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
             await sender
         with contextlib.suppress(asyncio.CancelledError):
             await recheck
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
 
 
 ROUTES = [live_socket]
