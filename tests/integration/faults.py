@@ -1,0 +1,145 @@
+"""The faults, one at a time, on a running ``FaultPlatform``: each injects its fault and brings
+back what it broke (the test is the supervisor), and returns once the platform serves again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable
+
+from cryptocfd.bus.engine_status import read_status
+from cryptocfd.bus.replies import entries
+from tests.integration.engine_process import EngineProcess
+from tests.integration.fault_load import Load
+from tests.integration.fault_platform import FaultPlatform, alive, answers
+from tests.waiting import says, until
+
+Fault = Callable[[FaultPlatform, Load], Awaitable[str]]  # what it did, in a few words
+
+
+async def taken_over_from(platform: FaultPlatform, old: EngineProcess) -> EngineProcess:
+    """Wait until the other engine leads; return it."""
+    new = platform.standby_of(old)
+    assert new.process is not None
+    pid = new.process.pid
+
+    async def leads() -> bool:
+        async with platform.client() as redis:
+            holder = (await read_status(redis, platform.streams.prefix)).get("leader", "")
+        return holder.endswith(f":{pid}")
+
+    await until(leads, 30, poll_s=0.02, why="the standby to take over")
+    return new
+
+
+async def kill_leader(platform: FaultPlatform, _load: Load) -> str:
+    """SIGKILL the leading engine; the standby takes over; the killed one returns as standby."""
+    leader = await platform.leader()
+    leader.kill()
+    await taken_over_from(platform, leader)
+    await platform.restart_engine(leader)
+    return "SIGKILL of the leading engine"
+
+
+async def pause_leader(platform: FaultPlatform, _load: Load) -> str:
+    """SIGSTOP the leader until the standby has taken its lease, then SIGCONT: the old one
+    must find itself fenced out and follow as the standby, having written nothing since."""
+    leader = await platform.leader()
+    assert leader.process is not None
+    process = leader.process
+    lost = leader.log.read_text().count("lease lost")
+    following = leader.log.read_text().count("engine standby")
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        await taken_over_from(platform, leader)
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    await until(lambda: says(leader.log, "lease lost", process, lost + 1), 30)
+    await until(lambda: says(leader.log, "engine standby", process, following + 1), 30)
+    return "SIGSTOP of the leader past its lease, then SIGCONT"
+
+
+async def kill_gateway(platform: FaultPlatform, _load: Load) -> str:
+    """SIGKILL the gateway and start it again."""
+    platform.gateway.kill()
+    await platform.gateway.start()
+    return "SIGKILL of the gateway, restarted"
+
+
+async def kill_worker(platform: FaultPlatform, _load: Load) -> str:
+    """SIGKILL the worker and start it again."""
+    platform.worker.kill()
+    await platform.worker.start()
+    return "SIGKILL of the worker, restarted"
+
+
+async def kill_redis(platform: FaultPlatform, _load: Load) -> str:
+    """SIGKILL Redis and start it again from its AOF; every process must reconnect by itself."""
+    platform.redis.kill()
+    await asyncio.to_thread(platform.redis.start)
+    await serving_again(platform)
+    return "SIGKILL of Redis, restarted from its AOF"
+
+
+async def restart_postgres(platform: FaultPlatform, _load: Load) -> str:
+    """Stop PostgreSQL as a crash does (``-m immediate``) and start it again at once."""
+    await platform.postgres.crash()
+    await platform.postgres.start()
+    await serving_again(platform)
+    return "PostgreSQL stopped -m immediate, restarted"
+
+
+async def corrupt_snapshot(platform: FaultPlatform, load: Load) -> str:
+    """Kill the standby, corrupt the newest snapshot, start the standby again: it must skip
+    the corrupt one, restore the one before and replay from there.
+
+    The load and the ticks pause meanwhile, so the leader writes no newer snapshot before the
+    restart reads them (the leader serves on; the window counts from the resumption)."""
+    await load.pause()
+    platform.ticking.clear()
+    try:
+        await until(lambda: snapshot_at_the_end(platform), 30, poll_s=0.05, why="a snapshot")
+        standby = platform.standby_of(await platform.leader())
+        standby.kill()
+        newest = platform.snapshots().paths()[0]
+        data = bytearray(newest.read_bytes())
+        data[-20] ^= 0xFF
+        newest.write_bytes(bytes(data))
+        await platform.restart_engine(standby)
+    finally:
+        platform.ticking.set()
+        load.resume()
+        load.marked = load.now()
+    log = standby.log.read_text()
+    assert f"skipping snapshot {newest}" in log, f"the restart did not meet {newest.name}"
+    return f"corrupted {newest.name}, then restarted the standby"
+
+
+async def snapshot_at_the_end(platform: FaultPlatform) -> bool:
+    """Whether the newest snapshot is of the log's last record."""
+    async with platform.client() as redis:
+        last = entries(await redis.xrevrange(platform.streams.records, count=1))
+    newest = next(platform.snapshots().valid(), None)
+    return bool(last) and newest is not None and newest.header.last_record_id == last[0][0].decode()
+
+
+async def serving_again(platform: FaultPlatform) -> None:
+    """Wait until ``/readyz`` says the platform is whole again, with both engines running."""
+    await until(lambda: answers(f"{platform.base_url}/readyz"), 60, poll_s=0.1, why="/readyz")
+    for engine in platform.engines:
+        assert alive(engine), f"an engine exited:\n{engine.log.read_text()[-3000:]}"
+
+
+SHORT: dict[str, Fault] = {
+    "kill_leader": kill_leader,
+    "pause_leader": pause_leader,
+    "kill_gateway": kill_gateway,
+    "kill_redis": kill_redis,
+}
+FULL: dict[str, Fault] = {
+    **SHORT,
+    "kill_worker": kill_worker,
+    "restart_postgres": restart_postgres,
+    "corrupt_snapshot": corrupt_snapshot,
+}

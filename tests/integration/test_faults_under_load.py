@@ -1,0 +1,79 @@
+"""Faults under load: the whole platform as real processes (Redis with AOF, a private
+PostgreSQL, a leading engine and its standby, a gateway, the worker) serves many concurrent
+traders over HTTP while faults strike one at a time. After each, with the load paused, nothing
+acknowledged is lost or applied twice, every balance is its deposit plus realized PnL to the
+cent, ``cryptocfd reconcile`` is clean, and the standby's state hash is the leader's.
+
+The short run (four faults, seconds each) is part of ``make test``; ``CRYPTOCFD_FAULTS_FULL=1``
+runs every fault under a longer load (docs/testing.md). Each run prints a table per fault and,
+last, one JSON line (``faults: {...}``) with the same figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cryptocfd.settings import load_settings
+from cryptocfd.store.keyfiles import server_key
+from tests.integration.fault_checks import check_everything
+from tests.integration.fault_load import Load, window
+from tests.integration.fault_platform import fault_platform
+from tests.integration.faults import FULL, SHORT
+
+pytestmark = pytest.mark.slow  # the whole platform, restarted piece by piece
+
+FULL_RUN = os.environ.get("CRYPTOCFD_FAULTS_FULL") == "1"
+COLUMNS = ("requests", "2xx", "4xx", "5xx", "500", "no_answer", "unavailable_s", "lost", "doubled")
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The figures per fault, as a plain table."""
+    head = f"{'fault':<18}" + "".join(f"{c:>14}" for c in COLUMNS)
+    lines = [head] + [
+        f"{row['fault']:<18}" + "".join(f"{row[c]!s:>14}" for c in COLUMNS) for row in rows
+    ]
+    return "\n".join(lines)
+
+
+async def test_platform_under_load_when_faults_strike_loses_and_doubles_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    faults = FULL if FULL_RUN else SHORT
+    traders, before = (20, 1_000) if FULL_RUN else (12, 150)  # acknowledged before each fault
+    rows: list[dict[str, Any]] = []
+    seen = (0, 0)
+    async with fault_platform(tmp_path, lease_ttl_ms=2_000 if FULL_RUN else 1_000) as platform:
+        load = Load(platform.base_url)
+        key = server_key(load_settings(platform.env))
+        await load.sign_in(traders, platform.postgres.url, key)
+        load.start()
+        try:
+            for name, fault in faults.items():
+                await load.acks_after(before)
+                load.marked = load.now()
+                said = await fault(platform, load)
+                await load.acks_after(before // 2)  # trading again, for a while
+                await load.pause()
+                figures = window(load, load.marked, load.now())
+                verdict = await check_everything(platform, load)
+                # The checks look at everything so far: a row counts what is new since the last.
+                lost, doubled = verdict.lost - seen[0], verdict.doubled - seen[1]
+                seen = (verdict.lost, verdict.doubled)
+                rows.append({"fault": name, "did": said, **figures, "lost": lost,
+                             "doubled": doubled, "problems": verdict.problems})  # fmt: skip
+                load.resume()
+        finally:
+            await load.stop()
+            with capsys.disabled():
+                print(f"\n{table(rows)}\nfaults: {json.dumps({'full': FULL_RUN, 'faults': rows})}")
+
+    assert [row["fault"] for row in rows] == list(faults)
+    for row in rows:
+        assert (row["lost"], row["doubled"], row["problems"]) == (0, 0, []), row
+        assert row["500"] == 0, row
+    assert load.refused == []
