@@ -8,6 +8,8 @@ import os
 import signal
 from collections.abc import Awaitable, Callable
 
+import httpx
+
 from cryptocfd.bus.engine_status import read_status
 from cryptocfd.bus.replies import entries
 from tests.integration.engine_process import EngineProcess
@@ -15,7 +17,9 @@ from tests.integration.fault_load import Load
 from tests.integration.fault_platform import FaultPlatform, alive, answers
 from tests.waiting import says, until
 
-Fault = Callable[[FaultPlatform, Load], Awaitable[str]]  # what it did, in a few words
+# A fault is given how long to keep what it breaks away (0: bring it back at once); it says
+# what it did, in a few words.
+Fault = Callable[[FaultPlatform, Load, float], Awaitable[str]]
 
 
 async def taken_over_from(platform: FaultPlatform, old: EngineProcess) -> EngineProcess:
@@ -33,7 +37,7 @@ async def taken_over_from(platform: FaultPlatform, old: EngineProcess) -> Engine
     return new
 
 
-async def kill_leader(platform: FaultPlatform, _load: Load) -> str:
+async def kill_leader(platform: FaultPlatform, _load: Load, _hold_s: float) -> str:
     """SIGKILL the leading engine; the standby takes over; the killed one returns as standby."""
     leader = await platform.leader()
     leader.kill()
@@ -42,7 +46,7 @@ async def kill_leader(platform: FaultPlatform, _load: Load) -> str:
     return "SIGKILL of the leading engine"
 
 
-async def pause_leader(platform: FaultPlatform, _load: Load) -> str:
+async def pause_leader(platform: FaultPlatform, _load: Load, hold_s: float) -> str:
     """SIGSTOP the leader until the standby has taken its lease, then SIGCONT: the old one
     must find itself fenced out and follow as the standby, having written nothing since."""
     leader = await platform.leader()
@@ -53,6 +57,7 @@ async def pause_leader(platform: FaultPlatform, _load: Load) -> str:
     os.kill(process.pid, signal.SIGSTOP)
     try:
         await taken_over_from(platform, leader)
+        await asyncio.sleep(hold_s)  # a longer stall: its sockets must not time out of it
     finally:
         os.kill(process.pid, signal.SIGCONT)
     await until(lambda: says(leader.log, "lease lost", process, lost + 1), 30)
@@ -60,37 +65,39 @@ async def pause_leader(platform: FaultPlatform, _load: Load) -> str:
     return "SIGSTOP of the leader past its lease, then SIGCONT"
 
 
-async def kill_gateway(platform: FaultPlatform, _load: Load) -> str:
+async def kill_gateway(platform: FaultPlatform, _load: Load, _hold_s: float) -> str:
     """SIGKILL the gateway and start it again."""
     platform.gateway.kill()
     await platform.gateway.start()
     return "SIGKILL of the gateway, restarted"
 
 
-async def kill_worker(platform: FaultPlatform, _load: Load) -> str:
+async def kill_worker(platform: FaultPlatform, _load: Load, _hold_s: float) -> str:
     """SIGKILL the worker and start it again."""
     platform.worker.kill()
     await platform.worker.start()
     return "SIGKILL of the worker, restarted"
 
 
-async def kill_redis(platform: FaultPlatform, _load: Load) -> str:
+async def kill_redis(platform: FaultPlatform, _load: Load, hold_s: float) -> str:
     """SIGKILL Redis and start it again from its AOF; every process must reconnect by itself."""
     platform.redis.kill()
+    await asyncio.sleep(hold_s)
     await asyncio.to_thread(platform.redis.start)
     await serving_again(platform)
     return "SIGKILL of Redis, restarted from its AOF"
 
 
-async def restart_postgres(platform: FaultPlatform, _load: Load) -> str:
-    """Stop PostgreSQL as a crash does (``-m immediate``) and start it again at once."""
+async def restart_postgres(platform: FaultPlatform, _load: Load, hold_s: float) -> str:
+    """Stop PostgreSQL as a crash does (``-m immediate``) and start it again."""
     await platform.postgres.crash()
+    await asyncio.sleep(hold_s)
     await platform.postgres.start()
     await serving_again(platform)
     return "PostgreSQL stopped -m immediate, restarted"
 
 
-async def corrupt_snapshot(platform: FaultPlatform, load: Load) -> str:
+async def corrupt_snapshot(platform: FaultPlatform, load: Load, _hold_s: float) -> str:
     """Kill the standby, corrupt the newest snapshot, start the standby again: it must skip
     the corrupt one, restore the one before and replay from there.
 
@@ -126,9 +133,18 @@ async def snapshot_at_the_end(platform: FaultPlatform) -> bool:
 
 async def serving_again(platform: FaultPlatform) -> None:
     """Wait until ``/readyz`` says the platform is whole again, with both engines running."""
-    await until(lambda: answers(f"{platform.base_url}/readyz"), 60, poll_s=0.1, why="/readyz")
+    url = f"{platform.base_url}/readyz"
+    await until(lambda: answers(url), 60, poll_s=0.1, why=lambda: f"{url}: {said(url)}")
     for engine in platform.engines:
         assert alive(engine), f"an engine exited:\n{engine.log.read_text()[-3000:]}"
+
+
+def said(url: str) -> str:
+    """What ``url`` answers now, for a failure message."""
+    try:
+        return httpx.get(url, timeout=5).text
+    except httpx.HTTPError as exc:
+        return repr(exc)
 
 
 SHORT: dict[str, Fault] = {
