@@ -78,11 +78,11 @@ def check_log(records: list[Record], load: Load, verdict: Verdict) -> None:
         verdict.wrong(f"a record of an older epoch follows a newer one: {sorted(set(epochs))}")
 
 
-async def get(trader: Trader, path: str) -> Json:
+async def get(trader: Trader, path: str, params: dict[str, str] | None = None) -> Json:
     """GET until the platform answers 200 (it may still be recovering)."""
     for _ in range(200):
         try:
-            answer = await trader.client.get(path)
+            answer = await trader.client.get(path, params=params)
             if answer.status_code == 200:
                 result: Json = answer.json()
                 return result
@@ -114,6 +114,26 @@ async def check_state(trader: Trader, verdict: Verdict) -> None:
         verdict.wrong(
             f"{trader.email}: balance {balance} != {DEMO_BALANCE_CENTS} + {trader.realized}"
         )
+
+
+async def check_history(trader: Trader, verdict: Verdict) -> None:
+    """The journal booked each close the trader was told of once: as many rows in its closed
+    history, their PnL summing to what the answers said (once the journal has caught up, which
+    ``check_reconcile`` waits for first)."""
+    rows: list[Json] = []
+    params = {"limit": "500"}
+    while True:
+        page = await get(trader, "/api/v1/trade/closed", params)
+        rows += page["items"]
+        if not page["next_cursor"]:
+            break
+        params["cursor"] = page["next_cursor"]
+    pnl = sum(parse_scaled(row["pnl"], 2) for row in rows)
+    if (len(rows), pnl) != (trader.closes, trader.realized):
+        verdict.lost += max(0, trader.closes - len(rows))
+        verdict.doubled += max(0, len(rows) - trader.closes)
+        verdict.wrong(f"{trader.email}: history has {len(rows)} closes, PnL {pnl}; told "
+                      f"{trader.closes}, {trader.realized}")  # fmt: skip
 
 
 async def check_reconcile(platform: FaultPlatform, verdict: Verdict) -> None:
@@ -159,6 +179,8 @@ async def check_everything(platform: FaultPlatform, load: Load) -> Verdict:
             await check_state(trader, verdict)
         await check_standby(platform, verdict)
         await check_reconcile(platform, verdict)
+        for trader in load.traders:
+            await check_history(trader, verdict)
     finally:
         platform.ticking.set()
     return verdict

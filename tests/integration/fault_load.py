@@ -60,6 +60,7 @@ class Trader:
     positions: dict[int, Json] = field(default_factory=dict)  # order id -> asset, side, exits
     pending: set[int] = field(default_factory=set)
     realized: int = 0  # cents: the PnL of every close it was told of
+    closes: int = 0  # how many closes, whole or part, it was told of
     sent: int = 0
 
     def weights(self) -> dict[str, int]:
@@ -153,6 +154,7 @@ class Load:
             answer = await self.send(trader, "close", body)
             if answer is not None:
                 trader.realized += parse_scaled(answer["pnl"], 2)
+                trader.closes += 1
                 if parse_scaled(answer["remaining_quantity"], 8) == 0:
                     del trader.positions[order_id]
         elif op == "modify":

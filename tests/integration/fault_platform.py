@@ -120,7 +120,8 @@ class FaultPlatform:
                 except RedisError:
                     return None
             for engine in self.engines:
-                if alive(engine) and holder.endswith(f":{engine.process.pid}"):  # type: ignore[union-attr]
+                pid = running_pid(engine)
+                if pid is not None and holder.endswith(f":{pid}"):
                     return engine
             return None
 
@@ -146,12 +147,20 @@ class FaultPlatform:
         )
 
 
-def alive(process: EngineProcess | ChildProcess) -> bool:
+def running_pid(child: EngineProcess | ChildProcess) -> int | None:
+    """The child's pid while it runs."""
+    process = child.process
+    return process.pid if process is not None and process.poll() is None else None
+
+
+def alive(child: EngineProcess | ChildProcess) -> bool:
     """Whether the child runs."""
-    return process.process is not None and process.process.poll() is None
+    return running_pid(child) is not None
 
 
-def _environment(redis_url: str, database_url: str, prefix: str, state: Path, port: int) -> dict:  # type: ignore[type-arg]
+def _environment(
+    redis_url: str, database_url: str, prefix: str, state: Path, port: int
+) -> dict[str, str]:
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
@@ -178,55 +187,59 @@ def _environment(redis_url: str, database_url: str, prefix: str, state: Path, po
     return env
 
 
+def _assemble(
+    server: RedisServer, postgres: PrivatePostgres, state: Path, lease_ttl_ms: int
+) -> FaultPlatform:
+    """The platform's processes, not started yet."""
+    streams = Streams(f"faults:{secrets.token_hex(4)}:")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = _environment(server.url, postgres.url, streams.prefix, state, port)
+    env["CRYPTOCFD_ENGINE_LEASE_TTL_MS"] = str(lease_ttl_ms)
+    engine_env = {
+        k: v for k, v in env.items() if k.startswith(("CRYPTOCFD_ENGINE", "CRYPTOCFD_SNAP"))
+    }
+    engines = [
+        EngineProcess(server.url, streams.prefix, state, KEY_HEX, f"engine-{n}.log", **engine_env)
+        for n in "ab"
+    ]
+    gateway = ChildProcess(
+        ["gateway", "--port", str(port)],
+        env,
+        state / "gateway.log",
+        lambda: answers(f"{base_url}/healthz"),
+    )
+    worker = ChildProcess(["worker"], env, state / "worker.log", "worker ready")
+    return FaultPlatform(server, postgres, streams, state, base_url, engines, gateway, worker, env)
+
+
 @contextlib.asynccontextmanager
 async def fault_platform(directory: Path, lease_ttl_ms: int) -> AsyncIterator[FaultPlatform]:
     """Start everything, the feed of ticks too; stop everything at the end."""
     state = directory / "state"
     state.mkdir(parents=True)
-    streams = Streams(f"faults:{secrets.token_hex(4)}:")
-    port = free_port()
     with redis_server(directory / "redis") as server:
         async with private_postgres() as postgres:
-            env = _environment(server.url, postgres.url, streams.prefix, state, port)
-            env["CRYPTOCFD_ENGINE_LEASE_TTL_MS"] = str(lease_ttl_ms)
-            engine_env = {k: env[k] for k in env if k.startswith("CRYPTOCFD_ENGINE")}
-            engine_env["CRYPTOCFD_SNAPSHOT_EVERY_S"] = env["CRYPTOCFD_SNAPSHOT_EVERY_S"]
-            engine_env["CRYPTOCFD_SNAPSHOTS_KEPT"] = env["CRYPTOCFD_SNAPSHOTS_KEPT"]
-            engines = [
-                EngineProcess(
-                    server.url, streams.prefix, state, KEY_HEX, f"engine-{n}.log", **engine_env
-                )
-                for n in "ab"
-            ]
-            base_url = f"http://127.0.0.1:{port}"
-            gateway = ChildProcess(
-                ["gateway", "--port", str(port)],
-                env,
-                state / "gateway.log",
-                lambda: answers(f"{base_url}/healthz"),
-            )
-            worker = ChildProcess(["worker"], env, state / "worker.log", "worker ready")
-            platform = FaultPlatform(
-                server, postgres, streams, state, base_url,
-                engines, gateway, worker, env,
-            )  # fmt: skip
+            platform = _assemble(server, postgres, state, lease_ttl_ms)
+            leader, standby = platform.engines
             feed = asyncio.create_task(feed_ticks(platform))
             try:
-                await asyncio.to_thread(engines[0].start, 60.0)
-                await asyncio.to_thread(engines[1].start, 60.0, "engine standby")
-                await gateway.start()
-                await worker.start()
-                await until(lambda: answers(f"{base_url}/readyz"), 30, poll_s=0.1, why="/readyz")
+                await asyncio.to_thread(leader.start, 60.0)
+                await asyncio.to_thread(standby.start, 60.0, "engine standby")
+                await platform.gateway.start()
+                await platform.worker.start()
+                ready = f"{platform.base_url}/readyz"
+                await until(lambda: answers(ready), 30, poll_s=0.1, why="/readyz")
                 yield platform
             finally:
                 feed.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await feed
-                for child in (gateway, worker):
-                    child.stop()
-                for engine in engines:
-                    if alive(engine):
-                        os.kill(engine.process.pid, signal.SIGCONT)  # type: ignore[union-attr]
+                platform.gateway.stop()
+                platform.worker.stop()
+                for engine in platform.engines:
+                    if (pid := running_pid(engine)) is not None:
+                        os.kill(pid, signal.SIGCONT)  # one left stopped by a failed test
                         engine.kill()
 
 
