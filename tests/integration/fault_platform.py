@@ -36,6 +36,7 @@ from tests.waiting import says, tail, until
 
 KEY_HEX = secrets.token_hex(32)
 SECRET = secrets.token_hex(32)
+METRICS_TOKEN = secrets.token_urlsafe(16)
 # Mid prices in ticks (two decimals): they sway a little, so closes book both gains and losses,
 # and never far enough to reach a liquidation, a stop or a take-profit the load sets.
 MIDS = {"BTC": 6_400_000, "ETH": 320_000}
@@ -176,6 +177,7 @@ def _environment(
         "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": "100000",
         "CRYPTOCFD_LOGIN_LINKS_PER_IP_PER_HOUR": "100000",
         "CRYPTOCFD_ACCESS_LOG": "false",
+        "CRYPTOCFD_METRICS_TOKEN": METRICS_TOKEN,
         # Snapshots every second and all of them kept: the log is never trimmed, so a check can
         # count every request in it, and the newest snapshot is the leader's state of a moment.
         "CRYPTOCFD_SNAPSHOT_EVERY_S": "1",

@@ -4,8 +4,9 @@ traders over HTTP while faults strike one at a time. After each, with the load p
 acknowledged is lost or applied twice, every balance is its deposit plus realized PnL to the
 cent, ``cryptocfd reconcile`` is clean, and the standby's state hash is the leader's.
 
-The short run (four faults, seconds each) is part of ``make test``; ``CRYPTOCFD_FAULTS_FULL=1``
-runs every fault under a longer load (docs/testing.md). Each run prints a table per fault and,
+The short run (every fault once, each brought back at once, a light load: about 30 s) is part
+of ``make test``; ``CRYPTOCFD_FAULTS_FULL=1`` runs every fault twice, outages held for 5 s, under
+a longer load (docs/operations.md, "Faults under load"). Each run prints a table per fault and,
 last, one JSON line (``faults: {...}``) with the same figures.
 """
 
@@ -23,7 +24,7 @@ from cryptocfd.store.keyfiles import server_key
 from tests.integration.fault_checks import check_everything
 from tests.integration.fault_load import Load, window
 from tests.integration.fault_platform import fault_platform
-from tests.integration.faults import FULL, SHORT
+from tests.integration.faults import FAULTS
 
 pytestmark = pytest.mark.slow  # the whole platform, restarted piece by piece
 
@@ -46,7 +47,7 @@ async def test_platform_under_load_when_faults_strike_loses_and_doubles_nothing(
     # Traders; acknowledged requests before each fault; seconds an outage lasts; rounds.
     traders, before, hold_s, rounds = (20, 3_000, 5.0, 2) if FULL_RUN else (12, 150, 0.0, 1)
     faults = [(f"{name}{'#2' if n else ''}", fault) for n in range(rounds)
-              for name, fault in (FULL if FULL_RUN else SHORT).items()]  # fmt: skip
+              for name, fault in FAULTS.items()]  # fmt: skip
     rows: list[dict[str, Any]] = []
     seen = (0, 0)
     async with fault_platform(tmp_path, lease_ttl_ms=2_000 if FULL_RUN else 1_000) as platform:
