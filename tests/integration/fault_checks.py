@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from cryptocfd.bus.engine_status import read_status
 from cryptocfd.bus.messages import FIELD, Record, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.core.money import parse_scaled
@@ -170,16 +169,11 @@ async def check_standby(platform: FaultPlatform, verdict: Verdict) -> None:
     the standby, caught up to that record, must hash the same."""
 
     async def both_at_the_end() -> tuple[str, str] | None:
-        async with platform.client() as redis:
-            last = entries(await redis.xrevrange(platform.streams.records, count=1))
-            status = await read_status(redis, platform.streams.prefix)
-        newest = next(platform.snapshots().valid(), None)
-        end = last[0][0].decode() if last else None
-        if newest is None or newest.header.last_record_id != end:
+        header, status = await platform.snapshot_at_the_end(), await platform.status()
+        if header is None or status.get("standby_record") != header.last_record_id:
             return None
-        if status.get("standby_record") != end or "standby_hash" not in status:
-            return None
-        return newest.header.state_hash, status["standby_hash"]
+        standby_hash = status.get("standby_hash")
+        return None if standby_hash is None else (header.state_hash, standby_hash)
 
     try:
         leader_hash, standby_hash = await until(both_at_the_end, 30, poll_s=0.1)

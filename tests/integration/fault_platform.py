@@ -24,11 +24,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from cryptocfd.bus.engine_status import read_status
+from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.core.clock import WALL
 from cryptocfd.core.tick import Tick
-from cryptocfd.services.snapshots import SnapshotStore, parse_key
+from cryptocfd.services.snapshots import SnapshotHeader, SnapshotStore, parse_key
 from tests.integration.engine_process import EngineProcess
 from tests.integration.postgres import PrivatePostgres, private_postgres
 from tests.integration.servers import RedisServer, free_port, redis_server
@@ -111,22 +112,35 @@ class FaultPlatform:
         """A new asyncio client of the platform's Redis (close it after use)."""
         return Redis.from_url(self.redis.url, socket_timeout=2, socket_connect_timeout=2)
 
+    async def status(self) -> dict[str, str]:
+        """The engines' status hash (empty while Redis is away)."""
+        async with contextlib.aclosing(self.client()) as redis:
+            try:
+                return await read_status(redis, self.streams.prefix)
+            except RedisError:
+                return {}
+
     async def leader(self, timeout_s: float = 30.0) -> EngineProcess:
-        """The engine process that leads now, by the pid the status hash names."""
+        """The running engine process that leads now, by the pid the status hash names."""
 
         async def find() -> EngineProcess | None:
-            async with contextlib.aclosing(self.client()) as redis:
-                try:
-                    holder = (await read_status(redis, self.streams.prefix)).get("leader", "")
-                except RedisError:
-                    return None
+            holder = (await self.status()).get("leader", "")
             for engine in self.engines:
                 pid = running_pid(engine)
                 if pid is not None and holder.endswith(f":{pid}"):
                     return engine
             return None
 
-        return await until(find, timeout_s, poll_s=0.05, why="an engine to lead")
+        return await until(find, timeout_s, poll_s=0.02, why="an engine to lead")
+
+    async def snapshot_at_the_end(self) -> SnapshotHeader | None:
+        """The newest valid snapshot's header, if it is of the log's last record."""
+        async with contextlib.aclosing(self.client()) as redis:
+            last = entries(await redis.xrevrange(self.streams.records, count=1))
+        newest = next(self.snapshots().valid(), None)
+        if not last or newest is None or newest.header.last_record_id != last[0][0].decode():
+            return None
+        return newest.header
 
     def standby_of(self, leader: EngineProcess) -> EngineProcess:
         """The other engine."""

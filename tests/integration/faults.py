@@ -11,8 +11,6 @@ from collections.abc import Awaitable, Callable
 import httpx
 from redis.asyncio import Redis
 
-from cryptocfd.bus.engine_status import read_status
-from cryptocfd.bus.replies import entries
 from tests.integration.engine_process import EngineProcess
 from tests.integration.fault_load import Load
 from tests.integration.fault_platform import FaultPlatform, alive, answers
@@ -26,16 +24,13 @@ Fault = Callable[[FaultPlatform, Load, float], Awaitable[str]]
 async def taken_over_from(platform: FaultPlatform, old: EngineProcess) -> EngineProcess:
     """Wait until the other engine leads; return it."""
     new = platform.standby_of(old)
-    assert new.process is not None
-    pid = new.process.pid
-
-    async def leads() -> bool:
-        async with platform.client() as redis:
-            holder = (await read_status(redis, platform.streams.prefix)).get("leader", "")
-        return holder.endswith(f":{pid}")
-
-    await until(leads, 30, poll_s=0.02, why="the standby to take over")
+    await until(lambda: leads(platform, new), 30, poll_s=0.02, why="the standby to take over")
     return new
+
+
+async def leads(platform: FaultPlatform, engine: EngineProcess) -> bool:
+    """Whether ``engine`` leads (a stopped leader still does, until another takes over)."""
+    return (await platform.leader()) is engine
 
 
 async def kill_leader(platform: FaultPlatform, _load: Load, _hold_s: float) -> str:
@@ -119,7 +114,7 @@ async def corrupt_snapshot(platform: FaultPlatform, load: Load, _hold_s: float) 
     await load.pause()
     platform.ticking.clear()
     try:
-        await until(lambda: snapshot_at_the_end(platform), 30, poll_s=0.05, why="a snapshot")
+        await until(platform.snapshot_at_the_end, 30, poll_s=0.05, why="a snapshot at the end")
         standby = platform.standby_of(await platform.leader())
         standby.kill()
         newest = platform.snapshots().paths()[0]
@@ -134,14 +129,6 @@ async def corrupt_snapshot(platform: FaultPlatform, load: Load, _hold_s: float) 
     log = standby.log.read_text()
     assert f"skipping snapshot {newest}" in log, f"the restart did not meet {newest.name}"
     return f"corrupted {newest.name}, then restarted the standby"
-
-
-async def snapshot_at_the_end(platform: FaultPlatform) -> bool:
-    """Whether the newest snapshot is of the log's last record."""
-    async with platform.client() as redis:
-        last = entries(await redis.xrevrange(platform.streams.records, count=1))
-    newest = next(platform.snapshots().valid(), None)
-    return bool(last) and newest is not None and newest.header.last_record_id == last[0][0].decode()
 
 
 async def serving_again(platform: FaultPlatform) -> None:
