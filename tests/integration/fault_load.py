@@ -201,12 +201,13 @@ class Load:
             held |= {"stop_loss": stop, "take_profit": take}
 
     async def send(self, trader: Trader, op: str, body: Json) -> Json | None:
-        """POST ``body`` until the platform answers; the 2xx answer, or None after a 4xx."""
+        """POST ``body`` until the platform answers; the 2xx answer, or None after a 4xx (or
+        when the load stops: a platform that never answers again must not hang the test)."""
         key = uuid.uuid4().hex
         headers = {"Idempotency-Key": key}
         delay = 0.05
         trader.sent += 1
-        while True:
+        while not self.stopping:
             try:
                 answer = await trader.client.post(f"/api/v1/trade/{op}", json=body, headers=headers)
                 status: int | None = answer.status_code
@@ -223,6 +224,7 @@ class Load:
                 return None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
+        return None
 
 
 def window(load: Load, start: float, end: float) -> Json:

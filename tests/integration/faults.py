@@ -105,6 +105,18 @@ async def restart_postgres(platform: FaultPlatform, _load: Load, hold_s: float) 
     return "PostgreSQL stopped -m immediate, restarted"
 
 
+async def gateway_without_postgres(platform: FaultPlatform, _load: Load, hold_s: float) -> str:
+    """Crash PostgreSQL, then SIGKILL the gateway and start it while the database is down: it
+    must start and trade (nothing of trading needs the database); then the database returns."""
+    await platform.postgres.crash()
+    platform.gateway.kill()
+    await platform.gateway.start()
+    await asyncio.sleep(hold_s)
+    await platform.postgres.start()
+    await serving_again(platform)
+    return "PostgreSQL crashed, the gateway killed and started without it, PostgreSQL back"
+
+
 async def corrupt_snapshot(platform: FaultPlatform, load: Load, _hold_s: float) -> str:
     """Kill the standby, corrupt the newest snapshot, start the standby again: it must skip
     the corrupt one, restore the one before and replay from there.
@@ -155,4 +167,5 @@ FAULTS: dict[str, Fault] = {
     "kill_worker": kill_worker,
     "restart_postgres": restart_postgres,
     "corrupt_snapshot": corrupt_snapshot,
+    "gateway_without_pg": gateway_without_postgres,
 }

@@ -4,7 +4,7 @@ traders over HTTP while faults strike one at a time. After each, with the load p
 acknowledged is lost or applied twice, every balance is its deposit plus realized PnL to the
 cent, ``cryptocfd reconcile`` is clean, and the standby's state hash is the leader's.
 
-The short run (every fault once, each brought back at once, a light load: about 30 s) is part
+The short run (every fault once, each brought back at once, a light load: under a minute) is part
 of ``make test``; ``CRYPTOCFD_FAULTS_FULL=1`` runs every fault twice, outages held for 5 s, under
 a longer load (docs/operations.md, "Faults under load"). Each run prints a table per fault and,
 last, one JSON line (``faults: {...}``) with the same figures.
