@@ -23,8 +23,8 @@ from cryptocfd.settings import load_settings
 from cryptocfd.store.keyfiles import server_key
 from tests.integration.fault_checks import check_everything
 from tests.integration.fault_load import Load, window
-from tests.integration.fault_platform import fault_platform
-from tests.integration.faults import FAULTS
+from tests.integration.fault_platform import FaultPlatform, fault_platform
+from tests.integration.faults import FAULTS, Fault
 
 pytestmark = pytest.mark.slow  # the whole platform, restarted piece by piece
 
@@ -39,6 +39,23 @@ def table(rows: list[dict[str, Any]]) -> str:
         f"{row['fault']:<20}" + "".join(f"{row[c]!s:>14}" for c in COLUMNS) for row in rows
     ]
     return "\n".join(lines)
+
+
+async def struck(
+    platform: FaultPlatform, load: Load, fault: Fault, before: int, hold_s: float
+) -> dict[str, Any]:
+    """Run the load for ``before`` acknowledgements, inject ``fault``, trade on for half as
+    many, pause and check: the figures of the fault's window and what the checks found."""
+    await load.acks_after(before)
+    load.marked = load.now()
+    said = await fault(platform, load, hold_s)
+    await load.acks_after(before // 2)  # trading again, for a while
+    await load.pause()
+    figures = window(load, load.marked, load.now())
+    verdict = await check_everything(platform, load)
+    load.resume()
+    return {"did": said, **figures, "lost": verdict.lost, "doubled": verdict.doubled,
+            "problems": verdict.problems}  # fmt: skip
 
 
 async def test_platform_under_load_when_faults_strike_loses_and_doubles_nothing(
@@ -57,23 +74,16 @@ async def test_platform_under_load_when_faults_strike_loses_and_doubles_nothing(
         load.start()
         try:
             for name, fault in faults:
-                await load.acks_after(before)
-                load.marked = load.now()
-                said = await fault(platform, load, hold_s)
-                await load.acks_after(before // 2)  # trading again, for a while
-                await load.pause()
-                figures = window(load, load.marked, load.now())
-                verdict = await check_everything(platform, load)
+                row = await struck(platform, load, fault, before, hold_s)
                 # The checks look at everything so far: a row counts what is new since the last.
-                lost, doubled = verdict.lost - seen[0], verdict.doubled - seen[1]
-                seen = (verdict.lost, verdict.doubled)
-                rows.append({"fault": name, "did": said, **figures, "lost": lost,
-                             "doubled": doubled, "problems": verdict.problems})  # fmt: skip
-                load.resume()
+                lost, doubled = row["lost"] - seen[0], row["doubled"] - seen[1]
+                seen = (row["lost"], row["doubled"])
+                rows.append({"fault": name, **row, "lost": lost, "doubled": doubled})
         finally:
             await load.stop()
             with capsys.disabled():
-                print(f"\n{table(rows)}\nfaults: {json.dumps({'full': FULL_RUN, 'faults': rows})}")
+                summary = {"full": FULL_RUN, "acknowledged": len(load.acks), "faults": rows}
+                print(f"\n{table(rows)}\nfaults: {json.dumps(summary)}")
 
     assert [row["fault"] for row in rows] == [name for name, _fault in faults]
     for row in rows:
