@@ -48,6 +48,7 @@ BEYOND_THE_SCHEMA = {
     "POST /api/v1/trade/create": "leverage, prices and exits are checked against the asset",
     "POST /api/v1/trade/close": "a fraction is above 0 and at most 1, at four decimals",
     "POST /api/v1/trade/modify": "exits are checked against the position's side and price",
+    "POST /api/v1/account/api-keys": "an allowlist entry is an IP address or network",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis' default
 

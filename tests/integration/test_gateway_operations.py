@@ -50,6 +50,11 @@ ROUTES = {
 }
 
 
+def sample(path: str) -> str:
+    """A documented path with a sample value for each parameter (``{key_id}`` -> ``1``)."""
+    return re.sub(r"\{\w+\}", "1", path)
+
+
 async def test_openapi_when_fetched_documents_every_route_body_error_and_auth_scheme(
     gateway: Gateway,
 ) -> None:
@@ -72,8 +77,11 @@ async def test_openapi_when_fetched_documents_every_route_body_error_and_auth_sc
     assert schemas["CreateOrderRequest"]["properties"]["margin"]["type"] == ["string", "number"]
     assert "ErrorBody" in schemas
     assert {"400", "401", "404", "422", "429", "503"} <= set(create["responses"])
-    assert set(document["components"]["securitySchemes"]) == {"bearer", "session", "metrics"}
-    assert create["security"] == [{"bearer": []}, {"session": []}]
+    schemes = {"bearer", "session", "metrics", "apiKey"}
+    assert set(document["components"]["securitySchemes"]) == schemes
+    assert create["security"] == [{"bearer": []}, {"session": []}, {"apiKey": []}]
+    keys = document["paths"]["/api/v1/account/api-keys"]["post"]
+    assert keys["security"] == [{"bearer": []}, {"session": []}]  # a key cannot make keys
     assert "security" not in document["paths"]["/api/v1/auth/login"]["post"]
 
 
@@ -88,7 +96,7 @@ async def test_openapi_when_fetched_groups_every_operation_and_secures_exactly_t
         if isinstance(operation, dict)
     ]
     unauthenticated = {
-        (method, path): (await gateway.client.request(method.upper(), path)).status_code
+        (method, path): (await gateway.client.request(method.upper(), sample(path))).status_code
         for method, path, _operation in operations
     }
 
@@ -238,7 +246,7 @@ async def test_options_when_a_path_serves_several_methods_allows_every_documente
     document = (await gateway.client.get("/openapi.json")).json()
     allowed = {}
     for path in document["paths"]:
-        answer = await gateway.client.options(path)
+        answer = await gateway.client.options(sample(path))
         allowed[path] = set(answer.headers["allow"].split(", "))
     refused = await gateway.client.put("/api/v1/trade/close")
 

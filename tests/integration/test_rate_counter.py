@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.clock import ManualClock
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import BATCH_SHARE, BatchedCounter
+from cryptocfd.gateway.perip import BATCH_SHARE, BatchedCounter
 
 
 async def _allowed(

@@ -44,7 +44,7 @@ def test_bench_when_no_name_is_given_lists_each_benchmark_with_what_it_measures(
 
     out = capsys.readouterr().out
     assert code == 0
-    for name in ("candles", "engine", "http", "recovery", "rpc", "ws"):
+    for name in ("candles", "engine", "failover", "http", "recovery", "rpc", "ws"):
         assert re.search(rf"^  {name} +\w", out, re.MULTILINE), out
     assert "_common" not in out  # the shared pieces are not benchmarks
 

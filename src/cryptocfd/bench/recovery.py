@@ -16,39 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import msgspec
 import redis
 
+from cryptocfd.bench._big_state import T0, build, write_snapshot
 from cryptocfd.bench._common import report
 from cryptocfd.bench._engine_proc import kill_engine, start_engine
 from cryptocfd.bus.messages import FIELD, Record, encode
 from cryptocfd.bus.streams import Streams
-from cryptocfd.core.tick import Tick
-from cryptocfd.services.snapshots import SnapshotStore, new_header, parse_key
-from cryptocfd.trading.commands import ClosePosition, OpenAccount, PlaceOrder, Side
-from cryptocfd.trading.engine import Engine
-
-T0 = 1_700_000_000_000
-ASSETS = {"BTC": 6_000_000, "ETH": 300_000, "SOL": 150_000}
-
-
-def build(accounts: int, positions: int) -> Engine:
-    engine = Engine()
-    for account in range(1, accounts + 1):
-        engine.apply(OpenAccount(f"a{account}", T0, account, 10**9))
-    for asset, price in ASSETS.items():
-        engine.apply(Tick(asset, price, price + price // 10_000, T0))
-    symbols = tuple(ASSETS)
-    for n in range(positions):
-        side = Side.LONG if n % 2 else Side.SHORT
-        trailing = ASSETS[symbols[n % 3]] // 20 if n % 10 == 0 else None
-        engine.apply(
-            PlaceOrder(
-                f"p{n}", T0, 1 + n % accounts, symbols[n % 3], side, 10_000, 3,
-                trailing_distance=trailing,
-            )
-        )  # fmt: skip
-    return engine
+from cryptocfd.trading.commands import ClosePosition
 
 
 def fork_pause_ms() -> float:
@@ -80,12 +55,10 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as state:
         try:
             marker = client.xadd(streams.records, {b"marker": b"1"})
-            store = SnapshotStore(Path(state) / "snapshots", parse_key(key_hex))
             for _ in range(3):
                 started = time.perf_counter()
                 last_id = marker.decode() if isinstance(marker, bytes) else str(marker)
-                header = new_header(1, last_id, engine.state_hash(), T0)
-                path = store.write(msgspec.msgpack.encode(engine.image()), header)
+                path = write_snapshot(Path(state), key_hex, engine, last_id)
                 figures["snapshot_write_ms"].append((time.perf_counter() - started) * 1000)
                 figures["snapshot_mb"].append(path.stat().st_size / 1e6)
                 figures["snapshot_pause_ms"].append(fork_pause_ms())

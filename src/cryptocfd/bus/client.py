@@ -48,6 +48,14 @@ class EngineUnavailable(Exception):  # noqa: N818 - the name is the error code c
     code = "ENGINE_UNAVAILABLE"
 
 
+class UnexpectedAnswer(RuntimeError):  # noqa: N818 - it names what happened
+    """The engine answered a request with an answer of another kind: a bug on one side, never
+    a state to go on from. Raised, not asserted: ``python -O`` drops asserts."""
+
+    def __init__(self, asked: str, answer: object) -> None:
+        super().__init__(f"asked for {asked}, the engine answered {answer!r}")
+
+
 class EngineClient:
     """Request/reply over Redis Streams for one process (a gateway, a test, a benchmark)."""
 
@@ -99,20 +107,23 @@ class EngineClient:
         account's portfolio narrowed to the order the command opened or touched."""
         answer = await self._request(self._answers, command, view=True)
         outcome, view = answer.outcome, answer.result
-        assert outcome is not None and not isinstance(view, Balances), answer
+        if outcome is None or isinstance(view, Balances):
+            raise UnexpectedAnswer("an outcome and a portfolio", answer)
         return outcome, view
 
     async def portfolio(self, query: GetPortfolio) -> Portfolio | Rejection:
         """An account's figures, positions and pending entries, as of every command sent
         before this query."""
         view = (await self._request(self._answers, query)).result
-        assert not isinstance(view, Balances), view
+        if isinstance(view, Balances):
+            raise UnexpectedAnswer("a portfolio", view)
         return view
 
     async def balances(self, query: GetBalances) -> Balances:
         """A page of every account's balance (for reconciliation)."""
         page = (await self._request(self._answers, query)).result
-        assert isinstance(page, Balances), page
+        if not isinstance(page, Balances):
+            raise UnexpectedAnswer("balances", page)
         return page
 
     async def _request(

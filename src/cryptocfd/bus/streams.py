@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ENGINE_GROUP = "engine"
 JOURNAL_GROUP = "journal"
@@ -11,31 +11,31 @@ CANDLES_GROUP = "candles"
 
 @dataclass(frozen=True)
 class Streams:
-    """Names of the streams one engine and its clients share."""
+    """Names of the streams one engine and its clients share.
+
+    The names are made once, from the prefix, not on every read: the engine's loop and every
+    request read them.
+    """
 
     prefix: str = ""
+    commands: str = field(init=False)
+    """Commands for the engine (consumer group ``engine``)."""
+    records: str = field(init=False)
+    """The engine's replies and events: the source of truth."""
+    prices: str = field(init=False)
+    """Feed ticks for the engine."""
+    ticks: str = field(init=False)
+    """The pub/sub channel the feed publishes the same ticks on, for live fan-out."""
+    views: str = field(init=False)
+    """The engine's answers to queries: not the log, trimmed to a bound."""
 
-    @property
-    def commands(self) -> str:
-        """Commands for the engine (consumer group ``engine``)."""
-        return f"{self.prefix}stream:exness"
-
-    @property
-    def records(self) -> str:
-        """The engine's replies and events: the source of truth."""
-        return f"{self.prefix}stream:exnessReceive"
-
-    @property
-    def prices(self) -> str:
-        """Feed ticks for the engine."""
-        return f"{self.prefix}stream:prices"
-
-    @property
-    def ticks(self) -> str:
-        """The pub/sub channel the feed publishes the same ticks on, for live fan-out."""
-        return f"{self.prefix}channel:ticks"
-
-    @property
-    def views(self) -> str:
-        """The engine's answers to queries: not the log, trimmed to a bound."""
-        return f"{self.prefix}stream:exnessViews"
+    def __post_init__(self) -> None:
+        names = {
+            "commands": "stream:exness",
+            "records": "stream:exnessReceive",
+            "prices": "stream:prices",
+            "ticks": "channel:ticks",
+            "views": "stream:exnessViews",
+        }
+        for name, suffix in names.items():
+            object.__setattr__(self, name, f"{self.prefix}{suffix}")  # frozen: set once, here

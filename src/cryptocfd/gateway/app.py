@@ -12,13 +12,10 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.gateway import docs, edge, web
-from cryptocfd.gateway.allow import AllowMiddleware
 from cryptocfd.gateway.deps import ResourcesSlot, public_dependencies, signed_in_dependencies
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
-from cryptocfd.gateway.logs import RequestContextMiddleware
-from cryptocfd.gateway.metrics import MetricsMiddleware
 from cryptocfd.gateway.resources import open_resources
-from cryptocfd.gateway.routes import account, auth, devmail, market, ops, trade, verify, ws
+from cryptocfd.gateway.routes import account, apikeys, auth, devmail, market, ops, trade, verify, ws
 from cryptocfd.settings import Settings
 
 API = "/api/v1"
@@ -39,7 +36,7 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
             finally:
                 slot.fill(None)
 
-    # Every request counts against its IP before routing (edge.PerIpLimit); trading writes
+    # Every request counts against its IP before routing (edge.Edge); trading writes
     # also count per user as they authenticate.
     private = Router(
         "/",
@@ -47,6 +44,7 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
             *auth.PRIVATE_ROUTES,
             *trade.ROUTES,
             *account.ROUTES,
+            *apikeys.ROUTES,
             *market.PRIVATE_ROUTES,
         ],
         dependencies=signed_in_dependencies(),
@@ -62,11 +60,6 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
         dependencies=public_dependencies(slot),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[
-            RequestContextMiddleware(access_log=settings.access_log),
-            MetricsMiddleware(),
-            AllowMiddleware(),
-        ],
         openapi_config=OpenAPIConfig(
             title="CryptoCFD API",
             version="1.0.0",
@@ -77,9 +70,8 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
         ),
-        before_send=[edge.forbid_framing],
         debug=False,
         logging_config=None,  # logs.configure_logging owns the handlers: JSON lines
     )
-    app.asgi_handler = edge.PerIpLimit(slot, app.asgi_handler)
+    app.asgi_handler = edge.Edge(slot, app.asgi_handler, access_log=settings.access_log)
     return app

@@ -1,10 +1,11 @@
 """Who is calling: the one sign-in check, for HTTP requests and websockets alike.
 
-A caller proves who they are with a bearer access token or a browser session cookie
-(``authenticate``). Bearer tokens are checked without a database round trip (signature,
-expiry, and a Redis marker set when their family is revoked). Session cookies are looked up in
-PostgreSQL, and every write made with one must carry the session's CSRF token in
-``X-CSRF-Token``. A websocket checks the same credential again while it stays open.
+A caller proves who they are with a bearer access token, a browser session cookie or a
+request signed with an API key (``authenticate``; the last is ``gateway.signed``'s). Bearer
+tokens are checked without a database round trip (signature, expiry, and a Redis marker set
+when their family is revoked). Session cookies are looked up in PostgreSQL, and every write
+made with one must carry the session's CSRF token in ``X-CSRF-Token``. A websocket checks
+the same credential again while it stays open.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import msgspec
 
 from cryptocfd.core.clock import now_utc
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import add_hits, check_hits, windowed
+from cryptocfd.gateway.ratelimit import hit_and_check
 from cryptocfd.gateway.resources import Resources
+from cryptocfd.gateway.signed import check_signed
+from cryptocfd.identity.apikeys import Scope, Signed
 from cryptocfd.identity.tokens import (
     ACCESS_TOKEN_TTL_MS,
     BadToken,
@@ -38,11 +41,13 @@ class Principal(msgspec.Struct, frozen=True):
     device_id: str | None = None
     session_hash: bytes | None = None  # cookie sessions: the stored hash of the session id
     signed_in_at_ms: int | None = None  # when a sign-in link began this session or family
+    key_id: int | None = None  # requests signed with an API key: the key
+    account_id: int = 0
+    """The user's trading account (one per user, same id), set from ``user_id``: a field,
+    not a property, since every use case reads it."""
 
-    @property
-    def account_id(self) -> int:
-        """The user's trading account (one per user, same id)."""
-        return self.user_id
+    def __post_init__(self) -> None:
+        msgspec.structs.force_setattr(self, "account_id", self.user_id)
 
 
 class Bearer(msgspec.Struct, frozen=True):
@@ -58,7 +63,7 @@ class Session(msgspec.Struct, frozen=True):
     csrf: str | None = None
 
 
-Credential = Bearer | Session
+Credential = Bearer | Session | Signed
 
 
 def revoked_key(resources: Resources, family: str) -> str:
@@ -77,10 +82,22 @@ def unauthenticated(message: str) -> ApiError:
 
 
 async def authenticate(
-    resources: Resources, credential: Credential, *, per_user_limit: bool = False
+    resources: Resources,
+    credential: Credential,
+    *,
+    per_user_limit: bool = False,
+    scope: Scope | None = None,
+    client_ip: str = "",
 ) -> Principal:
     """The caller ``credential`` proves, or a 401 (403 for a cookie write without its CSRF
-    token; 429 past the per-user limit, counted when ``per_user_limit``)."""
+    token; 429 past the per-user limit, counted when ``per_user_limit``). A signed request
+    needs the route's API ``scope`` (``None``: the route takes no API key) and is checked
+    against its key's allowlist with ``client_ip`` (``gateway.signed``)."""
+    if isinstance(credential, Signed):
+        key = await check_signed(
+            resources, credential, client_ip, scope, per_user_limit=per_user_limit
+        )
+        return Principal(key.user_id, key_id=key.key_id)
     now_ms = resources.clock.now_ms()
     if isinstance(credential, Bearer):
         try:
@@ -113,21 +130,13 @@ async def _gate(
 ) -> None:
     """At most one Redis round trip: the family's revocation marker (bearer tokens) and the
     per-user counter on routes that opt in (trading writes). The per-IP counter was counted
-    before routing (``edge.PerIpLimit``)."""
+    before routing (``edge.Edge``)."""
     revoked = None if family is None else revoked_key(resources, family)
     if not per_user_limit:  # one command costs the gateway less than a pipeline of one
         if revoked is not None and await resources.redis.exists(revoked):
             raise unauthenticated("access token revoked")
         return
-    now_s = now_ms // 1000
     counter = f"{resources.prefix}rl:user:{user_id}"
-    async with resources.redis.pipeline(transaction=False) as pipe:
-        if revoked is not None:
-            pipe.exists(revoked)
-        add_hits(pipe, [windowed(counter, now_s)])
-        results = await pipe.execute()
-    if revoked is not None:
-        if results[0]:
-            raise unauthenticated("access token revoked")
-        results = results[1:]
-    check_hits(results[::2], [resources.settings.rate_per_user_per_min], now_s)
+    limit = resources.settings.rate_per_user_per_min
+    if await hit_and_check(resources.redis, counter, limit, now_ms // 1000, revoked):
+        raise unauthenticated("access token revoked")

@@ -10,11 +10,9 @@ raw JSON; the use case reads each amount from its own text at its asset's scale
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import msgspec
-
-T = TypeVar("T")
 
 MAX_BODY_BYTES = 16_384
 
@@ -33,12 +31,10 @@ OptionalAmount = Annotated[
         extra_json_schema={"type": ["string", "number", "null"], "examples": ["100.00"]},
     ),
 ]
-_NULL = msgspec.Raw(b"null")
-
-
-def no_amount() -> msgspec.Raw:
-    """The default of an ``OptionalAmount`` field: JSON null (msgspec cannot union ``Raw``)."""
-    return _NULL
+NO_AMOUNT = msgspec.field(default_factory=msgspec.Raw)
+"""The default of an ``OptionalAmount`` field: an empty ``Raw``, read as absent like JSON
+null (msgspec cannot union ``Raw``). The factory is msgspec's own type, so decoding a body
+calls no Python for its absent amounts."""
 
 
 MAX_ORDER_ID = 2**53
@@ -57,16 +53,6 @@ def decode_hook(kind: type, value: Any) -> Any:
     if not (whole and 1 <= value <= MAX_ORDER_ID):
         raise ValueError(f"expected an order id, a whole number from 1 to {MAX_ORDER_ID}")
     return OrderId(int(value))
-
-
-def plain(value: T) -> T:
-    """``value`` with each ``OrderId`` a plain ``int`` again, which every encoder takes."""
-    ids = {
-        name: int(field)
-        for name in value.__struct_fields__  # type: ignore[attr-defined]
-        if isinstance(field := getattr(value, name), OrderId)
-    }
-    return msgspec.structs.replace(value, **ids) if ids else value  # type: ignore[type-var]
 
 
 def schema_hook(kind: type) -> dict[str, Any]:

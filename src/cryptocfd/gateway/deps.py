@@ -15,6 +15,7 @@ is known, so a stranger gets the 401, never a body's 400.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, TypeAlias, TypeVar
 
 import msgspec
@@ -34,10 +35,18 @@ from cryptocfd.gateway.auth import (
     authenticate,
     unauthenticated,
 )
-from cryptocfd.gateway.body import MAX_BODY_BYTES, decode_hook, plain
+from cryptocfd.gateway.body import MAX_BODY_BYTES, OrderId, decode_hook
 from cryptocfd.gateway.errors import ApiError
-from cryptocfd.gateway.ratelimit import client_key, scope_ip
+from cryptocfd.gateway.perip import client_key, scope_ip
 from cryptocfd.gateway.resources import Resources
+from cryptocfd.identity.apikeys import (
+    HEADER_KEY,
+    HEADER_RECV_WINDOW,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    Signed,
+)
+from cryptocfd.identity.apikeys import Scope as ApiScope
 
 T = TypeVar("T")
 
@@ -45,6 +54,12 @@ RESOURCES = "resources"
 PRINCIPAL = "principal"
 PAYLOAD = "payload"
 PER_USER_LIMIT = "per_user_limit"  # handler opt: count the request against the user's limit
+API_SCOPE = "api_scope"  # handler opt: the API key scope it takes (absent: no API key at all)
+READS = {API_SCOPE: ApiScope.READ}
+"""The opt of a signed-in read an API key with the ``read`` scope may make."""
+TRADES = {API_SCOPE: ApiScope.TRADE, PER_USER_LIMIT: True}
+"""The opt of a trading write: an API key needs the ``trade`` scope, and it counts against
+the user's limit."""
 CLIENT_IP = "client_ip"
 RAW_BODY = "raw_body"  # handler opt: the JSON body a handler that reads its own documents
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -94,8 +109,19 @@ def provide_client_ip(scope: Scope) -> str:
 # The raw request, in the providers below: the credential is in its headers and cookies,
 # the body is its bytes, and its route handler says what the body is.
 async def provide_principal(request: Request[Any, Any, Any], resources: ResourcesDep) -> Principal:
-    """The caller, or a 401 (403 for a cookie write without its CSRF token)."""
-    per_user_limit = bool(request.route_handler.opt.get(PER_USER_LIMIT))
+    """The caller, or a 401 (403 for a cookie write without its CSRF token, or an API key on
+    a route it may not use)."""
+    opt = request.route_handler.opt
+    per_user_limit = bool(opt.get(PER_USER_LIMIT))
+    api_key = request.headers.get(HEADER_KEY)
+    if api_key is not None:
+        return await authenticate(
+            resources,
+            await signed_credential(request, api_key),
+            per_user_limit=per_user_limit,
+            scope=opt.get(API_SCOPE),
+            client_ip=scope_ip(request.scope),
+        )
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
@@ -106,7 +132,25 @@ async def provide_principal(request: Request[Any, Any, Any], resources: Resource
     if sid:
         csrf = None if request.method in SAFE_METHODS else request.headers.get(CSRF_HEADER, "")
         return await authenticate(resources, Session(sid, csrf), per_user_limit=per_user_limit)
-    raise unauthenticated("sign in first: a bearer token or a session cookie")
+    raise unauthenticated("sign in first: a bearer token, a session cookie or an API key")
+
+
+async def signed_credential(request: Request[Any, Any, Any], api_key: str) -> Signed:
+    """A signed request's headers, and what its signature covers: the raw query string of a
+    GET or DELETE, the raw body of anything else."""
+    method = request.method
+    if method in ("GET", "HEAD", "DELETE"):
+        payload = bytes(request.scope.get("query_string", b""))
+    else:
+        payload = await request.body()  # Litestar keeps it: the payload provider reads it again
+    headers = request.headers
+    return Signed(
+        api_key=api_key,
+        timestamp=headers.get(HEADER_TIMESTAMP, ""),
+        recv_window=headers.get(HEADER_RECV_WINDOW),
+        signature=headers.get(HEADER_SIGNATURE, ""),
+        payload=payload,
+    )
 
 
 async def provide_payload(request: Request[Any, Any, Any]) -> Any:
@@ -146,9 +190,11 @@ _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 
 def decode_body(raw: bytes, struct: type[T]) -> T:
-    """``raw`` decoded into ``struct``, or a 400 saying what is wrong."""
+    """``raw`` decoded into ``struct``, or a 400 saying what is wrong (413 when too big)."""
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(413, "BODY_TOO_LARGE", f"bodies are at most {MAX_BODY_BYTES} bytes")
+    if _too_deep(raw):
+        raise ApiError(400, "INVALID_JSON", f"the body is nested more than {MAX_NESTING} deep")
     decoder = _decoders.get(struct)
     if decoder is None:
         decoder = _decoders[struct] = msgspec.json.Decoder(struct, dec_hook=decode_hook)
@@ -160,7 +206,41 @@ def decode_body(raw: bytes, struct: type[T]) -> T:
         raise ApiError(400, "INVALID_JSON", f"the body is not valid JSON: {exc}") from exc
     except RecursionError as exc:  # msgspec recurses once per nesting level of arrays/objects
         raise ApiError(400, "INVALID_JSON", "the body is nested too deeply") from exc
-    return plain(value)
+    return _plain(value)
+
+
+# No body of ours nests this deep. msgspec's own bound is the interpreter's recursion limit,
+# which a library may raise (hypothesis does while it runs), so the refusal would depend on
+# what ran before; this bound does not.
+MAX_NESTING = 32
+_JSON_NESTING = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Whether ``raw`` opens more than ``MAX_NESTING`` arrays or objects inside each other
+    (brackets inside strings do not count)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_NESTING:  # every real body: no scan
+        return False
+    depth = 0
+    for token in _JSON_NESTING.finditer(raw):
+        mark = token.group()
+        if mark in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif mark in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def _plain(value: T) -> T:
+    """``value`` with each ``OrderId`` a plain ``int`` again, which every encoder takes."""
+    ids = {
+        name: int(field)
+        for name in value.__struct_fields__  # type: ignore[attr-defined]
+        if isinstance(field := getattr(value, name), OrderId)
+    }
+    return msgspec.structs.replace(value, **ids) if ids else value  # type: ignore[type-var]
 
 
 def public_dependencies(slot: ResourcesSlot) -> dict[str, Provide]:

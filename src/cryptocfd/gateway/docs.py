@@ -16,7 +16,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.routes import HTTPRoute
 
 from cryptocfd.gateway.body import schema_hook
-from cryptocfd.gateway.deps import PAYLOAD, RAW_BODY, ResourcesDep, payload_type
+from cryptocfd.gateway.deps import API_SCOPE, PAYLOAD, RAW_BODY, ResourcesDep, payload_type
 from cryptocfd.gateway.errors import ErrorBody
 from cryptocfd.market.candles import INTERVALS, MAX_LIMIT, MAX_TIME_S
 from cryptocfd.store.history import CURSOR_PATTERN
@@ -29,7 +29,13 @@ GROUPS = (
     (
         "market",
         "Assets, quotes and candles; reading them needs no sign-in",
-        ("/api/v1/supportedAssets", "/api/v1/markets", "/api/v1/prices/", "/api/v1/candles"),
+        (
+            "/api/v1/time",
+            "/api/v1/supportedAssets",
+            "/api/v1/markets",
+            "/api/v1/prices/",
+            "/api/v1/candles",
+        ),
     ),
     ("operations", "Liveness, readiness and metrics", ("/healthz", "/readyz", "/metrics")),
 )
@@ -53,10 +59,17 @@ OWN_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
 OWN_RESPONSES = {("get", "/readyz", "503")}
 ERROR_STATUSES = {
     "400": "The request is malformed or refused by a rule; `error.code` says which",
-    "401": "Not signed in, or the token expired or was revoked",
-    "403": "A cookie-authenticated write without the session's X-CSRF-Token",
+    "401": "Not signed in, the token expired or was revoked, or a signature that does not hold",
+    "403": (
+        "A cookie-authenticated write without the session's X-CSRF-Token, or an API key "
+        "without the route's scope, off its allowlist, or on a route that takes none"
+    ),
     "413": "The body is larger than 16 KiB",
     "404": "No such order or route (another user's order is also 404)",
+    "409": (
+        "In conflict with what is there: an Idempotency-Key sent with another request, an "
+        "order closed as it opened, the most API keys a user may hold"
+    ),
     "422": "Well-formed but refused now: insufficient balance, stale price, slippage…",
     "429": "Rate limited; `Retry-After` says when to come back",
     "503": (
@@ -66,10 +79,11 @@ ERROR_STATUSES = {
 }
 
 
-def signed_in_operations(app: Litestar) -> set[tuple[str, str]]:
-    """The ``(method, path)`` of every handler that takes the signed-in caller (``principal``)."""
+def signed_in_operations(app: Litestar) -> dict[tuple[str, str], str | None]:
+    """The ``(method, path)`` of every handler that takes the signed-in caller (``principal``),
+    and the API key scope it takes (``None``: no API key)."""
     return {
-        (method.lower(), route.path_format)
+        (method.lower(), route.path_format): handler.opt.get(API_SCOPE)
         for route in app.routes
         if isinstance(route, HTTPRoute)
         for handler in route.route_handlers
@@ -125,7 +139,7 @@ def _tag(path: str, operation: dict[str, Any]) -> None:
 
 def _document(
     base: dict[str, Any],
-    signed_in: set[tuple[str, str]],
+    signed_in: dict[tuple[str, str], str | None],
     bodies: dict[tuple[str, str], type[Any]],
     assets: Iterable[str],
     guarded: dict[tuple[str, str], list[dict[str, list[str]]]],
@@ -159,6 +173,18 @@ def _document(
             "name": "cfd_session",
             "description": "Browser session; writes also need the X-CSRF-Token header",
         },
+        "apiKey": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-CFD-API-KEY",
+            "description": (
+                "A request signed with an API key: X-CFD-TIMESTAMP (unix ms), "
+                "X-CFD-RECV-WINDOW (ms, default 5000, at most 60000) and X-CFD-SIGNATURE, the "
+                "lowercase hex HMAC-SHA256 under the secret of timestamp + api_key + "
+                "recv_window + payload (the raw query string of a GET or DELETE, the raw body "
+                "of a POST). Routes say the scope they need: read, or trade."
+            ),
+        },
     }
     body_refs = dict(zip(bodies, refs[:-1], strict=True))
     for path, item in document.get("paths", {}).items():
@@ -183,6 +209,8 @@ def _document(
             _tag(path, operation)
             if (method, path) in signed_in:
                 operation["security"] = [{"bearer": []}, {"session": []}]
+                if signed_in[(method, path)] is not None:
+                    operation["security"].append({"apiKey": []})
             elif (method, path) in guarded:
                 operation["security"] = guarded[(method, path)]
     return document

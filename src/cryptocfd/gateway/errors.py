@@ -22,7 +22,7 @@ from litestar.exceptions import (
 from redis.exceptions import RedisError
 
 from cryptocfd.bus.client import EngineUnavailable
-from cryptocfd.store.database import UNAVAILABLE
+from cryptocfd.store.database import UNAVAILABLE, unreachable
 from cryptocfd.trading.rejections import RejectCode, Rejection
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,14 @@ def _on_database(_request: Request[Any, Any, Any], exc: Exception) -> Response[A
     return error_response(503, "SERVICE_UNAVAILABLE", message, {"Retry-After": "1"})
 
 
+def _on_os_error(request: Request[Any, Any, Any], exc: OSError) -> Response[Any]:
+    """A server out of reach is PostgreSQL being away (Redis's own errors are ``RedisError``);
+    any other ``OSError`` is a bug like the rest."""
+    if unreachable(exc):
+        return _on_database(request, exc)
+    return _on_bug(request, exc)
+
+
 def _on_timeout(_request: Request[Any, Any, Any], _exc: TimeoutError) -> Response[Any]:
     log.error("a backing service timed out")
     message = "a backing service did not answer in time; retry shortly"
@@ -184,8 +192,9 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: _on_http,
     EngineUnavailable: _on_engine,
     RedisError: _on_redis,
-    # PostgreSQL down, restarting or out of connections (OSError: the connection refused).
+    # PostgreSQL down, restarting or out of connections.
     **dict.fromkeys(UNAVAILABLE, _on_database),
+    OSError: _on_os_error,
     TimeoutError: _on_timeout,  # asyncpg's pool and command timeouts, among others
     Exception: _on_bug,
 }

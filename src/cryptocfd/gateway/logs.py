@@ -1,9 +1,9 @@
 """JSON logs with request ids, and nothing secret in them.
 
 Every line is one JSON object (structlog), the standard library's loggers included. Each
-request gets an id (the client's ``X-Request-ID`` when it is sane, else a new one), echoed in
-the response and bound to every line logged while it is served. Paths are logged without
-their query string, where sign-in tokens travel; headers and bodies are never logged.
+request's id is bound to every line logged while it is served (``edge.Edge``). Paths are
+logged without their query string, where sign-in tokens travel; headers and bodies are never
+logged.
 
 Values are escaped where they are printed: JSON lines escape control characters themselves,
 and the other processes' plain-text lines go through ``EscapingFormatter``, so a value holding
@@ -16,19 +16,10 @@ import copy
 import logging
 import re
 import sys
-import time
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
-from litestar.middleware import ASGIMiddleware
 
-if TYPE_CHECKING:
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
-REQUEST_ID_HEADER = b"x-request-id"
-_SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
-_access = structlog.get_logger("cryptocfd.access")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 PLAIN_FORMAT = "%(asctime)s %(name)s %(message)s"
 
@@ -91,48 +82,3 @@ def configure_logging(level: int = logging.INFO) -> None:
     access = logging.getLogger("uvicorn.access")
     access.handlers[:] = []
     access.propagate = False
-
-
-def _request_id(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == REQUEST_ID_HEADER and _SANE_ID.match(value):
-            return str(value.decode())
-    return uuid.uuid4().hex
-
-
-class RequestContextMiddleware(ASGIMiddleware):
-    """Give each request an id, echo it, bind it to the logs, and log the request's end."""
-
-    scopes = ("http",)  # type: ignore[assignment]
-
-    def __init__(self, *, access_log: bool = True) -> None:
-        self.access_log = access_log
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Serve the request inside its logging context."""
-        request_id = _request_id(scope)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", ()))
-                headers.append((REQUEST_ID_HEADER, request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await next_app(scope, receive, send_with_id)
-            finally:
-                if self.access_log or status >= 500:
-                    _access.info(
-                        "request",
-                        method=scope.get("method"),
-                        path=scope.get("path"),  # never the query string: tokens travel there
-                        route=scope.get("path_template"),
-                        status=status,
-                        ms=round((time.perf_counter() - started) * 1000, 3),
-                    )

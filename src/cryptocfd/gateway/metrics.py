@@ -6,10 +6,8 @@ several workers behind one port is one scrape target per worker port).
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
-from litestar.middleware import ASGIMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 from redis.exceptions import RedisError
@@ -18,8 +16,6 @@ from cryptocfd.bus.backlog import undelivered
 from cryptocfd.bus.streams import CANDLES_GROUP, ENGINE_GROUP, JOURNAL_GROUP, Streams
 
 if TYPE_CHECKING:
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
     from cryptocfd.gateway.resources import Resources
 
 REGISTRY = CollectorRegistry()
@@ -58,31 +54,6 @@ BEHIND = Gauge(
     registry=REGISTRY,
 )
 WORKER_GROUPS = (JOURNAL_GROUP, CANDLES_GROUP)
-
-
-class MetricsMiddleware(ASGIMiddleware):
-    """Count and time every HTTP request under its route template (not its raw path)."""
-
-    scopes = ("http",)  # type: ignore[assignment]
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Time the request and record its status."""
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await next_app(scope, receive, record_status)
-        finally:
-            route = scope.get("path_template") or "unmatched"
-            method = scope.get("method", "")
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
 
 def _text(value: object) -> object:

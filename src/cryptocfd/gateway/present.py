@@ -34,6 +34,12 @@ def iso_ms(ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
+def iso(moment: datetime) -> str:
+    """A stored time as ISO 8601 UTC with milliseconds, as ``iso_ms`` writes it."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
 def _price(value: int | None, spec: AssetSpec) -> str | None:
     return None if value is None else format_scaled(value, spec.price_decimals)
 

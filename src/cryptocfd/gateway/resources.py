@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -23,6 +23,7 @@ from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.gateway.live import LiveHub
 from cryptocfd.settings import Settings
+from cryptocfd.store.api_keys import LiveKey
 from cryptocfd.store.database import create_pool
 from cryptocfd.store.keyfiles import server_key
 
@@ -33,6 +34,26 @@ REDIS_WAIT_S = 5.0
 # A pooled connection idle this long is pinged before use, so one that a Redis restart cut is
 # found and replaced before a request's command is sent on it.
 REDIS_HEALTH_CHECK_S = 2
+
+
+@dataclass
+class CachedKey:
+    """An API key as this process last read it (``gateway.signed``)."""
+
+    key: LiveKey
+    loaded_ms: int
+    marked_ms: int  # when its ``last_used_at`` was last written
+
+
+class KeyCache:
+    """API keys as this process last read them, by ``api_key`` (``gateway.signed``).
+
+    A plain class, not a dataclass: Litestar checks a handler's dependencies against their
+    types with msgspec, which cannot read the key's networks, and takes this one as it is.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[str, CachedKey] = {}
 
 
 @dataclass
@@ -48,11 +69,13 @@ class Resources:
     assets: dict[str, AssetSpec]
     live: LiveHub
     clock: Clock = WALL  # every time the gateway reads, from commands' ts to rate windows
+    key_cache: KeyCache = field(default_factory=KeyCache)
+    prefix: str = field(init=False)
+    """The Redis key prefix of this installation (``settings.redis_prefix``), read by every
+    request: an attribute, not a property computed each time."""
 
-    @property
-    def prefix(self) -> str:
-        """The Redis key prefix of this installation."""
-        return self.settings.redis_prefix
+    def __post_init__(self) -> None:
+        self.prefix = self.settings.redis_prefix
 
     @property
     def secure_cookies(self) -> bool:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from cryptocfd.gateway.body import Amount, OptionalAmount, OrderId, no_amount
+from cryptocfd.gateway.body import NO_AMOUNT, Amount, OptionalAmount, OrderId
 from cryptocfd.identity.emails import MAX_EMAIL_CHARS
 
 Money = Annotated[str, Meta(description="US dollars, two decimals", examples=["10000.00"])]
@@ -149,12 +149,12 @@ class CreateOrderRequest(_Body, frozen=True, forbid_unknown_fields=True):
     side: Literal["long", "short", "buy", "sell"] | None = None
     type: Literal["buy", "sell", "long", "short"] | None = None
     order_type: Literal["market", "limit", "stop"] = "market"
-    price: OptionalAmount = msgspec.field(default_factory=no_amount)
-    take_profit: OptionalAmount = msgspec.field(default_factory=no_amount)
-    stop_loss: OptionalAmount = msgspec.field(default_factory=no_amount)
-    trailing_distance: OptionalAmount = msgspec.field(default_factory=no_amount)
+    price: OptionalAmount = NO_AMOUNT
+    take_profit: OptionalAmount = NO_AMOUNT
+    stop_loss: OptionalAmount = NO_AMOUNT
+    trailing_distance: OptionalAmount = NO_AMOUNT
     slippage_bps: Annotated[int, Meta(ge=0, le=10_000)] | None = None
-    expected_price: OptionalAmount = msgspec.field(default_factory=no_amount)
+    expected_price: OptionalAmount = NO_AMOUNT
     expires_at: Timestamp | None = None
     client_order_id: ClientId | None = None
 
@@ -214,7 +214,7 @@ class CloseRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Close a position, or ``fraction`` of it (0 < fraction ≤ 1, default all)."""
 
     order_id: OrderId
-    fraction: OptionalAmount = msgspec.field(default_factory=no_amount)
+    fraction: OptionalAmount = NO_AMOUNT
 
 
 class ModifyRequest(_Body, frozen=True, forbid_unknown_fields=True):
@@ -316,3 +316,54 @@ class Health(msgspec.Struct, frozen=True):
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+# -- API keys -------------------------------------------------------------------------------
+
+ApiScopeName = Literal["read", "trade"]
+
+
+class ApiKeyRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """A new key: what it is for, what it may do, and from where (empty: anywhere)."""
+
+    label: Annotated[
+        str,
+        Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["grid bot"]),
+    ]
+    scopes: Annotated[list[ApiScopeName], Meta(min_length=1, max_length=2)]
+    ip_allowlist: Annotated[
+        list[Annotated[str, Meta(max_length=43, examples=["203.0.113.7", "2001:db8::/48"])]],
+        Meta(max_length=16, description="IP addresses or CIDR networks; empty for any"),
+    ] = msgspec.field(default_factory=list)
+
+
+class ApiKeyCreated(msgspec.Struct, frozen=True):
+    """A key just made. ``secret`` is shown this once: the server keeps it only sealed."""
+
+    key_id: int
+    api_key: str
+    secret: str
+
+
+class ApiKeyOut(msgspec.Struct, frozen=True):
+    """A live key, never its secret."""
+
+    key_id: int
+    api_key: str
+    label: str
+    scopes: list[ApiScopeName]
+    ip_allowlist: list[str]
+    created_at: Timestamp
+    last_used_at: Timestamp | None
+
+
+class ApiKeysOut(msgspec.Struct, frozen=True):
+    """The caller's live keys, newest first."""
+
+    keys: list[ApiKeyOut]
+
+
+class ServerTimeOut(msgspec.Struct, frozen=True):
+    """The server's clock, for signing requests inside their window."""
+
+    server_time: Annotated[int, Meta(description="unix milliseconds")]

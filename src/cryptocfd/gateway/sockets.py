@@ -14,7 +14,7 @@ refuse it, and one address may open any number of connections. The gateway's pro
   with 1009 instead of being buffered whole (uvicorn's own default is 16 MiB);
 - connections: at most ``connections_per_ip`` HTTP connections and ``websockets_per_ip``
   websockets from one client address (429). An upgraded connection counts as a websocket only.
-  A client address is ``ratelimit.client_key``'s (an IPv6 address's /64). A trusted proxy
+  A client address is ``perip.client_key``'s (an IPv6 address's /64). A trusted proxy
   (``CRYPTOCFD_TRUSTED_PROXIES``) carries many clients on its connections, so its connections
   are not capped; its websockets count against the client its X-Forwarded-For names.
 
@@ -40,7 +40,7 @@ from cryptocfd.gateway.body import MAX_BODY_BYTES
 from cryptocfd.gateway.edge import NO_FRAMING
 from cryptocfd.gateway.errors import error_json
 from cryptocfd.gateway.frames import FrameWritingProtocol
-from cryptocfd.gateway.ratelimit import client_key
+from cryptocfd.gateway.perip import client_key
 from cryptocfd.settings import Settings
 
 WS_MAX_MESSAGE_BYTES = 65_536  # the route answers messages over 4 KiB itself (ws.py)

@@ -20,7 +20,9 @@ from cryptocfd.store.database import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
-TRANSIENT: tuple[type[BaseException], ...] = (RedisError, *UNAVAILABLE)
+# Any OSError, not only a server out of reach (``database.unreachable``): a consumer's calls
+# go only to PostgreSQL and Redis, so an OSError there is theirs, whatever its errno.
+TRANSIENT: tuple[type[BaseException], ...] = (RedisError, OSError, *UNAVAILABLE)
 BACKOFF = Backoff(first_s=0.25, cap_s=10.0)
 
 

@@ -51,6 +51,11 @@ class Snapshot:
     path: Path
 
 
+class SnapshotClash(Exception):  # noqa: N818 - it names what happened
+    """A snapshot of this number is on disk already: another engine (an old leader's child
+    still writing at a takeover) got there first, and its file stands."""
+
+
 class SnapshotError(Exception):
     """A snapshot file that cannot be trusted."""
 
@@ -119,19 +124,31 @@ class SnapshotStore:
         return len(leftovers)
 
     def write(self, image_bytes: bytes, header: SnapshotHeader) -> Path:
-        """Encrypt and write a snapshot atomically, then drop all but the newest ``keep``."""
+        """Encrypt and write a snapshot atomically, then drop all but the newest ``keep``.
+
+        Two engines can write the same number: a leader fenced out at a takeover may still
+        have a child writing while the new leader writes its first. Each writes its own
+        temporary file, and the snapshot is published with a hard link, which never replaces
+        a file: the second writer gets ``SnapshotClash`` and its file is dropped, so no
+        snapshot is ever overwritten after the streams were trimmed behind it.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         header_bytes = msgspec.msgpack.encode(header)
         preamble = MAGIC + len(header_bytes).to_bytes(4, "big") + header_bytes
         sealed = self._aead.encrypt(header.nonce, image_bytes, preamble)
         path = self.directory / f"snapshot-{header.sequence:012d}{SUFFIX}"
-        temporary = path.with_suffix(".tmp")
-        with open(temporary, "wb") as out:
-            out.write(preamble)
-            out.write(sealed)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
+        temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
+        try:
+            with open(temporary, "wb") as out:
+                out.write(preamble)
+                out.write(sealed)
+                out.flush()
+                os.fsync(out.fileno())
+            os.link(temporary, path)
+        except FileExistsError as exc:
+            raise SnapshotClash(f"{path.name} exists: another engine wrote it first") from exc
+        finally:
+            temporary.unlink(missing_ok=True)
         directory = os.open(self.directory, os.O_RDONLY)
         try:
             os.fsync(directory)  # the rename itself must survive a power cut

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -17,7 +19,7 @@ Db: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any] | asyncpg.Po
 # (refused, reset, timed out, "not yet accepting connections", "shutting down"), a connection
 # died under us, or the pool has none to give. Waiting and trying again is the cure for each.
 UNAVAILABLE: tuple[type[Exception], ...] = (
-    OSError,  # refused, reset, unreachable; TimeoutError (pool and command timeouts) is one
+    ConnectionError,  # refused, reset, aborted, a broken pipe
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
@@ -25,6 +27,22 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,  # e.g. "connection is closed", "pool is closing"
 )
+# The errnos of a network that cannot reach the server, beside ConnectionError's own.
+_NETWORK_ERRNOS = frozenset(
+    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ETIMEDOUT}
+)
+
+
+def unreachable(exc: OSError) -> bool:
+    """Whether ``exc`` is a server out of reach (refused, reset, no route, timed out, a name
+    that did not resolve), not some other failure of the system (a missing file, a full disk).
+
+    asyncio's ``create_connection`` raises a plain ``OSError("Multiple exceptions: ...")`` when
+    each address of a host (``localhost``: ``::1`` and ``127.0.0.1``) failed differently.
+    """
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    return exc.errno in _NETWORK_ERRNOS or str(exc).startswith("Multiple exceptions: ")
 
 
 def asyncpg_dsn(database_url: str) -> str:

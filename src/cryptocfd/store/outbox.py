@@ -18,17 +18,13 @@ keeps its last error and ``given_up_at`` for an operator, and is never claimed a
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import timedelta
 
 import asyncpg
 import msgspec
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cryptocfd.store.database import Connection
+from cryptocfd.store.sealing import Sealer, Unsealable
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +32,6 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
-_NONCE_BYTES = 12
 _SEAL_INFO = b"cryptocfd email outbox v1"
 
 
@@ -44,23 +39,16 @@ class UnreadableEmail(ValueError):  # noqa: N818 - says what the row is
     """A sealed body that does not open with this key (another installation's, or altered)."""
 
 
-def _aead(server_key: bytes) -> AESGCM:
-    derived = HKDF(hashes.SHA256(), length=32, salt=None, info=_SEAL_INFO).derive(server_key)
-    return AESGCM(derived)
-
-
 def seal_body(server_key: bytes, recipient: str, body: str) -> bytes:
     """``body`` encrypted for the outbox, bound to ``recipient``."""
-    nonce = secrets.token_bytes(_NONCE_BYTES)
-    return nonce + _aead(server_key).encrypt(nonce, body.encode(), recipient.encode())
+    return Sealer(server_key, _SEAL_INFO).seal(body.encode(), recipient.encode())
 
 
 def open_body(server_key: bytes, recipient: str, sealed: bytes) -> str:
     """The body ``seal_body`` sealed for ``recipient``; raise ``UnreadableEmail`` otherwise."""
-    nonce, ciphertext = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
     try:
-        return _aead(server_key).decrypt(nonce, ciphertext, recipient.encode()).decode()
-    except InvalidTag as exc:
+        return Sealer(server_key, _SEAL_INFO).open(sealed, recipient.encode()).decode()
+    except Unsealable as exc:
         raise UnreadableEmail("the email body does not open with this server key") from exc
 
 

@@ -234,6 +234,13 @@ class Engine:
         if request_id not in self._outcomes:
             self._remember(request_id, ts, remembered(outcome, fingerprint))
 
+    def execute(self, command: Command) -> tuple[Outcome, bool]:
+        """``apply`` a command, and whether it was new: not a repeat answered from memory (an
+        id remembered past its window is forgotten first, so its repeat is new again)."""
+        self.expire_requests(command.ts)
+        fresh = command.request_id not in self._outcomes
+        return self.apply(command), fresh
+
     def expire_requests(self, ts: int) -> None:
         """Forget what a command at ``ts`` would forget first (``apply`` does this itself)."""
         self._forget_before(ts - self.dedupe_window_ms)

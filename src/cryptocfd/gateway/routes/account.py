@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from litestar import get, post
 
-from cryptocfd.gateway.deps import PER_USER_LIMIT, Caller, ResourcesDep
+from cryptocfd.gateway.deps import READS, TRADES, Caller, ResourcesDep
 from cryptocfd.gateway.schemas import BalanceOut, ResetOut
 from cryptocfd.gateway.usecases import account
 
 
-@get("/balance", summary="Balance, equity, margin and unrealized PnL")
+@get("/balance", opt=READS, summary="Balance, equity, margin and unrealized PnL")
 async def get_balance(resources: ResourcesDep, principal: Caller) -> BalanceOut:
     """The account now: equity moves with every tick of an open position's asset."""
     return await account.balance(resources, principal)
@@ -18,7 +18,7 @@ async def get_balance(resources: ResourcesDep, principal: Caller) -> BalanceOut:
 @post(
     "/account/demo/reset",
     status_code=200,
-    opt={PER_USER_LIMIT: True},
+    opt=TRADES,
     summary="Reset the demo account",
 )
 async def reset_demo(resources: ResourcesDep, principal: Caller) -> ResetOut:

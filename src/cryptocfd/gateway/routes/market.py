@@ -10,8 +10,14 @@ from litestar.params import FromQuery, QueryParameter
 
 from cryptocfd.gateway.deps import Caller, ResourcesDep
 from cryptocfd.gateway.live_schemas import CandleOut, QuoteOut
-from cryptocfd.gateway.schemas import AssetOut, MarketOut, RefreshOut
+from cryptocfd.gateway.schemas import AssetOut, MarketOut, RefreshOut, ServerTimeOut
 from cryptocfd.gateway.usecases import market
+
+
+@get("/time", summary="The server's clock")
+async def server_time(resources: ResourcesDep) -> ServerTimeOut:
+    """Unix milliseconds now: sign requests with a timestamp inside their window of it."""
+    return ServerTimeOut(resources.clock.now_ms())
 
 
 @get("/supportedAssets", summary="Tradable assets")
@@ -56,5 +62,5 @@ async def refresh_candles(resources: ResourcesDep, principal: Caller) -> Refresh
     return await market.refresh_candles(resources)
 
 
-ROUTES = [supported_assets, latest_prices, markets, candles]
+ROUTES = [server_time, supported_assets, latest_prices, markets, candles]
 PRIVATE_ROUTES = [refresh_candles]

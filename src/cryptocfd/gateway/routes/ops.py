@@ -18,7 +18,7 @@ from cryptocfd.gateway.deps import ResourcesDep
 from cryptocfd.gateway.engine_lead import lead_headers, update_lead_gauges
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.metrics import behind, groups_of, render_metrics
-from cryptocfd.gateway.ratelimit import scope_ip
+from cryptocfd.gateway.perip import scope_ip
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.gateway.schemas import Health
 from cryptocfd.settings import Settings

@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import get, post
 from litestar.params import QueryParameter
 
-from cryptocfd.gateway.deps import PER_USER_LIMIT, Caller, IdempotencyKey, Payload, ResourcesDep
+from cryptocfd.gateway.deps import READS, TRADES, Caller, IdempotencyKey, Payload, ResourcesDep
 from cryptocfd.gateway.schemas import (
     CancelledOut,
     CancelRequest,
@@ -23,7 +23,6 @@ from cryptocfd.gateway.schemas import (
 from cryptocfd.gateway.usecases import trading
 from cryptocfd.store.history import MAX_LIMIT
 
-LIMITED = {PER_USER_LIMIT: True}
 PageLimit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="at most 500")]
 Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_cursor")]
 
@@ -31,7 +30,7 @@ Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_
 @post(
     "/trade/create",
     status_code=200,
-    opt=LIMITED,
+    opt=TRADES,
     summary="Open a position or place a pending entry",
 )
 async def create(
@@ -47,13 +46,13 @@ async def create(
     return await trading.create(resources, principal, payload, key)
 
 
-@get("/trade/open", summary="Open positions and pending entries")
+@get("/trade/open", opt=READS, summary="Open positions and pending entries")
 async def open_orders(resources: ResourcesDep, principal: Caller) -> OpenOut:
     """Positions with their unrealized PnL now, and entries waiting for their price."""
     return await trading.open_orders(resources, principal)
 
 
-@post("/trade/close", status_code=200, opt=LIMITED, summary="Close a position, fully or in part")
+@post("/trade/close", status_code=200, opt=TRADES, summary="Close a position, fully or in part")
 async def close(
     resources: ResourcesDep,
     principal: Caller,
@@ -71,7 +70,7 @@ async def close(
 @post(
     "/trade/modify",
     status_code=200,
-    opt=LIMITED,
+    opt=TRADES,
     summary="Change a position's take-profit, stop or trail",
 )
 async def modify(
@@ -84,7 +83,7 @@ async def modify(
     return await trading.modify(resources, principal, payload, key)
 
 
-@post("/trade/cancel", status_code=200, opt=LIMITED, summary="Cancel a pending entry")
+@post("/trade/cancel", status_code=200, opt=TRADES, summary="Cancel a pending entry")
 async def cancel(
     resources: ResourcesDep,
     principal: Caller,
@@ -95,7 +94,7 @@ async def cancel(
     return await trading.cancel(resources, principal, payload, key)
 
 
-@get("/trade/closed", summary="Closed trades, newest first")
+@get("/trade/closed", opt=READS, summary="Closed trades, newest first")
 async def closed_history(
     resources: ResourcesDep, principal: Caller, cursor: Cursor = None, limit: PageLimit = 50
 ) -> ClosedPage:
@@ -103,7 +102,7 @@ async def closed_history(
     return await trading.closed_history(resources, principal, cursor, limit)
 
 
-@get("/trade/close", summary="Closed trades (the path older clients call)")
+@get("/trade/close", opt=READS, summary="Closed trades (the path older clients call)")
 async def closed_history_alias(
     resources: ResourcesDep, principal: Caller, cursor: Cursor = None, limit: PageLimit = 50
 ) -> ClosedPage:

@@ -166,7 +166,8 @@ def amount(raw: Raw, decimals: int, field: str) -> int:
 
 def optional_amount(raw: Raw, decimals: int, field: str) -> int | None:
     """``amount`` for an ``OptionalAmount`` field (absent or JSON null gives ``None``)."""
-    return None if bytes(raw) == b"null" else amount(raw, decimals, field)
+    text = bytes(raw)
+    return None if not text or text == b"null" else amount(raw, decimals, field)
 
 
 def request_id(principal: Principal, key: str | None, operation: str) -> str:

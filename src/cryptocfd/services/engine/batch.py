@@ -67,6 +67,8 @@ class Writer:
     """Writes a batch's records, answers and acknowledgements under the lease, in one call."""
 
     def __init__(self, redis: Redis, streams: Streams, lease: Lease) -> None:
+        self.redis = redis
+        self.streams = streams
         self.lease = lease
         self.keys = [*lease.keys, streams.records, streams.views, streams.commands, streams.prices]
         self.commands = streams.commands
@@ -112,6 +114,19 @@ async def read_inputs(
     )
 
 
+async def serve_batch(
+    writer: Writer, engine: Engine, consumer: str, position: str, block_ms: int | None
+) -> tuple[int, int, str | None]:
+    """Read a batch (``read_inputs``), apply it and write what it produced (``apply_batch``):
+    how many inputs were read, how many records written, and the last one's id."""
+    inputs = await read_inputs(writer.redis, writer.streams, consumer, position, block_ms)
+    count = sum(len(items) for _stream, items in inputs)
+    if not count:
+        return 0, 0, None
+    written, last = await apply_batch(writer, engine, inputs)
+    return count, written, last
+
+
 async def apply_batch(writer: Writer, engine: Engine, inputs: Inputs) -> tuple[int, str | None]:
     """Apply ``inputs`` and write what they produced: how many records, and the last one's id."""
     records: list[bytes] = []
@@ -145,9 +160,7 @@ def apply_input(
             command = message.command
             if isinstance(command, _QUERIES):
                 return Answer(command.request_id, answer(engine.state, command))
-            engine.expire_requests(command.ts)
-            fresh = not engine.remembers(command.request_id)
-            outcome = engine.apply(command)
+            outcome, fresh = engine.execute(command)
             if message.view:
                 view = view_after(engine.state, command, outcome)
                 answers.append(encode(Answer(command.request_id, view, outcome=outcome)))

@@ -76,6 +76,11 @@ return 1
 )
 
 
+def lease_key(prefix: str) -> str:
+    """The lease's key: ``epoch:consumer`` of its holder, with the time it has left to live."""
+    return f"{prefix}engine:lease"
+
+
 class LeaseLost(Exception):  # noqa: N818 - it names what happened, as ``CannotRecover`` does
     """Another engine holds the lease now: this one must not write another thing."""
 
@@ -87,9 +92,14 @@ class Lease:
         self.redis = redis
         self.consumer = consumer
         self.ttl_ms = ttl_ms
-        self.keys = [f"{prefix}engine:lease", f"{prefix}engine:epoch"]
+        self.keys = [lease_key(prefix), f"{prefix}engine:epoch"]
+        # How often the holder renews (and a standby tries to take it): well within the TTL.
+        self.renew_s = ttl_ms / 3000
         self.value = ""  # ``epoch:consumer`` while we hold it
         self.epoch: int | None = None
+        # The ``ARGV`` head every fenced script starts with; kept with ``value`` and ``epoch``
+        # (``_hold``), since every batch the engine writes sends it.
+        self.fence = self._fence()
         self.lost = asyncio.Event()
         self.halted = asyncio.Event()  # set when the holder stops serving: renew no more
         self._acquire = redis.register_script(_ACQUIRE)
@@ -98,27 +108,24 @@ class Lease:
         self._trim = redis.register_script(_TRIM)
 
     @property
-    def renew_s(self) -> float:
-        """How often the holder renews (and a standby tries to take it): well within the TTL."""
-        return self.ttl_ms / 3000
-
-    @property
     def held(self) -> bool:
         """Whether we hold the lease, as far as this process knows (Redis has the last word)."""
         return bool(self.value) and not self.lost.is_set()
 
-    @property
-    def fence(self) -> list[str]:
-        """The ``ARGV`` head every fenced script starts with."""
+    def _fence(self) -> list[str]:
         return [self.value, str(self.epoch or ""), str(self.ttl_ms)]
+
+    def _hold(self, value: str) -> None:
+        self.value = value
+        self.epoch = int(value.partition(":")[0]) if value else None
+        self.fence = self._fence()
 
     async def acquire(self) -> bool:
         """Take the lease if it is free (or still ours); whether we hold it now."""
         value = await self._acquire(keys=self.keys, args=[*self.fence, self.consumer])
         if value is None:
             return False
-        self.value = value.decode()
-        self.epoch = int(self.value.partition(":")[0])
+        self._hold(value.decode())
         self.lost.clear()
         self.halted.clear()
         return True
@@ -171,4 +178,4 @@ class Lease:
         """Give the lease up (a clean stop), so a standby takes over without waiting."""
         if self.value:
             await self._release(keys=self.keys, args=self.fence)
-            self.value, self.epoch = "", None
+            self._hold("")

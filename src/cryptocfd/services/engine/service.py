@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.clock import WALL, Clock
-from cryptocfd.services.engine.batch import Writer, apply_batch, read_inputs
+from cryptocfd.services.engine.batch import Writer, serve_batch
 from cryptocfd.services.engine.groups import claim_pending, ensure_groups
 from cryptocfd.services.engine.lease import Lease, LeaseLost
 from cryptocfd.services.engine.recovery import CannotRecover, replay_log, restore_newest
@@ -176,14 +176,15 @@ class EngineService:
 
     async def _read_and_apply(self, position: str, block_ms: int | None = 100) -> None:
         while True:
-            inputs = await read_inputs(self.redis, self.streams, self.consumer, position, block_ms)
-            count = sum(len(items) for _stream, items in inputs)
-            if count:
-                async with self._batch:
-                    written, last = await apply_batch(self.writer, self.engine, inputs)
-                    if last is not None:
-                        self.last_record_id = last
-                        self.snapshots.records_since += written
+            # Held across the read too: a snapshot taken between applying a batch and learning
+            # its records' ids would be ahead of ``last_record_id`` and replay them twice.
+            async with self._batch:
+                count, written, last = await serve_batch(
+                    self.writer, self.engine, self.consumer, position, block_ms
+                )
+                if last is not None:
+                    self.last_record_id = last
+                    self.snapshots.records_since += written
             if position != "0" or count == 0:
                 return
 

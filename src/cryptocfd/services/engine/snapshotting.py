@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.core.clock import WALL, Clock
-from cryptocfd.services.snapshots import SnapshotStore, new_header
+from cryptocfd.services.snapshots import SnapshotClash, SnapshotStore, new_header
 from cryptocfd.services.trimming import Trim, trim_streams
 from cryptocfd.trading.engine import Engine
 
@@ -81,9 +81,14 @@ class Snapshotter:
         self._started()
 
     def write_now(self, engine: Engine, last_record_id: str) -> None:
-        """Write a snapshot in-line, pausing the engine (at a clean stop, and in tests)."""
+        """Write a snapshot in-line, pausing the engine (at a clean stop, and in tests); under
+        the next free number if another engine took this one (``SnapshotClash``)."""
         self.sequence += 1
-        self.write(engine, last_record_id)
+        try:
+            self.write(engine, last_record_id)
+        except SnapshotClash:
+            self.sequence = self.store.newest_sequence() + 1
+            self.write(engine, last_record_id)
         self._started()
 
     def write(self, engine: Engine, last_record_id: str) -> None:
@@ -107,6 +112,8 @@ class Snapshotter:
             self.stats.taken += 1
             return True
         log.error("the snapshot child exited with status %s", status)
+        # Another engine may have taken its number (``SnapshotClash``): go on after theirs.
+        self.sequence = max(self.sequence, self.store.newest_sequence())
         return False
 
     async def wait(self) -> None:

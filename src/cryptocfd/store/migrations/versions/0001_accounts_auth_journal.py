@@ -9,7 +9,7 @@ Revises:
 
 from __future__ import annotations
 
-from alembic import op
+from cryptocfd.store.migrations.steps import run_each
 
 revision = "0001"
 down_revision = None
@@ -151,18 +151,11 @@ DROP TABLE ledger_entries, closed_trades, orders, journal_records, email_outbox,
 """
 
 
-def _each(script: str) -> None:
-    # asyncpg prepares every statement, and a prepared statement holds only one command.
-    for statement in script.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
-
-
 def upgrade() -> None:
     """Create the tables."""
-    _each(UPGRADE)
+    run_each(UPGRADE)
 
 
 def downgrade() -> None:
     """Drop them."""
-    _each(DOWNGRADE)
+    run_each(DOWNGRADE)

@@ -7,7 +7,7 @@ Revises: 0001
 
 from __future__ import annotations
 
-from alembic import op
+from cryptocfd.store.migrations.steps import run_each
 
 revision = "0002"
 down_revision = "0001"
@@ -35,18 +35,11 @@ ALTER TABLE orders DROP COLUMN liquidation_price
 """
 
 
-def _each(script: str) -> None:
-    # asyncpg prepares every statement, and a prepared statement holds only one command.
-    for statement in script.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
-
-
 def upgrade() -> None:
     """Add the columns and indexes."""
-    _each(UPGRADE)
+    run_each(UPGRADE)
 
 
 def downgrade() -> None:
     """Remove them."""
-    _each(DOWNGRADE)
+    run_each(DOWNGRADE)

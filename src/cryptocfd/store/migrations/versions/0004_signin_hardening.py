@@ -9,7 +9,7 @@ Revises: 0003
 
 from __future__ import annotations
 
-from alembic import op
+from cryptocfd.store.migrations.steps import run_each
 
 revision = "0004"
 down_revision = "0003"
@@ -37,18 +37,11 @@ ALTER TABLE email_outbox DROP COLUMN sealed_body
 """
 
 
-def _each(script: str) -> None:
-    # asyncpg prepares every statement, and a prepared statement holds only one command.
-    for statement in script.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
-
-
 def upgrade() -> None:
     """Seal the outbox, record requesters, drop the PIN row's lock columns."""
-    _each(UPGRADE)
+    run_each(UPGRADE)
 
 
 def downgrade() -> None:
     """Undo them (sealed bodies are lost)."""
-    _each(DOWNGRADE)
+    run_each(DOWNGRADE)

@@ -1,0 +1,131 @@
+"""The check of a request signed with an API key (``identity.apikeys`` has the rules).
+
+In order: the timestamp inside its window (no lookup for a stale request), the key (from a
+cache of a few seconds, else PostgreSQL), the signature, the client's address against the
+key's allowlist, the route's scope; then one Redis round trip that asks whether the key was
+revoked since it was cached, marks the signature used (a replay within its window is refused,
+never applied) and counts the per-user limit on the routes that count it.
+
+A revoked key is refused at once on every gateway: revoking sets a Redis marker that outlives
+every cache entry, and PostgreSQL says the rest once the entry expires.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from cryptocfd.core.clock import now_utc
+from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.ratelimit import add_hits, check_hits, windowed
+from cryptocfd.gateway.resources import CachedKey, Resources
+from cryptocfd.identity.apikeys import (
+    AHEAD_MS,
+    Scope,
+    SignatureRefused,
+    Signed,
+    check_window,
+    replay_key,
+    signature_matches,
+)
+from cryptocfd.store.api_keys import LiveKey, live_key, mark_used, sealer
+
+CACHE_MS = 5_000  # how long a looked-up key is trusted before PostgreSQL is asked again
+MARK_USED_EVERY_MS = 60_000  # ``last_used_at`` is a minute's precision, not a write a request
+
+
+def revoked_key_marker(resources: Resources, api_key: str) -> str:
+    """The Redis marker that ``api_key`` was revoked (set for longer than any cache holds it)."""
+    return f"{resources.prefix}revoked-key:{api_key}"
+
+
+async def mark_key_revoked(resources: Resources, api_key: str) -> None:
+    """Refuse ``api_key`` on every gateway now, whatever their caches hold."""
+    resources.key_cache.entries.pop(api_key, None)
+    await resources.redis.set(revoked_key_marker(resources, api_key), b"1", px=CACHE_MS * 2)
+
+
+def _refused(status: int, code: str, message: str) -> ApiError:
+    headers = {"WWW-Authenticate": "CFD-HMAC-SHA256"} if status == 401 else {}
+    return ApiError(status, code, message, headers)
+
+
+async def check_signed(
+    resources: Resources,
+    signed: Signed,
+    client_ip: str,
+    scope: Scope | None,
+    *,
+    per_user_limit: bool,
+) -> LiveKey:
+    """The key that signed the request, or the API error that refuses it."""
+    now_ms = resources.clock.now_ms()
+    try:
+        window_ms = check_window(signed, now_ms)
+    except SignatureRefused as refused:
+        raise _refused(401, refused.code, str(refused)) from refused
+    cached = await _cached(resources, signed.api_key, now_ms)
+    if cached is None:
+        raise _refused(401, "UNKNOWN_API_KEY", "no live API key has this X-CFD-API-KEY")
+    key = cached.key
+    if not signature_matches(key.secret, signed):
+        raise _refused(401, "BAD_SIGNATURE", "X-CFD-SIGNATURE does not match the request")
+    if key.ip_allowlist and not _allowed(client_ip, key):
+        raise _refused(403, "IP_NOT_ALLOWED", f"{client_ip} is not on this key's allowlist")
+    if scope is None:
+        raise _refused(403, "API_KEY_NOT_ALLOWED", "this route takes a signed-in session or token")
+    if scope not in key.scopes:
+        raise _refused(403, "SCOPE_REQUIRED", f"this route needs a key with the {scope} scope")
+    await _gate(resources, signed, key, window_ms, now_ms, per_user_limit=per_user_limit)
+    if now_ms - cached.marked_ms >= MARK_USED_EVERY_MS:
+        cached.marked_ms = now_ms
+        await mark_used(resources.pool, key.key_id, now_utc(resources.clock))
+    return key
+
+
+async def _cached(resources: Resources, api_key: str, now_ms: int) -> CachedKey | None:
+    cached = resources.key_cache.entries.get(api_key)
+    if cached is not None and now_ms - cached.loaded_ms < CACHE_MS:
+        return cached
+    key = await live_key(resources.pool, sealer(resources.secret), api_key)
+    if key is None:
+        resources.key_cache.entries.pop(api_key, None)
+        return None
+    marked_ms = -MARK_USED_EVERY_MS if cached is None else cached.marked_ms
+    cached = resources.key_cache.entries[api_key] = CachedKey(key, now_ms, marked_ms)
+    return cached
+
+
+def _allowed(client_ip: str, key: LiveKey) -> bool:
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in key.ip_allowlist)
+
+
+async def _gate(
+    resources: Resources,
+    signed: Signed,
+    key: LiveKey,
+    window_ms: int,
+    now_ms: int,
+    *,
+    per_user_limit: bool,
+) -> None:
+    now_s = now_ms // 1000
+    used = f"{resources.prefix}signature:{replay_key(signed)}"
+    async with resources.redis.pipeline(transaction=False) as pipe:
+        pipe.exists(revoked_key_marker(resources, signed.api_key))
+        pipe.set(used, b"1", nx=True, px=window_ms + AHEAD_MS)  # past its window it is stale
+        if per_user_limit:
+            add_hits(pipe, [windowed(f"{resources.prefix}rl:user:{key.user_id}", now_s)])
+        results = await pipe.execute()
+    if results[0]:
+        resources.key_cache.entries.pop(signed.api_key, None)
+        raise _refused(401, "UNKNOWN_API_KEY", "this API key was revoked")
+    if not results[1]:
+        raise _refused(401, "BAD_SIGNATURE", "this signature was used already: sign each request")
+    if per_user_limit:
+        check_hits([results[2]], [resources.settings.rate_per_user_per_min], now_s)

@@ -1,0 +1,77 @@
+"""The caller's API keys: made, listed and revoked by a signed-in user (a session or a token,
+never an API key: the routes take none)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from cryptocfd.core.clock import now_utc
+from cryptocfd.gateway.auth import Principal
+from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.present import iso
+from cryptocfd.gateway.resources import Resources
+from cryptocfd.gateway.schemas import ApiKeyCreated, ApiKeyOut, ApiKeyRequest, ApiKeysOut
+from cryptocfd.gateway.signed import mark_key_revoked
+from cryptocfd.identity.apikeys import Scope
+from cryptocfd.store.api_keys import (
+    IpNetwork,
+    TooManyKeys,
+    create_key,
+    list_keys,
+    revoke_key,
+    sealer,
+)
+
+
+async def create(resources: Resources, principal: Principal, body: ApiKeyRequest) -> ApiKeyCreated:
+    """A new key for the caller; its secret is in this answer and nowhere else."""
+    scopes = tuple(Scope(name) for name in dict.fromkeys(body.scopes))
+    allowlist = tuple(dict.fromkeys(_network(text) for text in body.ip_allowlist))
+    try:
+        made = await create_key(
+            resources.pool,
+            sealer(resources.secret),
+            principal.user_id,
+            body.label,
+            scopes,
+            allowlist,
+            now_utc(resources.clock),
+        )
+    except TooManyKeys as exc:
+        raise ApiError(409, "TOO_MANY_API_KEYS", str(exc)) from exc
+    return ApiKeyCreated(made.key_id, made.api_key, made.secret)
+
+
+async def listing(resources: Resources, principal: Principal) -> ApiKeysOut:
+    """The caller's live keys, with when each last signed a request (to the minute)."""
+    keys = await list_keys(resources.pool, principal.user_id)
+    return ApiKeysOut(
+        [
+            ApiKeyOut(
+                key_id=key.key_id,
+                api_key=key.api_key,
+                label=key.label,
+                scopes=[scope.value for scope in key.scopes],
+                ip_allowlist=[str(network) for network in key.ip_allowlist],
+                created_at=iso(key.created_at),
+                last_used_at=None if key.last_used_at is None else iso(key.last_used_at),
+            )
+            for key in keys
+        ]
+    )
+
+
+async def revoke(resources: Resources, principal: Principal, key_id: int) -> None:
+    """Revoke the caller's key at once, on every gateway; a 404 for another user's key."""
+    api_key = await revoke_key(resources.pool, principal.user_id, key_id, now_utc(resources.clock))
+    if api_key is None:
+        raise ApiError(404, "API_KEY_NOT_FOUND", f"no live API key {key_id} on this account")
+    await mark_key_revoked(resources, api_key)
+
+
+def _network(text: str) -> IpNetwork:
+    try:
+        return ipaddress.ip_network(text.strip(), strict=True)
+    except ValueError as exc:
+        message = f"ip_allowlist: {text!r} is not an IP address or a network (host bits unset)"
+        raise ApiError(400, "INVALID_REQUEST", message) from exc
