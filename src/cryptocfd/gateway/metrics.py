@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 from redis.exceptions import RedisError
 
+from cryptocfd.bus.backlog import undelivered
 from cryptocfd.bus.streams import CANDLES_GROUP, ENGINE_GROUP, JOURNAL_GROUP, Streams
 
 if TYPE_CHECKING:
@@ -60,17 +61,20 @@ def _text(value: object) -> object:
 
 
 async def groups_of(resources: Resources, stream: str) -> dict[str, dict[str, object]]:
-    """The consumer groups of ``stream`` by name (none when the stream does not exist)."""
+    """The consumer groups of ``stream`` by name (none when the stream does not exist), each
+    ``lag`` counted rather than Redis's, which a restart can leave far too high (bus.backlog)."""
     try:
         groups = await resources.redis.xinfo_groups(stream)
+        for info in groups:
+            info["lag"] = await undelivered(resources.redis, stream, info)
     except RedisError:
         return {}
     return {str(_text(info.get("name"))): info for info in groups}
 
 
 def behind(info: dict[str, object]) -> int:
-    """How many records a group has yet to finish: pending plus undelivered (the latter is
-    unknown to Redis after some deletions; then only the pending count)."""
+    """How many records a group has yet to finish: pending plus undelivered (as ``groups_of``
+    counts it)."""
     pending, lag = info.get("pending"), info.get("lag")
     return _count(pending) + _count(lag)
 

@@ -87,7 +87,9 @@ class Resources:
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings, clock: Clock = WALL) -> AsyncIterator[Resources]:
     """Connect to PostgreSQL, Redis and the engine; close them all at the end."""
-    pool = await create_pool(settings.database_url)
+    # No connection is opened up front: a gateway started while PostgreSQL is down must still
+    # trade (nothing of trading needs the database); what does answers 503 until it is back.
+    pool = await create_pool(settings.database_url, min_size=0)
     # A bounded pool that makes a burst wait for a connection instead of opening thousands
     # (the engine client's reader holds one for its blocking reads).
     # A command that fails on a dead connection is tried once more on a fresh one: after a

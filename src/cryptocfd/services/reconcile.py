@@ -20,6 +20,7 @@ import asyncpg
 import msgspec
 from redis.asyncio import Redis
 
+from cryptocfd.bus.backlog import undelivered
 from cryptocfd.bus.client import EngineClient, EngineUnavailable
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries
@@ -121,7 +122,7 @@ async def journal_lag(redis: Redis, streams: Streams) -> str:
         name = group.get("name", group.get(b"name"))
         if name in {JOURNAL_GROUP, JOURNAL_GROUP.encode()}:
             pending = group.get("pending", group.get(b"pending"))
-            lag = group.get("lag", group.get(b"lag"))
+            lag = await undelivered(redis, streams.records, group)  # not Redis's: bus.backlog
             return f"{pending} records delivered but not booked, {lag} not yet delivered"
     return "there is no journal group: is a worker running?"
 
