@@ -28,6 +28,7 @@ from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.core.clock import WALL
+from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.snapshots import SnapshotHeader, SnapshotStore, parse_key
 from tests.integration.engine_process import EngineProcess
@@ -283,8 +284,8 @@ async def feed_ticks(platform: FaultPlatform) -> None:
             ticks = [
                 Tick(
                     asset,
-                    mid + sway * SPREAD[asset] // 10,
-                    mid + sway * SPREAD[asset] // 10 + SPREAD[asset],
+                    PriceTicks(mid + sway * SPREAD[asset] // 10),
+                    PriceTicks(mid + sway * SPREAD[asset] // 10 + SPREAD[asset]),
                     now,
                 )
                 for asset, mid in MIDS.items()

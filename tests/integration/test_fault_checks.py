@@ -5,7 +5,7 @@ a newer leader's as a fencing failure."""
 from __future__ import annotations
 
 from cryptocfd.bus.messages import Record
-from cryptocfd.core.money import PriceTicks, QtyUnits
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.commands import OrderType, Side
 from cryptocfd.trading.events import Accepted, PositionOpened
 from tests.integration.fault_checks import Verdict, check_log
@@ -14,7 +14,8 @@ from tests.integration.fault_load import Ack, Load
 
 def opened(request_id: str, order_id: int, epoch: int = 1) -> Record:
     event = PositionOpened(
-        order_id, 7, "BTC", Side.LONG, OrderType.MARKET, 1_000, 2, QtyUnits(1), 6_400_000,
+        order_id, 7, "BTC", Side.LONG, OrderType.MARKET, Cents(1_000), 2, QtyUnits(1),
+        PriceTicks(6_400_000),
         PriceTicks(3_300_000),
         None, None, None, 0,
     )  # fmt: skip
