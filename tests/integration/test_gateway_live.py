@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
 import json
 import os
@@ -278,6 +280,49 @@ async def test_ws_when_two_users_trade_each_receives_only_their_own_order_events
     assert event["data"]["margin"] == "10.00"
     assert close_event["data"]["event"] == "position_closed"
     assert close_event["data"]["pnl"] == closed.json()["pnl"]
+
+
+def _ws_auth(api_key: str, secret: str) -> str:
+    """An ``auth`` op signed with an API key over the payload ``ws-auth`` (hmac alone)."""
+    stamp = str(time.time_ns() // 1_000_000)
+    text = (stamp + api_key + "5000").encode() + b"ws-auth"
+    signature = hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
+    fields = {"api_key": api_key, "timestamp": stamp, "recv_window": "5000"}
+    return json.dumps({"op": "auth", **fields, "signature": signature})
+
+
+async def test_ws_when_signed_in_with_an_api_key_streams_orders_until_it_is_revoked(
+    platform: Platform, database_url: str, redis_url: str
+) -> None:
+    token = await _token(platform, database_url)
+    bearer_headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=platform.base_url, headers=bearer_headers) as http:
+        made = await http.post(
+            "/api/v1/account/api-keys", json={"label": "ws bot", "scopes": ["read"]}
+        )
+        key = made.json()
+        await _publish(redis_url, platform, "BTC", 6_400_000, 6_401_000)
+        auth = _ws_auth(key["api_key"], key["secret"])
+        async with connect(_ws_url(platform)) as socket, connect(_ws_url(platform)) as replay:
+            await socket.send(auth)
+            signed_in = await _next(socket, "authenticated")
+            await socket.send(json.dumps({"op": "subscribe", "channels": ["orders"]}))
+            await _next(socket, "subscribed")
+            await replay.send(auth)  # the same signature again: good once
+            replayed = await _next(replay, "error")
+            await replay.send(_ws_auth(key["api_key"], "0" * 64))
+            forged = await _next(replay, "error")
+            order = {"asset": "BTC", "side": "long", "margin": "10", "leverage": 2}
+            opened = (await http.post("/api/v1/trade/create", json=order)).json()
+            event = await _next(socket, "orders")
+            await http.delete(f"/api/v1/account/api-keys/{key['key_id']}")
+            stopped = await _next(socket, "error", timeout_s=5.0)
+
+    assert made.status_code == 201, made.text
+    assert signed_in["type"] == "authenticated"
+    assert replayed["error"]["code"] == forged["error"]["code"] == "UNAUTHENTICATED"
+    assert event["data"]["order_id"] == opened["order_id"]
+    assert stopped["error"]["code"] == "UNAUTHENTICATED"
 
 
 async def test_ws_when_subscribed_to_prices_receives_quotes_as_they_move(

@@ -8,12 +8,18 @@ fresh, then measures per run:
 - ``POST /api/v1/trade/create``: sustained orders/s with ``--connections`` busy connections,
   then p50 and p99 at a constant ``--rate`` per second;
 - ``GET /api/v1/balance``: the same two figures.
+
+With ``--signed`` every request is signed with an API key instead of carrying a bearer token
+(each user makes one; a request is signed as it is sent, since a signature is good once), so
+the two runs side by side give what signing costs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -22,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -91,26 +98,76 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-async def _measure(args: argparse.Namespace, port: int, tokens: list[str]) -> dict[str, float]:
-    host = f"127.0.0.1:{port}"
-    order = json.dumps({"asset": "BTC", "side": "long", "margin": "1.00", "leverage": 100})
+async def _api_keys(base: str, tokens: list[str]) -> list[tuple[str, str]]:
+    """One trade key per signed-in user: ``(api_key, secret)``."""
+    keys = []
+    async with httpx.AsyncClient(base_url=base) as client:
+        for token in tokens:
+            answer = await client.post(
+                "/api/v1/account/api-keys",
+                json={"label": "bench", "scopes": ["read", "trade"]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            answer.raise_for_status()
+            keys.append((answer.json()["api_key"], answer.json()["secret"]))
+    return keys
+
+
+def _signed(key: tuple[str, str], payload: bytes) -> dict[str, str]:
+    api_key, secret = key
+    stamp = str(time.time_ns() // 1_000_000)
+    text = (stamp + api_key + "5000").encode() + payload
+    signature = hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
+    return {
+        "X-CFD-API-KEY": api_key,
+        "X-CFD-TIMESTAMP": stamp,
+        "X-CFD-RECV-WINDOW": "5000",
+        "X-CFD-SIGNATURE": signature,
+    }
+
+
+Requests = Callable[[int], bytes]
+
+
+def _bearer_requests(host: str, tokens: list[str], order: bytes) -> tuple[Requests, Requests]:
     creates = [
-        build(
-            "POST", "/api/v1/trade/create", host, {"Authorization": f"Bearer {t}"}, order.encode()
-        )
+        build("POST", "/api/v1/trade/create", host, {"Authorization": f"Bearer {t}"}, order)
         for t in tokens
     ]
     balances = [
         build("GET", "/api/v1/balance", host, {"Authorization": f"Bearer {t}"}) for t in tokens
     ]
+    return (lambda n: creates[n % len(creates)]), (lambda n: balances[n % len(balances)])
+
+
+def _signed_requests(
+    host: str, keys: list[tuple[str, str]], order: bytes
+) -> tuple[Requests, Requests]:
+    # Users take turns, so one user's requests are a few milliseconds apart: two signed in
+    # the same millisecond with the same body would be one signature, refused the second time.
+    def create(n: int) -> bytes:
+        key = keys[n % len(keys)]
+        return build("POST", "/api/v1/trade/create", host, _signed(key, order), order)
+
+    def balance(n: int) -> bytes:
+        return build("GET", "/api/v1/balance", host, _signed(keys[n % len(keys)], b""))
+
+    return create, balance
+
+
+async def _measure(
+    args: argparse.Namespace, port: int, tokens: list[str], keys: list[tuple[str, str]]
+) -> dict[str, float]:
+    host = f"127.0.0.1:{port}"
+    order = json.dumps({"asset": "BTC", "side": "long", "margin": "1.00", "leverage": 100})
+    if args.signed:
+        creates, balances = _signed_requests(host, keys, order.encode())
+    else:
+        creates, balances = _bearer_requests(host, tokens, order.encode())
     connections = [await Connection.open("127.0.0.1", port) for _ in range(args.connections)]
     figures: dict[str, float] = {}
     try:
-        for name, requests in (("orders", creates), ("balance", balances)):
-
-            def nth(n: int, requests: list[bytes] = requests) -> bytes:
-                return requests[n % len(requests)]
-
+        for name, nth in (("orders", creates), ("balance", balances)):
             ok, statuses = await closed_loop(connections, nth, args.seconds)
             if set(statuses) != {200}:
                 print(f"{name}: statuses {statuses}", file=sys.stderr)
@@ -155,7 +212,8 @@ async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
         try:
             async with running_gateway(env, port, args.workers) as base:
                 tokens = await _sign_in(base, db_url, key, USERS)
-                return [await _measure(args, port, tokens) for _ in range(args.runs)]
+                keys = await _api_keys(base, tokens) if args.signed else []
+                return [await _measure(args, port, tokens, keys) for _ in range(args.runs)]
         finally:
             stop.set()
             await ticker
@@ -173,6 +231,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--signed", action="store_true", help="API-key signatures, not tokens")
     args = parser.parse_args(argv)
     runs = asyncio.run(_bench(args))
     figures = {key: [run[key] for run in runs] for key in runs[0]}
@@ -183,8 +242,9 @@ def main(argv: list[str]) -> int:
         "p99_ms": figures.pop("orders_p99_ms"),
         **figures,
     }
+    how = "signed with API keys" if args.signed else "bearer tokens"
     report(
-        f"http ({args.workers} gateway workers, {args.connections} connections)",
+        f"http ({args.workers} gateway workers, {args.connections} connections, {how})",
         figures,
         {
             "orders_per_s": ">= 3,000",

@@ -30,6 +30,12 @@ class ClientMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     op: Literal["subscribe", "unsubscribe", "auth", "ping"]
     channels: list[str] = msgspec.field(default_factory=list)
     access_token: str | None = None
+    # ``auth`` with an API key instead of a token: the request-signing headers' values, the
+    # signature made over the payload ``ws-auth`` (``identity.apikeys``).
+    api_key: str | None = None
+    timestamp: str | None = None
+    recv_window: str | None = None
+    signature: str | None = None
 
 
 class QuoteOut(msgspec.Struct, frozen=True):

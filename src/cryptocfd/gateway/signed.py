@@ -44,6 +44,16 @@ async def mark_key_revoked(resources: Resources, api_key: str) -> None:
     await resources.redis.set(revoked_key_marker(resources, api_key), b"1", px=CACHE_MS * 2)
 
 
+async def still_live(resources: Resources, api_key: str) -> bool:
+    """Whether ``api_key`` is still live: not revoked (the marker, then PostgreSQL once its
+    cache entry is old). A websocket signed in with a key asks this again while it is open,
+    since its one signature cannot be checked twice."""
+    if await resources.redis.exists(revoked_key_marker(resources, api_key)):
+        resources.key_cache.entries.pop(api_key, None)
+        return False
+    return await _cached(resources, api_key, resources.clock.now_ms()) is not None
+
+
 def _refused(status: int, code: str, message: str) -> ApiError:
     headers = {"WWW-Authenticate": "CFD-HMAC-SHA256"} if status == 401 else {}
     return ApiError(status, code, message, headers)

@@ -2,17 +2,20 @@
 
 Client messages (``gateway/live_schemas.py`` has them and every frame sent back):
 ``{"op": "subscribe", "channels": ["prices", "orders"]}``,
-``{"op": "unsubscribe", "channels": [...]}``, ``{"op": "auth", "access_token": "..."}`` and
-``{"op": "ping"}``. A browser may sign in with its session cookie instead, from the page's own
-origin only (another site's page would otherwise read the user's orders). A malformed message
-gets an error frame; the connection stays open.
+``{"op": "unsubscribe", "channels": [...]}``, ``{"op": "auth", "access_token": "..."}`` (or
+``{"op": "auth", "api_key", "timestamp", "recv_window", "signature"}``, signed as a request is
+with the payload ``ws-auth``, for a key with the ``read`` scope) and ``{"op": "ping"}``. A
+browser may sign in with its session cookie instead, from the page's own origin only (another
+site's page would otherwise read the user's orders). A malformed message gets an error frame;
+the connection stays open.
 
 Every ``ws_heartbeat_s`` (4 s) the socket gets a ``{"type": "heartbeat", "ts": ...}`` frame,
 whatever else it gets: a client that hears nothing for longer knows the socket is dead.
 
 A sign-in is checked again every ``ws_recheck_s`` while the socket is open: once its session
 ends or its token family is revoked (a logout) or its access token expires, the ``orders``
-channel stops and the client gets an ``UNAUTHENTICATED`` error frame; prices go on.
+channel stops and the client gets an ``UNAUTHENTICATED`` error frame; prices go on. A socket
+signed in with an API key is stopped the same way once the key is revoked.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from cryptocfd.gateway.frames import frame_writer
 from cryptocfd.gateway.live import Subscriber
 from cryptocfd.gateway.live_schemas import (
     AuthenticatedFrame,
+    ClientMessage,
     ErrorFrame,
     HeartbeatFrame,
     PongFrame,
@@ -46,11 +50,14 @@ from cryptocfd.gateway.live_schemas import (
     encode_frame,
 )
 from cryptocfd.gateway.resources import Resources
+from cryptocfd.gateway.signed import still_live
+from cryptocfd.identity.apikeys import Scope, Signed
 from cryptocfd.market.candles import INTERVALS
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 4_096
+WS_AUTH_PAYLOAD = b"ws-auth"  # what an API key signs to sign a socket in
 TOO_SLOW = 1008  # policy violation: the client does not read fast enough
 
 
@@ -68,11 +75,20 @@ def _same_origin(resources: Resources, socket: WebSocket[Any, Any, Any]) -> bool
 
 
 @dataclass(frozen=True)
+class KeySignIn:
+    """A socket signed in with an API key: its one signature was checked at the ``auth``;
+    after that the key must stay live (``signed.still_live``)."""
+
+    api_key: str
+
+
+@dataclass(frozen=True)
 class SignIn:
-    """Who a socket is signed in as, and what proves it: a session or an access token."""
+    """Who a socket is signed in as, and what proves it: a session, an access token, or an
+    API key."""
 
     user_id: int
-    credential: Credential
+    credential: Credential | KeySignIn
 
 
 @dataclass
@@ -87,10 +103,33 @@ async def _sign_in(resources: Resources, credential: Credential) -> SignIn | Non
     """Who ``credential`` proves, checked as every HTTP request is (``auth.authenticate``);
     ``None`` when it does not (any more)."""
     try:
-        principal = await authenticate(resources, credential)
+        principal = await authenticate(resources, credential, scope=Scope.READ)
     except ApiError:
         return None
+    if isinstance(credential, Signed):  # checked once; from now on, only that it stays live
+        return SignIn(principal.user_id, KeySignIn(credential.api_key))
     return SignIn(principal.user_id, credential)
+
+
+def _auth_credential(message: ClientMessage, socket: WebSocket[Any, Any, Any]) -> Credential:
+    if message.api_key is None:
+        return Bearer(message.access_token or "")
+    client = socket.scope.get("client")
+    return Signed(
+        api_key=message.api_key,
+        timestamp=message.timestamp or "",
+        recv_window=message.recv_window,
+        signature=message.signature or "",
+        payload=WS_AUTH_PAYLOAD,
+        client_ip=client[0] if client else "",
+    )
+
+
+async def _holds(resources: Resources, credential: Credential | KeySignIn) -> bool:
+    """Whether a socket's sign-in still holds: its session or token, or its key still live."""
+    if isinstance(credential, KeySignIn):
+        return await still_live(resources, credential.api_key)
+    return await _sign_in(resources, credential) is not None
 
 
 async def _cookie_sign_in(resources: Resources, socket: WebSocket[Any, Any, Any]) -> SignIn | None:
@@ -108,11 +147,11 @@ async def _recheck_sign_in(resources: Resources, connection: Connection) -> None
         if sign_in is None:
             continue
         try:
-            holds = await _sign_in(resources, sign_in.credential) is not None
+            holds = await _holds(resources, sign_in.credential)
         except (RedisError, asyncpg.PostgresError, OSError):
             log.warning("could not recheck a websocket's sign-in; trying again", exc_info=True)
             continue
-        if not holds and connection.sign_in is sign_in:
+        if not holds and connection.sign_in is sign_in:  # still the sign-in we checked
             connection.sign_in = None
             subscriber = connection.subscriber
             subscriber.account_id = None
@@ -136,7 +175,9 @@ def _valid_channel(resources: Resources, channel: str) -> bool:
     return kind == "candles" and asset in resources.assets and interval in INTERVALS
 
 
-async def _handle(resources: Resources, connection: Connection, raw: str | bytes) -> bytes | None:
+async def _handle(
+    resources: Resources, connection: Connection, raw: str | bytes, socket: WebSocket[Any, Any, Any]
+) -> bytes | None:
     """Apply one client message; the reply to send, if any."""
     subscriber = connection.subscriber
     if len(raw) > MAX_MESSAGE_BYTES:
@@ -148,9 +189,9 @@ async def _handle(resources: Resources, connection: Connection, raw: str | bytes
     if message.op == "ping":
         return encode_frame(PongFrame())
     if message.op == "auth":
-        sign_in = await _sign_in(resources, Bearer(message.access_token or ""))
+        sign_in = await _sign_in(resources, _auth_credential(message, socket))
         if sign_in is None:
-            return _error("UNAUTHENTICATED", "access token invalid, expired or revoked")
+            return _error("UNAUTHENTICATED", "access token or API key signature does not hold")
         if sign_in.user_id != subscriber.account_id:
             resources.live.unsubscribe(subscriber, ["orders"])  # another user's, if any
         connection.sign_in = sign_in
@@ -206,7 +247,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any], resources: ResourcesDep)
             if not isinstance(text, str):
                 reply: bytes | None = _error("INVALID_MESSAGE", "send JSON text frames")
             else:
-                reply = await _handle(resources, connection, text)
+                reply = await _handle(resources, connection, text, socket)
             if reply is not None:
                 subscriber.push_event(reply)  # bounded like events: a flood gets dropped
     except WebSocketDisconnect:
