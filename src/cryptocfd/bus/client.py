@@ -74,12 +74,26 @@ class EngineClient:
         self.listeners: list[Callable[[Record], None]] = []
 
     async def start(self) -> None:
-        """Begin following the records and answers streams from their current ends."""
+        """Begin following the records and answers streams from their current ends.
+
+        With Redis away it starts anyway and the reader finds the ends once Redis is back: a
+        gateway started in an outage serves what needs no engine and answers trading 503
+        until then, instead of exiting. (No command can have been answered meanwhile: none
+        could be sent.)
+        """
+        try:
+            last_ids: dict[str, bytes] | None = await self._ends()
+        except RedisError as exc:
+            log.warning("Redis is away (%s); following the engine once it is back", exc)
+            last_ids = None
+        self._reader = asyncio.create_task(self._read(last_ids), name="engine-client-reader")
+
+    async def _ends(self) -> dict[str, bytes]:
         last_ids: dict[str, bytes] = {}
         for stream in (self._streams.records, self._streams.views):
             newest = entries(await self._redis.xrevrange(stream, count=1))
             last_ids[stream] = newest[0][0] if newest else b"0-0"
-        self._reader = asyncio.create_task(self._read(last_ids), name="engine-client-reader")
+        return last_ids
 
     async def close(self) -> None:
         """Stop reading; waiting requests fail with ``EngineUnavailable``.
@@ -166,10 +180,12 @@ class EngineClient:
                 log.exception("could not send %d commands to the engine", len(batch))
                 return  # the senders time out with EngineUnavailable and may retry
 
-    async def _read(self, last_ids: dict[str, bytes]) -> None:
+    async def _read(self, last_ids: dict[str, bytes] | None) -> None:
         records = self._streams.records
         while not self._closing:
             try:
+                if last_ids is None:
+                    last_ids = await self._ends()
                 answer = stream_entries(
                     await self._redis.xread(last_ids, count=1000, block=READ_BLOCK_MS)  # type: ignore[arg-type]
                 )

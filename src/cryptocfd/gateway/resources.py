@@ -13,6 +13,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.messages import FIELD, decode_record
@@ -133,8 +134,12 @@ async def open_resources(settings: Settings, clock: Clock = WALL) -> AsyncIterat
 
 async def seed_quotes(redis: Redis, streams: Streams, live: LiveHub, records: int = 5_000) -> None:
     """Fill the hub's newest quotes from the log's recent records, so ``/prices/latest``
-    answers from the start instead of after the next tick of every asset."""
-    for _entry_id, fields in reversed(
-        entries(await redis.xrevrange(streams.records, count=records))
-    ):
+    answers from the start instead of after the next tick of every asset (with Redis away,
+    from the first ticks once it is back)."""
+    try:
+        recent = entries(await redis.xrevrange(streams.records, count=records))
+    except RedisError as exc:
+        log.warning("no quotes to start from, Redis is away: %s", exc)
+        return
+    for _entry_id, fields in reversed(recent):
         live.on_record(decode_record(fields[FIELD]))
