@@ -200,7 +200,7 @@ async def test_binance_source_when_quotes_stop_marks_assets_stale_until_they_ret
         async with aclosing(feed.ticks()) as ticks:
             await take(ticks, 1)
             assert feed.stale_assets() == {"ETH"}
-            clock.advance(0.5)  # past BTC's 400 ms staleness limit
+            clock.advance(500)  # past BTC's 400 ms staleness limit
             assert feed.stale_assets() == {"BTC", "ETH"}
             gate.set()
             await take(ticks, 1)

@@ -2,7 +2,8 @@
 
 Pure code never reads a clock (commands and ticks carry their times); the processes around it
 do, and they take a ``Clock`` instead of calling ``time`` themselves. ``WALL`` is the real one;
-``ManualClock`` stands still until a test moves it.
+``ManualClock`` stands still until a test moves it. Both readings are integers (milliseconds of
+wall time, nanoseconds of monotonic time): no float stands in the core, elapsed time included.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ class Clock(Protocol):
         """Unix time in milliseconds."""
         ...
 
-    def monotonic(self) -> float:
-        """Seconds from an arbitrary start that never goes backwards (for intervals)."""
+    def monotonic_ns(self) -> int:
+        """Nanoseconds from an arbitrary start that never go backwards (for intervals)."""
         ...
 
 
@@ -39,9 +40,9 @@ class WallClock:
         """Unix time in milliseconds."""
         return time.time_ns() // 1_000_000
 
-    def monotonic(self) -> float:
-        """``time.monotonic()``."""
-        return time.monotonic()
+    def monotonic_ns(self) -> int:
+        """``time.monotonic_ns()``."""
+        return time.monotonic_ns()
 
 
 WALL: Clock = WallClock()
@@ -52,19 +53,19 @@ class ManualClock:
 
     def __init__(self, now_ms: int = 1_767_225_600_000) -> None:  # 2026-01-01T00:00:00Z
         self._now_ms = now_ms
-        self._monotonic = 0.0
+        self._monotonic_ns = 0
 
     def now_ms(self) -> int:
         """The time it was set to."""
         return self._now_ms
 
-    def monotonic(self) -> float:
-        """Seconds advanced since it was made."""
-        return self._monotonic
+    def monotonic_ns(self) -> int:
+        """Nanoseconds advanced since it was made."""
+        return self._monotonic_ns
 
-    def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds`` (never backwards)."""
-        if seconds < 0:
+    def advance(self, ms: int) -> None:
+        """Move time forward by ``ms`` milliseconds (never backwards)."""
+        if ms < 0:
             raise ValueError("a clock does not go backwards")
-        self._monotonic += seconds
-        self._now_ms += round(seconds * 1000)
+        self._monotonic_ns += ms * 1_000_000
+        self._now_ms += ms

@@ -97,11 +97,11 @@ class Supervisor:
     async def _keep_running(self, child: Child) -> None:
         backoff = self.policy.first_backoff_s
         while not self.stopping.is_set():
-            started = self.clock.monotonic()
+            started = self.clock.monotonic_ns()
             code = await self._run(child)
             if code is None:
                 return
-            if self.clock.monotonic() - started >= self.policy.fast_run_s:
+            if self.clock.monotonic_ns() - started >= round(self.policy.fast_run_s * 1e9):
                 backoff = self.policy.first_backoff_s
             self.say(child.name, f"exited with code {code}; restarting in {backoff:.3g} s")
             state = self.states[child.name]

@@ -21,7 +21,7 @@ def test_due_when_nothing_was_written_is_false_however_long_ago(tmp_path: Path) 
     clock = ManualClock()
     snapshots = snapshotter(tmp_path, clock)
 
-    clock.advance(3_600)
+    clock.advance(3_600_000)
 
     assert not snapshots.due()
 
@@ -30,9 +30,9 @@ def test_due_when_records_were_written_waits_for_the_interval_or_the_count(tmp_p
     clock = ManualClock()
     snapshots = snapshotter(tmp_path, clock)
     snapshots.records_since = 1
-    clock.advance(59.9)
+    clock.advance(59_900)
     early = snapshots.due()
-    clock.advance(0.1)
+    clock.advance(100)
     on_time = snapshots.due()
     snapshots.write_now(Engine(), "5-0")
     after_writing = snapshots.due()

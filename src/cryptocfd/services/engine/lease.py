@@ -94,7 +94,8 @@ class Lease:
         self.ttl_ms = ttl_ms
         self.keys = [lease_key(prefix), f"{prefix}engine:epoch"]
         # How often the holder renews (and a standby tries to take it): well within the TTL.
-        self.renew_s = ttl_ms / 3000
+        self.renew_s = ttl_ms / 3000  # for asyncio's waits, which take seconds
+        self.renew_ns = ttl_ms * 1_000_000 // 3
         self.value = ""  # ``epoch:consumer`` while we hold it
         self.epoch: int | None = None
         # The ``ARGV`` head every fenced script starts with; kept with ``value`` and ``epoch``

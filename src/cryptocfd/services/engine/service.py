@@ -152,15 +152,15 @@ class EngineService:
         await self._read_and_apply("0")  # entries delivered to the leader before a crash
         warm = False
         snapshots = self.snapshots
-        swept = self.clock.monotonic()
+        swept = self.clock.monotonic_ns()
         while not self.stopping.is_set():
             if self.lease.lost.is_set():
                 raise LeaseLost(self.lease.value)
             await self._read_and_apply(">", block_ms=100 if warm else None)
-            if self.clock.monotonic() - swept >= self.lease.renew_s:
+            if self.clock.monotonic_ns() - swept >= self.lease.renew_ns:
                 # An old leader, fenced out, may have read inputs it can no longer write:
                 # they wait pending in the group, so claim them and read them again.
-                swept = self.clock.monotonic()
+                swept = self.clock.monotonic_ns()
                 await claim_pending(self.redis, self.streams, self.consumer)
                 await self._read_and_apply("0")
             if not warm:

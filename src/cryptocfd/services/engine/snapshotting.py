@@ -50,7 +50,8 @@ class Snapshotter:
         self.clock = clock
         self.sequence = 0  # the last snapshot file's number
         self.records_since = 0
-        self.last_at = clock.monotonic()
+        self.every_ns = round(cadence.seconds * 1_000_000_000)  # the setting is in seconds
+        self.last_at = clock.monotonic_ns()
         self.child: int | None = None
         self.stats = SnapshotStats()
 
@@ -59,8 +60,8 @@ class Snapshotter:
         enough ago, and no child is still writing one."""
         if self.child is not None or self.records_since == 0:
             return False
-        elapsed = self.clock.monotonic() - self.last_at
-        return self.records_since >= self.cadence.records or elapsed >= self.cadence.seconds
+        elapsed = self.clock.monotonic_ns() - self.last_at
+        return self.records_since >= self.cadence.records or elapsed >= self.every_ns
 
     def fork(self, engine: Engine, last_record_id: str) -> None:
         """Fork; the child writes the snapshot of this instant while the parent serves on."""
@@ -98,7 +99,7 @@ class Snapshotter:
 
     def _started(self) -> None:
         self.records_since = 0
-        self.last_at = self.clock.monotonic()
+        self.last_at = self.clock.monotonic_ns()
 
     def reap(self) -> bool:
         """Collect a finished snapshot child; true when it wrote its snapshot."""

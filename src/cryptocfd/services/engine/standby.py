@@ -43,10 +43,10 @@ async def follow(
     were applied, and the last one's id."""
     applied = 0
     block_ms = max(1, int(lease.renew_s * 1000))
-    tried = clock.monotonic()
+    tried = clock.monotonic_ns()
     while not stopping.is_set():
-        if clock.monotonic() - tried >= lease.renew_s:  # not once per page while catching up
-            tried = clock.monotonic()
+        if clock.monotonic_ns() - tried >= lease.renew_ns:  # not once a page while catching up
+            tried = clock.monotonic_ns()
             if await lease.acquire():
                 break
         reply = await redis.xread({streams.records: after}, count=FOLLOW_PAGE, block=block_ms)
@@ -55,5 +55,5 @@ async def follow(
                 replay_record(engine, decode_record(fields[FIELD]))
                 after = entry_id.decode()
                 applied += 1
-        await status.following(after, engine, lease.renew_s)
+        await status.following(after, engine, lease.renew_ns)
     return applied, after

@@ -43,7 +43,7 @@ class Status:
         self.clock = clock
         self.publish_hash = publish_hash  # a full pass over the state: for checks, off by default
         self._hashed_at: str | None = None
-        self._last_at = -1e9
+        self._last_at: int | None = None  # monotonic ns of the last report
 
     async def leading(self, epoch: int | None) -> None:
         """This engine has just taken the lease."""
@@ -56,11 +56,11 @@ class Status:
         if await self.redis.hget(self.key, "standby") == self.name.encode():  # it was ours
             await self.redis.hdel(self.key, *STANDBY_FIELDS)
 
-    async def following(self, after: str, engine: Engine, every_s: float) -> None:
-        """Where this standby is, at most every ``every_s``; with its state hash when caught up
-        and asked to."""
-        now = self.clock.monotonic()
-        if now - self._last_at < every_s:
+    async def following(self, after: str, engine: Engine, every_ns: int) -> None:
+        """Where this standby is, at most every ``every_ns``; with its state hash when caught
+        up and asked to."""
+        now = self.clock.monotonic_ns()
+        if self._last_at is not None and now - self._last_at < every_ns:
             return
         self._last_at = now
         page = await self.redis.xrange(self.streams.records, min=f"({after}", count=LAG_CAP)
