@@ -143,14 +143,18 @@ def _bearer_requests(host: str, tokens: list[str], order: bytes) -> tuple[Reques
 def _signed_requests(
     host: str, keys: list[tuple[str, str]], order: bytes
 ) -> tuple[Requests, Requests]:
-    # Users take turns, so one user's requests are a few milliseconds apart: two signed in
-    # the same millisecond with the same body would be one signature, refused the second time.
+    # Two requests of one user signed in the same millisecond with the same payload would be
+    # one signature, refused the second time: users take turns, and each request's payload
+    # differs from its neighbours' (spaces in the JSON; an ignored query parameter).
     def create(n: int) -> bytes:
         key = keys[n % len(keys)]
-        return build("POST", "/api/v1/trade/create", host, _signed(key, order), order)
+        body = b"{" + b" " * (n // len(keys) % 64) + order[1:]
+        return build("POST", "/api/v1/trade/create", host, _signed(key, body), body)
 
     def balance(n: int) -> bytes:
-        return build("GET", "/api/v1/balance", host, _signed(keys[n % len(keys)], b""))
+        query = f"n={n}".encode()
+        headers = _signed(keys[n % len(keys)], query)
+        return build("GET", f"/api/v1/balance?{query.decode()}", host, headers)
 
     return create, balance
 
