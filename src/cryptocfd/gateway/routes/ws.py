@@ -189,14 +189,7 @@ async def _handle(
     if message.op == "ping":
         return encode_frame(PongFrame())
     if message.op == "auth":
-        sign_in = await _sign_in(resources, _auth_credential(message, socket))
-        if sign_in is None:
-            return _error("UNAUTHENTICATED", "access token or API key signature does not hold")
-        if sign_in.user_id != subscriber.account_id:
-            resources.live.unsubscribe(subscriber, ["orders"])  # another user's, if any
-        connection.sign_in = sign_in
-        subscriber.account_id = sign_in.user_id
-        return encode_frame(AuthenticatedFrame(sign_in.user_id))
+        return await _auth(resources, connection, message, socket)
     unknown = [c for c in message.channels if not _valid_channel(resources, c)]
     if unknown:
         return _error("UNKNOWN_CHANNEL", f"no such channel: {', '.join(unknown)}")
@@ -211,6 +204,26 @@ async def _handle(
     else:
         resources.live.unsubscribe(subscriber, message.channels)
     return encode_frame(SubscribedFrame(sorted(subscriber.channels)))
+
+
+async def _auth(
+    resources: Resources,
+    connection: Connection,
+    message: ClientMessage,
+    socket: WebSocket[Any, Any, Any],
+) -> bytes:
+    """Sign the socket in with a token or an API key's signature; the reply."""
+    sign_in = await _sign_in(resources, _auth_credential(message, socket))
+    if sign_in is None and message.api_key is not None:
+        return _error("UNAUTHENTICATED", "the API key's signature does not hold")
+    if sign_in is None:
+        return _error("UNAUTHENTICATED", "access token invalid, expired or revoked")
+    subscriber = connection.subscriber
+    if sign_in.user_id != subscriber.account_id:
+        resources.live.unsubscribe(subscriber, ["orders"])  # another user's, if any
+    connection.sign_in = sign_in
+    subscriber.account_id = sign_in.user_id
+    return encode_frame(AuthenticatedFrame(sign_in.user_id))
 
 
 async def _send_loop(socket: WebSocket[Any, Any, Any], subscriber: Subscriber) -> None:
