@@ -57,6 +57,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     engine_timeout_s: float = 5.0
     ws_recheck_s: float = 15.0  # how often an open websocket checks its sign-in still holds
     ws_heartbeat_s: float = 4.0  # a heartbeat frame this often: a bot sees a silent socket
+    # The order events each gateway holds for ``resume`` (gateway/order_window.py): in all,
+    # and of one account; older ones are answered RESYNC.
+    ws_resume_frames: int = 100_000
+    ws_resume_per_account: int = 1_000
     access_log: bool = True  # one JSON line per HTTP request
     # Limits at the socket, per gateway process (gateway/sockets.py).
     header_timeout_s: float = 10.0  # a request's headers must be in within this
@@ -118,6 +122,11 @@ def _check_trusted_proxies(proxies: tuple[str, ...]) -> None:
             raise SettingsError(f"CRYPTOCFD_TRUSTED_PROXIES: not an IP or CIDR: {proxy!r}") from exc
 
 
+def _check_resume_window(settings: Settings) -> None:
+    if min(settings.ws_resume_frames, settings.ws_resume_per_account) < 1:
+        raise SettingsError("the websocket's resume window must hold at least one event")
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``environ`` (the process environment by default)."""
     env = os.environ if environ is None else environ
@@ -147,6 +156,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CRYPTOCFD_ENGINE_TIMEOUT_S": "engine_timeout_s",
         "CRYPTOCFD_WS_RECHECK_S": "ws_recheck_s",
         "CRYPTOCFD_WS_HEARTBEAT_S": "ws_heartbeat_s",
+        "CRYPTOCFD_WS_RESUME_FRAMES": "ws_resume_frames",
+        "CRYPTOCFD_WS_RESUME_PER_ACCOUNT": "ws_resume_per_account",
         "CRYPTOCFD_ACCESS_LOG": "access_log",
         "CRYPTOCFD_METRICS_TOKEN": "metrics_token",
         "CRYPTOCFD_HEADER_TIMEOUT_S": "header_timeout_s",
@@ -195,6 +206,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         < 1
     ):
         raise SettingsError("socket limits must be positive")
+    _check_resume_window(settings)
     _check_trusted_proxies(settings.trusted_proxy_list)
     if settings.engine_lease_ttl_ms < MIN_LEASE_TTL_MS:
         # Renewed every third of it: much shorter and a scheduling hiccup costs the lease.

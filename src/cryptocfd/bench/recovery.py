@@ -70,7 +70,14 @@ def main(argv: list[str]) -> int:
                     streams.records,
                     {
                         FIELD: encode(
-                            Record("command", command.request_id, command.ts, outcome, applied=True)
+                            Record(
+                                "command",
+                                command.request_id,
+                                command.ts,
+                                outcome,
+                                applied=True,
+                                seqs=engine.order_seqs(outcome),
+                            )
                         )
                     },
                 )

@@ -68,7 +68,11 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
     (the first outcome, sent again) and for an input it could not read: recovery replays the
     events of applied records, remembers applied commands' request ids, and lets every command
     record move the dedupe window on, exactly as live processing did. ``epoch`` is the
-    writing leader's lease epoch: the last field, so records written before it still decode.
+    writing leader's lease epoch. ``seqs`` numbers the outcome's events on their accounts'
+    ``orders`` channels: one per event, the account's ``seq`` just after it (0 for an event
+    that is not an order event), or ``None`` when no event is one (a plain tick), the record
+    is not applied (a repeat's events were numbered when first applied), or it was written
+    before seqs. New fields go last, with defaults, so records written before them decode.
     """
 
     kind: Literal["command", "tick", "invalid"]
@@ -79,6 +83,7 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
     v: int = VERSION
     fingerprint: int | None = None  # the command's, remembered with its outcome on replay
     epoch: int | None = None  # the lease epoch of the engine that wrote it (None before leases)
+    seqs: tuple[int, ...] | None = None  # see above
 
 
 _command_decoder = msgspec.msgpack.Decoder(CommandMessage)

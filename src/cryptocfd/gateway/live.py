@@ -14,6 +14,11 @@ then written straight to every subscriber that has nothing waiting (``gateway/fr
 Slow clients never slow the others: a client whose connection cannot take more gets its prices
 conflated (the newest quote of each asset replaces an unsent one) and sent by its own task, and
 a client whose order events pile up past a bound is dropped.
+
+Order events carry the engine's number for them (``Record.seqs``), so every gateway numbers
+them alike. The hub holds the recent ones (``gateway/order_window.py``) for ``resume``
+(``gateway/resume.py``), and each subscriber's stream of them stays consecutive: one it has is
+not sent again, and a gap (records this gateway missed) is announced by a ``resync`` frame.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from cryptocfd.bus.messages import Record
 from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import format_cents
 from cryptocfd.core.tick import Tick
+from cryptocfd.gateway.errors import ErrorDetail
 from cryptocfd.gateway.frames import WriteFrame, text_frame
 from cryptocfd.gateway.live_schemas import (
     ENCODER,
@@ -44,8 +50,10 @@ from cryptocfd.gateway.live_schemas import (
     PositionOpenedOut,
     PricesFrame,
     QuoteOut,
+    ResyncFrame,
     encode_frame,
 )
+from cryptocfd.gateway.order_window import OrderWindow
 from cryptocfd.gateway.present import iso_ms, price, quantity
 from cryptocfd.market.candles import (
     INTERVALS,
@@ -55,9 +63,11 @@ from cryptocfd.market.candles import (
     bucket_start,
 )
 from cryptocfd.trading.events import (
+    ORDER_EVENTS,
     Accepted,
     Event,
     OrderCancelled,
+    OrderEvent,
     OrderExpired,
     OrderPlaced,
     OrderRejected,
@@ -101,6 +111,42 @@ class Subscriber:
         self.wake = asyncio.Event()
         self.sending = False  # its own task is sending (perhaps waiting for the client)
         self.too_slow = False
+        # Its ``orders`` stream: every event numbered after ``orders_from`` up to
+        # ``orders_seq`` was sent (or the client had it); ``None``: no number yet.
+        self.orders_seq: int | None = None
+        self.orders_from: int | None = None
+        self.resuming = False  # a ``resume`` waits for events the hub has yet to bring
+        self.orders_moved = asyncio.Event()  # set whenever ``orders_seq`` moves on
+
+    def start_orders(self, seq: int | None) -> None:
+        """Begin (or begin again) the ``orders`` stream after number ``seq`` (``None``: at
+        the first event to come)."""
+        self.orders_seq = self.orders_from = seq
+        self.resuming = False
+
+    def resync(self, message: str) -> None:
+        """Tell the client its ``orders`` stream has a hole: reload by REST."""
+        self.resuming = False
+        frame = ResyncFrame(ErrorDetail("RESYNC", message), self.orders_seq)
+        self.push_event(encode_frame(frame))
+        self.orders_moved.set()
+
+    def push_order(self, seq: int | None, message: bytes) -> None:
+        """Send order event number ``seq`` unless the client has it; a gap says ``resync``
+        first (while a ``resume`` waits, the gap is its answer)."""
+        last = self.orders_seq
+        if seq is not None and last is not None:
+            if seq <= last:
+                return  # sent already, or the client said it has it
+            if seq != last + 1:
+                self.resync(f"order events {last + 1} to {seq - 1} cannot be replayed here")
+                self.orders_from = seq - 1
+        if seq is not None:
+            if self.orders_from is None:
+                self.orders_from = seq - 1
+            self.orders_seq = seq
+            self.orders_moved.set()
+        self.push_event(message)
 
     def offer(self, key: str, message: Outgoing) -> None:
         """Deliver a conflatable message: written at once when nothing waits before it, else
@@ -227,8 +273,9 @@ def _seen(shown: dict[str, deque[QuoteUpdated]], quote: QuoteUpdated) -> bool:
 class LiveHub:
     """The subscribers of one gateway process and the newest quote of every asset."""
 
-    def __init__(self, assets: dict[str, AssetSpec]) -> None:
+    def __init__(self, assets: dict[str, AssetSpec], window: OrderWindow | None = None) -> None:
         self.assets = assets
+        self.window = OrderWindow() if window is None else window
         self.latest: dict[str, QuoteOut] = {}
         # Quotes only (no accounts): where a tick is checked against the band and marked up.
         self.quoting = State(assets.values())
@@ -254,6 +301,8 @@ class LiveHub:
 
     def unsubscribe(self, subscriber: Subscriber, channels: list[str]) -> None:
         """Stop delivering ``channels`` to ``subscriber``."""
+        if "orders" in channels:
+            subscriber.start_orders(None)
         subscriber.channels.difference_update(channels)
         for channel in channels:
             listening = self.listeners.get(channel)
@@ -280,11 +329,12 @@ class LiveHub:
         """Turn one engine record into messages for whoever listens."""
         if not record.applied or not isinstance(record.outcome, Accepted):
             return
-        for event in record.outcome.events:
+        seqs = record.seqs
+        for index, event in enumerate(record.outcome.events):
             if isinstance(event, QuoteUpdated):
                 self._logged_quote(event)
-            else:
-                self._order(event)
+            elif isinstance(event, ORDER_EVENTS):
+                self._order(event, None if seqs is None else seqs[index])
 
     def _logged_quote(self, event: QuoteUpdated) -> None:
         if _seen(self._from_channel, event):
@@ -323,16 +373,20 @@ class LiveHub:
                 for subscriber in listening:
                     subscriber.offer(channel, candle)
 
-    def _order(self, event: Event) -> None:
-        account_id = getattr(event, "account_id", None)
-        if account_id is None:
-            return
+    def order_frame(self, event: OrderEvent, seq: int | None) -> bytes | None:
+        """An order event as its ``orders`` frame; ``None`` for one of an unknown asset."""
+        data = _order_event(event, self.assets.get(getattr(event, "asset", "")))
+        return None if data is None else encode_frame(OrdersFrame(data, seq))
+
+    def _order(self, event: OrderEvent, seq: int | None) -> None:
+        account_id = event.account_id
+        if seq:
+            self.window.add(account_id, seq, event)
         listeners = [s for s in self.listeners.get("orders", ()) if s.account_id == account_id]
         if not listeners:
             return
-        data = _order_event(event, self.assets.get(getattr(event, "asset", "")))
-        if data is None:
+        message = self.order_frame(event, seq)
+        if message is None:
             return
-        message = encode_frame(OrdersFrame(data))
         for subscriber in listeners:
-            subscriber.push_event(message)
+            subscriber.push_order(seq, message)

@@ -27,8 +27,9 @@ class ClientMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``UNAUTHENTICATED`` into ``INVALID_MESSAGE``, and word its errors differently.
     """
 
-    op: Literal["subscribe", "unsubscribe", "auth", "ping"]
+    op: Literal["subscribe", "unsubscribe", "auth", "ping", "resume"]
     channels: list[str] = msgspec.field(default_factory=list)
+    since: int | None = None  # ``resume``: the ``seq`` of the last ``orders`` frame the client has
     access_token: str | None = None
     # ``auth`` with an API key instead of a token: the request-signing headers' values, the
     # signature made over the payload ``ws-auth`` (``identity.apikeys``).
@@ -144,10 +145,15 @@ OrderNote = OrderCancelledOut | OrderExpiredOut | OrderRejectedOut | PositionMod
 OrderEventData = PositionOpenedOut | PositionClosedOut | LiquidatedOut | OrderPlacedOut | OrderNote
 
 
-class OrdersFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="orders"):
-    """An event of the signed-in user's orders."""
+class OrdersFrame(
+    msgspec.Struct, frozen=True, tag_field="channel", tag="orders", omit_defaults=True
+):
+    """An event of the signed-in user's orders; ``seq`` is its number among the account's
+    order events (1, 2, 3, ... without gaps; the engine's ``Account.seq``). Only an event
+    logged before the engine numbered them has none."""
 
     data: OrderEventData
+    seq: int | None = None
 
 
 class ErrorFrame(msgspec.Struct, frozen=True, tag_field="type", tag="error"):
@@ -173,10 +179,32 @@ class AuthenticatedFrame(msgspec.Struct, frozen=True, tag_field="type", tag="aut
     user_id: int
 
 
-class SubscribedFrame(msgspec.Struct, frozen=True, tag_field="type", tag="subscribed"):
-    """The answer to ``subscribe`` and ``unsubscribe``: every channel now on, sorted."""
+class SubscribedFrame(
+    msgspec.Struct, frozen=True, tag_field="type", tag="subscribed", omit_defaults=True
+):
+    """The answer to ``subscribe`` and ``unsubscribe``: every channel now on, sorted. A
+    subscription to ``orders`` adds ``seq``, the number of the account's newest order event
+    when it is known: every ``orders`` frame after this one has a higher number."""
 
     channels: list[str]
+    seq: int | None = None
+
+
+class ResumedFrame(msgspec.Struct, frozen=True, tag_field="type", tag="resumed"):
+    """The answer to ``resume`` that holds: every ``orders`` frame after ``since`` up to
+    ``seq`` came before it, in order (none when ``seq == since``); the next has ``seq + 1``."""
+
+    since: int
+    seq: int
+
+
+class ResyncFrame(msgspec.Struct, frozen=True, tag_field="type", tag="resync"):
+    """Some of the account's order events cannot be replayed (``error.code`` is ``RESYNC``):
+    reload orders and positions by REST. ``orders`` frames go on after it, live; ``seq`` is
+    the newest number known here, when one is."""
+
+    error: ErrorDetail
+    seq: int | None
 
 
 ServerFrame = (
@@ -188,6 +216,8 @@ ServerFrame = (
     | HeartbeatFrame
     | AuthenticatedFrame
     | SubscribedFrame
+    | ResumedFrame
+    | ResyncFrame
 )
 
 ENCODER = msgspec.json.Encoder()

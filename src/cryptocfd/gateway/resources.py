@@ -23,6 +23,7 @@ from cryptocfd.bus.ticks import TickFollower
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.gateway.live import LiveHub
+from cryptocfd.gateway.order_window import OrderWindow
 from cryptocfd.settings import Settings
 from cryptocfd.store.api_keys import LiveKey
 from cryptocfd.store.database import create_pool
@@ -108,7 +109,8 @@ async def open_resources(settings: Settings, clock: Clock = WALL) -> AsyncIterat
     streams = Streams(settings.redis_prefix)
     engine = EngineClient(redis, streams, settings.engine_timeout_s)
     assets = {spec.symbol: spec for spec in DEFAULT_ASSETS}
-    live = LiveHub(assets)
+    window = OrderWindow(settings.ws_resume_frames, settings.ws_resume_per_account)
+    live = LiveHub(assets, window)
     await seed_quotes(redis, streams, live)
     engine.listeners.append(live.on_record)
     await engine.start()

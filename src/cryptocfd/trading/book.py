@@ -72,9 +72,13 @@ class Account:
 
     ``pnl`` caches the positions' unrealized PnL as of quote epoch ``epoch``; any accepted quote
     moves the epoch on, and opens and closes keep the cached sum current in between.
+
+    ``seq`` counts the account's order events (``events.ORDER_EVENTS``): the n-th of them is
+    number n on the websocket's ``orders`` channel. It is state like the balance, so it is the
+    same on every engine that applied the same events, and survives snapshots and failover.
     """
 
-    __slots__ = ("balance", "epoch", "id", "pending", "pnl", "positions", "used_margin")
+    __slots__ = ("balance", "epoch", "id", "pending", "pnl", "positions", "seq", "used_margin")
 
     def __init__(self, account_id: int, balance: Cents) -> None:
         self.id = account_id
@@ -84,6 +88,7 @@ class Account:
         self.pending: dict[int, PendingOrder] = {}
         self.pnl = Cents(0)
         self.epoch = -1
+        self.seq = 0
 
 
 class Quote:

@@ -249,6 +249,11 @@ class Engine:
         """Whether a command with this request id would get a remembered outcome."""
         return request_id in self._outcomes
 
+    def order_seqs(self, outcome: Outcome) -> tuple[int, ...] | None:
+        """For an outcome just applied, each event's number on its account's ``orders``
+        channel (0 for one that is not an order event); ``None`` if it has no order event."""
+        return self.state.seqs_after(outcome.events) if type(outcome) is Accepted else None
+
     def state_hash(self) -> str:
         """A hex digest of the whole state, equal for equal states."""
         return state_digest(self.state, sorted(self._outcomes))

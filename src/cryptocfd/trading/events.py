@@ -191,6 +191,28 @@ Event = (
 )
 
 
+# The events of an account's orders: what the websocket's ``orders`` channel shows, and what
+# ``Account.seq`` counts (each is one step of the account's ``seq``, without gaps).
+OrderEvent = (
+    OrderPlaced
+    | OrderCancelled
+    | OrderExpired
+    | OrderRejected
+    | PositionOpened
+    | PositionModified
+    | PositionClosed
+)
+ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
+    OrderPlaced,
+    OrderCancelled,
+    OrderExpired,
+    OrderRejected,
+    PositionOpened,
+    PositionModified,
+    PositionClosed,
+)
+
+
 class Accepted(msgspec.Struct, frozen=True, tag="accepted", gc=False, array_like=True):
     """A command that was carried out, with the events it produced in order."""
 

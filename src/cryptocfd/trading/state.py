@@ -23,6 +23,7 @@ from cryptocfd.trading.book import (
 )
 from cryptocfd.trading.commands import LONG
 from cryptocfd.trading.events import (
+    ORDER_EVENTS,
     AccountOpened,
     Event,
     FundsDeposited,
@@ -50,6 +51,7 @@ class AccountView(msgspec.Struct, frozen=True):
     free_margin: Cents
     margin_level_bps: Bps | None
     unrealized_pnl: Cents
+    seq: int = 0  # the account's order events so far (``Account.seq``)
 
 
 class Thawing(Protocol):
@@ -156,7 +158,31 @@ class State:
             free_margin=self.free_margin(account),
             margin_level_bps=Bps(equity * BPS // used) if used else None,
             unrealized_pnl=upnl,
+            seq=account.seq,
         )
+
+    def seqs_after(self, events: tuple[Event, ...]) -> tuple[int, ...] | None:
+        """Each event's number on its account's ``orders`` channel (0 for an event that is
+        not an order event), read from the state just after ``events`` were applied; ``None``
+        when none of them is an order event (nearly every tick)."""
+        if len(events) == 1 and type(events[0]) is QuoteUpdated:
+            return None  # a plain tick: the common case, answered without a loop
+        order_events = ORDER_EVENTS
+        if not any(isinstance(event, order_events) for event in events):
+            return None
+        accounts = self.accounts
+        newest: dict[int, int] = {}  # account id -> the seq of its next event, going back
+        seqs = [0] * len(events)
+        for index in range(len(events) - 1, -1, -1):
+            event = events[index]
+            if isinstance(event, order_events):
+                account_id = event.account_id
+                seq = newest.get(account_id)
+                if seq is None:
+                    seq = accounts[account_id].seq
+                seqs[index] = seq
+                newest[account_id] = seq - 1
+        return tuple(seqs)
 
     # -- evolvers ---------------------------------------------------------------------------
 
@@ -206,6 +232,7 @@ class State:
         account = self.accounts[e.account_id]
         account.pending[e.order_id] = order
         account.used_margin += e.margin
+        account.seq += 1
         self.triggers[e.asset].add_pending(order)
         self.next_order_id = max(self.next_order_id, e.order_id + 1)
 
@@ -217,7 +244,9 @@ class State:
 
     def _order_released(self, e: OrderCancelled | OrderExpired | OrderRejected) -> None:
         order = self._remove_pending(e.order_id)
-        self.accounts[order.account_id].used_margin -= order.margin
+        account = self.accounts[order.account_id]
+        account.used_margin -= order.margin
+        account.seq += 1
 
     def _position_opened(self, e: PositionOpened) -> None:
         account = self.accounts[e.account_id]
@@ -243,6 +272,7 @@ class State:
         )
         self.positions[order_id] = pos
         account.positions[order_id] = pos
+        account.seq += 1
         asset = self.assets[e.asset]
         if account.epoch == self.quote_epoch:
             # position_pnl(pos) written out: this runs on every open.
@@ -274,6 +304,7 @@ class State:
         assert quote is not None
         triggers.add_exits(pos, quote.bid, quote.ask)
         triggers.forget(stale)
+        self.accounts[pos.account_id].seq += 1
 
     def _position_closed(self, e: PositionClosed) -> None:
         order_id = e.order_id
@@ -283,6 +314,7 @@ class State:
         account.balance += e.pnl
         self.house_balance -= e.pnl
         account.used_margin -= e.margin
+        account.seq += 1
         triggers = self.triggers[pos.asset]
         if not e.remaining_quantity:
             if cached:  # closed whole at this very quote, its PnL is what it contributed

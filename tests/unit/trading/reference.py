@@ -183,6 +183,18 @@ def exits_problem(long: bool, reference: int, tp: int | None, sl: int | None) ->
     return None
 
 
+# What the websocket's ``orders`` channel shows: each is the next number of its account.
+ORDER_EVENT_TYPES = (
+    OrderPlaced,
+    OrderCancelled,
+    OrderExpired,
+    OrderRejected,
+    PositionOpened,
+    PositionModified,
+    PositionClosed,
+)
+
+
 class Reference:
     """The engine's contract as a slow, obvious program."""
 
@@ -201,6 +213,16 @@ class Reference:
         self.next_order_id = 1
         # request id -> (command ts of its first arrival, first outcome, its fingerprint).
         self.remembered: dict[str, tuple[int, Outcome, int | None]] = {}
+        self.order_events: dict[int, int] = {}  # account id -> its order events so far
+
+    def count_order_events(self, outcome: Outcome) -> Outcome:
+        """Count a new outcome's order events to their accounts; the outcome."""
+        if isinstance(outcome, Accepted):
+            for event in outcome.events:
+                if isinstance(event, ORDER_EVENT_TYPES):
+                    account_id = event.account_id
+                    self.order_events[account_id] = self.order_events.get(account_id, 0) + 1
+        return outcome
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -281,7 +303,7 @@ class Reference:
     def apply(self, command: Command | Tick) -> Outcome:
         """Carry out a command or tick, exactly as ``docs/engine.md`` describes."""
         if isinstance(command, Tick):
-            return self._tick(command)
+            return self.count_order_events(self._tick(command))
         # Before each command, ids that arrived more than the window before its ts are
         # forgotten (every one of them, whatever the order they arrived in).
         horizon = command.ts - self.dedupe_window_ms
@@ -298,7 +320,7 @@ class Reference:
             if first is not None and fingerprint is not None and first != fingerprint:
                 return refuse(RejectCode.IDEMPOTENCY_KEY_REUSED)
             return seen[1]
-        outcome = self._decide(command)
+        outcome = self.count_order_events(self._decide(command))
         self.remembered[command.request_id] = (command.ts, outcome, command.fingerprint)
         return outcome
 

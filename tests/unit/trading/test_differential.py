@@ -135,6 +135,7 @@ class Pair:
                 got.free_margin,
                 got.margin_level_bps,
                 got.unrealized_pnl,
+                got.seq,
             ) == (
                 want.balance,
                 want.equity,
@@ -142,6 +143,7 @@ class Pair:
                 want.free_margin,
                 want.margin_level_bps,
                 want.unrealized_pnl,
+                ref.order_events.get(account_id, 0),
             ), self.context(f"account {account_id}: engine {got!r}, wanted {want!r}")
         got_positions = {
             p.id: (

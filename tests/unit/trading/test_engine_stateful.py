@@ -36,6 +36,7 @@ from cryptocfd.trading.commands import (
 from cryptocfd.trading.demo import DEMO_BALANCE_CENTS
 from cryptocfd.trading.engine import Engine, Outcome
 from cryptocfd.trading.events import (
+    ORDER_EVENTS,
     Event,
     FundsDeposited,
     FundsWithdrawn,
@@ -90,6 +91,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.events: list[Event] = []
         self.first_outcomes: dict[str, Outcome] = {}
         self.net_deposits = 0  # what this test deposited (opening balances too) minus withdrew
+        self.order_events: dict[int, int] = {}  # account id -> how many order events it had
         self.quotes: dict[str, tuple[int, int, int, int]] = {}  # bid, ask, mark, ts
         self.extremes: dict[int, int] = {}  # each armed trailing stop's own peak or trough
         self.position_of: dict[int, tuple[str, bool]] = {}  # order id -> (asset, long)
@@ -135,6 +137,7 @@ class EngineMachine(RuleBasedStateMachine):
             return outcome
         self.events.extend(outcome.events)
         self.track(outcome.events)
+        self.check_seqs(outcome.events, self.engine.order_seqs(outcome))
         if isinstance(command, OpenAccount):
             self.net_deposits += command.balance
             self.slack[command.account_id] = command.balance
@@ -152,6 +155,21 @@ class EngineMachine(RuleBasedStateMachine):
         if isinstance(command, Tick) and isinstance(outcome.events[0], QuoteUpdated):
             self.check_no_exit_left_behind(command.asset)
         return outcome
+
+    def check_seqs(self, events: tuple[Event, ...], seqs: tuple[int, ...] | None) -> None:
+        """Each order event is its account's next number, one after the last, without gaps."""
+        if seqs is None:
+            assert not any(isinstance(event, ORDER_EVENTS) for event in events)
+            return
+        assert len(seqs) == len(events)
+        for event, seq in zip(events, seqs, strict=True):
+            if isinstance(event, ORDER_EVENTS):
+                count = self.order_events[event.account_id] = (
+                    self.order_events.get(event.account_id, 0) + 1
+                )
+                assert seq == count, (event, seq, count)
+            else:
+                assert seq == 0, event
 
     def track(self, events: tuple[Event, ...]) -> None:
         """Follow quotes and every trailing stop's peak from the events alone."""
@@ -353,6 +371,7 @@ class EngineMachine(RuleBasedStateMachine):
                 free_margin=Cents(account.balance + min(0, upnl) - used),
                 margin_level_bps=Bps(equity * BPS // used) if used else None,
                 unrealized_pnl=Cents(upnl),
+                seq=self.order_events.get(account_id, 0),
             )
             assert account.used_margin == used
             assert used >= 0

@@ -221,6 +221,7 @@ def test_account_view_when_positions_open_reports_equity_and_margin_level() -> N
         free_margin=Cents(84_000),
         margin_level_bps=Bps(66_000),
         unrealized_pnl=Cents(-1_000),
+        seq=2,  # the open and the pending entry
     )
 
 

@@ -2,7 +2,9 @@
 
 Client messages (``gateway/live_schemas.py`` has them and every frame sent back):
 ``{"op": "subscribe", "channels": ["prices", "orders"]}``,
-``{"op": "unsubscribe", "channels": [...]}``, ``{"op": "auth", "access_token": "..."}`` (or
+``{"op": "unsubscribe", "channels": [...]}``, ``{"op": "resume", "since": n}`` (signed in:
+``orders`` from after the frame numbered ``n``, see ``gateway/resume.py``),
+``{"op": "auth", "access_token": "..."}`` (or
 ``{"op": "auth", "api_key", "timestamp", "recv_window", "signature"}``, signed as a request is
 with the payload ``ws-auth``, for a key with the ``read`` scope) and ``{"op": "ping"}``. A
 browser may sign in with its session cookie instead, from the page's own origin only (another
@@ -33,6 +35,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from redis.exceptions import RedisError
 
+from cryptocfd.bus.client import EngineUnavailable
 from cryptocfd.gateway.auth import SESSION_COOKIE, Bearer, Credential, Session, authenticate
 from cryptocfd.gateway.deps import ResourcesDep
 from cryptocfd.gateway.errors import ApiError, ErrorDetail
@@ -50,6 +53,7 @@ from cryptocfd.gateway.live_schemas import (
     encode_frame,
 )
 from cryptocfd.gateway.resources import Resources
+from cryptocfd.gateway.resume import engine_seq, resume
 from cryptocfd.gateway.signed import still_live
 from cryptocfd.identity.apikeys import Scope, Signed
 from cryptocfd.market.candles import INTERVALS
@@ -190,20 +194,52 @@ async def _handle(
         return encode_frame(PongFrame())
     if message.op == "auth":
         return await _auth(resources, connection, message, socket)
+    if message.op == "resume":
+        await _resume(resources, subscriber, message)
+        return None
     unknown = [c for c in message.channels if not _valid_channel(resources, c)]
     if unknown:
         return _error("UNKNOWN_CHANNEL", f"no such channel: {', '.join(unknown)}")
     if message.op == "subscribe":
         if "orders" in message.channels and subscriber.account_id is None:
             return _error("UNAUTHENTICATED", "sign in (session cookie or auth op) for orders")
+        starts_orders = "orders" in message.channels and "orders" not in subscriber.channels
         resources.live.subscribe(subscriber, message.channels)
         if "prices" in message.channels:  # start from the newest quotes, not the next tick
             for quote in resources.live.latest.values():
                 subscriber.prices[quote.asset] = encode_frame(PricesFrame(quote))
             subscriber.wake.set()
-    else:
-        resources.live.unsubscribe(subscriber, message.channels)
+        if starts_orders:
+            await _start_orders(resources, subscriber)
+        seq = subscriber.orders_seq if "orders" in message.channels else None
+        return encode_frame(SubscribedFrame(sorted(subscriber.channels), seq))
+    resources.live.unsubscribe(subscriber, message.channels)
     return encode_frame(SubscribedFrame(sorted(subscriber.channels)))
+
+
+async def _start_orders(resources: Resources, subscriber: Subscriber) -> None:
+    """Number the socket's ``orders`` stream from the account's newest order event: the
+    window's, else the engine's count (left unknown if the engine does not answer)."""
+    account_id = subscriber.account_id
+    assert account_id is not None
+    newest = resources.live.window.newest(account_id)
+    if newest is None:
+        try:
+            newest = await engine_seq(resources, account_id) or 0
+        except EngineUnavailable:
+            return
+    if subscriber.orders_seq is None:  # no event came while the engine was asked
+        subscriber.start_orders(newest)
+
+
+async def _resume(resources: Resources, subscriber: Subscriber, message: ClientMessage) -> None:
+    """Replay the ``orders`` frames after ``since``, or answer ``RESYNC`` (``resume``)."""
+    if subscriber.account_id is None:
+        subscriber.push_event(_error("UNAUTHENTICATED", "sign in before resuming orders"))
+    elif message.since is None or message.since < 0:
+        subscriber.push_event(_error("INVALID_MESSAGE", "resume needs since: a seq, 0 or more"))
+    else:
+        await resume(resources, subscriber, message.since)
 
 
 async def _auth(

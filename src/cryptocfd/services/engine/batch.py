@@ -172,6 +172,7 @@ def apply_input(
                 applied=fresh,
                 fingerprint=command.fingerprint,
                 epoch=epoch,
+                seqs=engine.order_seqs(outcome) if fresh else None,
             )
         tick = decode_tick(data).tick
     except BadMessage as bad:
@@ -182,4 +183,5 @@ def apply_input(
     outcome = engine.apply(tick)
     if not isinstance(outcome, Accepted):
         return None  # a refused tick changes nothing and has nobody waiting on it
-    return Record("tick", None, tick.ts, outcome, applied=True, epoch=epoch)
+    seqs = engine.state.seqs_after(outcome.events)
+    return Record("tick", None, tick.ts, outcome, applied=True, epoch=epoch, seqs=seqs)

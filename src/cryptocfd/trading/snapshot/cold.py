@@ -53,6 +53,8 @@ class ColdBook:
         self.account_ids = unpack_ints(accounts.ids)  # ascending
         self.balances = unpack_ints(accounts.balances)
         self.used_margins = unpack_ints(accounts.used_margins)
+        seqs = accounts.seqs
+        self.seqs = None if seqs is None else unpack_ints(seqs)  # None: a version-2 image
         self.starts = array("q", accumulate(unpack_ints(accounts.position_counts), initial=0))
         self.columns = _Columns(positions)
         self.pending = pending
@@ -109,6 +111,8 @@ class ColdBook:
         account_id = self.account_ids[index]
         account = Account(account_id, Cents(self.balances[index]))
         account.used_margin = Cents(self.used_margins[index])
+        if self.seqs is not None:
+            account.seq = self.seqs[index]
         start, end = self.starts[index], self.starts[index + 1]
         if start < end:
             made = self.columns.positions(start, end, account_id, self.groups)

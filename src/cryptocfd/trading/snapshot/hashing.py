@@ -39,7 +39,8 @@ def _position_row(pos: Position) -> tuple[Any, ...]:
 
 
 def state_digest(state: State, request_ids: Iterable[str]) -> str:
-    """Hash accounts, positions, pending entries, quotes, house totals and remembered ids."""
+    """Hash accounts (their order event counts too), positions, pending entries, quotes, house
+    totals and remembered ids."""
     digest = hashlib.blake2b(digest_size=32)
     digest.update(_encode((state.house_balance, state.deposited, state.next_order_id)))
     for symbol in sorted(state.assets):
@@ -56,7 +57,7 @@ def state_digest(state: State, request_ids: Iterable[str]) -> str:
         )
     for account_id in sorted(state.accounts):
         account = state.accounts[account_id]
-        digest.update(_encode((account_id, account.balance, account.used_margin)))
+        digest.update(_encode((account_id, account.balance, account.used_margin, account.seq)))
     for order_id in sorted(state.positions):
         digest.update(_encode(_position_row(state.positions[order_id])))
     for order_id in sorted(state.pending):

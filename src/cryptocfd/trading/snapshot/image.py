@@ -23,7 +23,8 @@ from cryptocfd.trading.snapshot.columns import pack_ints, pack_keys
 from cryptocfd.trading.state import State
 from cryptocfd.trading.triggers import TriggerBook
 
-IMAGE_VERSION = 2
+IMAGE_VERSION = 3  # 3 added the accounts' ``seqs``
+READABLE_VERSIONS = (2, 3)  # a version-2 image restores every account's seq as 0
 
 # A position's flags byte: side and which optional fields it has, then its asset's index.
 LONG_FLAG = 1
@@ -47,12 +48,17 @@ class QuoteRow(msgspec.Struct, array_like=True, gc=False):
 
 
 class AccountColumns(msgspec.Struct, array_like=True, gc=False):
-    """Every account in order of id, and how many of the positions (in that order) are its."""
+    """Every account in order of id, and how many of the positions (in that order) are its.
+
+    ``seqs`` (each account's order events so far) is last and optional: a version-2 image,
+    written before it, decodes without it.
+    """
 
     ids: memoryview
     balances: memoryview
     used_margins: memoryview
     position_counts: memoryview
+    seqs: memoryview | None = None
 
 
 class PositionColumns(msgspec.Struct, array_like=True, gc=False):
@@ -164,6 +170,7 @@ def image_state(state: State, remembered: RememberedImage) -> EngineImage:
             pack_ints([a.balance for a in accounts]),
             pack_ints([a.used_margin for a in accounts]),
             pack_ints([len(a.positions) for a in accounts]),
+            pack_ints([a.seq for a in accounts]),
         ),
         _position_columns(accounts, list(state.assets)),
         [_pending_row(o) for o in state.pending.values()],

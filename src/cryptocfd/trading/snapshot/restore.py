@@ -14,7 +14,7 @@ from cryptocfd.trading.snapshot.cold import ColdBook, ThawingMap
 from cryptocfd.trading.snapshot.columns import unpack_keys
 from cryptocfd.trading.snapshot.image import (
     HEAPS,
-    IMAGE_VERSION,
+    READABLE_VERSIONS,
     EngineImage,
     PendingRow,
     QuoteRow,
@@ -26,8 +26,8 @@ from cryptocfd.trading.triggers import TriggerBook
 
 def restore_state(image: EngineImage, assets: Iterable[AssetSpec]) -> State:
     """Rebuild a state, indexes included, from an image."""
-    if image.version != IMAGE_VERSION:
-        raise ValueError(f"engine image version {image.version} is not {IMAGE_VERSION}")
+    if image.version not in READABLE_VERSIONS:
+        raise ValueError(f"engine image version {image.version} is not one of {READABLE_VERSIONS}")
     state = State(assets)
     unknown = {row.asset for row in image.quotes} - set(state.assets)
     unknown |= {t.asset for t in image.triggers if t.asset not in state.assets and _holds(t)}
