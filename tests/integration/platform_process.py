@@ -49,7 +49,37 @@ def running_platform(
     }
     engine = EngineProcess(redis_url, prefix, state_dir, secrets.token_hex(32), **env)
     engine.start()
-    log = state_dir / "gateway.log"
+    try:
+        with gateway_process(environment, port, state_dir / "gateway.log"):
+            yield Platform(base_url, prefix, state_dir, server_key(load_settings(environment)))
+    finally:
+        engine.stop()
+
+
+@contextlib.contextmanager
+def another_gateway(
+    platform: Platform, redis_url: str, database_url: str, **env: str
+) -> Iterator[str]:
+    """One more ``cryptocfd gateway`` of ``platform``, started now; its base URL."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url,
+        "CRYPTOCFD_REDIS_PREFIX": platform.prefix,
+        "CRYPTOCFD_STATE_DIR": str(platform.state_dir),
+        "CRYPTOCFD_PUBLIC_URL": platform.base_url,
+        "CRYPTOCFD_ENV": "dev",
+        **env,
+    }
+    with gateway_process(environment, port, platform.state_dir / f"gateway-{port}.log"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def gateway_process(environment: dict[str, str], port: int, log: Path) -> Iterator[None]:
+    """``cryptocfd gateway`` on ``port``, healthy; stopped at the end."""
+    base_url = f"http://127.0.0.1:{port}"
     with open(log, "ab") as out:
         gateway = subprocess.Popen(  # noqa: S603 - our own command line
             [sys.executable, "-m", "cryptocfd.cli", "gateway", "--port", str(port)],
@@ -68,8 +98,7 @@ def running_platform(
 
     try:
         eventually(healthy, 20, poll_s=0.05, why=lambda: f"the gateway to start:\n{tail(log)}")
-        yield Platform(base_url, prefix, state_dir, server_key(load_settings(environment)))
+        yield
     finally:
         gateway.terminate()
         gateway.wait(10)
-        engine.stop()

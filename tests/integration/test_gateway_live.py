@@ -589,5 +589,5 @@ async def test_ws_replies_when_read_as_sent_are_exactly_these_frames(
         '{"type":"subscribed","channels":["candles:BTC:1m","candles:ETH:1h"]}',
         '{"type":"subscribed","channels":["candles:ETH:1h"]}',
         f'{{"type":"authenticated","user_id":{user_id}}}',
-        '{"type":"subscribed","channels":["candles:ETH:1h","orders"]}',
+        '{"type":"subscribed","channels":["candles:ETH:1h","orders"],"seq":0}',
     ]

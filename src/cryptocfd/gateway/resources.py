@@ -32,6 +32,7 @@ from cryptocfd.store.keyfiles import server_key
 log = logging.getLogger(__name__)
 
 REDIS_CONNECTIONS = 64
+SEED_RECORDS = 5_000  # how many of the log's newest records a starting gateway reads back
 REDIS_WAIT_S = 5.0
 # A pooled connection idle this long is pinged before use, so one that a Redis restart cut is
 # found and replaced before a request's command is sent on it.
@@ -134,10 +135,13 @@ async def open_resources(settings: Settings, clock: Clock = WALL) -> AsyncIterat
         await pool.close()
 
 
-async def seed_quotes(redis: Redis, streams: Streams, live: LiveHub, records: int = 5_000) -> None:
+async def seed_quotes(
+    redis: Redis, streams: Streams, live: LiveHub, records: int = SEED_RECORDS
+) -> None:
     """Fill the hub's newest quotes from the log's recent records, so ``/prices/latest``
     answers from the start instead of after the next tick of every asset (with Redis away,
-    from the first ticks once it is back)."""
+    from the first ticks once it is back). The same records fill its window of order events,
+    so a client can resume on a gateway that started after the events it missed."""
     try:
         recent = entries(await redis.xrevrange(streams.records, count=records))
     except RedisError as exc:
