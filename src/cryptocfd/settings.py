@@ -18,6 +18,7 @@ import msgspec
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "placeholder", "dev", "test"})
 MIN_SECRET_CHARS = 32
 MIN_LEASE_TTL_MS = 150
+MAX_RESUME_PER_ACCOUNT = 500  # half of a websocket's queue (gateway/live.py MAX_QUEUED_EVENTS)
 
 
 class SettingsError(ValueError):
@@ -60,7 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The order events each gateway holds for ``resume`` (gateway/order_window.py): in all,
     # and of one account; older ones are answered RESYNC.
     ws_resume_frames: int = 100_000
-    ws_resume_per_account: int = 1_000
+    ws_resume_per_account: int = 500  # at most 500: a replay fits in a socket's queue of 1,000
     access_log: bool = True  # one JSON line per HTTP request
     # Limits at the socket, per gateway process (gateway/sockets.py).
     header_timeout_s: float = 10.0  # a request's headers must be in within this
@@ -125,6 +126,11 @@ def _check_trusted_proxies(proxies: tuple[str, ...]) -> None:
 def _check_resume_window(settings: Settings) -> None:
     if min(settings.ws_resume_frames, settings.ws_resume_per_account) < 1:
         raise SettingsError("the websocket's resume window must hold at least one event")
+    if settings.ws_resume_per_account > MAX_RESUME_PER_ACCOUNT:
+        raise SettingsError(
+            f"CRYPTOCFD_WS_RESUME_PER_ACCOUNT is at most {MAX_RESUME_PER_ACCOUNT}: a replay must"
+            " fit in a socket's queue"
+        )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -162,3 +162,16 @@ def test_load_settings_when_the_lease_ttl_is_set_or_too_short_takes_it_or_refuse
     assert load_settings({"CRYPTOCFD_ENGINE_LEASE_TTL_MS": "5000"}).engine_lease_ttl_ms == 5000
     with pytest.raises(SettingsError, match="CRYPTOCFD_ENGINE_LEASE_TTL_MS"):
         load_settings({"CRYPTOCFD_ENGINE_LEASE_TTL_MS": "10"})
+
+
+def test_load_settings_when_the_resume_window_is_set_or_out_of_bounds_takes_it_or_refuses() -> None:
+    defaults = load_settings({})
+    assert (defaults.ws_resume_frames, defaults.ws_resume_per_account) == (100_000, 500)
+    given = load_settings(
+        {"CRYPTOCFD_WS_RESUME_FRAMES": "10", "CRYPTOCFD_WS_RESUME_PER_ACCOUNT": "3"}
+    )
+    assert (given.ws_resume_frames, given.ws_resume_per_account) == (10, 3)
+    with pytest.raises(SettingsError, match="at least one event"):
+        load_settings({"CRYPTOCFD_WS_RESUME_FRAMES": "0"})
+    with pytest.raises(SettingsError, match="CRYPTOCFD_WS_RESUME_PER_ACCOUNT is at most 500"):
+        load_settings({"CRYPTOCFD_WS_RESUME_PER_ACCOUNT": "501"})

@@ -16,7 +16,9 @@ from collections import deque
 from cryptocfd.trading.events import OrderEvent
 
 FRAMES = 100_000  # held in all, across accounts (``CRYPTOCFD_WS_RESUME_FRAMES``)
-PER_ACCOUNT = 1_000  # held of one account (``CRYPTOCFD_WS_RESUME_PER_ACCOUNT``)
+# Held of one account (``CRYPTOCFD_WS_RESUME_PER_ACCOUNT``): at most half a socket's queue
+# (``live.MAX_QUEUED_EVENTS``), so a whole replay never makes its client look too slow.
+PER_ACCOUNT = 500
 
 
 class OrderWindow:
