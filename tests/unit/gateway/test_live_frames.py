@@ -55,10 +55,11 @@ class Desk:
     def feed(self, given: Command | Tick) -> Outcome:
         """Apply ``given`` and hand its record to the hub."""
         outcome = self.engine.apply(given)
+        seqs = self.engine.order_seqs(outcome)  # as the engine's service numbers them
         if isinstance(given, Tick):
-            record = Record("tick", None, given.ts, outcome, applied=True)
+            record = Record("tick", None, given.ts, outcome, applied=True, seqs=seqs)
         else:
-            record = Record("command", given.request_id, given.ts, outcome, applied=True)
+            record = Record("command", given.request_id, given.ts, outcome, applied=True, seqs=seqs)
         self.hub.on_record(record)
         return outcome
 
@@ -119,7 +120,7 @@ def test_position_opened_event_is_the_fill_with_its_decimals_and_time() -> None:
         b'{"channel":"orders","data":{"event":"position_opened","order_id":1,"asset":"BTC",'
         b'"side":"long","margin":"100.00","leverage":10,"quantity":"0.01561900",'
         b'"open_price":"64022.71","liquidation_price":"60821.49",'
-        b'"at":"2023-11-14T22:13:20.001Z"}}'
+        b'"at":"2023-11-14T22:13:20.001Z"},"seq":1}'
     ]
 
 
@@ -135,7 +136,7 @@ def test_position_closed_event_is_the_close_with_its_pnl_and_what_remains() -> N
         b'{"channel":"orders","data":{"event":"position_closed","order_id":1,"asset":"BTC",'
         b'"side":"long","close_reason":"closed","quantity":"0.00780900",'
         b'"close_price":"64987.00","pnl":"7.53","remaining_quantity":"0.00781000",'
-        b'"at":"2023-11-14T22:13:20.020Z"}}'
+        b'"at":"2023-11-14T22:13:20.020Z"},"seq":2}'
     ]
 
 
@@ -150,7 +151,7 @@ def test_liquidated_event_is_a_close_named_for_its_reason() -> None:
         b'{"channel":"orders","data":{"event":"liquidated","order_id":1,"asset":"TST",'
         b'"side":"long","close_reason":"liquidated","quantity":"1.00000000",'
         b'"close_price":"950","pnl":"-50.00","remaining_quantity":"0.00000000",'
-        b'"at":"2023-11-14T22:13:20.001Z"}}'
+        b'"at":"2023-11-14T22:13:20.001Z"},"seq":2}'
     ]
 
 
@@ -162,7 +163,7 @@ def test_order_placed_event_is_the_pending_entry_and_its_price() -> None:
 
     assert sent == [
         b'{"channel":"orders","data":{"event":"order_placed","order_id":1,"asset":"BTC",'
-        b'"order_type":"limit","price":"63000.50","at":"2023-11-14T22:13:20.000Z"}}'
+        b'"order_type":"limit","price":"63000.50","at":"2023-11-14T22:13:20.000Z"},"seq":1}'
     ]
 
 
@@ -175,7 +176,7 @@ def test_order_cancelled_event_names_the_order_and_its_time() -> None:
 
     assert sent == [
         b'{"channel":"orders","data":{"event":"order_cancelled","order_id":1,'
-        b'"at":"2023-11-14T22:13:20.005Z"}}'
+        b'"at":"2023-11-14T22:13:20.005Z"},"seq":2}'
     ]
 
 
@@ -188,7 +189,7 @@ def test_order_expired_event_names_the_order_and_its_time() -> None:
 
     assert sent == [
         b'{"channel":"orders","data":{"event":"order_expired","order_id":1,'
-        b'"at":"2023-11-14T22:13:25.000Z"}}'
+        b'"at":"2023-11-14T22:13:25.000Z"},"seq":2}'
     ]
 
 
@@ -201,7 +202,7 @@ def test_order_rejected_event_names_the_order_and_its_time() -> None:
 
     assert sent == [
         b'{"channel":"orders","data":{"event":"order_rejected","order_id":1,'
-        b'"at":"2023-11-14T22:13:20.007Z"}}'
+        b'"at":"2023-11-14T22:13:20.007Z"},"seq":2}'
     ]
 
 
@@ -214,7 +215,7 @@ def test_position_modified_event_names_the_position_and_its_time() -> None:
 
     assert sent == [
         b'{"channel":"orders","data":{"event":"position_modified","order_id":1,'
-        b'"at":"2023-11-14T22:13:20.003Z"}}'
+        b'"at":"2023-11-14T22:13:20.003Z"},"seq":2}'
     ]
 
 
