@@ -354,3 +354,22 @@ async def test_resume_when_not_signed_in_or_without_since_is_refused(trader: Tra
 
     assert unsigned["error"]["code"] == "UNAUTHENTICATED"
     assert without["error"]["code"] == "INVALID_MESSAGE"
+
+
+async def test_resume_when_the_socket_already_sent_newer_frames_answers_resync(
+    trader: Trader,
+) -> None:
+    await trader.open()
+    async with connect(_ws_url(trader.platform.base_url)) as socket:
+        ack = await _subscribed(socket, trader)
+        await trader.open()
+        (live,) = await _orders(socket, 1)
+        had, had_end = await _resume(socket, 2)  # every frame after 2 was sent here
+        gap, gap_end = await _resume(socket, 0)  # 1 would come after 2: out of order
+
+    assert (ack["seq"], live["seq"]) == (1, 2)
+    assert had == []
+    assert had_end == {"type": "resumed", "since": 2, "seq": 2}
+    assert gap == []
+    assert gap_end["type"] == "resync"
+    assert gap_end["error"]["code"] == "RESYNC"

@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 4_096
 WS_AUTH_PAYLOAD = b"ws-auth"  # what an API key signs to sign a socket in
 TOO_SLOW = 1008  # policy violation: the client does not read fast enough
+SUBSCRIBE_SEQ_WAIT_S = 1.0  # how long a subscription to orders waits for the engine's count
 
 
 def _error(code: str, message: str) -> bytes:
@@ -219,14 +220,16 @@ async def _handle(
 
 async def _start_orders(resources: Resources, subscriber: Subscriber) -> None:
     """Number the socket's ``orders`` stream from the account's newest order event: the
-    window's, else the engine's count (left unknown if the engine does not answer)."""
+    window's, else the engine's count (left unknown if the engine does not answer soon: a
+    subscription is not held up by an engine away)."""
     account_id = subscriber.account_id
     assert account_id is not None
     newest = resources.live.window.newest(account_id)
     if newest is None:
         try:
-            newest = await engine_seq(resources, account_id) or 0
-        except EngineUnavailable:
+            async with asyncio.timeout(SUBSCRIBE_SEQ_WAIT_S):
+                newest = await engine_seq(resources, account_id) or 0
+        except (EngineUnavailable, TimeoutError):
             return
     if subscriber.orders_seq is None:  # no event came while the engine was asked
         subscriber.start_orders(newest)
