@@ -48,7 +48,7 @@ GROUPS = (
     ),
     ("tradingview", "TradingView's UDF datafeed over the same candles", ("/api/v1/udf/",)),
     (
-        "back office",
+        "admin",
         "Operators only: a role granted on the command line, and a session or token raised "
         "by POST /auth/totp/verify (else 403 OPERATOR_ROLE_REQUIRED, 401 SECOND_FACTOR_REQUIRED)",
         ("/api/v1/admin/",),
