@@ -4,6 +4,8 @@ or reused code raises nothing, and wrong codes lock like wrong PINs. Codes come 
 
 from __future__ import annotations
 
+import json
+
 from tests.integration.gateway_harness import Gateway
 from tests.integration.operators import (
     API,
@@ -18,6 +20,7 @@ from tests.integration.operators import (
     verify,
     wrong_code,
 )
+from tests.integration.test_api_keys import make_key, signed_headers
 
 AUDIT = f"{API}/admin/audit"
 
@@ -148,7 +151,7 @@ async def test_verify_when_a_code_is_replayed_refuses_it(gateway: Gateway) -> No
 async def test_verify_when_five_codes_were_wrong_locks_even_the_right_one(
     gateway: Gateway,
 ) -> None:
-    _email, plain, secret = await enrolled_operator(gateway)
+    email, plain, secret = await enrolled_operator(gateway)
     bad = wrong_code(secret)
 
     wrong = [await verify(gateway, plain, bad) for _ in range(5)]
@@ -157,6 +160,11 @@ async def test_verify_when_five_codes_were_wrong_locks_even_the_right_one(
     assert [answer.status_code for answer in wrong] == [401] * 5
     assert locked.status_code == 429 and code_of(locked) == "TOTP_LOCKED"
     assert int(locked.headers["retry-after"]) > 0
+    told = await gateway.sql(
+        "SELECT subject FROM email_outbox WHERE recipient = $1 AND subject LIKE '%second factor'",
+        email,
+    )
+    assert len(told) == 1  # once, by the try that locked it
 
 
 async def test_a_raised_operator_when_their_role_is_revoked_is_refused_at_once(
@@ -187,3 +195,21 @@ async def test_setup_and_verify_when_done_are_audited(gateway: Gateway) -> None:
     assert {row["client_addr"] for row in rows} == {"203.0.113.7"}
     assert rows[1]["before"] == '{"verified": false}'
     assert '"verified": true' in rows[1]["after"]
+
+
+async def test_setup_and_verify_when_called_with_an_api_key_are_refused(gateway: Gateway) -> None:
+    _email, plain, secret = await enrolled_operator(gateway)
+    key = await make_key(gateway, plain)
+    body = json.dumps({"code": code_now(secret)}).encode()
+
+    setup = await gateway.client.post(
+        f"{API}/auth/totp/setup", content=b"", headers=signed_headers(key, b"")
+    )
+    verified = await gateway.client.post(
+        f"{API}/auth/totp/verify",
+        content=body,
+        headers={"Content-Type": "application/json", **signed_headers(key, body)},
+    )
+
+    assert setup.status_code == verified.status_code == 403
+    assert code_of(setup) == code_of(verified) == "API_KEY_NOT_ALLOWED"

@@ -5,7 +5,8 @@ fresh sign-in by link, as a PIN does, so a leaked access token cannot enrol an a
 authenticator; once a first code verified it, it is final (409 on a second setup). A right
 code raises the browser session itself, or answers a new access token of the same family
 that carries the raise. Wrong codes lock like wrong PINs (``gateway.pinlock``), a code is
-good once (``store.totp.claim_step``), and each setup, raise and refusal is audited.
+good once (``store.totp.claim_step``), and each setup, raise and refusal is audited; the
+operator is emailed when wrong codes lock it, as a PIN's owner is.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from cryptocfd.gateway.operator_schemas import TotpSetupOut, TotpVerified, TotpV
 from cryptocfd.gateway.pinlock import TOTP, TOTP_LOCKED, PinAttempt
 from cryptocfd.gateway.present import iso_ms
 from cryptocfd.gateway.resources import Resources
+from cryptocfd.gateway.usecases.signin import notify
 from cryptocfd.identity.tokens import (
     ACCESS_TOKEN_TTL_MS,
     AccessClaims,
@@ -33,6 +35,13 @@ from cryptocfd.store.totp import claim_step, sealer, store_pending_secret, totp_
 SETUP = "totp.setup"
 VERIFY = "totp.verify"
 REFUSED = "totp.refused"
+LOCKED_EMAIL = (
+    "Wrong codes locked your CryptoCFD second factor",
+    "Wrong authenticator codes were tried for your CryptoCFD back-office sign-in, so checking "
+    "codes is locked for a while, longer each time it happens again.\n\n"
+    "If this was not you, someone holds your session or token and is guessing codes: sign "
+    "out everywhere and tell an admin.\n",
+)
 
 
 def _entry(
@@ -105,10 +114,12 @@ async def verify(
     if verified is not None:
         await attempt.succeeded()
         return verified
-    await attempt.failed()
+    locked = await attempt.failed()
     reason = "wrong_code" if step is None else "code_reused"
-    async with resources.pool.acquire() as conn:
+    async with resources.pool.acquire() as conn, conn.transaction():
         await append(conn, _entry(resources, staff, client_addr, REFUSED, after={"reason": reason}))
+        if locked:
+            await notify(resources, conn, staff.email, *LOCKED_EMAIL)
     if step is None:
         raise ApiError(401, "INVALID_TOTP_CODE", "that code is not the authenticator's current one")
     raise ApiError(401, "TOTP_CODE_REUSED", "that code was used already: wait for the next one")
