@@ -1,18 +1,30 @@
 """Every route under ``/api/v1/admin``, found by enumerating the app's own routes, refuses
 whoever is not a raised operator: a stranger 401, a trader 403, an operator without the second
-factor 401, and an API key 403 even with a good signature, before any body is read."""
+factor 401, and an API key 403 even with a good signature, before any body is read. A route
+that names its roles (the ``ROLES`` opt) refuses an operator of another role."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import httpx
 import pytest
-from litestar import Litestar
+from litestar import Litestar, get
 from litestar.routes import HTTPRoute
 
 from cryptocfd.bus.streams import Streams
 from cryptocfd.gateway.app import create_app
+from cryptocfd.gateway.deps import (
+    ROLES,
+    OperatorCaller,
+    ResourcesSlot,
+    back_office,
+    public_dependencies,
+)
+from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
+from cryptocfd.gateway.resources import open_resources
+from cryptocfd.identity.roles import Role
 from tests.integration.gateway_harness import Client, Gateway, gateway_settings
 from tests.integration.operators import code_of, grant, new_email, raised_operator
 from tests.integration.test_api_keys import make_key, signed_headers
@@ -83,3 +95,34 @@ async def test_an_admin_route_when_a_raised_token_is_spoiled_is_refused(
     answer = await _call(gateway.client, method, path, forged)
 
     assert answer.status_code == 401 and code_of(answer) == "UNAUTHENTICATED"
+
+
+@get("/risk-only", opt={ROLES: frozenset({Role.RISK, Role.ADMIN})}, sync_to_thread=False)
+def risk_only(operator: OperatorCaller) -> dict[str, list[str]]:
+    """A back-office route only the risk and admin roles may call."""
+    return {"roles": sorted(operator.roles)}
+
+
+async def test_an_admin_route_when_it_names_its_roles_refuses_the_other_roles(
+    gateway: Gateway,
+) -> None:
+    operator = await raised_operator(gateway, "operator")
+    risk = await raised_operator(gateway, "risk")
+    slot = ResourcesSlot()
+    app = Litestar(
+        route_handlers=[back_office(slot, [risk_only])],
+        dependencies=public_dependencies(slot),
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with (
+        open_resources(gateway.settings) as resources,
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        slot.fill(resources)
+        as_operator = await client.get("/admin/risk-only", headers=operator.raised)
+        as_risk = await client.get("/admin/risk-only", headers=risk.raised)
+
+    assert as_operator.status_code == 403 and code_of(as_operator) == "OPERATOR_ROLE_REQUIRED"
+    assert "admin or risk" in as_operator.json()["error"]["message"]
+    assert as_risk.status_code == 200 and as_risk.json() == {"roles": ["risk"]}
