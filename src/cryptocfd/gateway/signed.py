@@ -25,7 +25,6 @@ from cryptocfd.identity.apikeys import (
     Signed,
     check_window,
     replay_key,
-    signature_matches,
 )
 from cryptocfd.store.api_keys import LiveKey, live_key, mark_used, sealer
 
@@ -77,7 +76,7 @@ async def check_signed(
     if cached is None:
         raise _refused(401, "UNKNOWN_API_KEY", "no live API key has this X-CFD-API-KEY")
     key = cached.key
-    if not signature_matches(key.secret, signed):
+    if not key.verifier.matches(signed):  # the one step that differs by the key's kind
         raise _refused(401, "BAD_SIGNATURE", "X-CFD-SIGNATURE does not match the request")
     if key.ip_allowlist and not _allowed(signed.client_ip, key):
         message = f"{signed.client_ip} is not on this key's allowlist"
