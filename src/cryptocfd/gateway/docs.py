@@ -96,7 +96,10 @@ ERROR_STATUSES = {
         "order closed as it opened, the most API keys a user may hold, a second factor set "
         "up already"
     ),
-    "422": "Well-formed but refused now: insufficient balance, stale price, slippage…",
+    "422": (
+        "Well-formed but refused now: insufficient balance, stale price, slippage…, or a "
+        "value no schema can check (`INVALID_PUBLIC_KEY`)"
+    ),
     "429": "Rate limited; `Retry-After` says when to come back",
     "503": (
         "The engine, Redis or PostgreSQL did not answer (`ENGINE_UNAVAILABLE`, "
@@ -207,10 +210,11 @@ def _document(
             "name": "X-CFD-API-KEY",
             "description": (
                 "A request signed with an API key: X-CFD-TIMESTAMP (unix ms), "
-                "X-CFD-RECV-WINDOW (ms, default 5000, at most 60000) and X-CFD-SIGNATURE, the "
-                "lowercase hex HMAC-SHA256 under the secret of timestamp + api_key + "
-                "recv_window + payload (the raw query string of a GET or DELETE, the raw body "
-                "of a POST). Routes say the scope they need: read, or trade."
+                "X-CFD-RECV-WINDOW (ms, default 5000, at most 60000) and X-CFD-SIGNATURE over "
+                "timestamp + api_key + recv_window + payload (the raw query string of a GET or "
+                "DELETE, the raw body of a POST): the lowercase hex HMAC-SHA256 under the "
+                "secret for an HMAC key, the base64 Ed25519 signature for an Ed25519 key. "
+                "Routes say the scope they need: read, or trade."
             ),
         },
     }
@@ -239,9 +243,11 @@ def _document(
                 }
             _tag(path, operation)
             if (method, path) in signed_in:
+                # In the order the gateway looks for them (deps.credential_of): a request that
+                # names an API key is judged by its signature alone.
                 operation["security"] = [{"bearer": []}, {"session": []}]
                 if signed_in[(method, path)] is not None:
-                    operation["security"].append({"apiKey": []})
+                    operation["security"].insert(0, {"apiKey": []})
             elif (method, path) in guarded:
                 operation["security"] = guarded[(method, path)]
     return document

@@ -370,14 +370,38 @@ class ApiKeyRequest(_Body, frozen=True, forbid_unknown_fields=True):
         list[Annotated[str, Meta(max_length=43, examples=["203.0.113.7", "2001:db8::/48"])]],
         Meta(max_length=16, description="IP addresses or CIDR networks; empty for any"),
     ] = msgspec.field(default_factory=list)
+    public_key: (
+        Annotated[
+            str,
+            Meta(
+                max_length=512,
+                description=(
+                    "An Ed25519 public key, as PEM (SubjectPublicKeyInfo) or the base64 of its"
+                    " raw 32 bytes: the key signs with its private half and has no secret."
+                    " Omitted: an HMAC key, with a secret in the answer."
+                ),
+                examples=[
+                    "-----BEGIN PUBLIC KEY-----\n"
+                    "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n"
+                    "-----END PUBLIC KEY-----"
+                ],
+            ),
+        ]
+        | None
+    ) = None
 
 
-class ApiKeyCreated(msgspec.Struct, frozen=True):
-    """A key just made. ``secret`` is shown this once: the server keeps it only sealed."""
+ApiKeyKind = Literal["hmac", "ed25519"]
+
+
+class ApiKeyCreated(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A key just made. An HMAC key's ``secret`` is shown this once: the server keeps it only
+    sealed. An Ed25519 key has none (its answer has no ``secret``)."""
 
     key_id: int
     api_key: str
-    secret: str
+    kind: ApiKeyKind
+    secret: str | None = None
 
 
 class ApiKeyOut(msgspec.Struct, frozen=True):
@@ -385,6 +409,7 @@ class ApiKeyOut(msgspec.Struct, frozen=True):
 
     key_id: int
     api_key: str
+    kind: ApiKeyKind
     label: str
     scopes: list[ApiScopeName]
     ip_allowlist: list[str]
