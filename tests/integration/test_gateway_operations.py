@@ -74,7 +74,10 @@ async def test_openapi_when_fetched_documents_every_route_body_error_and_auth_sc
     assert create["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CreateOrderRequest"
     }
-    assert schemas["CreateOrderRequest"]["properties"]["margin"]["type"] == ["string", "number"]
+    sizes = schemas["CreateOrderRequest"]["properties"]
+    # Either sizes an order (exactly one): each a decimal string or number, null for absent.
+    assert sizes["margin"]["type"] == sizes["quantity"]["type"] == ["string", "number", "null"]
+    assert "margin" not in schemas["CreateOrderRequest"].get("required", [])
     assert "ErrorBody" in schemas
     assert {"400", "401", "404", "422", "429", "503"} <= set(create["responses"])
     schemes = {"bearer", "session", "metrics", "apiKey"}
