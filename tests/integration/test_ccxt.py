@@ -374,6 +374,32 @@ async def test_close_position_when_open_closes_it_into_the_closed_orders(
         await exchange("close_position", BTC)
 
 
+async def test_close_position_when_named_closes_that_one_else_every_one_on_the_symbol(
+    exchange: Exchange,
+) -> None:
+    opened = [
+        await exchange("create_order", BTC, "market", side, None, None, MARGIN_ORDER)
+        for side in ("buy", "buy", "sell")
+    ]
+    first = opened[0]
+
+    half = await exchange("close_position", BTC, None, {"order_id": first["id"], "fraction": "0.5"})
+    shorts = await exchange("close_position", BTC, "short")
+    rest = await exchange("close_position", BTC, "long")
+
+    closed, remaining = (Decimal(half["info"][f]) for f in ("quantity", "remaining_quantity"))
+    assert (half["id"], half["filled"]) == (first["id"], float(closed))
+    assert closed + remaining == Decimal(first["info"]["quantity"])
+    assert abs(closed - remaining) <= Decimal("0.000001")  # half, at the asset's decimals
+    assert (shorts["id"], shorts["side"]) == (opened[2]["id"], "buy")
+    assert rest["id"] is None and [close["order_id"] for close in rest["info"]] == [
+        int(order["id"]) for order in opened[:2]
+    ]
+    assert rest["filled"] == float(remaining + Decimal(opened[1]["info"]["quantity"]))
+    assert (rest["side"], rest["reduceOnly"]) == ("sell", True)
+    assert await exchange("fetch_positions") == []
+
+
 async def test_create_order_when_the_client_order_id_is_reused_answers_the_first_or_refuses(
     exchange: Exchange,
 ) -> None:

@@ -10,7 +10,7 @@ or the JSON body of a POST exactly as sent.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
 from ccxt.base.errors import ArgumentsRequired, ExchangeError, InvalidOrder
 from ccxt.base.precise import Precise
@@ -223,16 +223,22 @@ class CryptoCFDCore(Parsers):
         extended: Json = self.extend(request, self.omit(params, list(_CONSUMED)))
         return extended
 
+    def _on_order(
+        self, path: str, method: Literal["GET", "POST"], order_id: str, params: Json
+    ) -> Call:
+        """A call about one order: the platform's ids are integers, ccxt's strings."""
+        return Call(
+            path, "private", method, self.extend({"order_id": self.parse_to_int(order_id)}, params)
+        )
+
     def _cancel_order(self, order_id: str, params: Json) -> Steps[Json]:
         yield LoadMarkets()
-        request = self.extend({"order_id": self.parse_to_int(order_id)}, params)
-        answer = yield Call("trade/cancel", "private", "POST", request)
+        answer = yield self._on_order("trade/cancel", "POST", order_id, params)
         return self.parse_order(answer)
 
     def _fetch_order(self, order_id: str, params: Json) -> Steps[Json]:
         yield LoadMarkets()
-        request = self.extend({"order_id": self.parse_to_int(order_id)}, params)
-        answer = yield Call("trade/orders/{order_id}", "private", "GET", request)
+        answer = yield self._on_order("trade/orders/{order_id}", "GET", order_id, params)
         return self.parse_order(answer)
 
     def _asset_filter(self, symbol: str | None) -> tuple[Json | None, Json]:
@@ -285,10 +291,10 @@ class CryptoCFDCore(Parsers):
             raise InvalidOrder(
                 f"{self.id} has no open {side or ''} position on {symbol}".replace("  ", " ")
             )
-        closes = []
+        closes: list[Json] = []
         for one in order_ids:
-            request = self.extend({"order_id": self.parse_to_int(one)}, params)
-            closes.append((yield Call("trade/close", "private", "POST", request)))
+            close = yield self._on_order("trade/close", "POST", one, params)
+            closes.append(close)
         orders = [self.parse_order(close, self.market(symbol)) for close in closes]
         if len(orders) == 1:
             return orders[0]
