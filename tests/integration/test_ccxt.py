@@ -4,6 +4,7 @@ mapping with a real refusal, and the README's bot exactly as the README has it."
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -52,8 +53,6 @@ def platform(
     redis_url: str, database_of_module: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     """An engine, a gateway and a worker process, with fresh BTC and ETH quotes all along."""
-    import asyncio  # noqa: PLC0415 - a module fixture runs outside any test's loop
-
     asyncio.run(store_candles(database_of_module))
     prefix = f"test:{uuid.uuid4().hex[:12]}:"
     state = Path(tmp_path_factory.mktemp("ccxt"))

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from ccxt.base.errors import ArgumentsRequired, AuthenticationError
+from ccxt.base.errors import ArgumentsRequired, AuthenticationError, InvalidOrder
 
 from cryptocfd_ccxt import cryptocfd
 
@@ -80,7 +80,6 @@ def test_a_private_request_when_the_key_is_missing_is_refused_before_sending() -
 
 def test_an_order_when_neither_amount_nor_margin_is_given_is_refused_before_sending() -> None:
     exchange = _exchange()
-    exchange.markets = None
     exchange.set_markets([exchange.parse_market(_ASSET)])
 
     with pytest.raises(ArgumentsRequired, match="amount or params"):
@@ -95,6 +94,23 @@ def test_an_order_when_neither_amount_nor_margin_is_given_is_refused_before_send
         "quantity": "0.012345",  # truncated to the asset's six decimals
         "price": "64000.12",
     }
+
+
+def test_a_stop_when_asked_through_ccxts_helpers_is_a_stop_entry_and_never_a_stop_limit() -> None:
+    exchange = _exchange()
+    exchange.set_markets([exchange.parse_market(_ASSET)])
+    margin = {"margin": "50", "leverage": 5}
+
+    body = exchange._order_request(
+        "BTC/USD:USD", "market", "buy", None, None, {**margin, "stopPrice": 70_000}
+    )
+
+    assert (body["order_type"], body["price"], body["margin"]) == ("stop", "70000", "50")
+    assert "stopPrice" not in body and "quantity" not in body
+    with pytest.raises(InvalidOrder, match="no stop-limit"):
+        exchange._order_request(
+            "BTC/USD:USD", "limit", "buy", None, 69_000, {**margin, "triggerPrice": 70_000}
+        )
 
 
 _ASSET = {

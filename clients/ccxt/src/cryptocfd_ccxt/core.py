@@ -195,6 +195,9 @@ class CryptoCFDCore(Parsers):
         kind = "stop" if trigger is not None else order_type.lower()
         if kind not in _ORDER_TYPES or side.lower() not in _SIDES:
             raise InvalidOrder(f"{self.id} takes market, limit or stop orders to buy or sell")
+        if trigger is not None and order_type.lower() == "limit":
+            # A stop entry fills at the market once its price is crossed: no stop-limit.
+            raise InvalidOrder(f"{self.id} has no stop-limit orders: a stop fills at the market")
         request: Json = {
             "asset": market["id"],
             "side": _SIDES[side.lower()],
