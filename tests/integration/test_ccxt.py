@@ -502,3 +502,21 @@ def test_readme_bot_when_run_as_written_trades_and_shows_the_position(
     )
     (position,) = exchange.fetch_positions([BTC])
     assert position["id"] in shown and position["side"] == "long"
+
+
+async def test_a_request_when_the_engine_is_away_raises_exchange_not_available(
+    platform: Platform, key: dict[str, Any]
+) -> None:
+    """Last in the module: the engine stops, each class reads the balance (503
+    ``ENGINE_UNAVAILABLE`` once the gateway's wait for the engine runs out), the engine starts
+    again and the same read answers."""
+    platform.engine.stop()
+    try:
+        for kind in ("sync", "async"):
+            async with opened(platform, kind, key) as exchange:
+                with pytest.raises(ccxt.ExchangeNotAvailable, match="ENGINE_UNAVAILABLE"):
+                    await exchange("fetch_balance")
+    finally:
+        platform.engine.start()
+    async with opened(platform, "async", key) as exchange:
+        assert (await exchange("fetch_balance"))["USD"]["total"] == 10_000.0
