@@ -139,13 +139,17 @@ class CreateOrderRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Open a position at market, or leave a limit or stop entry pending at ``price``.
 
     ``side`` is ``long`` or ``short``; ``type: buy|sell`` is accepted instead, as older
-    clients send it. ``margin`` is in dollars; ``leverage`` a whole number within the asset's
-    bounds. ``expected_price`` with ``slippage_bps`` bounds a market fill.
+    clients send it. Size it by ``margin`` in dollars or by ``quantity`` in units of the asset
+    (exactly one): with ``quantity``, the margin is quantity x price / leverage at the fill's
+    price (a pending entry's: at its own), rounded up to the cent. ``leverage`` is a whole
+    number within the asset's bounds. ``expected_price`` with ``slippage_bps`` bounds a market
+    fill.
     """
 
     asset: Annotated[str, Meta(max_length=16, examples=["BTC"])]
-    margin: Amount
     leverage: Amount
+    margin: OptionalAmount = NO_AMOUNT
+    quantity: OptionalAmount = NO_AMOUNT
     side: Literal["long", "short", "buy", "sell"] | None = None
     type: Literal["buy", "sell", "long", "short"] | None = None
     order_type: Literal["market", "limit", "stop"] = "market"
@@ -222,6 +226,7 @@ class PendingOut(msgspec.Struct, frozen=True):
     trailing_distance: Price | None
     expires_at: Timestamp | None
     placed_at: Timestamp
+    quantity: Quantity | None = None  # what it will open, when it was sized by quantity
 
 
 class CreateOrderOut(msgspec.Struct, frozen=True):
