@@ -315,6 +315,25 @@ async def test_create_order_when_market_opens_a_position_with_its_exits(
     assert fetched["filled"] == order["filled"]
 
 
+async def test_create_order_when_given_an_amount_opens_that_quantity_of_the_asset(
+    exchange: Exchange,
+) -> None:
+    order = await exchange("create_order", BTC, "market", "buy", 0.01, None, {"leverage": 10})
+    (position,) = await exchange("fetch_positions")
+
+    assert (order["amount"], order["filled"], order["status"]) == (0.01, 0.01, "closed")
+    assert Decimal(order["info"]["quantity"]) == Decimal("0.01")
+    assert (position["contracts"], position["id"]) == (0.01, order["id"])
+    # The margin is what the quantity costs at the fill at this leverage (rounded up).
+    notional = Decimal(order["info"]["quantity"]) * Decimal(order["info"]["open_price"])
+    margin = Decimal(order["info"]["margin"])
+    assert notional / 10 <= margin < notional / 10 + Decimal("0.01")
+    assert position["initialMargin"] == float(margin)
+    pending = await exchange("create_order", BTC, "limit", "buy", 0.02, 50_000, {"leverage": 10})
+    assert (pending["status"], pending["amount"], pending["filled"]) == ("open", 0.02, 0)
+    assert pending["info"]["margin"] == "100.00"  # 0.02 x 50,000.00 / 10, priced at its own price
+
+
 async def test_create_order_when_limit_or_stop_is_open_until_cancelled(
     exchange: Exchange,
 ) -> None:
@@ -416,19 +435,26 @@ async def test_create_order_when_the_client_order_id_is_reused_answers_the_first
 
 
 @pytest.mark.parametrize(
-    ("symbol", "params", "error", "code"),
+    ("symbol", "amount", "params", "error", "code"),
     [
-        (BTC, {"margin": "20000.00", "leverage": 1}, ccxt.InsufficientFunds, "INSUFFICIENT"),
-        (BTC, {"margin": "100.00", "leverage": 1000}, ccxt.InvalidOrder, "LEVERAGE_OUT_OF"),
-        (BTC, {"margin": "-5", "leverage": 1}, ccxt.InvalidOrder, "INVALID_MARGIN"),
-        ("SOL/USD:USD", MARGIN_ORDER, ccxt.ExchangeNotAvailable, "PRICE_"),
+        (BTC, None, {"margin": "20000.00"}, ccxt.InsufficientFunds, "INSUFFICIENT"),
+        (BTC, 1, {"leverage": 1}, ccxt.InsufficientFunds, "INSUFFICIENT"),  # 64,010 USD
+        (BTC, None, {"margin": "100.00", "leverage": 1000}, ccxt.InvalidOrder, "LEVERAGE_OUT_OF"),
+        (BTC, None, {"margin": "-5"}, ccxt.InvalidOrder, "INVALID_MARGIN"),
+        (BTC, -0.01, {}, ccxt.InvalidOrder, "INVALID_QUANTITY"),
+        ("SOL/USD:USD", None, MARGIN_ORDER, ccxt.ExchangeNotAvailable, "PRICE_"),
     ],
 )
 async def test_create_order_when_refused_raises_ccxts_exception_for_the_code(
-    exchange: Exchange, symbol: str, params: dict[str, Any], error: type[Exception], code: str
+    exchange: Exchange,
+    symbol: str,
+    amount: float | None,
+    params: dict[str, Any],
+    error: type[Exception],
+    code: str,
 ) -> None:
     with pytest.raises(error, match=code):
-        await exchange("create_order", symbol, "market", "buy", None, None, params)
+        await exchange("create_order", symbol, "market", "buy", amount, None, params)
 
     assert await exchange("fetch_positions") == []
 

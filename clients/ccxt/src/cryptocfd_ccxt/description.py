@@ -81,6 +81,7 @@ TIMEFRAMES = {tf: tf for tf in ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"
 _INVALID_ORDER = (
     "INVALID_AMOUNT",
     "INVALID_MARGIN",
+    "INVALID_QUANTITY",
     "LEVERAGE_OUT_OF_RANGE",
     "POSITION_TOO_SMALL",
     "WOULD_LIQUIDATE",
