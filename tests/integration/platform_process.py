@@ -28,6 +28,7 @@ class Platform:
     prefix: str
     state_dir: Path
     server_key: bytes  # seals the outbox: what a test opens an unsent email with
+    engine: EngineProcess  # a test may stop and start it to meet the gateway without it
 
 
 @contextlib.contextmanager
@@ -68,7 +69,8 @@ def running_platform(
 
     try:
         eventually(healthy, 20, poll_s=0.05, why=lambda: f"the gateway to start:\n{tail(log)}")
-        yield Platform(base_url, prefix, state_dir, server_key(load_settings(environment)))
+        key = server_key(load_settings(environment))
+        yield Platform(base_url, prefix, state_dir, key, engine)
     finally:
         gateway.terminate()
         gateway.wait(10)
