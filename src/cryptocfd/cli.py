@@ -43,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         "--engines", type=int, default=2, help="engines: one leads, the others are hot standbys"
     )
     sub.add_parser("feed", help="market data: simulated ticks to the engine's price stream")
+    _admin_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "admin":
+        return _admin(args.action, args.email, args.role)
     if args.command == "worker":
         return _worker()
     if args.command == "reconcile":
@@ -67,6 +70,42 @@ def main(argv: list[str] | None = None) -> int:
     from cryptocfd.services.simulate import run_simulation  # noqa: PLC0415
 
     return run_simulation(args.seconds, args.speed, args.seed)
+
+
+def _admin_parser(sub: Any) -> None:
+    from cryptocfd.identity.roles import ROLES  # noqa: PLC0415 - keep start-up light
+
+    admin = sub.add_parser("admin", help="grant or revoke a back-office role")
+    actions = admin.add_subparsers(dest="action", required=True)
+    for action, text in (("grant", "give"), ("revoke", "take away")):
+        one = actions.add_parser(action, help=f"{text} a user a back-office role (audited)")
+        one.add_argument("email", help="the address the user signed up with")
+        one.add_argument("role", choices=ROLES)
+
+
+def _admin(action: str, email: str, role_name: str) -> int:
+    """Exit 0 when done (or nothing to do), 2 for bad input or settings, 3 for no such user."""
+    import asyncio  # noqa: PLC0415 - only the admin command needs these
+
+    from cryptocfd.identity.emails import InvalidEmail  # noqa: PLC0415
+    from cryptocfd.identity.roles import Role  # noqa: PLC0415
+    from cryptocfd.services.roles import NoSuchUser, change_role  # noqa: PLC0415
+
+    settings = _settings("admin")
+    if settings is None:
+        return 2
+    try:
+        done = asyncio.run(
+            change_role(settings.database_url, email, Role(role_name), grant=action == "grant")
+        )
+    except InvalidEmail as exc:
+        print(f"cryptocfd admin {action}: {exc}", file=sys.stderr)
+        return 2
+    except NoSuchUser as exc:
+        print(f"cryptocfd admin {action}: {exc}", file=sys.stderr)
+        return NoSuchUser.exit_code
+    print(done)
+    return 0
 
 
 def _settings(name: str) -> Settings | None:

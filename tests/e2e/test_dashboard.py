@@ -7,16 +7,20 @@ cent; an order above the free margin shows the API's own message.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import hmac
 import json
 import re
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
@@ -227,9 +231,21 @@ def test_trader_when_signed_in_by_email_trades_and_the_books_agree(
 
 def signed_get(platform: Platform, key: str, secret: str, path: str) -> int:
     """A GET signed as a program signs it (hmac alone), and its status."""
+    return signed_get_by(
+        platform,
+        key,
+        lambda text: hmac.new(secret.encode(), text, hashlib.sha256).hexdigest(),
+        path,
+    )
+
+
+def signed_get_by(
+    platform: Platform, key: str, signature_of: Callable[[bytes], str], path: str
+) -> int:
+    """A GET with no query, signed by ``signature_of`` the signed string, and its status."""
     stamp = str(time.time_ns() // 1_000_000)
     text = (stamp + key + "5000").encode()
-    signature = hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
+    signature = signature_of(text)
     headers = {
         "X-CFD-API-KEY": key,
         "X-CFD-TIMESTAMP": stamp,
@@ -278,3 +294,52 @@ def test_trader_when_making_an_api_key_copies_its_secret_once_and_revokes_it(
     assert made_status == 200
     assert hidden_again and shown_secret == ""  # the secret is not shown a second time
     assert revoked_status == 401
+
+
+def test_trader_when_pasting_an_ed25519_public_key_makes_a_key_with_no_secret(
+    browser: Browser, platform: Platform, mail: tuple[Inbox, int]
+) -> None:
+    inbox, _port = mail
+    private = Ed25519PrivateKey.generate()
+    pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    context = browser.new_context(
+        base_url=platform.base_url, viewport={"width": 1440, "height": 900}
+    )
+    page = context.new_page()
+    sign_in(page, platform, inbox, "e2e-ed25519@example.com")
+
+    page.get_by_role("button", name="API keys", exact=True).click()
+    dialog = page.get_by_role("dialog", name="API keys")
+    expect(dialog).to_be_visible(timeout=WAIT_MS)
+    public_key = dialog.get_by_label("Ed25519 public key", exact=False)
+    dialog.get_by_label("Label").fill("bad paste")
+    public_key.fill("-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----")
+    dialog.get_by_role("button", name="Create key").click()
+    refused = dialog.get_by_role("alert")
+    expect(refused).to_contain_text("public_key", timeout=WAIT_MS)
+    dialog.get_by_label("Label").fill("ed bot")
+    public_key.fill(pem.decode())
+    dialog.get_by_role("button", name="Create key").click()
+    expect(dialog.get_by_text("Ed25519 key made.")).to_be_visible(timeout=WAIT_MS)
+    key = dialog.get_by_label("Your API key").input_value()
+    secret_hidden = dialog.get_by_label("Your secret").is_hidden()
+    hmac_note_hidden = dialog.get_by_text("Copy the secret now").is_hidden()
+    row = dialog.locator("tbody tr", has_text="ed bot")
+    expect(row).to_contain_text("Ed25519", timeout=WAIT_MS)
+    rows = dialog.locator("tbody tr").count()
+    status = signed_get_by(
+        platform, key, lambda text: base64.b64encode(private.sign(text)).decode(), "/api/v1/balance"
+    )
+    forged = signed_get_by(
+        platform,
+        key,
+        lambda text: base64.b64encode(Ed25519PrivateKey.generate().sign(text)).decode(),
+        "/api/v1/balance",
+    )
+    context.close()
+
+    assert key.startswith("cfd_")
+    assert secret_hidden and hmac_note_hidden
+    assert rows == 1  # the refused paste made no key
+    assert status == 200
+    assert forged == 401

@@ -28,6 +28,7 @@ class Platform:
     prefix: str
     state_dir: Path
     server_key: bytes  # seals the outbox: what a test opens an unsent email with
+    engine: EngineProcess  # a test may stop and start it to meet the gateway without it
 
 
 @contextlib.contextmanager
@@ -51,7 +52,8 @@ def running_platform(
     engine.start()
     try:
         with gateway_process(environment, port, state_dir / "gateway.log"):
-            yield Platform(base_url, prefix, state_dir, server_key(load_settings(environment)))
+            key = server_key(load_settings(environment))
+            yield Platform(base_url, prefix, state_dir, key, engine)
     finally:
         engine.stop()
 

@@ -74,12 +74,15 @@ async def test_openapi_when_fetched_documents_every_route_body_error_and_auth_sc
     assert create["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CreateOrderRequest"
     }
-    assert schemas["CreateOrderRequest"]["properties"]["margin"]["type"] == ["string", "number"]
+    sizes = schemas["CreateOrderRequest"]["properties"]
+    # Either sizes an order (exactly one): each a decimal string or number, null for absent.
+    assert sizes["margin"]["type"] == sizes["quantity"]["type"] == ["string", "number", "null"]
+    assert "margin" not in schemas["CreateOrderRequest"].get("required", [])
     assert "ErrorBody" in schemas
     assert {"400", "401", "404", "422", "429", "503"} <= set(create["responses"])
     schemes = {"bearer", "session", "metrics", "apiKey"}
     assert set(document["components"]["securitySchemes"]) == schemes
-    assert create["security"] == [{"bearer": []}, {"session": []}, {"apiKey": []}]
+    assert create["security"] == [{"apiKey": []}, {"bearer": []}, {"session": []}]
     keys = document["paths"]["/api/v1/account/api-keys"]["post"]
     assert keys["security"] == [{"bearer": []}, {"session": []}]  # a key cannot make keys
     assert "security" not in document["paths"]["/api/v1/auth/login"]["post"]

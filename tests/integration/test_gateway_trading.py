@@ -206,7 +206,7 @@ async def test_orders_when_another_user_asks_are_not_found(gateway: Gateway) -> 
         (b'{"asset":"BTC","side":"long","margin":"10","leverage":[1]}', "INVALID_NUMBER"),
         (b'{"asset":7,"side":"long","margin":"10","leverage":10}', "INVALID_REQUEST"),
         (b'{"asset":"BTC","side":"up","margin":"10","leverage":10}', "INVALID_REQUEST"),
-        (b'{"asset":"BTC","side":"long","leverage":10}', "INVALID_REQUEST"),
+        (b'{"asset":"BTC","side":"long","leverage":10}', "INVALID_MARGIN"),  # nor a quantity
         (b'{"asset":"BTC","side":"long","margin":"10","leverage":10,"x":1}', "INVALID_REQUEST"),
         (b'{"asset":"NOPE","side":"long","margin":"10","leverage":10}', "UNKNOWN_ASSET"),
         (b'{"asset":"BTC","side":"long","margin":"10","leverage":101}', "LEVERAGE_OUT_OF_RANGE"),
@@ -234,6 +234,19 @@ async def test_orders_when_another_user_asks_are_not_found(gateway: Gateway) -> 
             b'{"asset":"BTC","side":"long","margin":"10","leverage":10,'
             b'"expires_at":"2030-01-01T00:00:00Z"}',
             "INVALID_EXPIRY",
+        ),
+        (
+            b'{"asset":"BTC","side":"long","margin":"10","quantity":"0.01","leverage":10}',
+            "INVALID_QUANTITY",
+        ),
+        (b'{"asset":"BTC","side":"long","quantity":"0","leverage":10}', "INVALID_QUANTITY"),
+        (  # BTC trades in steps of 0.000001
+            b'{"asset":"BTC","side":"long","quantity":"0.0000015","leverage":10}',
+            "INVALID_QUANTITY",
+        ),
+        (
+            b'{"asset":"BTC","side":"long","quantity":"0.000000001","leverage":10}',
+            "INVALID_NUMBER",
         ),
         (b"[]", "INVALID_REQUEST"),
         (b"{", "INVALID_JSON"),

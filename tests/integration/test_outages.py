@@ -6,33 +6,23 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import secrets
-import uuid
 from pathlib import Path
 
-import httpx
 from redis.asyncio import Redis
 
 from cryptocfd.bus.messages import FIELD, Record, encode
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
 from cryptocfd.core.clock import WALL
-from cryptocfd.gateway.app import create_app
 from cryptocfd.gateway.routes.ops import JOURNAL_BEHIND_READY
-from cryptocfd.store.keyfiles import server_key
 from cryptocfd.store.supervision import ProcessView, SupervisorView, view_path, write_view
 from cryptocfd.trading.rejections import RejectCode, Rejection
-from tests.integration.engine_process import EngineProcess
 from tests.integration.gateway_harness import (
     METRICS_TOKEN,
-    PUBLIC_URL,
     Gateway,
-    gateway_settings,
-    newest_link,
     running_gateway,
-    spend_link,
 )
 from tests.integration.postgres import private_postgres
-from tests.integration.servers import redis_server
+from tests.integration.private_redis import engine_on_own_redis, until_ready
 
 SCRAPE = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
@@ -121,54 +111,29 @@ async def test_readyz_when_the_supervisor_has_a_process_down_is_503_naming_it(
 async def test_gateway_after_a_redis_restart_answers_every_request_without_5xx(
     database_url: str, tmp_path: Path
 ) -> None:
-    streams = Streams(f"redis-restart:{uuid.uuid4().hex[:8]}:")
-    with redis_server(tmp_path / "redis") as server:
-        engine = EngineProcess(
-            server.url, streams.prefix, tmp_path / "engine", secrets.token_hex(32)
+    async with (
+        engine_on_own_redis(database_url, tmp_path, "redis-restart") as own,
+        own.gateway() as c,
+    ):
+        headers = await own.sign_in(c, "restart")
+        # Concurrent requests fill the gateway's pool with connections, all of which the
+        # restart cuts; SIGKILL, as a crash does (AOF keeps what was acknowledged).
+        before = await asyncio.gather(
+            *(c.get("/api/v1/balance", headers=headers) for _ in range(40))
         )
-        await asyncio.to_thread(engine.start)
-        settings = gateway_settings(server.url, database_url, streams, tmp_path / "state")
-        app = create_app(settings)
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        try:
-            async with (
-                app.lifespan(),
-                httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as c,
-            ):
-                email = f"restart-{uuid.uuid4().hex[:8]}@example.com"
-                assert (
-                    await c.post("/api/v1/auth/login", json={"email": email})
-                ).status_code == 202
-                link = await newest_link(database_url, email, server_key(settings))
-                tokens = (await spend_link(c, link)).json()
-                headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-                # Concurrent requests fill the gateway's pool with connections, all of which the
-                # restart cuts; SIGKILL, as a crash does (AOF keeps what was acknowledged).
-                before = await asyncio.gather(
-                    *(c.get("/api/v1/balance", headers=headers) for _ in range(40))
+        own.server.kill()
+        own.server.start()
+        await until_ready(c)  # the outage itself may answer 503s; after it, none
+        after = []
+        for _ in range(10):
+            after += await asyncio.gather(
+                *(
+                    c.get(path, headers=headers)
+                    for _ in range(10)
+                    for path in ("/api/v1/balance", "/api/v1/trade/open", "/api/v1/auth/me")
                 )
-                server.kill()
-                server.start()
-                await until_ready(c)  # the outage itself may answer 503s; after it, none
-                after = []
-                for _ in range(10):
-                    after += await asyncio.gather(
-                        *(
-                            c.get(path, headers=headers)
-                            for _ in range(10)
-                            for path in ("/api/v1/balance", "/api/v1/trade/open", "/api/v1/auth/me")
-                        )
-                    )
-        finally:
-            engine.stop()
+            )
 
     assert [a.status_code for a in before] == [200] * 40
     failures = [(a.request.url.path, a.status_code, a.text) for a in after if a.status_code >= 500]
     assert failures == []
-
-
-async def until_ready(client: httpx.AsyncClient, timeout_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while (await client.get("/readyz")).status_code != 200:
-        assert asyncio.get_running_loop().time() < deadline, "not ready again in time"
-        await asyncio.sleep(0.2)

@@ -151,9 +151,13 @@ export interface OrderEvent {
 }
 
 /** A live API key as the list shows it: never its secret. */
+/** How a key signs: HMAC with a secret the server keeps sealed, or Ed25519 with a private key only its owner holds. */
+export type ApiKeyKind = "hmac" | "ed25519";
+
 export interface ApiKey {
   key_id: number;
   api_key: string;
+  kind: ApiKeyKind;
   label: string;
   scopes: ("read" | "trade")[];
   ip_allowlist: string[];
@@ -161,15 +165,18 @@ export interface ApiKey {
   last_used_at: string | null;
 }
 
-/** A key just made: the only answer that carries its secret. */
+/** A key just made: the only answer that carries an HMAC key's secret (an Ed25519 key has none). */
 export interface ApiKeyCreated {
   key_id: number;
   api_key: string;
-  secret: string;
+  kind: ApiKeyKind;
+  secret?: string;
 }
 
 export interface NewApiKey {
   label: string;
   scopes: ("read" | "trade")[];
   ip_allowlist: string[];
+  /** An Ed25519 public key (PEM or the base64 of its 32 bytes); absent for an HMAC key. */
+  public_key?: string;
 }

@@ -12,16 +12,23 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from cryptocfd.core.clock import WALL, Clock
 from cryptocfd.gateway import docs, edge, web
-from cryptocfd.gateway.deps import ResourcesSlot, public_dependencies, signed_in_dependencies
+from cryptocfd.gateway.deps import (
+    ResourcesSlot,
+    back_office,
+    public_dependencies,
+    signed_in_dependencies,
+)
 from cryptocfd.gateway.errors import EXCEPTION_HANDLERS
 from cryptocfd.gateway.resources import open_resources
 from cryptocfd.gateway.routes import (
     account,
+    admin,
     apikeys,
     auth,
     devmail,
     market,
     ops,
+    totp,
     trade,
     udf,
     verify,
@@ -53,6 +60,7 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
         "/",
         route_handlers=[
             *auth.PRIVATE_ROUTES,
+            *totp.ROUTES,
             *trade.ROUTES,
             *account.ROUTES,
             *apikeys.ROUTES,
@@ -62,7 +70,11 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
     )
     # In the order the API document lists them: a link asked for, spent, then refreshed.
     public = Router("/", route_handlers=[*auth.LINK_ROUTES, *verify.ROUTES, *auth.TOKEN_ROUTES])
-    api = Router(API, route_handlers=[public, private, *market.ROUTES, *udf.ROUTES, *ws.ROUTES])
+    # Every back-office route is behind the operator's guard (deps.back_office).
+    office = back_office(slot, [*admin.ROUTES])
+    api = Router(
+        API, route_handlers=[public, private, office, *market.ROUTES, *udf.ROUTES, *ws.ROUTES]
+    )
     handlers: list[Any] = [*web.ROUTES, api, *ops.ROUTES, *docs.ROUTES]
     if settings.env == "dev" and not settings.smtp_host:  # only where mail goes nowhere else
         handlers.append(devmail.mailbox)

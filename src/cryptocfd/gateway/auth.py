@@ -6,9 +6,15 @@ tokens are checked without a database round trip (signature, expiry, and a Redis
 when their family is revoked). Session cookies are looked up in PostgreSQL, and every write
 made with one must carry the session's CSRF token in ``X-CSRF-Token``. A websocket checks
 the same credential again while it stays open.
+
+The back office asks more (``authorize_operator``): a role, granted on the command line, and
+a session or token a right TOTP code raised (``identity.totp``). Its routes are guarded as a
+group (``deps.back_office``), so none can forget to ask.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import msgspec
 
@@ -18,6 +24,7 @@ from cryptocfd.gateway.ratelimit import Window, hit_and_check
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.gateway.signed import check_signed
 from cryptocfd.identity.apikeys import Scope, Signed
+from cryptocfd.identity.roles import Role
 from cryptocfd.identity.tokens import (
     ACCESS_TOKEN_TTL_MS,
     BadToken,
@@ -25,7 +32,9 @@ from cryptocfd.identity.tokens import (
     token_hash,
     verify_access_token,
 )
+from cryptocfd.identity.totp import is_raised
 from cryptocfd.store.credentials import live_session
+from cryptocfd.store.roles import Staff, staff_by_id
 
 SESSION_COOKIE = "cfd_session"
 CSRF_COOKIE = "cfd_csrf"
@@ -41,6 +50,7 @@ class Principal(msgspec.Struct, frozen=True):
     device_id: str | None = None
     session_hash: bytes | None = None  # cookie sessions: the stored hash of the session id
     signed_in_at_ms: int | None = None  # when a sign-in link began this session or family
+    raised_at_ms: int | None = None  # when a TOTP code raised this session or token
     key_id: int | None = None  # requests signed with an API key: the key
     window: Window | None = None  # the per-user limit's, where the route counts it
     account_id: int = 0
@@ -112,6 +122,7 @@ async def authenticate(
             family=claims.family,
             device_id=claims.device_id,
             signed_in_at_ms=claims.signed_in_at_ms,
+            raised_at_ms=claims.raised_at_ms,
             window=window,
         )
     sid = credential.session_id
@@ -124,10 +135,18 @@ async def authenticate(
     ):
         raise ApiError(403, "CSRF_FAILED", "missing or wrong X-CSRF-Token for this session")
     window = await _gate(resources, session.user_id, None, now_ms, per_user_limit=per_user_limit)
-    signed_in_at_ms = int(session.created_at.timestamp() * 1000)
+    raised = session.raised_at
     return Principal(
-        session.user_id, session_hash=id_hash, signed_in_at_ms=signed_in_at_ms, window=window
+        session.user_id,
+        session_hash=id_hash,
+        signed_in_at_ms=_ms(session.created_at),
+        raised_at_ms=None if raised is None else _ms(raised),
+        window=window,
     )
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 async def _gate(
@@ -147,3 +166,52 @@ async def _gate(
     if window is None:
         raise unauthenticated("access token revoked")
     return window
+
+
+class Operator(msgspec.Struct, frozen=True):
+    """A caller the back office lets in: signed in, holding a role, raised by a TOTP code;
+    and the client address their actions are audited from."""
+
+    principal: Principal
+    email: str
+    roles: frozenset[Role]
+    client_ip: str
+
+
+ALL_ROLES = frozenset(Role)
+
+
+def role_required(allowed: frozenset[Role] = ALL_ROLES) -> ApiError:
+    """The 403 of a caller without any of the ``allowed`` roles."""
+    names = " or ".join(sorted(allowed))
+    return ApiError(403, "OPERATOR_ROLE_REQUIRED", f"this needs the {names} role")
+
+
+async def staff_of(
+    resources: Resources, principal: Principal, allowed: frozenset[Role] = ALL_ROLES
+) -> Staff:
+    """The caller with their roles, or a 403 unless they hold one of ``allowed``; never for a
+    request signed with an API key (a key is a trader's robot, never an operator)."""
+    if principal.key_id is not None:
+        raise ApiError(403, "API_KEY_NOT_ALLOWED", "this route takes a signed-in session or token")
+    staff = await staff_by_id(resources.pool, principal.user_id)
+    if staff is None or not staff.roles & allowed:
+        raise role_required(allowed)
+    return staff
+
+
+async def authorize_operator(
+    resources: Resources, principal: Principal, client_ip: str, allowed: frozenset[Role]
+) -> Operator:
+    """The operator ``principal`` is: a 403 without one of the ``allowed`` roles (checked
+    first: a trader learns nothing of the second factor), then a 401 unless a TOTP code
+    raised this session or token within its shift."""
+    staff = await staff_of(resources, principal, allowed)
+    if not is_raised(principal.raised_at_ms, resources.clock.now_ms()):
+        raise ApiError(
+            401,
+            "SECOND_FACTOR_REQUIRED",
+            "the back office needs your second factor: POST /api/v1/auth/totp/verify {code}",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    return Operator(principal, staff.email, staff.roles, client_ip)

@@ -5,7 +5,14 @@
 - ``payload: Payload[X]``: the request body, decoded exactly into the struct ``X`` it names
   (``X | None`` for an optional one); the OpenAPI document reads the same type;
 - ``key: IdempotencyKey``: the client's ``Idempotency-Key`` header, if any;
-- ``client_ip: ClientIp``: the client as the per-IP limits count it (an IPv6 address's /64).
+- ``client_ip: ClientIp``: the client as the per-IP limits count it (an IPv6 address's /64);
+- ``client_addr: ClientAddr``: the client's own address, as the audit trail records it;
+- ``operator: OperatorCaller``: the operator calling a back-office route (those routes only).
+
+Every back-office route sits in the router ``back_office`` makes, whose guard lets in only an
+operator (a role, and a session or token a TOTP code raised): a guard runs for every route of
+its router whatever the handler names, so no admin route can forget it, and it runs before
+any body is read.
 
 The providers form a chain, resources → principal → payload, never a batch: Litestar resolves
 independent dependencies in a task group (a task each) and a chain one after another in the
@@ -19,21 +26,25 @@ import re
 from typing import Annotated, Any, TypeAlias, TypeVar
 
 import msgspec
-from litestar import Request
+from litestar import Request, Router
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler
 from litestar.params import HeaderParameter
-from litestar.types import Scope
+from litestar.types import ControllerRouterHandler, Guard, Scope
 
 from cryptocfd.gateway.auth import (
+    ALL_ROLES,
     CSRF_HEADER,
     SAFE_METHODS,
     SESSION_COOKIE,
     Bearer,
     Credential,
+    Operator,
     Principal,
     Session,
     authenticate,
+    authorize_operator,
     unauthenticated,
 )
 from cryptocfd.gateway.body import MAX_BODY_BYTES, OrderId, decode_hook
@@ -63,6 +74,9 @@ TRADES = {API_SCOPE: ApiScope.TRADE, PER_USER_LIMIT: True}
 """The opt of a trading write: an API key needs the ``trade`` scope, and it counts against
 the user's limit."""
 CLIENT_IP = "client_ip"
+CLIENT_ADDR = "client_addr"
+OPERATOR = "operator"
+ROLES = "roles"  # back-office handler opt: the roles that may call it (absent: any role)
 RAW_BODY = "raw_body"  # handler opt: the JSON body a handler that reads its own documents
 IDEMPOTENCY_HEADER = "idempotency-key"
 
@@ -75,8 +89,14 @@ Payload: TypeAlias = NamedDependency[T]
 Caller = NamedDependency[Principal]
 """A handler parameter ``principal: Caller`` receives the signed-in caller."""
 
+OperatorCaller = NamedDependency[Operator]
+"""A back-office handler parameter ``operator: OperatorCaller`` receives the operator."""
+
 ClientIp = NamedDependency[str]
 """A handler parameter ``client_ip: ClientIp`` receives the client's per-IP key."""
+
+ClientAddr = NamedDependency[str]
+"""A handler parameter ``client_addr: ClientAddr`` receives the client's address."""
 
 IdempotencyKey = Annotated[
     str | None, HeaderParameter(name=IDEMPOTENCY_HEADER, required=False, include_in_schema=False)
@@ -108,6 +128,11 @@ def provide_client_ip(scope: Scope) -> str:
     return client_key(scope_ip(scope))
 
 
+def provide_client_addr(scope: Scope) -> str:
+    """The client's address itself (a trusted proxy's forwarded one, ``main.py``)."""
+    return scope_ip(scope)
+
+
 # The raw request, in the providers below: the credential is in its headers and cookies,
 # the body is its bytes, and its route handler says what the body is.
 async def provide_principal(request: Request[Any, Any, Any], resources: ResourcesDep) -> Principal:
@@ -131,6 +156,11 @@ async def credential_of(request: Request[Any, Any, Any]) -> Credential:
     api_key = request.headers.get(HEADER_KEY)
     if api_key is not None:
         return await signed_credential(request, api_key)
+    return token_or_session(request)
+
+
+def token_or_session(request: ASGIConnection[Any, Any, Any, Any]) -> Bearer | Session:
+    """The bearer token or session cookie the request signs in with; a 401 for neither."""
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
@@ -139,7 +169,8 @@ async def credential_of(request: Request[Any, Any, Any]) -> Credential:
         return Bearer(token.strip())
     sid = request.cookies.get(SESSION_COOKIE)
     if sid:
-        csrf = None if request.method in SAFE_METHODS else request.headers.get(CSRF_HEADER, "")
+        method = request.scope.get("method", "GET")
+        csrf = None if method in SAFE_METHODS else request.headers.get(CSRF_HEADER, "")
         return Session(sid, csrf)
     raise unauthenticated("sign in first: a bearer token, a session cookie or an API key")
 
@@ -259,9 +290,50 @@ def public_dependencies(slot: ResourcesSlot) -> dict[str, Provide]:
         RESOURCES: Provide(slot, sync_to_thread=False),
         PAYLOAD: Provide(provide_payload),
         CLIENT_IP: Provide(provide_client_ip, sync_to_thread=False),
+        CLIENT_ADDR: Provide(provide_client_addr, sync_to_thread=False),
     }
 
 
 def signed_in_dependencies() -> dict[str, Provide]:
     """What the signed-in routes add: the caller, and their bodies read after it."""
     return {PRINCIPAL: Provide(provide_principal), PAYLOAD: Provide(provide_signed_payload)}
+
+
+def back_office(slot: ResourcesSlot, handlers: list[ControllerRouterHandler]) -> Router:
+    """The ``/admin`` router of ``handlers``, each behind the operator's guard."""
+    return Router(
+        "/admin",
+        route_handlers=handlers,
+        guards=[operator_guard(slot)],
+        # Bodies come from the public provider: the guard has already let the caller in.
+        dependencies={OPERATOR: Provide(provide_operator, sync_to_thread=False)},
+    )
+
+
+def operator_guard(slot: ResourcesSlot) -> Guard:
+    """The guard of every back-office route: an operator passes, with the roles the route's
+    ``ROLES`` opt names; anyone else gets the 401 or 403 that says why."""
+
+    async def require_operator(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
+        if HEADER_KEY in connection.headers:  # refused unread: no signature is even checked
+            message = "the back office takes a signed-in session or token, never an API key"
+            raise ApiError(403, "API_KEY_NOT_ALLOWED", message)
+        resources = slot()
+        principal = await authenticate(resources, token_or_session(connection))
+        allowed = handler.opt.get(ROLES, ALL_ROLES)
+        operator = await authorize_operator(
+            resources, principal, scope_ip(connection.scope), allowed
+        )
+        connection.scope["state"][OPERATOR] = operator
+
+    return require_operator
+
+
+def provide_operator(request: Request[Any, Any, Any]) -> Operator:
+    """The operator the guard let in."""
+    operator = request.scope["state"].get(OPERATOR)
+    # Only ``back_office`` provides this name, and its guard ran first.
+    assert isinstance(operator, Operator), "a back-office handler outside the back office"
+    return operator

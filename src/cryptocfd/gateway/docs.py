@@ -16,9 +16,18 @@ from litestar import Litestar, Request, Response, get
 from litestar.routes import HTTPRoute
 
 from cryptocfd.gateway.body import schema_hook
-from cryptocfd.gateway.deps import API_SCOPE, PAYLOAD, RAW_BODY, ResourcesDep, payload_type
+from cryptocfd.gateway.deps import (
+    API_SCOPE,
+    OPERATOR,
+    PAYLOAD,
+    PRINCIPAL,
+    RAW_BODY,
+    ResourcesDep,
+    payload_type,
+)
 from cryptocfd.gateway.errors import ErrorBody
 from cryptocfd.market.candles import INTERVALS, MAX_LIMIT, MAX_TIME_S
+from cryptocfd.store.audit import CURSOR_PATTERN as AUDIT_CURSOR_PATTERN
 from cryptocfd.store.history import CURSOR_PATTERN
 
 # Route groups (tag, what it holds, its path prefixes): the explorer shows one section each.
@@ -38,6 +47,12 @@ GROUPS = (
         ),
     ),
     ("tradingview", "TradingView's UDF datafeed over the same candles", ("/api/v1/udf/",)),
+    (
+        "admin",
+        "Operators only: a role granted on the command line, and a session or token raised "
+        "by POST /auth/totp/verify (else 403 OPERATOR_ROLE_REQUIRED, 401 SECOND_FACTOR_REQUIRED)",
+        ("/api/v1/admin/",),
+    ),
     ("operations", "Liveness, readiness and metrics", ("/healthz", "/readyz", "/metrics")),
 )
 # Rules between a body's fields, which msgspec's schema of each field cannot state.
@@ -65,18 +80,26 @@ OWN_RESPONSES = {
 }
 ERROR_STATUSES = {
     "400": "The request is malformed or refused by a rule; `error.code` says which",
-    "401": "Not signed in, the token expired or was revoked, or a signature that does not hold",
+    "401": (
+        "Not signed in, the token expired or was revoked, a signature that does not hold, or "
+        "a back-office route without the second factor"
+    ),
     "403": (
-        "A cookie-authenticated write without the session's X-CSRF-Token, or an API key "
-        "without the route's scope, off its allowlist, or on a route that takes none"
+        "A cookie-authenticated write without the session's X-CSRF-Token, an API key "
+        "without the route's scope, off its allowlist, or on a route that takes none, or a "
+        "back-office route without an operator's role"
     ),
     "413": "The body is larger than 16 KiB",
     "404": "No such order or route (another user's order is also 404)",
     "409": (
         "In conflict with what is there: an Idempotency-Key sent with another request, an "
-        "order closed as it opened, the most API keys a user may hold"
+        "order closed as it opened, the most API keys a user may hold, a second factor set "
+        "up already"
     ),
-    "422": "Well-formed but refused now: insufficient balance, stale price, slippage…",
+    "422": (
+        "Well-formed but refused now: insufficient balance, stale price, slippage…, or a "
+        "value no schema can check (`INVALID_PUBLIC_KEY`)"
+    ),
     "429": "Rate limited; `Retry-After` says when to come back",
     "503": (
         "The engine, Redis or PostgreSQL did not answer (`ENGINE_UNAVAILABLE`, "
@@ -86,14 +109,14 @@ ERROR_STATUSES = {
 
 
 def signed_in_operations(app: Litestar) -> dict[tuple[str, str], str | None]:
-    """The ``(method, path)`` of every handler that takes the signed-in caller (``principal``),
-    and the API key scope it takes (``None``: no API key)."""
+    """The ``(method, path)`` of every handler that takes the signed-in caller (``principal``,
+    or ``operator`` in the back office), and the API key scope it takes (``None``: no key)."""
     return {
         (method.lower(), route.path_format): handler.opt.get(API_SCOPE)
         for route in app.routes
         if isinstance(route, HTTPRoute)
         for handler in route.route_handlers
-        if "principal" in handler.parsed_fn_signature.parameters
+        if {PRINCIPAL, OPERATOR} & handler.parsed_fn_signature.parameters.keys()
         for method in handler.http_methods
     }
 
@@ -155,6 +178,8 @@ def _document(
     cursor = {"cursor": {"type": "string", "pattern": CURSOR_PATTERN, "description": "next_cursor"}}
     for history in ("/api/v1/trade/closed", "/api/v1/trade/close"):
         _constrain(document["paths"][history]["get"], cursor)
+    audit_cursor = {**cursor["cursor"], "pattern": AUDIT_CURSOR_PATTERN}
+    _constrain(document["paths"]["/api/v1/admin/audit"]["get"], {"cursor": audit_cursor})
     document["tags"] = [{"name": tag, "description": text} for tag, text, _paths in GROUPS]
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -185,10 +210,11 @@ def _document(
             "name": "X-CFD-API-KEY",
             "description": (
                 "A request signed with an API key: X-CFD-TIMESTAMP (unix ms), "
-                "X-CFD-RECV-WINDOW (ms, default 5000, at most 60000) and X-CFD-SIGNATURE, the "
-                "lowercase hex HMAC-SHA256 under the secret of timestamp + api_key + "
-                "recv_window + payload (the raw query string of a GET or DELETE, the raw body "
-                "of a POST). Routes say the scope they need: read, or trade."
+                "X-CFD-RECV-WINDOW (ms, default 5000, at most 60000) and X-CFD-SIGNATURE over "
+                "timestamp + api_key + recv_window + payload (the raw query string of a GET or "
+                "DELETE, the raw body of a POST): the lowercase hex HMAC-SHA256 under the "
+                "secret for an HMAC key, the base64 Ed25519 signature for an Ed25519 key. "
+                "Routes say the scope they need: read, or trade."
             ),
         },
     }
@@ -217,9 +243,11 @@ def _document(
                 }
             _tag(path, operation)
             if (method, path) in signed_in:
+                # In the order the gateway looks for them (deps.credential_of): a request that
+                # names an API key is judged by its signature alone.
                 operation["security"] = [{"bearer": []}, {"session": []}]
                 if signed_in[(method, path)] is not None:
-                    operation["security"].append({"apiKey": []})
+                    operation["security"].insert(0, {"apiKey": []})
             elif (method, path) in guarded:
                 operation["security"] = guarded[(method, path)]
     return document

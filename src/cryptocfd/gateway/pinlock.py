@@ -1,4 +1,5 @@
-"""PIN lock-outs per (address, device), in Redis, the same for every address.
+"""PIN lock-outs per (address, device), in Redis, the same for every address; and the same
+rule for an operator's TOTP codes (the "device" ``TOTP``), so there is one lock-out rule.
 
 Whether or not the address has an account or a PIN, wrong tries count and lock alike, so the
 lock tells no one who has a PIN; and it is per device, so no one can lock the owner's own
@@ -28,6 +29,9 @@ from cryptocfd.identity.pins import (
 HOUR_S = 60 * 60
 STATE_TTL_S = 7 * 24 * 60 * 60  # locks so far are remembered a week after the last try
 CHANGE = "\0change"  # the "device" of PIN changes that give the current PIN (no device id has NUL)
+TOTP = "\0totp"  # the "device" of an operator's TOTP codes (``usecases.totp``)
+PIN_LOCKED = ("PIN_LOCKED", "PINs")
+TOTP_LOCKED = ("TOTP_LOCKED", "TOTP codes")
 
 
 def _key(resources: Resources, email: str, device_id: str) -> str:
@@ -41,19 +45,27 @@ def _new_devices_key(resources: Resources, email: str) -> str:
     return windowed(f"{resources.prefix}pinfail-new:{digest}", now_s, HOUR_S)
 
 
-def _locked(retry_ms: int) -> ApiError:
+def _locked(retry_ms: int, refusal: tuple[str, str]) -> ApiError:
     retry = retry_ms // 1000 + 1
-    message = f"too many wrong PINs; try again in {retry} s"
-    return ApiError(429, "PIN_LOCKED", message, {"Retry-After": str(retry)})
+    code, what = refusal
+    message = f"too many wrong {what}; try again in {retry} s"
+    return ApiError(429, code, message, {"Retry-After": str(retry)})
 
 
 class PinAttempt:
     """One PIN try of ``email`` on ``device_id``: ``begin``, check the PIN, then ``succeeded``
-    or ``failed``."""
+    or ``failed``. ``refusal`` is the code and noun of the 429 (``TOTP_LOCKED`` for codes)."""
 
     def __init__(
-        self, resources: Resources, email: str, device_id: str, *, known_device: bool = False
+        self,
+        resources: Resources,
+        email: str,
+        device_id: str,
+        *,
+        known_device: bool = False,
+        refusal: tuple[str, str] = PIN_LOCKED,
     ) -> None:
+        self.refusal = refusal
         self.redis = resources.redis
         self.clock = resources.clock
         self.key = _key(resources, email, device_id)
@@ -78,12 +90,13 @@ class PinAttempt:
         self.spent = int(spent[0]) if spent else 0
         if self.spent > MAX_NEW_DEVICE_FAILURES_PER_HOUR:
             await self._uncount()
-            raise _locked((HOUR_S - now // 1000 % HOUR_S) * 1000)
+            raise _locked((HOUR_S - now // 1000 % HOUR_S) * 1000, self.refusal)
         until = int(locked_until or 0)
         locked = is_locked(until, now)
         if locked or self.tries > MAX_FAILED_ATTEMPTS:  # more: parallel tries beat the lock
             await self._uncount()  # a refused try is no guess
-            raise _locked(until - now if locked else lock_ms(max(self.locks - 1, 0)))
+            wait_ms = until - now if locked else lock_ms(max(self.locks - 1, 0))
+            raise _locked(wait_ms, self.refusal)
 
     async def _uncount(self, *, pair: bool = True) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -103,6 +103,7 @@ def pending(view: PendingView, spec: AssetSpec) -> PendingOut:
         trailing_distance=_price(view.trailing_distance, spec),
         expires_at=None if view.expires_at is None else iso_ms(view.expires_at),
         placed_at=iso_ms(view.placed_at),
+        quantity=None if view.quantity is None else quantity(view.quantity),
     )
 
 
@@ -136,7 +137,8 @@ def live_order(view: Portfolio, spec: AssetSpec, booked: JournaledOrder | None) 
     kind = None if booked is None else booked.order_type
     placed = None if booked is None else booked.placed_at
     realized = Cents(0) if booked is None else booked.realized_pnl
-    for p in view.positions:
+    if view.positions:
+        p = view.positions[0]
         return OrderOut(
             order_id=p.order_id,
             asset=p.asset,
@@ -169,7 +171,7 @@ def live_order(view: Portfolio, spec: AssetSpec, booked: JournaledOrder | None) 
         margin=format_cents(o.margin),
         leverage=o.leverage,
         price=price(o.price, spec),
-        quantity=None,
+        quantity=None if o.quantity is None else quantity(o.quantity),
         open_price=None,
         take_profit=_price(o.take_profit, spec),
         stop_loss=_price(o.stop_loss, spec),

@@ -139,13 +139,17 @@ class CreateOrderRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Open a position at market, or leave a limit or stop entry pending at ``price``.
 
     ``side`` is ``long`` or ``short``; ``type: buy|sell`` is accepted instead, as older
-    clients send it. ``margin`` is in dollars; ``leverage`` a whole number within the asset's
-    bounds. ``expected_price`` with ``slippage_bps`` bounds a market fill.
+    clients send it. Size it by ``margin`` in dollars or by ``quantity`` in units of the asset
+    (exactly one): with ``quantity``, the margin is quantity x price / leverage at the fill's
+    price (a pending entry's: at its own), rounded up to the cent. ``leverage`` is a whole
+    number within the asset's bounds. ``expected_price`` with ``slippage_bps`` bounds a market
+    fill.
     """
 
     asset: Annotated[str, Meta(max_length=16, examples=["BTC"])]
-    margin: Amount
     leverage: Amount
+    margin: OptionalAmount = NO_AMOUNT
+    quantity: OptionalAmount = NO_AMOUNT
     side: Literal["long", "short", "buy", "sell"] | None = None
     type: Literal["buy", "sell", "long", "short"] | None = None
     order_type: Literal["market", "limit", "stop"] = "market"
@@ -222,6 +226,7 @@ class PendingOut(msgspec.Struct, frozen=True):
     trailing_distance: Price | None
     expires_at: Timestamp | None
     placed_at: Timestamp
+    quantity: Quantity | None = None  # what it will open, when it was sized by quantity
 
 
 class CreateOrderOut(msgspec.Struct, frozen=True):
@@ -365,14 +370,38 @@ class ApiKeyRequest(_Body, frozen=True, forbid_unknown_fields=True):
         list[Annotated[str, Meta(max_length=43, examples=["203.0.113.7", "2001:db8::/48"])]],
         Meta(max_length=16, description="IP addresses or CIDR networks; empty for any"),
     ] = msgspec.field(default_factory=list)
+    public_key: (
+        Annotated[
+            str,
+            Meta(
+                max_length=512,
+                description=(
+                    "An Ed25519 public key, as PEM (SubjectPublicKeyInfo) or the base64 of its"
+                    " raw 32 bytes: the key signs with its private half and has no secret."
+                    " Omitted: an HMAC key, with a secret in the answer."
+                ),
+                examples=[
+                    "-----BEGIN PUBLIC KEY-----\n"
+                    "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n"
+                    "-----END PUBLIC KEY-----"
+                ],
+            ),
+        ]
+        | None
+    ) = None
 
 
-class ApiKeyCreated(msgspec.Struct, frozen=True):
-    """A key just made. ``secret`` is shown this once: the server keeps it only sealed."""
+ApiKeyKind = Literal["hmac", "ed25519"]
+
+
+class ApiKeyCreated(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A key just made. An HMAC key's ``secret`` is shown this once: the server keeps it only
+    sealed. An Ed25519 key has none (its answer has no ``secret``)."""
 
     key_id: int
     api_key: str
-    secret: str
+    kind: ApiKeyKind
+    secret: str | None = None
 
 
 class ApiKeyOut(msgspec.Struct, frozen=True):
@@ -380,6 +409,7 @@ class ApiKeyOut(msgspec.Struct, frozen=True):
 
     key_id: int
     api_key: str
+    kind: ApiKeyKind
     label: str
     scopes: list[ApiScopeName]
     ip_allowlist: list[str]

@@ -1,7 +1,8 @@
 """The check of a request signed with an API key (``identity.apikeys`` has the rules).
 
 In order: the timestamp inside its window (no lookup for a stale request), the key (from a
-cache of a few seconds, else PostgreSQL), the signature, the client's address against the
+cache of a few seconds, else PostgreSQL), the signature (the one step that differs between
+HMAC and Ed25519 keys: ``LiveKey.verifier``), the client's address against the
 key's allowlist, the route's scope; then one Redis round trip that asks whether the key was
 revoked since it was cached, marks the signature used (a replay within its window is refused,
 never applied) and counts the per-user limit on the routes that count it.
@@ -25,7 +26,6 @@ from cryptocfd.identity.apikeys import (
     Signed,
     check_window,
     replay_key,
-    signature_matches,
 )
 from cryptocfd.store.api_keys import LiveKey, live_key, mark_used, sealer
 
@@ -77,7 +77,7 @@ async def check_signed(
     if cached is None:
         raise _refused(401, "UNKNOWN_API_KEY", "no live API key has this X-CFD-API-KEY")
     key = cached.key
-    if not signature_matches(key.secret, signed):
+    if not key.verifier.matches(signed):
         raise _refused(401, "BAD_SIGNATURE", "X-CFD-SIGNATURE does not match the request")
     if key.ip_allowlist and not _allowed(signed.client_ip, key):
         message = f"{signed.client_ip} is not on this key's allowlist"

@@ -1,12 +1,17 @@
 """API keys and the signed requests made with them, as rules with no I/O.
 
-A key is a public ``api_key`` and a ``secret`` shown to its owner once. A request signed with it
-carries ``X-CFD-API-KEY``, ``X-CFD-TIMESTAMP`` (unix milliseconds), ``X-CFD-RECV-WINDOW``
-(milliseconds, default 5000, at most 60000) and ``X-CFD-SIGNATURE``: the lowercase hex
-HMAC-SHA256, keyed with the secret's text, of ``timestamp + api_key + recv_window + payload``,
+A key is a public ``api_key`` and what signs with it: a ``secret`` shown to its owner once (an
+HMAC key), or an Ed25519 key pair whose public half the owner uploads (``identity.public_keys``;
+the server holds no secret at all). A request signed with it carries ``X-CFD-API-KEY``,
+``X-CFD-TIMESTAMP`` (unix milliseconds), ``X-CFD-RECV-WINDOW`` (milliseconds, default 5000, at
+most 60000) and ``X-CFD-SIGNATURE``, made over ``timestamp + api_key + recv_window + payload``,
 each as sent (``recv_window`` is the empty string when its header is omitted), the payload being
-the raw query string of a GET or DELETE and the raw body of a POST. The conventions are Bybit's
-and Binance's, so a bot's signing code carries over.
+the raw query string of a GET or DELETE and the raw body of a POST: the lowercase hex
+HMAC-SHA256 of that string keyed with the secret's text, or the base64 Ed25519 signature of it.
+The conventions are Bybit's and Binance's, so a bot's signing code carries over.
+
+Only the signature's check differs between the two kinds (a ``Verifier``); every other rule is
+the same for both.
 
 It is accepted only while ``server_time - recv_window <= timestamp < server_time + 1000``: a
 request signed too long ago, or ahead of the server's clock by more than a second, is refused.
@@ -17,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 import msgspec
 
@@ -40,6 +47,14 @@ class Scope(StrEnum):
     TRADE = "trade"
 
 
+class KeyKind(StrEnum):
+    """How a key signs: HMAC-SHA256 with a secret the server keeps sealed, or Ed25519 with a
+    private key only its owner holds."""
+
+    HMAC = "hmac"
+    ED25519 = "ed25519"
+
+
 class Signed(msgspec.Struct, frozen=True):
     """A signed request's credential, as its headers and payload arrived, and the client's
     address it came from (for the key's allowlist)."""
@@ -60,9 +75,39 @@ class SignatureRefused(ValueError):  # noqa: N818 - the code is what clients see
         self.code = code
 
 
+class Verifier(Protocol):
+    """What checks the signature of a request signed with one key."""
+
+    @property
+    def kind(self) -> KeyKind:
+        """The key's kind."""
+        ...
+
+    def matches(self, signed: Signed) -> bool:
+        """Whether ``signed`` carries this key's signature of what it covers."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class HmacVerifier:
+    """What checks the signatures of an HMAC key: its secret."""
+
+    secret: str
+    kind = KeyKind.HMAC
+
+    def matches(self, signed: Signed) -> bool:
+        """Whether ``signed`` carries its signature under the secret."""
+        return signature_matches(self.secret, signed)
+
+
+def new_api_key() -> str:
+    """A fresh ``api_key``: 128 bits from the system's randomness."""
+    return API_KEY_PREFIX + secrets.token_hex(16)
+
+
 def new_key() -> tuple[str, str]:
     """A fresh ``(api_key, secret)``: 128 and 256 bits from the system's randomness."""
-    return API_KEY_PREFIX + secrets.token_hex(16), secrets.token_hex(32)
+    return new_api_key(), secrets.token_hex(32)
 
 
 def signing_string(signed: Signed) -> bytes:
@@ -110,6 +155,8 @@ def _ms(text: str) -> int | None:
 
 
 def replay_key(signed: Signed) -> str:
-    """What marks a signature as used: its hash (a signature is hex of a hash already, but the
-    client's text may differ in case)."""
-    return hashlib.sha256(signed.signature.lower().encode()).hexdigest()
+    """What marks a signed request as used: the hash of what its signature covers, not of the
+    signature's text. One signed string has one signature under either kind of key, but the
+    text can be respelled (hex in another case, base64 with other unused bits), so a replay
+    keyed on the text could pass as new."""
+    return hashlib.sha256(signing_string(signed)).hexdigest()

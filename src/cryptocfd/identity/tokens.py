@@ -4,7 +4,7 @@ Login links, sessions and refresh tokens are random strings from the caller (``s
 and are stored only as their SHA-256, so a copy of the database signs no one in; who asked
 for a link is stored as an HMAC under the server key. Access
 tokens are short-lived and self-contained: an HMAC-SHA256 over the user, the token family
-(so logout can revoke them) and the expiry.
+(so logout can revoke them), the expiry, and when a second factor raised it, if one did.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class AccessClaims(msgspec.Struct, frozen=True, array_like=True):
     expires_at_ms: int
     device_id: str | None = None
     signed_in_at_ms: int | None = None  # set when the family began with a sign-in link
+    raised_at_ms: int | None = None  # set when a TOTP code raised it (``identity.totp``)
 
 
 def is_fresh(signed_in_at_ms: int | None, now_ms: int) -> bool:

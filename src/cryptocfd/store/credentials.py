@@ -23,10 +23,12 @@ class RefreshGrant(msgspec.Struct, frozen=True):
 
 
 class SessionRow(msgspec.Struct, frozen=True):
-    """A live browser session; every session begins with a sign-in link at ``created_at``."""
+    """A live browser session; every session begins with a sign-in link at ``created_at``,
+    and a right TOTP code may have raised it to operator strength at ``raised_at``."""
 
     user_id: int
     created_at: datetime
+    raised_at: datetime | None = None
 
 
 def new_family() -> str:
@@ -48,12 +50,25 @@ async def add_session(conn: Db, id_hash: bytes, user_id: int, now: datetime, ttl
 async def live_session(conn: Db, id_hash: bytes, now: datetime) -> SessionRow | None:
     """The session with this id hash, if it is neither revoked nor expired."""
     row = await conn.fetchrow(
-        "SELECT user_id, created_at FROM sessions"
+        "SELECT user_id, created_at, raised_at FROM sessions"
         " WHERE id_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
         id_hash,
         now,
     )
-    return None if row is None else SessionRow(int(row["user_id"]), row["created_at"])
+    if row is None:
+        return None
+    return SessionRow(int(row["user_id"]), row["created_at"], row["raised_at"])
+
+
+async def raise_session(conn: Db, id_hash: bytes, now: datetime) -> bool:
+    """Mark a live session raised to operator strength at ``now``; false if it is not live."""
+    raised = await conn.fetchval(
+        "UPDATE sessions SET raised_at = $2"
+        " WHERE id_hash = $1 AND revoked_at IS NULL AND expires_at > $2 RETURNING true",
+        id_hash,
+        now,
+    )
+    return bool(raised)
 
 
 async def revoke_session(conn: Db, id_hash: bytes) -> None:

@@ -107,8 +107,9 @@ async def _book_event(conn: Connection, record_id: str, seq: int, event: Event) 
 async def _order_placed(conn: Connection, e: OrderPlaced) -> None:
     await conn.execute(
         "INSERT INTO orders (order_id, account_id, asset, side, order_type, status, margin,"
-        " leverage, price, take_profit, stop_loss, trailing_distance, placed_at, expires_at)"
-        " VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13)",
+        " leverage, price, take_profit, stop_loss, trailing_distance, placed_at, expires_at,"
+        " quantity)"
+        " VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         e.order_id,
         e.account_id,
         e.asset,
@@ -122,6 +123,7 @@ async def _order_placed(conn: Connection, e: OrderPlaced) -> None:
         e.trailing_distance,
         e.ts,
         e.expires_at,
+        e.quantity,  # set for an entry sized by quantity; the fill sets it for the others
     )
 
 

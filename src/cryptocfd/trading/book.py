@@ -50,7 +50,10 @@ class Position(msgspec.Struct, gc=False):
 
 
 class PendingOrder(msgspec.Struct, gc=False):
-    """A limit or stop entry waiting for the quote to cross ``price``; its margin is reserved."""
+    """A limit or stop entry waiting for the quote to cross ``price``; its margin is reserved.
+
+    ``quantity`` is set when the entry was sized by quantity: the fill opens exactly that.
+    """
 
     id: int
     account_id: int
@@ -65,6 +68,7 @@ class PendingOrder(msgspec.Struct, gc=False):
     trailing_distance: PriceTicks | None
     expires_at: int | None
     placed_at: int
+    quantity: QtyUnits | None = None
 
 
 class Account:

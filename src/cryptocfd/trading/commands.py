@@ -15,7 +15,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from cryptocfd.core.money import BPS
-from cryptocfd.core.wire import Int, WireBps, WireCents, WirePrice
+from cryptocfd.core.wire import Int, WireBps, WireCents, WirePrice, WireQty
 
 
 class Side(StrEnum):
@@ -76,6 +76,11 @@ class PlaceOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
 
     ``expected_price`` with ``slippage_bps`` bounds a market fill against the price the client
     saw. ``expires_at`` (unix ms) ends a pending entry that has not filled by then.
+
+    An order is sized by ``margin``, or by ``quantity`` with ``margin`` 0: then the engine
+    works out the margin at the fill's price (a pending entry's: at its own price). ``quantity``
+    is UNSET, never None, when not given: UNSET fields are left out of the encoding, so a
+    margin-sized order encodes (and fingerprints) exactly as it did before quantities existed.
     """
 
     request_id: str
@@ -94,6 +99,7 @@ class PlaceOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     slippage_bps: WireBps | None = None
     expires_at: Int | None = None
     fingerprint: Int | None = None
+    quantity: WireQty | UnsetType = UNSET
 
 
 class ModifyPosition(msgspec.Struct, frozen=True, tag=True, gc=False):

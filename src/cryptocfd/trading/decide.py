@@ -39,7 +39,7 @@ from cryptocfd.trading.events import (
     PositionModified,
     PositionOpened,
 )
-from cryptocfd.trading.margin import capped_pnl, liquidation_price, quantity_for
+from cryptocfd.trading.margin import capped_pnl, liquidation_price, margin_for, quantity_for
 from cryptocfd.trading.order_shape import fraction_problem, shape_problem
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import State
@@ -141,6 +141,7 @@ def place_order(state: State, cmd: PlaceOrder) -> Decision:
         and cmd.expires_at is None
         and cmd.expected_price is None
         and cmd.slippage_bps is None
+        and cmd.quantity is UNSET
     ):
         problem = shape_problem(cmd, asset.spec)
         if problem is not None:
@@ -170,12 +171,17 @@ def _open_market(
         problem = check_exits(long, closing, cmd.take_profit, cmd.stop_loss)
         if problem is not None:
             return problem
+    quantity = cmd.quantity
+    if quantity is UNSET:
+        margin, fixed = cmd.margin, None
+    else:
+        margin, fixed = margin_for(quantity, price, cmd.leverage, asset.divisor), quantity
     # state.free_margin(account), with its cache check written out: this runs on every order.
     pnl = account.pnl if account.epoch == state.quote_epoch else state.unrealized_pnl(account)
     free = account.balance - account.used_margin
-    if cmd.margin > (free + pnl if pnl < 0 else free):
+    if margin > (free + pnl if pnl < 0 else free):
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
-    event = open_event(asset, cmd, long, price, MARKET, state.next_order_id, cmd.ts)
+    event = open_event(asset, cmd, long, price, MARKET, state.next_order_id, cmd.ts, margin, fixed)
     if isinstance(event, Rejection):
         return event
     return (event,)
@@ -188,8 +194,6 @@ class OrderTerms(Protocol):
     def account_id(self) -> int: ...
     @property
     def asset(self) -> str: ...
-    @property
-    def margin(self) -> Cents: ...
     @property
     def leverage(self) -> int: ...
     @property
@@ -208,15 +212,21 @@ def open_event(
     order_type: OrderType,
     order_id: int,
     ts: int,
+    margin: Cents,
+    quantity: QtyUnits | None,
 ) -> PositionOpened | Rejection:
-    """The PositionOpened for ``order`` filled at ``price`` at ``ts``, unless it is too small
-    or too close to liquidation to open."""
+    """The PositionOpened for ``order`` filled at ``price`` at ``ts`` with ``margin``, unless
+    it is too small or too close to liquidation to open. Its quantity is ``quantity`` for an
+    order sized by quantity, else what the margin buys at ``price``."""
     spec = asset.spec
     divisor = asset.divisor
-    qty = quantity_for(order.margin * order.leverage, price, divisor, asset.step)
-    if qty <= 0:
-        return reject(RejectCode.POSITION_TOO_SMALL, "the position would have no quantity")
-    liq = liquidation_price(long, price, qty, order.margin, spec.maintenance_bps, divisor)
+    if quantity is None:
+        qty = quantity_for(margin * order.leverage, price, divisor, asset.step)
+        if qty <= 0:
+            return reject(RejectCode.POSITION_TOO_SMALL, "the position would have no quantity")
+    else:
+        qty = quantity
+    liq = liquidation_price(long, price, qty, margin, spec.maintenance_bps, divisor)
     mark = asset.quote.mark if asset.quote is not None else price
     if mark <= liq if long else mark >= liq:
         return reject(RejectCode.WOULD_LIQUIDATE, "the position would be liquidated at once")
@@ -229,7 +239,7 @@ def open_event(
         order.asset,
         LONG if long else SHORT,
         order_type,
-        order.margin,
+        margin,
         order.leverage,
         qty,
         price,
@@ -260,16 +270,22 @@ def _place_pending(
     problem = check_exits(long, price, cmd.take_profit, cmd.stop_loss)
     if problem is not None:
         return problem
-    if cmd.margin > state.free_margin(account):
+    quantity = cmd.quantity
+    if quantity is UNSET:
+        margin, fixed = cmd.margin, None
+        qty = quantity_for(margin * cmd.leverage, price, asset.divisor, asset.step)
+    else:
+        margin, fixed = margin_for(quantity, price, cmd.leverage, asset.divisor), quantity
+        qty = quantity
+    if margin > state.free_margin(account):
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
-    qty = quantity_for(cmd.margin * cmd.leverage, price, asset.divisor, asset.step)
     if qty <= 0:
         return reject(RejectCode.POSITION_TOO_SMALL, "the position would have no quantity")
     sl = cmd.stop_loss
     if sl is not None:
         # Judged at the order's price; the fill judges it again at the fill's price.
         maintenance = asset.spec.maintenance_bps
-        liq = liquidation_price(long, price, qty, cmd.margin, maintenance, asset.divisor)
+        liq = liquidation_price(long, price, qty, margin, maintenance, asset.divisor)
         if sl <= liq if long else sl >= liq:
             return stop_beyond(liq, asset.spec)
     return (
@@ -280,13 +296,14 @@ def _place_pending(
             cmd.side,
             cmd.order_type,
             price,
-            cmd.margin,
+            margin,
             cmd.leverage,
             cmd.take_profit,
             cmd.stop_loss,
             cmd.trailing_distance,
             cmd.expires_at,
             cmd.ts,
+            fixed,
         ),
     )
 

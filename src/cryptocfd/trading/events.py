@@ -71,7 +71,11 @@ class TickHeld(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True)
 
 
 class OrderPlaced(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
-    """A limit or stop entry is pending; its margin is reserved."""
+    """A limit or stop entry is pending; its margin is reserved.
+
+    ``quantity`` is what it will open, for an entry sized by quantity (None: sized by margin,
+    its quantity set by the fill's price). Last, so records written before it still decode.
+    """
 
     order_id: int
     account_id: int
@@ -86,6 +90,7 @@ class OrderPlaced(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=Tr
     trailing_distance: PriceTicks | None
     expires_at: int | None
     ts: int
+    quantity: QtyUnits | None = None
 
 
 class OrderCancelled(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):

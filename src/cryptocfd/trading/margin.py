@@ -20,6 +20,17 @@ def quantity_for(
     return raw - raw % step
 
 
+def margin_for(
+    quantity: QtyUnits, price: PriceTicks, leverage: int, divisor: ValueDivisor
+) -> Cents:
+    """Margin that holds ``quantity`` at ``price`` with ``leverage``: the notional over the
+    leverage, rounded up to the cent (toward the house: the trader posts the odd cent)."""
+    # ceil(ceil(x / a) / b) is ceil(x / (a * b)): the notional in cents, rounded up, then over
+    # the leverage, rounded up.
+    notional = -(-(quantity * price) // divisor)
+    return -(-notional // leverage)
+
+
 def pnl(
     long: bool,  # noqa: FBT001
     open_price: PriceTicks,

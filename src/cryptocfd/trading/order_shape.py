@@ -8,8 +8,10 @@ fraction is checked here for the same reason.
 
 from __future__ import annotations
 
+from msgspec import UNSET
+
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import BPS
+from cryptocfd.core.money import BPS, QTY_DECIMALS, format_scaled
 from cryptocfd.trading.commands import MARKET, PlaceOrder
 from cryptocfd.trading.rejections import RejectCode, Rejection
 
@@ -30,8 +32,9 @@ def shape_problem(cmd: PlaceOrder, spec: AssetSpec) -> Rejection | None:
         return Rejection(
             RejectCode.LEVERAGE_OUT_OF_RANGE, f"leverage must be 1 to {spec.max_leverage}"
         )
-    if cmd.margin <= 0:
-        return Rejection(RejectCode.INVALID_MARGIN, "margin must be positive")
+    problem = _size_problem(cmd, spec)
+    if problem is not None:
+        return problem
     pending = cmd.order_type is not MARKET
     price = cmd.price
     if pending and (price is None or price <= 0):
@@ -48,6 +51,25 @@ def shape_problem(cmd: PlaceOrder, spec: AssetSpec) -> Rejection | None:
             RejectCode.INVALID_EXPIRY, "only pending orders expire, within a year from now"
         )
     return _slippage_problem(cmd)
+
+
+def _size_problem(cmd: PlaceOrder, spec: AssetSpec) -> Rejection | None:
+    """An order is sized by a positive margin, or by a positive quantity in whole steps of
+    the asset (with margin 0), never by both."""
+    quantity = cmd.quantity
+    if quantity is UNSET:
+        if cmd.margin <= 0:
+            return Rejection(RejectCode.INVALID_MARGIN, "give a positive margin, or a quantity")
+        return None
+    if cmd.margin != 0:
+        return Rejection(RejectCode.INVALID_QUANTITY, "give margin or quantity, not both")
+    step = spec.quantity_step
+    if quantity <= 0 or quantity % step:
+        return Rejection(
+            RejectCode.INVALID_QUANTITY,
+            f"quantity must be a positive multiple of {format_scaled(step, QTY_DECIMALS)}",
+        )
+    return None
 
 
 def _slippage_problem(cmd: PlaceOrder) -> Rejection | None:

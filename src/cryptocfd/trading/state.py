@@ -227,6 +227,7 @@ class State:
             e.trailing_distance,
             e.expires_at,
             e.ts,
+            e.quantity,
         )
         self.pending[e.order_id] = order
         account = self.accounts[e.account_id]

@@ -207,7 +207,9 @@ def _fill(
     assert quote is not None
     long = order.long
     price = quote.ask if long else quote.bid
-    event = open_event(asset, order, long, price, order.order_type, order.id, ts)
+    event = open_event(
+        asset, order, long, price, order.order_type, order.id, ts, order.margin, order.quantity
+    )
     if isinstance(event, Rejection):
         rejected = OrderRejected(order.id, order.account_id, order.margin, event.code, ts)
         state.evolve(rejected)

@@ -45,6 +45,7 @@ class PendingView(msgspec.Struct, frozen=True, array_like=True):
     trailing_distance: PriceTicks | None
     expires_at: int | None
     placed_at: int
+    quantity: QtyUnits | None = None  # last: answers from an older engine still decode
 
 
 class Portfolio(msgspec.Struct, frozen=True, tag=True, array_like=True):
@@ -103,6 +104,7 @@ def _pending_view(order: PendingOrder) -> PendingView:
         trailing_distance=order.trailing_distance,
         expires_at=order.expires_at,
         placed_at=order.placed_at,
+        quantity=order.quantity,
     )
 
 

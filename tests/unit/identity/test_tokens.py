@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 
+import msgspec
 import pytest
 
 from cryptocfd.identity.tokens import (
@@ -86,3 +89,21 @@ def test_requester_hash_when_the_key_differs_differs_and_is_no_plain_hash() -> N
     assert requester_hash(KEY, ip) == requester_hash(KEY, ip)
     assert requester_hash(KEY, ip) != requester_hash(b"o" * 32, ip)
     assert requester_hash(KEY, ip) != hashlib.sha256(ip.encode()).digest()
+
+
+def test_access_token_when_raised_by_a_second_factor_carries_when() -> None:
+    claims = AccessClaims(42, "fam", 2_000, None, 900, raised_at_ms=1_000)
+
+    assert verify_access_token(KEY, sign_access_token(KEY, claims), 1_500).raised_at_ms == 1_000
+
+
+def test_access_token_when_signed_before_raises_existed_still_reads_as_unraised() -> None:
+    # A token signed by the previous release: five claims, no raise.
+    payload = base64.urlsafe_b64encode(msgspec.msgpack.encode([42, "fam", 2_000, None, 900]))
+    text = payload.rstrip(b"=").decode()
+    mac = hmac.new(KEY, f"v1.{text}".encode(), hashlib.sha256).digest()
+    signature = base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+    claims = verify_access_token(KEY, f"v1.{text}.{signature}", 1_500)
+
+    assert claims.raised_at_ms is None and claims.signed_in_at_ms == 900

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks, scaled_or_none
+from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks, QtyUnits, scaled_or_none
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
@@ -220,6 +220,16 @@ def draw_place_order(data: st.DataObject, world: World, snap: Snapshot) -> Place
         margin = max(1, balance * data.draw(st.integers(1, 2 * BPS)) // BPS)
     else:
         margin = max(1, balance * data.draw(st.integers(1, 6_000)) // BPS)
+    quantity: QtyUnits | UnsetType = UNSET
+    if rarely(data, 4):
+        # Sized by quantity instead: about what the margin would buy at the entry price, in
+        # whole steps; now and then off the step, not positive, or with a margin beside it.
+        step = quantity_step(spec)
+        bought = max(0, margin) * max(1, leverage) * value_divisor(spec) // entry
+        quantity = QtyUnits(max(step, bought - bought % step))
+        if rarely(data, 15):
+            quantity = QtyUnits(data.draw(st.sampled_from((0, -step, quantity + 1))))
+        margin = margin if rarely(data, 15) else 0
     expected_price: int | None = None
     slippage_bps: int | None = None
     if rarely(data, 4):
@@ -255,6 +265,7 @@ def draw_place_order(data: st.DataObject, world: World, snap: Snapshot) -> Place
         scaled_or_none(PriceTicks, expected_price),
         scaled_or_none(Bps, slippage_bps),
         expires_at,
+        quantity=quantity,
     )
 
 

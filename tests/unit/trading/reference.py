@@ -134,6 +134,7 @@ class RefPending:
     trailing_distance: int | None
     expires_at: int | None
     placed_at: int
+    quantity: int | None  # set when sized by quantity: the fill opens exactly this
 
     @property
     def long(self) -> bool:
@@ -159,6 +160,14 @@ def capped_pnl(
     """PnL of closing ``qty``, floored, never below ``-margin``."""
     move = close_price - open_price if long else open_price - close_price
     return max(move * qty // divisor, -margin)
+
+
+def margin_held(quantity: int, price: int, leverage: int, spec: AssetSpec) -> int:
+    """The margin a quantity-sized order posts: ``quantity * price / (D * leverage)``, the
+    smallest whole cent at or above it."""
+    exact = quantity * price
+    per_cent = value_divisor(spec) * leverage
+    return exact // per_cent + (1 if exact % per_cent else 0)
 
 
 def liquidation_level(long: bool, open_price: int, qty: int, margin: int, spec: AssetSpec) -> int:
@@ -413,8 +422,11 @@ class Reference:
             return refuse(RejectCode.UNKNOWN_ASSET)
         if not 1 <= cmd.leverage <= spec.max_leverage:
             return refuse(RejectCode.LEVERAGE_OUT_OF_RANGE)
-        if cmd.margin <= 0:
-            return refuse(RejectCode.INVALID_MARGIN)
+        if cmd.quantity is UNSET:
+            if cmd.margin <= 0:
+                return refuse(RejectCode.INVALID_MARGIN)
+        elif cmd.margin != 0 or cmd.quantity <= 0 or cmd.quantity % quantity_step(spec) != 0:
+            return refuse(RejectCode.INVALID_QUANTITY)
         is_market = cmd.order_type is OrderType.MARKET
         if is_market and cmd.price is not None:
             return refuse(RejectCode.INVALID_ORDER_PRICE)
@@ -452,7 +464,10 @@ class Reference:
         problem = exits_problem(long, closing, cmd.take_profit, cmd.stop_loss)
         if problem is not None:
             return problem
-        if cmd.margin > self.free_margin(cmd.account_id):
+        fixed = None if cmd.quantity is UNSET else int(cmd.quantity)
+        spec = self.specs[cmd.asset]
+        margin = cmd.margin if fixed is None else margin_held(fixed, fill, cmd.leverage, spec)
+        if margin > self.free_margin(cmd.account_id):
             return refuse(RejectCode.INSUFFICIENT_BALANCE)
         opened = self._open(
             self.next_order_id,
@@ -460,13 +475,14 @@ class Reference:
             cmd.asset,
             cmd.side,
             OrderType.MARKET,
-            cmd.margin,
+            margin,
             cmd.leverage,
             cmd.take_profit,
             cmd.stop_loss,
             cmd.trailing_distance,
             fill,
             cmd.ts,
+            fixed,
         )
         if isinstance(opened, Rejection):
             return opened
@@ -487,12 +503,13 @@ class Reference:
         trailing: int | None,
         price: int,
         ts: int,
+        quantity: int | None,
     ) -> PositionOpened | Rejection:
         """Open a position at ``price`` now, or say why it cannot be (rules 13 and 14)."""
         spec = self.specs[asset]
         long = side is Side.LONG
         raw = margin * leverage * value_divisor(spec) // price
-        qty = raw - raw % quantity_step(spec)
+        qty = raw - raw % quantity_step(spec) if quantity is None else quantity
         if qty == 0:
             return refuse(RejectCode.POSITION_TOO_SMALL)
         liq = liquidation_level(long, price, qty, margin, spec)
@@ -547,16 +564,18 @@ class Reference:
         problem = exits_problem(long, price, cmd.take_profit, cmd.stop_loss)
         if problem is not None:
             return problem
-        if cmd.margin > self.free_margin(cmd.account_id):
+        fixed = None if cmd.quantity is UNSET else int(cmd.quantity)
+        margin = cmd.margin if fixed is None else margin_held(fixed, price, cmd.leverage, spec)
+        if margin > self.free_margin(cmd.account_id):
             return refuse(RejectCode.INSUFFICIENT_BALANCE)
-        raw = cmd.margin * cmd.leverage * value_divisor(spec) // price
-        qty = raw - raw % quantity_step(spec)
+        raw = margin * cmd.leverage * value_divisor(spec) // price
+        qty = raw - raw % quantity_step(spec) if fixed is None else fixed
         if qty == 0:
             return refuse(RejectCode.POSITION_TOO_SMALL)
         # The stop-loss against the liquidation price the entry would have at its own price.
         sl = cmd.stop_loss
         if sl is not None:
-            liq = liquidation_level(long, price, qty, cmd.margin, spec)
+            liq = liquidation_level(long, price, qty, margin, spec)
             if sl <= liq if long else sl >= liq:
                 return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
         order_id = self.next_order_id
@@ -569,13 +588,14 @@ class Reference:
                 cmd.side,
                 cmd.order_type,
                 price,
-                cmd.margin,
+                margin,
                 cmd.leverage,
                 cmd.take_profit,
                 cmd.stop_loss,
                 cmd.trailing_distance,
                 cmd.expires_at,
                 cmd.ts,
+                fixed,
             )
         )
         return Accepted(
@@ -587,13 +607,14 @@ class Reference:
                     cmd.side,
                     cmd.order_type,
                     price,
-                    cmd.margin,
+                    Cents(margin),
                     cmd.leverage,
                     cmd.take_profit,
                     cmd.stop_loss,
                     cmd.trailing_distance,
                     cmd.expires_at,
                     cmd.ts,
+                    scaled_or_none(QtyUnits, fixed),
                 ),
             )
         )
@@ -772,6 +793,7 @@ class Reference:
                 order.trailing_distance,
                 ask if order.long else bid,
                 tick.ts,
+                order.quantity,
             )
             if isinstance(opened, Rejection):
                 events.append(

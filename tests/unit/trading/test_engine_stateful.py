@@ -21,6 +21,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from msgspec import UNSET
 
 from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks
@@ -40,6 +41,7 @@ from cryptocfd.trading.events import (
     Event,
     FundsDeposited,
     FundsWithdrawn,
+    OrderPlaced,
     PositionClosed,
     PositionModified,
     PositionOpened,
@@ -64,6 +66,7 @@ from tests.unit.trading.random_steps import (
     draw_withdraw,
     rarely,
 )
+from tests.unit.trading.reference import margin_held
 
 EXAMPLES = int(os.environ.get("CRYPTOCFD_HYPOTHESIS_EXAMPLES", "200"))
 STEPS = int(os.environ.get("CRYPTOCFD_HYPOTHESIS_STEPS", "50"))
@@ -151,7 +154,7 @@ class EngineMachine(RuleBasedStateMachine):
                     self.net_deposits += event.amount
                 elif isinstance(event, FundsWithdrawn):
                     self.net_deposits -= event.amount
-        self.check_slack(command, before)
+        self.check_slack(command, outcome.events, before)
         if isinstance(command, Tick) and isinstance(outcome.events[0], QuoteUpdated):
             self.check_no_exit_left_behind(command.asset)
         return outcome
@@ -199,7 +202,9 @@ class EngineMachine(RuleBasedStateMachine):
                 self.extremes.pop(event.order_id, None)
                 del self.position_of[event.order_id]
 
-    def check_slack(self, command: Command | Tick, before: dict[int, AccountView]) -> None:
+    def check_slack(
+        self, command: Command | Tick, events: tuple[Event, ...], before: dict[int, AccountView]
+    ) -> None:
         """Cash less used margin only shrinks where a command was checked against free margin,
         and never below zero.
 
@@ -210,12 +215,20 @@ class EngineMachine(RuleBasedStateMachine):
         expiries and rejected fills release margin; a fill moves reserved margin onto the
         position; and a close credits ``pnl >= -margin released`` (negative balance
         protection) while releasing that margin. A demo reset sets ``balance - used`` to the
-        demo balance exactly. Hence ``balance >= used margin >= 0`` always.
+        demo balance exactly. Hence ``balance >= used margin >= 0`` always. An order sized by
+        quantity reserves the margin its event says (worked out at the price).
         """
         state = self.engine.state
         reserver, taken = None, 0
         if isinstance(command, PlaceOrder):
-            reserver, taken = command.account_id, command.margin
+            (opened,) = events
+            assert isinstance(opened, PositionOpened | OrderPlaced)
+            if command.quantity is not UNSET:
+                at = opened.open_price if isinstance(opened, PositionOpened) else opened.price
+                spec = SPECS[command.asset]
+                assert opened.quantity == command.quantity
+                assert opened.margin == margin_held(command.quantity, at, command.leverage, spec)
+            reserver, taken = command.account_id, opened.margin
         elif isinstance(command, Withdraw):
             reserver, taken = command.account_id, command.amount
         for account_id, account in state.accounts.items():

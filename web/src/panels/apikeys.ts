@@ -1,5 +1,6 @@
-// The API keys dialog: make a key for a program (its secret shown this once, to copy), list
-// the live ones, revoke one. Signing requests is in the API docs.
+// The API keys dialog: make a key for a program (an HMAC key's secret shown this once, to copy;
+// or an Ed25519 key from a pasted public key, with no secret at all), list the live ones,
+// revoke one. Signing requests is in the API docs.
 import { ApiError, api } from "../api";
 import { h, setText, uid } from "../dom";
 import type { ApiKey, ApiKeyCreated } from "../types";
@@ -28,7 +29,7 @@ function apiKeysDialog(): Dialog {
   const table = h(
     "table",
     { class: "keys-table", "aria-label": "Live API keys" },
-    h("thead", {}, h("tr", {}, ...["Label", "Key", "Scopes", "Allowed from", "Last used", ""].map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", {}, h("tr", {}, ...["Label", "Key", "Kind", "Scopes", "Allowed from", "Last used", ""].map((t) => h("th", { scope: "col" }, t)))),
     rows,
   );
   const secret = secretBox();
@@ -56,7 +57,7 @@ function apiKeysDialog(): Dialog {
     h(
       "p",
       { class: "muted" },
-      "Programs trade with a key: each request is signed with its secret (see the API docs). A read key sees balance, positions and history; a trade key also trades. No key can move money.",
+      "Programs trade with a key: each request is signed with its secret, or with your Ed25519 private key if you paste its public key (see the API docs). A read key sees balance, positions and history; a trade key also trades. No key can move money.",
     ),
     form,
     secret.element,
@@ -77,6 +78,13 @@ function newKeyForm(onCreated: (created: ApiKeyCreated) => Promise<void>, proble
   const label = h("input", { type: "text", name: "label", required: true, maxlength: 64, placeholder: "grid bot" });
   const trade = h("input", { type: "checkbox", name: "trade" });
   const allowlist = h("textarea", { name: "ip_allowlist", rows: 2, placeholder: "203.0.113.7\n198.51.100.0/24" });
+  const publicKey = h("textarea", {
+    name: "public_key",
+    rows: 3,
+    maxlength: 512,
+    spellcheck: "false",
+    placeholder: "-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----",
+  });
   const create = h("button", { type: "submit", class: "btn btn-primary" }, "Create key");
   const form = h(
     "form",
@@ -85,6 +93,7 @@ function newKeyForm(onCreated: (created: ApiKeyCreated) => Promise<void>, proble
     h("label", { class: "check" }, h("input", { type: "checkbox", checked: true, disabled: true }), " Read"),
     h("label", { class: "check" }, trade, " Trade"),
     field("Allowed from (optional, one address or network a line)", allowlist),
+    field("Ed25519 public key (optional: PEM or base64; empty for a key with a secret)", publicKey),
     create,
   );
   form.addEventListener("submit", (event) => {
@@ -92,8 +101,14 @@ function newKeyForm(onCreated: (created: ApiKeyCreated) => Promise<void>, proble
     setText(problem, "");
     create.disabled = true;
     const entries = allowlist.value.split(/[\s,]+/).filter((entry) => entry !== "");
+    const pasted = publicKey.value.trim();
     api
-      .createApiKey({ label: label.value.trim(), scopes: trade.checked ? ["read", "trade"] : ["read"], ip_allowlist: entries })
+      .createApiKey({
+        label: label.value.trim(),
+        scopes: trade.checked ? ["read", "trade"] : ["read"],
+        ip_allowlist: entries,
+        ...(pasted === "" ? {} : { public_key: pasted }),
+      })
       .then(async (created) => {
         form.reset();
         await onCreated(created);
@@ -121,18 +136,18 @@ interface SecretBox {
 function secretBox(): SecretBox {
   const key = h("input", { type: "text", readonly: true, "aria-label": "Your API key" });
   const secret = h("input", { type: "text", readonly: true, "aria-label": "Your secret" });
-  const element = h(
-    "section",
-    { class: "secret-box", hidden: true, "aria-live": "polite" },
-    h("p", {}, h("strong", {}, "Copy the secret now: it is shown only this once."), " The platform keeps it sealed and cannot show it again."),
-    copyRow("API key", "Copy key", key),
-    copyRow("Secret", "Copy secret", secret),
-  );
+  const secretRow = copyRow("Secret", "Copy secret", secret);
+  const hmacNote = h("p", {}, h("strong", {}, "Copy the secret now: it is shown only this once."), " The platform keeps it sealed and cannot show it again.");
+  const ed25519Note = h("p", {}, h("strong", {}, "Ed25519 key made."), " Sign each request with your private key; the platform holds no secret for this key.");
+  const element = h("section", { class: "secret-box", hidden: true, "aria-live": "polite" }, hmacNote, ed25519Note, copyRow("API key", "Copy key", key), secretRow);
   return {
     element,
     show(created) {
+      const hasSecret = created.secret !== undefined;
       key.value = created.api_key;
-      secret.value = created.secret;
+      secret.value = created.secret ?? "";
+      hmacNote.hidden = secretRow.hidden = !hasSecret;
+      ed25519Note.hidden = hasSecret;
       element.hidden = false;
     },
     hide() {
@@ -173,6 +188,7 @@ function keyRow(key: ApiKey, reload: () => Promise<void>, problem: HTMLElement):
     { "data-key-id": key.key_id },
     h("td", {}, key.label),
     h("td", { class: "mono" }, key.api_key),
+    h("td", {}, key.kind === "ed25519" ? "Ed25519" : "HMAC"),
     h("td", {}, key.scopes.join(", ")),
     h("td", {}, key.ip_allowlist.length ? key.ip_allowlist.join(", ") : "anywhere"),
     h("td", {}, key.last_used_at ? key.last_used_at.slice(0, 16).replace("T", " ") : "never"),

@@ -23,7 +23,10 @@ async def create_key(
 ) -> ApiKeyCreated:
     """Scopes ``read`` and ``trade`` (no scope moves money); at most 20 live keys a user.
 
-    The ``secret`` is in this answer only: copy it now.
+    Without ``public_key``, an HMAC key: its ``secret`` is in this answer only, copy it now.
+    With an Ed25519 ``public_key`` (PEM or the base64 of its 32 bytes), a key that signs with
+    its private half: no secret exists, and a key that is not Ed25519 is 422
+    ``INVALID_PUBLIC_KEY``.
     """
     return await apikeys.create(resources, principal, payload)
 

@@ -13,6 +13,7 @@ from cryptocfd.gateway.resources import Resources
 from cryptocfd.gateway.schemas import ApiKeyCreated, ApiKeyOut, ApiKeyRequest, ApiKeysOut
 from cryptocfd.gateway.signed import mark_key_revoked
 from cryptocfd.identity.apikeys import Scope
+from cryptocfd.identity.public_keys import InvalidPublicKey, parse_public_key
 from cryptocfd.store.api_keys import (
     IpNetwork,
     TooManyKeys,
@@ -24,9 +25,11 @@ from cryptocfd.store.api_keys import (
 
 
 async def create(resources: Resources, principal: Principal, body: ApiKeyRequest) -> ApiKeyCreated:
-    """A new key for the caller; its secret is in this answer and nowhere else."""
+    """A new key for the caller: an Ed25519 key for the ``public_key`` given, else an HMAC key
+    whose secret is in this answer and nowhere else."""
     scopes = tuple(Scope(name) for name in dict.fromkeys(body.scopes))
     allowlist = tuple(dict.fromkeys(_network(text) for text in body.ip_allowlist))
+    public_key = None if body.public_key is None else _public_key(body.public_key)
     try:
         made = await create_key(
             resources.pool,
@@ -36,10 +39,11 @@ async def create(resources: Resources, principal: Principal, body: ApiKeyRequest
             scopes,
             allowlist,
             now_utc(resources.clock),
+            public_key,
         )
     except TooManyKeys as exc:
         raise ApiError(409, "TOO_MANY_API_KEYS", str(exc)) from exc
-    return ApiKeyCreated(made.key_id, made.api_key, made.secret)
+    return ApiKeyCreated(made.key_id, made.api_key, made.kind.value, made.secret)
 
 
 async def listing(resources: Resources, principal: Principal) -> ApiKeysOut:
@@ -50,6 +54,7 @@ async def listing(resources: Resources, principal: Principal) -> ApiKeysOut:
             ApiKeyOut(
                 key_id=key.key_id,
                 api_key=key.api_key,
+                kind=key.kind.value,
                 label=key.label,
                 scopes=[scope.value for scope in key.scopes],
                 ip_allowlist=[str(network) for network in key.ip_allowlist],
@@ -67,6 +72,14 @@ async def revoke(resources: Resources, principal: Principal, key_id: int) -> Non
     if api_key is None:
         raise ApiError(404, "API_KEY_NOT_FOUND", f"no live API key {key_id} on this account")
     await mark_key_revoked(resources, api_key)
+
+
+def _public_key(text: str) -> bytes:
+    # Well-formed JSON with a key that will not do: 422, as a rule refusing a value is.
+    try:
+        return parse_public_key(text)
+    except InvalidPublicKey as exc:
+        raise ApiError(422, "INVALID_PUBLIC_KEY", str(exc)) from exc
 
 
 def _network(text: str) -> IpNetwork:

@@ -16,16 +16,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from msgspec import Raw, UnsetType
+from msgspec import UNSET, Raw, UnsetType
 
 from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import (
     BPS,
     CENTS_DECIMALS,
+    QTY_DECIMALS,
     Bps,
     Cents,
     DecimalFormatError,
     PriceTicks,
+    QtyUnits,
     parse_scaled,
     scaled_or_none,
 )
@@ -220,6 +222,11 @@ def _price(raw: Raw, decimals: int, field: str) -> PriceTicks | None:
     return scaled_or_none(PriceTicks, optional_amount(raw, decimals, field))
 
 
+def _quantity(raw: Raw) -> QtyUnits | UnsetType:
+    value = optional_amount(raw, QTY_DECIMALS, "quantity")
+    return UNSET if value is None else QtyUnits(value)
+
+
 def request_id(principal: Principal, key: str | None, operation: str) -> str:
     """The engine request id: the client's idempotency key, scoped to the user and the
     operation, or a new one. A retry with the same key gets the first outcome and changes
@@ -277,7 +284,7 @@ def place_order(
         account_id=principal.account_id,
         asset=spec.symbol,
         side=_SIDES[side_text],
-        margin=Cents(amount(body.margin, CENTS_DECIMALS, "margin")),
+        margin=Cents(optional_amount(body.margin, CENTS_DECIMALS, "margin") or 0),
         leverage=amount(body.leverage, 0, "leverage"),
         order_type=OrderType(body.order_type),
         price=_price(body.price, decimals, "price"),
@@ -287,6 +294,7 @@ def place_order(
         expected_price=_price(body.expected_price, decimals, "expected_price"),
         slippage_bps=scaled_or_none(Bps, body.slippage_bps),
         expires_at=_expiry_ms(body.expires_at),
+        quantity=_quantity(body.quantity),
     )
     problem = shape_problem(command, spec)
     if problem is not None:

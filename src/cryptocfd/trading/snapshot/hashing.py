@@ -62,9 +62,12 @@ def state_digest(state: State, request_ids: Iterable[str]) -> str:
         digest.update(_encode(_position_row(state.positions[order_id])))
     for order_id in sorted(state.pending):
         o = state.pending[order_id]
+        # A quantity-sized entry adds its quantity; a margin-sized one hashes as it always has.
+        sized = () if o.quantity is None else (o.quantity,)
         digest.update(
             _encode(
                 (
+                    *sized,
                     o.id,
                     o.account_id,
                     o.asset,

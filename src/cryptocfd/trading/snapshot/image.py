@@ -16,7 +16,7 @@ from operator import attrgetter
 
 import msgspec
 
-from cryptocfd.core.money import Cents, PriceTicks
+from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.book import Account, PendingOrder, TrailGroup
 from cryptocfd.trading.commands import OrderType
 from cryptocfd.trading.snapshot.columns import pack_ints, pack_keys
@@ -99,6 +99,7 @@ class PendingRow(msgspec.Struct, array_like=True, gc=False):
     trailing_distance: PriceTicks | None
     expires_at: int | None
     placed_at: int
+    quantity: QtyUnits | None = None  # last: images written before it still decode
 
 
 class TrailGroupRow(msgspec.Struct, array_like=True, gc=False):
@@ -241,6 +242,7 @@ def _pending_row(o: PendingOrder) -> PendingRow:
         o.trailing_distance,
         o.expires_at,
         o.placed_at,
+        o.quantity,
     )
 
 

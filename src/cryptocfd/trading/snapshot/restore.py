@@ -63,6 +63,7 @@ def _pending_order(entry: PendingRow) -> PendingOrder:
         entry.trailing_distance,
         entry.expires_at,
         entry.placed_at,
+        entry.quantity,
     )
 
 
