@@ -73,8 +73,10 @@ class EngineClient:
         # Called with every record read, in log order (the gateway's live feeds listen here).
         self.listeners: list[Callable[[Record], None]] = []
 
-    async def start(self) -> None:
-        """Begin following the records and answers streams from their current ends.
+    async def start(self, records_after: bytes | None = None) -> None:
+        """Begin following the records and answers streams from their current ends (the
+        records from just after ``records_after`` instead, when given: a caller that read
+        the log up to there misses nothing in between).
 
         With Redis away it starts anyway and the reader finds the ends once Redis is back: a
         gateway started in an outage serves what needs no engine and answers trading 503
@@ -82,7 +84,10 @@ class EngineClient:
         could be sent.)
         """
         try:
-            last_ids: dict[str, bytes] | None = await self._ends()
+            ends = await self._ends()
+            if records_after is not None:
+                ends[self._streams.records] = records_after
+            last_ids: dict[str, bytes] | None = ends
         except RedisError as exc:
             log.warning("Redis is away (%s); following the engine once it is back", exc)
             last_ids = None

@@ -112,9 +112,9 @@ async def open_resources(settings: Settings, clock: Clock = WALL) -> AsyncIterat
     assets = {spec.symbol: spec for spec in DEFAULT_ASSETS}
     window = OrderWindow(settings.ws_resume_frames, settings.ws_resume_per_account)
     live = LiveHub(assets, window)
-    await seed_quotes(redis, streams, live)
+    seeded = await seed_quotes(redis, streams, live)
     engine.listeners.append(live.on_record)
-    await engine.start()
+    await engine.start(records_after=seeded)
     ticks = TickFollower(redis, streams, live.on_tick)
     ticks.start()
     try:
@@ -137,15 +137,18 @@ async def open_resources(settings: Settings, clock: Clock = WALL) -> AsyncIterat
 
 async def seed_quotes(
     redis: Redis, streams: Streams, live: LiveHub, records: int = SEED_RECORDS
-) -> None:
+) -> bytes | None:
     """Fill the hub's newest quotes from the log's recent records, so ``/prices/latest``
     answers from the start instead of after the next tick of every asset (with Redis away,
     from the first ticks once it is back). The same records fill its window of order events,
-    so a client can resume on a gateway that started after the events it missed."""
+    so a client can resume on a gateway that started after the events it missed. Returns the
+    id of the newest record read (``None``: none), for the follower to go on right after it:
+    a record written in between would otherwise be missed, and a resume could not tell."""
     try:
         recent = entries(await redis.xrevrange(streams.records, count=records))
     except RedisError as exc:
         log.warning("no quotes to start from, Redis is away: %s", exc)
-        return
+        return None
     for _entry_id, fields in reversed(recent):
         live.on_record(decode_record(fields[FIELD]))
+    return recent[0][0] if recent else None
