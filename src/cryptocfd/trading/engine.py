@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, MutableMapping
 from heapq import heappop, heappush
 from itertools import chain, islice, repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.core.tick import Tick
@@ -53,6 +53,15 @@ from cryptocfd.trading.state import AccountView, State
 from cryptocfd.trading.ticks import decide_tick
 
 Outcome = Accepted | Rejection
+
+
+class Executed(NamedTuple):
+    """What ``Engine.execute`` did: the outcome, whether it was new, its events' numbers."""
+
+    outcome: Outcome
+    fresh: bool
+    seqs: tuple[int, ...] | None
+
 
 DAY_MS = 86_400_000
 
@@ -234,12 +243,17 @@ class Engine:
         if request_id not in self._outcomes:
             self._remember(request_id, ts, remembered(outcome, fingerprint))
 
-    def execute(self, command: Command) -> tuple[Outcome, bool]:
-        """``apply`` a command, and whether it was new: not a repeat answered from memory (an
-        id remembered past its window is forgotten first, so its repeat is new again)."""
+    def execute(self, command: Command | Tick) -> Executed:
+        """``apply`` a command or tick; whether it was new (not a repeat answered from memory:
+        an id remembered past its window is forgotten first, so its repeat is new again); and
+        the numbers of a new outcome's order events (``order_seqs``), in the one call."""
+        if isinstance(command, Tick):
+            outcome = self.apply(command)
+            return Executed(outcome, fresh=True, seqs=self.order_seqs(outcome))
         self.expire_requests(command.ts)
         fresh = command.request_id not in self._outcomes
-        return self.apply(command), fresh
+        outcome = self.apply(command)
+        return Executed(outcome, fresh, self.order_seqs(outcome) if fresh else None)
 
     def expire_requests(self, ts: int) -> None:
         """Forget what a command at ``ts`` would forget first (``apply`` does this itself)."""

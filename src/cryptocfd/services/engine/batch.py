@@ -160,7 +160,7 @@ def apply_input(
             command = message.command
             if isinstance(command, _QUERIES):
                 return Answer(command.request_id, answer(engine.state, command))
-            outcome, fresh = engine.execute(command)
+            outcome, fresh, seqs = engine.execute(command)
             if message.view:
                 view = view_after(engine.state, command, outcome)
                 answers.append(encode(Answer(command.request_id, view, outcome=outcome)))
@@ -172,7 +172,7 @@ def apply_input(
                 applied=fresh,
                 fingerprint=command.fingerprint,
                 epoch=epoch,
-                seqs=engine.order_seqs(outcome) if fresh else None,
+                seqs=seqs,
             )
         tick = decode_tick(data).tick
     except BadMessage as bad:
@@ -180,8 +180,7 @@ def apply_input(
         if bad.request_id is None:
             return None  # nobody to answer; nothing changed
         return Record("invalid", bad.request_id, 0, bad.rejection(), applied=False, epoch=epoch)
-    outcome = engine.apply(tick)
+    outcome, _fresh, seqs = engine.execute(tick)
     if not isinstance(outcome, Accepted):
         return None  # a refused tick changes nothing and has nobody waiting on it
-    seqs = engine.state.seqs_after(outcome.events)
     return Record("tick", None, tick.ts, outcome, applied=True, epoch=epoch, seqs=seqs)
