@@ -266,14 +266,21 @@ async def test_a_signed_request_when_its_headers_are_malformed_is_a_401(gateway:
     wide = signed_headers(key, b"", recv_window="60001")
     text = {**signed_headers(key, b""), "X-CFD-TIMESTAMP": "+1700000000000"}
 
+    # A signature of bytes that are not ASCII (Latin-1, as HTTP headers may carry).
+    accented = {**signed_headers(key, b""), "X-CFD-SIGNATURE": "\u00e9" * 64}
+
     too_wide = await gateway.client.get(f"{API}/balance", headers=wide)
     not_digits = await gateway.client.get(f"{API}/balance", headers=text)
+    not_ascii = await gateway.client.get(
+        f"{API}/balance", headers={k.encode(): v.encode("latin-1") for k, v in accented.items()}
+    )
     default_window = await gateway.client.get(
         f"{API}/balance", headers=signed_headers(key, b"", recv_window=None)
     )
 
     assert (too_wide.status_code, code_of(too_wide)) == (401, "BAD_SIGNATURE")
     assert (not_digits.status_code, code_of(not_digits)) == (401, "BAD_SIGNATURE")
+    assert (not_ascii.status_code, code_of(not_ascii)) == (401, "BAD_SIGNATURE")
     assert default_window.status_code == 200, default_window.text
 
 

@@ -28,10 +28,11 @@ class OrderWindow:
         self.frames = frames
         self.per_account = per_account
         self.accounts: dict[int, deque[tuple[int, OrderEvent]]] = {}
-        # Whose event came when, oldest first: the global bound evicts from here. An entry may
-        # outlive its event (evicted by the per-account bound); evicting it then takes the
-        # account's oldest, so the bound holds and each window stays consecutive.
-        self.arrivals: deque[int] = deque()
+        # Which event came when, as (account, seq), oldest first: the global bound evicts
+        # from here. An entry may outlive its event (gone by the per-account bound, or by a
+        # fresh start after a gap); evicting it then removes nothing newer than its own seq,
+        # so a burst that passed its account's bound never costs the account its newer events.
+        self.arrivals: deque[tuple[int, int]] = deque()
 
     def add(self, account_id: int, seq: int, event: OrderEvent) -> None:
         """Hold ``event``, number ``seq`` of ``account_id``."""
@@ -44,15 +45,17 @@ class OrderWindow:
         if len(held) > self.per_account:
             held.popleft()
         arrivals = self.arrivals
-        arrivals.append(account_id)
+        arrivals.append((account_id, seq))
         if len(arrivals) > self.frames:
-            self._evict(arrivals.popleft())
+            self._evict(*arrivals.popleft())
 
-    def _evict(self, account_id: int) -> None:
+    def _evict(self, account_id: int, seq: int) -> None:
+        """Forget the account's events numbered up to ``seq`` (its own, if still held)."""
         held = self.accounts.get(account_id)
         if held is None:
             return
-        held.popleft()
+        while held and held[0][0] <= seq:
+            held.popleft()
         if not held:
             del self.accounts[account_id]
 

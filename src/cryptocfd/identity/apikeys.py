@@ -122,8 +122,14 @@ def signature(secret: str, signed: Signed) -> str:
 
 
 def signature_matches(secret: str, signed: Signed) -> bool:
-    """Whether ``signed`` carries its signature under ``secret`` (compared in constant time)."""
-    return hmac.compare_digest(signature(secret, signed), signed.signature.lower())
+    """Whether ``signed`` carries its signature under ``secret`` (compared in constant time).
+
+    Compared as bytes: ``compare_digest`` raises on a ``str`` that is not ASCII, and a header
+    or a websocket message may carry any text."""
+    given = signed.signature.lower()
+    if not given.isascii():
+        return False
+    return hmac.compare_digest(signature(secret, signed).encode(), given.encode())
 
 
 def check_window(signed: Signed, now_ms: int) -> int:

@@ -80,16 +80,44 @@ def test_window_whatever_arrives_stays_within_bounds_and_replays_only_whole_runs
 ) -> None:
     window = OrderWindow(frames=frames, per_account=per_account)
     numbers = dict.fromkeys((1, 2, 3), 0)
+    came: list[tuple[int, int]] = []  # (account, seq) in arrival order
+    restarted = dict.fromkeys((1, 2, 3), 0)  # the number each account's window starts again at
     for account_id, skip in arrivals:
         numbers[account_id] += 2 if skip else 1
+        if skip:
+            restarted[account_id] = numbers[account_id]
+        came.append((account_id, numbers[account_id]))
         window.add(account_id, numbers[account_id], cancelled(numbers[account_id], account_id))
 
     assert sum(len(held) for held in window.accounts.values()) <= frames
+    for account_id in numbers:
+        # Exactly what the bounds allow: among the last ``frames`` arrivals, the account's
+        # newest ``per_account``, since its window last started again.
+        recent = [seq for who, seq in came[-frames:] if who == account_id]
+        expected = [seq for seq in recent[-per_account:] if seq >= restarted[account_id]]
+        held = [seq for seq, _event in window.accounts.get(account_id, ())]
+        assert held == expected
     for account_id, newest in numbers.items():
         for since in range(newest + 1):
             found = held_numbers(window, account_id, since)
             if found is not None:
                 assert found == list(range(since + 1, newest + 1))  # whole, up to the newest
+
+
+def test_window_when_a_burst_passed_its_account_bound_still_holds_its_recent_events() -> None:
+    # An account's burst overflows its own bound; its evicted events must not, when their
+    # turn comes under the global bound, take the account's newer events with them.
+    window = OrderWindow(frames=1_000, per_account=50)
+    seq = {1: 0, 2: 0}
+    for _ in range(200):
+        seq[1] += 1
+        window.add(1, seq[1], cancelled(seq[1], 1))
+    for step in range(3_000):
+        account_id = 1 if step % 10 == 0 else 2
+        seq[account_id] += 1
+        window.add(account_id, seq[account_id], cancelled(seq[account_id], account_id))
+
+    assert held_numbers(window, 1, seq[1] - 50) == list(range(seq[1] - 49, seq[1] + 1))
 
 
 def frames_of(subscriber: Subscriber) -> list[dict[str, object]]:

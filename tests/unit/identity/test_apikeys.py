@@ -84,3 +84,5 @@ def test_signature_covers_timestamp_key_window_and_payload_as_sent() -> None:
         "s3cret", Signed("cfd_k", str(NOW), "5000", expected.upper(), b'{"a":1}')
     )
     assert not signature_matches("s3cret", Signed("cfd_k", str(NOW), "5000", expected, b'{"a":2}'))
+    # Any text a header or a websocket message carries is refused, never an exception.
+    assert not signature_matches("s3cret", Signed("cfd_k", str(NOW), "5000", "\u00e9" * 64, b""))
