@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
+import msgspec
 from redis.asyncio import Redis
 
 from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
-from cryptocfd.core.money import Bps, Cents, PriceTicks
+from cryptocfd.core.money import Bps, Cents, PriceTicks, QtyUnits
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.engine.service import EngineService
 from cryptocfd.services.journaling import Journaler
@@ -146,6 +147,29 @@ async def trade_session(
     await _tick(redis, streams, service, 5_950_000, T0 + 7)  # liquidates and fills
     _accepted(await client.send(ClosePosition("rest", T0 + 8, TRADER, s.closed_in_parts)))
     return s
+
+
+async def quantity_entries(
+    redis: Redis, streams: Streams, service: EngineService, client: EngineClient
+) -> tuple[int, int]:
+    """TRADER's two BTC entries of 0.01 at 20x, sized by quantity, that fill away from their
+    prices: a buy stop at 60,100.00 that the ask gaps past to 61,010.00, then a buy limit at
+    60,500.00 that fills lower, at 59,910.00. Returns their order ids (stop, limit)."""
+    _accepted(await client.send(OpenAccount("open-q", T0, TRADER, Cents(1_000_000))))
+    await _tick(redis, streams, service, 6_000_000, T0 + 1)
+    entries = []
+    for name, order_type, price, ts in (
+        ("stop-q", OrderType.STOP, 6_010_000, T0 + 2),
+        ("limit-q", OrderType.LIMIT, 6_050_000, T0 + 4),
+    ):
+        order = PlaceOrder(name, ts, TRADER, "BTC", Side.LONG, Cents(0), 20, order_type)
+        sized = msgspec.structs.replace(
+            order, price=PriceTicks(price), quantity=QtyUnits(1_000_000)
+        )
+        entries.append(_order_id(await client.send(sized)))
+        await _tick(redis, streams, service, 6_100_000 if ts == T0 + 2 else 5_990_000, ts + 1)
+    stop, limit = entries
+    return stop, limit
 
 
 async def newest_record(redis: Redis, streams: Streams) -> str:

@@ -19,7 +19,13 @@ from cryptocfd.services.reconcile import reconcile
 from cryptocfd.services.worker import run_worker
 from cryptocfd.settings import Settings
 from cryptocfd.store.journal import book_records
-from cryptocfd.store.ledger import HOUSE_CASH, cash_account, ledger_sums, margin_account
+from cryptocfd.store.ledger import (
+    HOUSE_CASH,
+    cash_account,
+    ledger_sums,
+    margin_account,
+    reserve_account,
+)
 from cryptocfd.trading.queries import GetBalances, GetPortfolio
 from cryptocfd.trading.views import Portfolio
 from tests.integration.engine_harness import engine_and_client, store_in
@@ -29,6 +35,7 @@ from tests.integration.journal_world import (
     WAITER,
     caught_up,
     own_pool,
+    quantity_entries,
     running_journaler,
     trade_session,
 )
@@ -165,3 +172,33 @@ async def test_journaler_when_killed_after_booking_before_ack_books_nothing_twic
     assert restarted.booked == total - 10  # the re-delivered ten booked nothing
     assert after["journal_records"] == total
     assert pending["pending"] == 0
+
+
+async def test_journal_when_quantity_entries_fill_away_from_their_prices_books_the_fill_s_margin(
+    redis_client: Redis, streams: Streams, own_database_url: str, tmp_path: Path
+) -> None:
+    async with (
+        engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client),
+        own_pool(own_database_url) as pool,
+        running_journaler(redis_client, streams, pool),
+    ):
+        stop, limit = await quantity_entries(redis_client, streams, service, client)
+        await caught_up(pool, redis_client, streams)
+        orders = {r["order_id"]: r for r in await pool.fetch("SELECT * FROM orders")}
+        sums = await ledger_sums(pool)
+        view = await client.portfolio(GetPortfolio("view-q", TRADER))
+        report = await reconcile(redis_client, streams, pool, client, wait_s=5)
+
+    filled = [orders[order_id] for order_id in (stop, limit)]
+    # The margin of 0.01 at 20x at each fill's price (the ask, with the house's markup), rounded
+    # up to the cent: the stop's is above the 30.05 it reserved, the limit's below its 30.25.
+    margins = [-(-row["open_price"] // 2_000) for row in filled]
+    assert [row["status"] for row in filled] == ["open", "open"]
+    assert filled[0]["open_price"] > 6_100_000 and filled[1]["open_price"] < 6_000_000
+    assert [row["margin"] for row in filled] == margins
+    assert margins[0] > 3_005 and margins[1] < 3_025
+    assert isinstance(view, Portfolio)
+    assert view.account.used_margin == sums[margin_account(TRADER)] == sum(margins)
+    assert view.account.balance == sums[cash_account(TRADER)] == 1_000_000
+    assert sums[reserve_account(TRADER)] == -sum(margins)
+    assert report.clean, report

@@ -1,7 +1,7 @@
 """Orders sized by quantity through the gateway: the position holds exactly the quantity
 asked, and the margin is quantity x price / leverage rounded up to the cent, at the fill's
-price for a market order and at its own price for a pending entry (real app, engine, Redis
-and PostgreSQL). The figures are recomputed here with ``Decimal`` from the answer's prices."""
+price, for a market order and a pending entry alike (real app, engine, Redis and
+PostgreSQL). The figures are recomputed here with ``Decimal`` from the answer's prices."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ async def test_a_short_by_quantity_fills_at_the_bid_and_a_close_books_that_quant
     assert closed.json()["quantity"] == "0.50000000"
 
 
-async def test_a_limit_entry_by_quantity_reserves_margin_at_its_price_and_fills_that_quantity(
+async def test_a_limit_entry_by_quantity_reserves_at_its_price_and_fills_with_the_fill_s_margin(
     gateway: Gateway,
 ) -> None:
     headers = await signed_in_with_a_quote(gateway)
@@ -107,7 +107,9 @@ async def test_a_limit_entry_by_quantity_reserves_margin_at_its_price_and_fills_
     assert fetched["quantity"] == "0.00300000" and fetched["status"] == "pending"
     assert position["order_id"] == order["order_id"]
     assert position["quantity"] == "0.00300000"
-    assert position["margin"] == "63.34"  # the reserved margin backs the position
+    # It filled at the ask, below its price: the margin at that price backs it, the rest is free.
+    assert Decimal(position["open_price"]) < Decimal("63333.33")
+    assert position["margin"] == margin_of("0.003", position["open_price"], 3) != "63.34"
 
 
 async def test_a_quantity_whose_margin_exceeds_the_free_margin_is_refused_and_opens_nothing(

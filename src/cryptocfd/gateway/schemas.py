@@ -141,9 +141,9 @@ class CreateOrderRequest(_Body, frozen=True, forbid_unknown_fields=True):
     ``side`` is ``long`` or ``short``; ``type: buy|sell`` is accepted instead, as older
     clients send it. Size it by ``margin`` in dollars or by ``quantity`` in units of the asset
     (exactly one): with ``quantity``, the margin is quantity x price / leverage at the fill's
-    price (a pending entry's: at its own), rounded up to the cent. ``leverage`` is a whole
-    number within the asset's bounds. ``expected_price`` with ``slippage_bps`` bounds a market
-    fill.
+    price, rounded up to the cent (a pending entry reserves it at its own price until then).
+    ``leverage`` is a whole number within the asset's bounds. ``expected_price`` with
+    ``slippage_bps`` bounds a market fill.
     """
 
     asset: Annotated[str, Meta(max_length=16, examples=["BTC"])]

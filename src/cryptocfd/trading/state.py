@@ -253,7 +253,9 @@ class State:
         account = self.accounts[e.account_id]
         order_id = e.order_id
         if order_id in self.pending:
-            self._remove_pending(order_id)  # its reserved margin now backs the position
+            # Its reserved margin backs the position, give or take the change a quantity-sized
+            # entry's margin makes at the fill's price.
+            account.used_margin += e.margin - self._remove_pending(order_id).margin
         else:
             account.used_margin += e.margin
         pos = Position(

@@ -28,9 +28,11 @@ from cryptocfd.trading.events import (
     Event,
     OrderExpired,
     OrderRejected,
+    PositionOpened,
     QuoteUpdated,
     TickHeld,
 )
+from cryptocfd.trading.margin import margin_for
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import State
 from cryptocfd.trading.triggers import (
@@ -207,9 +209,7 @@ def _fill(
     assert quote is not None
     long = order.long
     price = quote.ask if long else quote.bid
-    event = open_event(
-        asset, order, long, price, order.order_type, order.id, ts, order.margin, order.quantity
-    )
+    event = _fill_event(state, asset, order, price, ts)
     if isinstance(event, Rejection):
         rejected = OrderRejected(order.id, order.account_id, order.margin, event.code, ts)
         state.evolve(rejected)
@@ -217,3 +217,33 @@ def _fill(
         return
     state.evolve(event)
     events.append(event)
+
+
+def _fill_event(
+    state: State, asset: AssetState, order: PendingOrder, price: PriceTicks, ts: int
+) -> PositionOpened | Rejection:
+    """The position ``order`` opens at ``price``, or why it cannot.
+
+    An entry sized by quantity posts its margin at the fill's price, as a market order does:
+    a stop that fills past its own price after a gap would otherwise hold a notional its
+    leverage does not cover. Any increase over what it reserved comes from free margin.
+    """
+    margin, quantity = order.margin, order.quantity
+    if quantity is not None:
+        margin = margin_for(quantity, price, order.leverage, asset.divisor)
+        if margin - order.margin > state.free_margin(state.accounts[order.account_id]):
+            return reject(
+                RejectCode.INSUFFICIENT_BALANCE,
+                "the margin at the fill's price exceeds the free margin",
+            )
+    return open_event(
+        asset,
+        order,
+        long=order.long,
+        price=price,
+        order_type=order.order_type,
+        order_id=order.id,
+        ts=ts,
+        margin=margin,
+        quantity=quantity,
+    )

@@ -779,21 +779,32 @@ class Reference:
                 continue
             if not crosses(order.long, order.order_type, order.price, bid, ask):
                 continue
+            fill = ask if order.long else bid
+            margin = order.margin
+            if order.quantity is not None:
+                # Sized by quantity: its margin at the fill's price, any increase from free
+                # margin (judged while the entry still holds what it reserved).
+                margin = margin_held(order.quantity, fill, order.leverage, self.specs[order.asset])
+            short = margin - order.margin > self.free_margin(order.account_id)
             self.pending.remove(order)
-            opened = self._open(
-                order.order_id,
-                order.account_id,
-                order.asset,
-                order.side,
-                order.order_type,
-                order.margin,
-                order.leverage,
-                order.take_profit,
-                order.stop_loss,
-                order.trailing_distance,
-                ask if order.long else bid,
-                tick.ts,
-                order.quantity,
+            opened = (
+                refuse(RejectCode.INSUFFICIENT_BALANCE)
+                if order.quantity is not None and short
+                else self._open(
+                    order.order_id,
+                    order.account_id,
+                    order.asset,
+                    order.side,
+                    order.order_type,
+                    margin,
+                    order.leverage,
+                    order.take_profit,
+                    order.stop_loss,
+                    order.trailing_distance,
+                    fill,
+                    tick.ts,
+                    order.quantity,
+                )
             )
             if isinstance(opened, Rejection):
                 events.append(

@@ -1,6 +1,7 @@
 """Orders sized by quantity (docs/engine.md, "Orders"): the position holds exactly the
 quantity asked, the margin is ``quantity * price / (D * leverage)`` rounded up to the cent, and
-a margin-sized order encodes and fingerprints exactly as it did before quantities existed."""
+a pending entry's at the price it fills at, and a margin-sized order encodes and fingerprints
+exactly as it did before quantities existed."""
 
 from __future__ import annotations
 
@@ -12,18 +13,20 @@ import pytest
 from cryptocfd.core.money import Bps, Cents, PriceTicks, QtyUnits
 from cryptocfd.core.wire import Int, WireBps, WireCents, WirePrice
 from cryptocfd.trading.commands import OrderType, PlaceOrder, Side
-from cryptocfd.trading.events import OrderPlaced, PositionOpened
+from cryptocfd.trading.events import OrderPlaced, OrderRejected, PositionOpened
 from cryptocfd.trading.fingerprint import fingerprint_of
 from cryptocfd.trading.rejections import RejectCode
 from tests.unit.trading.builders import (
     LIMIT,
     LONG,
     SHORT,
+    STOP,
     T0,
     TST_STEP,
     UNIT,
     code_of,
     make_engine,
+    money_is_conserved,
     only,
     order,
     tick,
@@ -55,7 +58,7 @@ def test_a_quantity_that_divides_evenly_posts_the_exact_margin() -> None:
     assert (opened.quantity, opened.margin) == (2 * UNIT, 50_000)  # 2,000.00 / 4
 
 
-def test_a_limit_entry_by_quantity_reserves_at_its_price_and_fills_exactly_it() -> None:
+def test_a_limit_entry_by_quantity_reserves_at_its_price_and_fills_with_the_fill_s_margin() -> None:
     engine = make_engine(bid=1000)
     placed = only(
         engine.apply(by_quantity(LONG, 3 * TST_STEP, leverage=7, order_type=LIMIT, price=999)),
@@ -66,7 +69,47 @@ def test_a_limit_entry_by_quantity_reserves_at_its_price_and_fills_exactly_it() 
 
     assert placed.quantity == 3 * TST_STEP
     assert placed.margin == 429  # 0.03 x 999 = 29.97 of notional, / 7 = 4.2814... -> 4.29
-    assert (filled.quantity, filled.margin, filled.open_price) == (3 * TST_STEP, 429, 950)
+    # 0.03 x 950 = 28.50, / 7 = 4.0714... -> 4.08: the better fill releases 0.21
+    assert (filled.quantity, filled.margin, filled.open_price) == (3 * TST_STEP, 408, 950)
+    assert view(engine).used_margin == 408
+
+
+def test_a_stop_entry_by_quantity_that_gaps_posts_the_margin_at_its_fill_price() -> None:
+    engine = make_engine(bid=1000)
+    placed = only(
+        engine.apply(by_quantity(LONG, UNIT, leverage=100, order_type=STOP, price=1010)),
+        OrderPlaced,
+    )
+
+    filled = only(tick(engine, 1090, ts=T0 + 1), PositionOpened)  # the ask gaps past 1010
+
+    assert placed.margin == 1010  # 1 x 1010 = 1,010.00 of notional at the maximum, 100x
+    assert (filled.quantity, filled.open_price, filled.margin) == (UNIT, 1090, 1090)
+    assert view(engine).used_margin == 1090  # never more than 100x: 1,090.00 / 10.90
+    assert money_is_conserved(engine)
+
+
+@pytest.mark.parametrize(("balance", "fills"), [(1090, True), (1089, False)])
+def test_a_gapped_stop_by_quantity_takes_the_margin_it_lacks_from_free_margin_or_is_rejected(
+    balance: int, *, fills: bool
+) -> None:
+    engine = make_engine(bid=1000, balance=balance)  # 10.10 reserved, 0.80 more at 1090
+    only(
+        engine.apply(by_quantity(LONG, UNIT, leverage=100, order_type=STOP, price=1010)),
+        OrderPlaced,
+    )
+
+    outcome = tick(engine, 1090, ts=T0 + 1)
+
+    if fills:
+        assert only(outcome, PositionOpened).margin == 1090
+        assert view(engine).free_margin == 0
+    else:
+        rejected = only(outcome, OrderRejected)
+        assert (rejected.code, rejected.margin) == (RejectCode.INSUFFICIENT_BALANCE, 1010)
+        assert engine.state.positions == {} and engine.state.pending == {}
+        assert (view(engine).used_margin, view(engine).balance) == (0, 1089)
+    assert money_is_conserved(engine)
 
 
 def test_a_quantity_whose_margin_is_beyond_the_free_margin_is_refused() -> None:
