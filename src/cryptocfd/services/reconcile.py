@@ -35,6 +35,7 @@ from cryptocfd.store.ledger import (
     margin_account,
     stream_id,
     unbalanced_events,
+    withdrawal_account,
 )
 from cryptocfd.trading.events import Accepted, PositionModified, QuoteUpdated, TickHeld
 from cryptocfd.trading.queries import GetBalances
@@ -152,12 +153,20 @@ def compare(rows: list[BalanceRow], house: Cents, sums: dict[str, Cents]) -> lis
             f"account {row.account_id} used margin",
             row.used_margin,
         )
+        expected[withdrawal_account(row.account_id)] = (
+            f"account {row.account_id} withdrawals held",
+            row.withdrawals_held,
+        )
     for account, (what, engine) in expected.items():
         ledger = sums.get(account, Cents(0))
         if ledger != engine:
             differences.append(Difference(what, engine, ledger))
     for account, ledger in sorted(sums.items()):
-        if account not in expected and account.endswith((":cash", ":margin")) and ledger != 0:
+        if (
+            account not in expected
+            and account.endswith((":cash", ":margin", ":withdrawal_held"))
+            and ledger != 0
+        ):
             differences.append(Difference(f"ledger account {account}", None, ledger))
     return differences
 

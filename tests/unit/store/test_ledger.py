@@ -14,6 +14,8 @@ from cryptocfd.store.ledger import (
     ledger_lines,
     margin_account,
     reserve_account,
+    withdrawal_account,
+    withdrawal_reserve_account,
 )
 from cryptocfd.trading.commands import OrderType, Side
 from cryptocfd.trading.events import (
@@ -31,6 +33,9 @@ from cryptocfd.trading.events import (
     PositionOpened,
     QuoteUpdated,
     TickHeld,
+    WithdrawalHeld,
+    WithdrawalPaid,
+    WithdrawalReleased,
 )
 
 T0 = 1_700_000_000_000
@@ -43,6 +48,9 @@ def _money_events(account: int, amount: int, margin: int, pnl: int) -> list[Even
         AccountOpened(account, Cents(amount), T0),
         FundsDeposited(account, Cents(amount), T0),
         FundsWithdrawn(account, Cents(amount), T0),
+        WithdrawalHeld(5, account, Cents(amount), T0),
+        WithdrawalReleased(5, account, Cents(amount), T0),
+        WithdrawalPaid(5, account, Cents(amount), T0),
         OrderPlaced(
             9, account, "BTC", long, limit, PriceTicks(1), Cents(margin), 2, None, None, None, None,
             T0,
@@ -123,3 +131,22 @@ def test_ledger_lines_when_the_event_moves_no_money_are_none() -> None:
     ]
 
     assert [ledger_lines(event) for event in quiet] == [[]] * len(quiet)
+
+
+def test_ledger_lines_when_a_withdrawal_is_held_then_paid_move_cash_only_on_payment() -> None:
+    held, released, paid = _money_events(7, 300, 0, 0)[3:6]
+
+    assert ledger_lines(held) == [
+        (withdrawal_account(7), 300),
+        (withdrawal_reserve_account(7), -300),
+    ]
+    assert ledger_lines(released) == [
+        (withdrawal_account(7), -300),
+        (withdrawal_reserve_account(7), 300),
+    ]
+    assert ledger_lines(paid) == [
+        (cash_account(7), -300),
+        (FUNDING, 300),
+        (withdrawal_account(7), -300),
+        (withdrawal_reserve_account(7), 300),
+    ]
