@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
 
-from cryptocfd.bus.streams import Streams
 from cryptocfd.core.money import Cents
 from cryptocfd.store.ledger import cash_account
 from cryptocfd.trading.commands import Deposit
 from cryptocfd.trading.fingerprint import fingerprinted
 from tests.integration.engine_clients import applied_once, engine_client
-from tests.integration.gateway_harness import Gateway, held, running_gateway
+from tests.integration.gateway_harness import Gateway
 from tests.integration.journal_world import caught_up, own_pool, running_journaler
 from tests.integration.live_funding import (
     LIVE,
@@ -32,17 +28,6 @@ from tests.integration.live_funding import (
     verified_trader,
 )
 from tests.integration.operators import raised_operator
-
-
-@pytest.fixture
-async def own_gateway(
-    redis_client: Redis, redis_url: str, own_database_url: str, streams: Streams, tmp_path: Path
-) -> AsyncIterator[Gateway]:
-    """A gateway on a database of the test's own, whose journal holds only this test."""
-    async with held(
-        running_gateway(redis_client, redis_url, own_database_url, streams, tmp_path)
-    ) as gw:
-        yield gw
 
 
 async def test_deposit_when_requested_gets_a_unique_reference_and_waits_for_an_operator(
