@@ -8,7 +8,7 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 
 from cryptocfd.gateway.body import MAX_UPLOAD_BYTES
-from cryptocfd.gateway.deps import READS, Caller, Payload, ResourcesDep
+from cryptocfd.gateway.deps import FORM_BODY, READS, Caller, Payload, ResourcesDep
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.funding_schemas import (
     DepositOut,
@@ -18,11 +18,39 @@ from cryptocfd.gateway.funding_schemas import (
     WithdrawalOut,
 )
 from cryptocfd.gateway.usecases import funding, kyc
+from cryptocfd.identity.kyc import MAX_DOCUMENTS, MAX_FIELD_CHARS
 
 KYC_FIELDS = ("full_name", "date_of_birth", "country", "address")
 DOCUMENT_FIELDS = ("documents[]", "documents")
 # A form without files may come URL-encoded (and then lacks its documents: a 422 says so).
 FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
+KYC_FORM = {
+    "schema": {
+        "type": "object",
+        "required": [*KYC_FIELDS, "documents[]"],
+        "properties": {
+            "full_name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_FIELD_CHARS["full_name"],
+            },
+            "date_of_birth": {"type": "string", "format": "date", "examples": ["1990-05-17"]},
+            "country": {"type": "string", "pattern": "^[A-Za-z]{2}$", "examples": ["DE"]},
+            "address": {"type": "string", "minLength": 1, "maxLength": MAX_FIELD_CHARS["address"]},
+            "documents[]": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_DOCUMENTS,
+                "items": {"type": "string", "format": "binary"},
+                "description": "PDF, PNG or JPEG, at most 5 MB each, typed by content",
+            },
+        },
+    },
+    "encoding": {"documents[]": {"contentType": "application/pdf, image/png, image/jpeg"}},
+}
+"""The application form as the API document shows it (the handler reads it itself)."""
 
 
 async def read_kyc_form(request: Request[Any, Any, Any]) -> kyc.KycForm:
@@ -44,6 +72,7 @@ async def read_kyc_form(request: Request[Any, Any, Any]) -> kyc.KycForm:
     "/live/kyc",
     status_code=201,
     request_max_body_size=MAX_UPLOAD_BYTES,
+    opt={FORM_BODY: KYC_FORM},
     summary="Apply for a live account (KYC)",
 )
 async def submit_kyc(
