@@ -3,6 +3,7 @@ it in the engine exactly once, however often it is approved or retried."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -199,3 +200,35 @@ async def test_queue_when_listed_is_oldest_first_with_the_traders_history(gatewa
     assert first not in [h["request_id"] for h in history]
     assert done in [e["request_id"] for e in approved.json()["requests"]]
     assert bad.status_code == 400
+
+
+async def test_approve_when_two_operators_approve_at_once_books_the_deposit_once(
+    gateway: Gateway,
+) -> None:
+    first, second = await raised_operator(gateway), await raised_operator(gateway)
+    trader = await verified_trader(gateway, first)
+    request_id = (await ask(gateway, trader, "deposits", "700.00")).json()["request_id"]
+
+    answers = await asyncio.gather(
+        approve(gateway, first, request_id), approve(gateway, second, request_id)
+    )
+
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert live_figures(gateway, trader) == (70_000, 70_000)
+    approvals = await gateway.sql(
+        "SELECT operator_id FROM live_request_approvals WHERE request_id = $1", request_id
+    )
+    assert len(approvals) == 1  # the refused one left nothing behind
+
+
+async def test_live_requests_when_listed_show_only_the_callers_own(gateway: Gateway) -> None:
+    operator = await raised_operator(gateway)
+    one, other = await verified_trader(gateway, operator), await verified_trader(gateway, operator)
+    mine = (await ask(gateway, one, "deposits", "5.00")).json()["request_id"]
+    theirs = (await ask(gateway, other, "deposits", "6.00")).json()["request_id"]
+
+    listed = (await gateway.client.get(f"{LIVE}/requests", headers=one.headers)).json()
+
+    ids = [r["request_id"] for r in listed["requests"]]
+    assert mine in ids and theirs not in ids
+    assert {r["kind"] for r in listed["requests"]} == {"kyc", "deposit"}

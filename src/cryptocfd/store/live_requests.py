@@ -14,7 +14,6 @@ from typing import Any
 
 import msgspec
 
-from cryptocfd.identity.kyc import Applicant, DocumentType, KycStatus
 from cryptocfd.store.database import Connection, Db
 
 MAX_QUEUE = 200
@@ -82,31 +81,21 @@ class Approval(msgspec.Struct, frozen=True):
     at: datetime
 
 
-class Document(msgspec.Struct, frozen=True):
-    """A KYC document's record; its content is a sealed file (``store.kyc_files``)."""
-
-    position: int
-    content_type: DocumentType
-    size_bytes: int
-    sha256: bytes
-    stored_as: str
-
-
 _COLUMNS = (
     "id, user_id, kind, status, amount_cents, booked_cents, reference, payout_reference,"
     " reason, created_at, updated_at"
 )
 
 
-_SELECT = " ".join(("SELECT", _COLUMNS, "FROM live_requests"))
+SELECT = " ".join(("SELECT", _COLUMNS, "FROM live_requests"))
 
 
-def _sql(*parts: str) -> str:
+def sql(*parts: str) -> str:
     """A statement from fixed fragments (never a value: values are parameters)."""
     return " ".join(parts)
 
 
-def _request(row: Any) -> LiveRequest:
+def request_of(row: Any) -> LiveRequest:
     return LiveRequest(
         id=row["id"],
         user_id=row["user_id"],
@@ -134,7 +123,7 @@ async def create(
     """A new request of ``kind`` in its first status, its first change recorded."""
     status = Status.SUBMITTED if kind is Kind.KYC else Status.REQUESTED
     row = await conn.fetchrow(
-        _sql(
+        sql(
             "INSERT INTO live_requests (user_id, kind, status, amount_cents, reference,"
             " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING",
             _COLUMNS,
@@ -146,7 +135,7 @@ async def create(
         reference,
         at,
     )
-    made = _request(row)
+    made = request_of(row)
     await record_change(conn, made.id, at, status)
     return made
 
@@ -166,8 +155,8 @@ async def record_change(
 
 async def lock(conn: Connection, request_id: int) -> LiveRequest | None:
     """The request, its row locked until the transaction ends; ``None`` for no such request."""
-    row = await conn.fetchrow(_sql(_SELECT, "WHERE id = $1 FOR UPDATE"), request_id)
-    return None if row is None else _request(row)
+    row = await conn.fetchrow(sql(SELECT, "WHERE id = $1 FOR UPDATE"), request_id)
+    return None if row is None else request_of(row)
 
 
 async def move(
@@ -183,7 +172,7 @@ async def move(
     """``request`` (locked) moved to ``status``, the change recorded with its reason or
     reference as the note."""
     row = await conn.fetchrow(
-        _sql(
+        sql(
             "UPDATE live_requests SET status = $2, updated_at = $3,"
             " booked_cents = coalesce($4, booked_cents), reason = coalesce($5, reason),"
             " payout_reference = coalesce($6, payout_reference) WHERE id = $1 RETURNING",
@@ -197,7 +186,7 @@ async def move(
         payout_reference,
     )
     await record_change(conn, request.id, at, status, reason or payout_reference)
-    return _request(row)
+    return request_of(row)
 
 
 async def add_approval(
@@ -231,94 +220,14 @@ async def approvals(db: Db, request_ids: list[int]) -> dict[int, list[Approval]]
     return found
 
 
-async def kyc_of(db: Db, user_id: int) -> LiveRequest | None:
-    """The user's newest KYC application, if they ever applied."""
-    row = await db.fetchrow(
-        _sql(_SELECT, "WHERE user_id = $1 AND kind = 'kyc' ORDER BY id DESC LIMIT 1"),
-        user_id,
-    )
-    return None if row is None else _request(row)
-
-
-def kyc_status(application: LiveRequest | None) -> KycStatus:
-    """The KYC status a user's newest application gives them."""
-    return KycStatus.NONE if application is None else KycStatus(application.status.value)
-
-
-async def add_kyc_details(conn: Connection, request_id: int, who: Applicant) -> None:
-    """Store what the application says of the applicant."""
-    await conn.execute(
-        "INSERT INTO kyc_details (request_id, full_name, date_of_birth, country, address)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        request_id,
-        who.full_name,
-        who.date_of_birth,
-        who.country,
-        who.address,
-    )
-
-
-async def kyc_details(db: Db, request_ids: list[int]) -> dict[int, Applicant]:
-    """What each application says of its applicant."""
-    rows = await db.fetch(
-        "SELECT request_id, full_name, date_of_birth, country, address FROM kyc_details"
-        " WHERE request_id = ANY($1::bigint[])",
-        request_ids,
-    )
-    return {
-        r["request_id"]: Applicant(
-            full_name=r["full_name"],
-            date_of_birth=r["date_of_birth"],
-            country=r["country"],
-            address=r["address"],
-        )
-        for r in rows
-    }
-
-
-async def add_document(conn: Connection, request_id: int, document: Document) -> None:
-    """Record one of the application's documents (its file is written already)."""
-    await conn.execute(
-        "INSERT INTO kyc_documents (request_id, position, content_type, size_bytes, sha256,"
-        " stored_as) VALUES ($1, $2, $3, $4, $5, $6)",
-        request_id,
-        document.position,
-        document.content_type.value,
-        document.size_bytes,
-        document.sha256,
-        document.stored_as,
-    )
-
-
-async def documents(db: Db, request_ids: list[int]) -> dict[int, list[Document]]:
-    """Each application's documents, in the order they were sent."""
-    rows = await db.fetch(
-        "SELECT request_id, position, content_type, size_bytes, sha256, stored_as"
-        " FROM kyc_documents WHERE request_id = ANY($1::bigint[]) ORDER BY request_id, position",
-        request_ids,
-    )
-    found: dict[int, list[Document]] = {rid: [] for rid in request_ids}
-    for r in rows:
-        found[r["request_id"]].append(
-            Document(
-                r["position"],
-                DocumentType(r["content_type"]),
-                r["size_bytes"],
-                bytes(r["sha256"]),
-                r["stored_as"],
-            )
-        )
-    return found
-
-
 async def requests_of(db: Db, user_id: int, limit: int = MAX_QUEUE) -> list[LiveRequest]:
     """The user's requests, newest first."""
     rows = await db.fetch(
-        _sql(_SELECT, "WHERE user_id = $1 ORDER BY id DESC LIMIT $2"),
+        sql(SELECT, "WHERE user_id = $1 ORDER BY id DESC LIMIT $2"),
         user_id,
         limit,
     )
-    return [_request(r) for r in rows]
+    return [request_of(r) for r in rows]
 
 
 async def changes(db: Db, request_ids: list[int]) -> dict[int, list[Change]]:
@@ -344,8 +253,8 @@ async def queue(
         for status in (OPEN[kind] if statuses is None else statuses)
     ]
     rows = await db.fetch(
-        _sql(
-            _SELECT,
+        sql(
+            SELECT,
             "WHERE (kind, status) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
             " ORDER BY id LIMIT $3",
         ),
@@ -353,7 +262,7 @@ async def queue(
         [status for _, status in pairs],
         limit,
     )
-    return [_request(r) for r in rows]
+    return [request_of(r) for r in rows]
 
 
 async def history_of(
@@ -361,7 +270,7 @@ async def history_of(
 ) -> dict[int, list[LiveRequest]]:
     """Each user's newest requests (at most ``per_user``), newest first."""
     rows = await db.fetch(
-        _sql(
+        sql(
             "SELECT",
             _COLUMNS,
             "FROM (SELECT *, row_number() OVER (PARTITION BY user_id ORDER BY id DESC) AS n"
@@ -373,19 +282,7 @@ async def history_of(
     )
     found: dict[int, list[LiveRequest]] = {uid: [] for uid in user_ids}
     for r in rows:
-        found[r["user_id"]].append(_request(r))
-    return found
-
-
-async def kyc_statuses(db: Db, user_ids: list[int]) -> dict[int, KycStatus]:
-    """Each user's KYC status (``none`` for a user who never applied)."""
-    rows = await db.fetch(
-        "SELECT DISTINCT ON (user_id) user_id, status FROM live_requests"
-        " WHERE kind = 'kyc' AND user_id = ANY($1::bigint[]) ORDER BY user_id, id DESC",
-        user_ids,
-    )
-    found = dict.fromkeys(user_ids, KycStatus.NONE)
-    found.update({r["user_id"]: KycStatus(r["status"]) for r in rows})
+        found[r["user_id"]].append(request_of(r))
     return found
 
 
@@ -397,5 +294,5 @@ async def emails_of(db: Db, user_ids: list[int]) -> dict[int, str]:
 
 async def by_id(db: Db, request_id: int) -> LiveRequest | None:
     """The request with ``request_id``, if any."""
-    row = await db.fetchrow(_sql(_SELECT, "WHERE id = $1"), request_id)
-    return None if row is None else _request(row)
+    row = await db.fetchrow(sql(SELECT, "WHERE id = $1"), request_id)
+    return None if row is None else request_of(row)

@@ -34,7 +34,7 @@ from cryptocfd.gateway.usecases.funding_rules import (
     tell_trader,
 )
 from cryptocfd.gateway.usecases.kyc import kyc_out
-from cryptocfd.store import live_requests
+from cryptocfd.store import kyc_applications, live_requests
 from cryptocfd.store.live_requests import Change, Kind, LiveRequest
 from cryptocfd.trading.commands import HoldWithdrawal
 
@@ -133,7 +133,7 @@ async def my_requests(resources: Resources, principal: Principal) -> LiveRequest
     """The caller's KYC status and every request they made, newest first, with its changes."""
     found = await live_requests.requests_of(resources.pool, principal.user_id)
     changes = await live_requests.changes(resources.pool, [r.id for r in found])
-    kyc = kyc_out(await live_requests.kyc_of(resources.pool, principal.user_id))
+    kyc = kyc_out(await kyc_applications.kyc_of(resources.pool, principal.user_id))
     return LiveRequestsOut(kyc, [request_out(r, changes[r.id]) for r in found])
 
 

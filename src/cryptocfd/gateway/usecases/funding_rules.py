@@ -16,7 +16,7 @@ from cryptocfd.gateway.errors import ApiError, rejected
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.gateway.usecases.trading import amount
 from cryptocfd.identity.kyc import KycStatus
-from cryptocfd.store import live_requests
+from cryptocfd.store import kyc_applications
 from cryptocfd.store.database import Connection, Db
 from cryptocfd.store.live_requests import Kind, LiveRequest, Status
 from cryptocfd.store.outbox import enqueue_email
@@ -55,7 +55,10 @@ async def book(resources: Resources, command: Command) -> tuple[Event, ...]:
 
 async def require_verified(db: Db, user_id: int) -> None:
     """A 403 ``KYC_REQUIRED`` unless the user's KYC is verified."""
-    if live_requests.kyc_status(await live_requests.kyc_of(db, user_id)) is not KycStatus.VERIFIED:
+    if (
+        kyc_applications.kyc_status(await kyc_applications.kyc_of(db, user_id))
+        is not KycStatus.VERIFIED
+    ):
         message = "live deposits and withdrawals need a verified identity: POST /api/v1/live/kyc"
         raise ApiError(403, "KYC_REQUIRED", message)
 

@@ -30,9 +30,10 @@ from cryptocfd.identity.kyc import (
     applicant,
     checked_documents,
 )
-from cryptocfd.store import live_requests
+from cryptocfd.store import kyc_applications, live_requests
+from cryptocfd.store.kyc_applications import Document
 from cryptocfd.store.kyc_files import write_document
-from cryptocfd.store.live_requests import Document, Kind, LiveRequest
+from cryptocfd.store.live_requests import Kind, LiveRequest
 
 
 class Upload(msgspec.Struct, frozen=True):
@@ -54,7 +55,7 @@ def kyc_out(application: LiveRequest | None) -> KycOut:
     if application is None:
         return KycOut("none")
     return KycOut(
-        live_requests.kyc_status(application).value,
+        kyc_applications.kyc_status(application).value,
         application.id,
         application.reason,
         iso(application.created_at),
@@ -64,7 +65,7 @@ def kyc_out(application: LiveRequest | None) -> KycOut:
 
 async def status(resources: Resources, principal: Principal) -> KycOut:
     """The caller's verification status."""
-    return kyc_out(await live_requests.kyc_of(resources.pool, principal.user_id))
+    return kyc_out(await kyc_applications.kyc_of(resources.pool, principal.user_id))
 
 
 def _checked(form: KycForm, resources: Resources) -> tuple[Applicant, list[DocumentType]]:
@@ -78,7 +79,7 @@ def _checked(form: KycForm, resources: Resources) -> tuple[Applicant, list[Docum
 
 
 def _conflict(application: LiveRequest | None) -> ApiError | None:
-    state = live_requests.kyc_status(application)
+    state = kyc_applications.kyc_status(application)
     if state is KycStatus.VERIFIED:
         return ApiError(409, "KYC_ALREADY_VERIFIED", "your identity is verified already")
     if state is KycStatus.SUBMITTED:
@@ -91,7 +92,7 @@ async def submit(resources: Resources, principal: Principal, form: KycForm) -> K
     while an application is under review or once verified."""
     who, kinds = _checked(form, resources)
     user_id = principal.user_id
-    conflict = _conflict(await live_requests.kyc_of(resources.pool, user_id))
+    conflict = _conflict(await kyc_applications.kyc_of(resources.pool, user_id))
     if conflict is not None:
         raise conflict
     await open_live_account(resources, user_id)
@@ -99,7 +100,7 @@ async def submit(resources: Resources, principal: Principal, form: KycForm) -> K
     try:
         async with resources.pool.acquire() as conn, conn.transaction():
             application = await live_requests.create(conn, user_id, Kind.KYC, at)
-            await live_requests.add_kyc_details(conn, application.id, who)
+            await kyc_applications.add_kyc_details(conn, application.id, who)
             for position, (upload, kind) in enumerate(zip(form.documents, kinds, strict=True), 1):
                 stored_as = write_document(
                     resources.settings.state_path,
@@ -110,7 +111,7 @@ async def submit(resources: Resources, principal: Principal, form: KycForm) -> K
                 )
                 digest = hashlib.sha256(upload.content).digest()
                 document = Document(position, kind, len(upload.content), digest, stored_as)
-                await live_requests.add_document(conn, application.id, document)
+                await kyc_applications.add_document(conn, application.id, document)
             await tell_trader(resources, conn, application)
     except asyncpg.UniqueViolationError as exc:  # another submission got in first
         raise ApiError(409, "KYC_UNDER_REVIEW", "your application is being reviewed") from exc

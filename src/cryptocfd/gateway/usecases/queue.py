@@ -22,10 +22,11 @@ from cryptocfd.gateway.present import iso
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.gateway.usecases.funding import not_found, request_fields
 from cryptocfd.gateway.usecases.funding_rules import approvals_needed, money
-from cryptocfd.store import live_requests
+from cryptocfd.store import kyc_applications, live_requests
 from cryptocfd.store.audit import AuditEntry, append
+from cryptocfd.store.kyc_applications import Document
 from cryptocfd.store.kyc_files import read_document
-from cryptocfd.store.live_requests import Document, Kind, LiveRequest, Status
+from cryptocfd.store.live_requests import Kind, LiveRequest, Status
 
 DOCUMENT_VIEW = "kyc.document.view"
 API = "/api/v1"
@@ -54,10 +55,10 @@ async def entries(resources: Resources, found: list[LiveRequest]) -> list[QueueE
     users = sorted({r.user_id for r in found})
     approvals = await live_requests.approvals(db, ids)
     kyc_ids = [r.id for r in found if r.kind is Kind.KYC]
-    details = await live_requests.kyc_details(db, kyc_ids)
-    documents = await live_requests.documents(db, kyc_ids)
+    details = await kyc_applications.kyc_details(db, kyc_ids)
+    documents = await kyc_applications.documents(db, kyc_ids)
     emails = await live_requests.emails_of(db, users)
-    statuses = await live_requests.kyc_statuses(db, users)
+    statuses = await kyc_applications.kyc_statuses(db, users)
     histories = await live_requests.history_of(db, users)
     out = []
     for r in found:
@@ -111,7 +112,7 @@ async def document(
     resources: Resources, operator: Operator, request_id: int, position: int
 ) -> tuple[bytes, str]:
     """A KYC document's content and type, the view audited; a 404 for no such document."""
-    found = (await live_requests.documents(resources.pool, [request_id]))[request_id]
+    found = (await kyc_applications.documents(resources.pool, [request_id]))[request_id]
     doc = next((d for d in found if d.position == position), None)
     if doc is None:
         message = f"request {request_id} has no document {position}"
