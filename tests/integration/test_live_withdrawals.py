@@ -81,6 +81,34 @@ async def test_withdrawal_when_margin_is_in_use_may_not_take_it(
     assert live_figures(gateway, trader) == (balance, 0)
 
 
+async def test_withdrawal_when_a_position_is_in_profit_may_not_take_the_profit(
+    gateway: Gateway, redis_url: str
+) -> None:
+    operator = await raised_operator(gateway)
+    trader = await verified_trader(gateway, operator)
+    await deposited(gateway, trader, [operator], "500.00")
+    await gateway.tick("BTC", 6_400_000, 6_401_000)
+    order = PlaceOrder(
+        f"live-profit:{trader.user_id}",
+        time.time_ns() // 1_000_000,
+        live_id(trader),
+        "BTC",
+        Side.LONG,
+        Cents(30_000),
+        10,
+    )
+    async with engine_client(redis_url, gateway.streams) as client:
+        assert isinstance(await client.send(order), Accepted)
+    await gateway.tick("BTC", 6_600_000, 6_601_000)  # the long gains about 93 dollars
+
+    profit = await ask(gateway, trader, "withdrawals", "200.01")
+    cash = await ask(gateway, trader, "withdrawals", "200.00")
+
+    assert profit.status_code == 422 and code_of(profit) == "INSUFFICIENT_BALANCE"
+    assert cash.status_code == 201, cash.text
+    assert live_figures(gateway, trader) == (50_000, 0)
+
+
 async def test_reject_when_a_withdrawal_is_held_releases_exactly_what_it_held(
     gateway: Gateway,
 ) -> None:
