@@ -141,6 +141,7 @@ async def test_approve_when_a_withdrawal_is_held_pays_it_and_paid_records_the_pa
     early = await gateway.client.post(paid_path, headers=operator.raised, json={"reference": "X"})
     approved = await approve(gateway, operator, request_id)
     after_approval = live_figures(gateway, trader)
+    blank = await gateway.client.post(paid_path, headers=operator.raised, json={"reference": " "})
     recorded = await gateway.client.post(
         paid_path, headers=operator.raised, json={"reference": "SEPA-0042"}
     )
@@ -154,6 +155,7 @@ async def test_approve_when_a_withdrawal_is_held_pays_it_and_paid_records_the_pa
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved" and approved.json()["booked_amount"] == "200.00"
     assert after_approval == (30_000, 30_000)  # the balance fell by the held amount
+    assert blank.status_code == 400
     assert recorded.status_code == 200 and recorded.json()["status"] == "paid"
     assert recorded.json()["payout_reference"] == "SEPA-0042"
     assert twice.status_code == 409 and code_of(twice) == "WITHDRAWAL_NOT_APPROVED"

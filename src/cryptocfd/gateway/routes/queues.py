@@ -12,7 +12,6 @@ from litestar import Response, get, post
 from litestar.params import PathParameter, QueryParameter
 
 from cryptocfd.gateway.deps import ROLES, OperatorCaller, Payload, ResourcesDep
-from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.funding_schemas import (
     ApproveRequest,
     PaidRequest,
@@ -81,8 +80,6 @@ async def reject(
 ) -> QueueEntryOut:
     """Reject a request still waiting for its decision (a withdrawal's hold is released
     exactly); the trader is told the reason."""
-    if not payload.reason.strip():
-        raise ApiError(400, "INVALID_REQUEST", "reason: say why")
     return await review.reject(resources, operator, request_id, payload.reason)
 
 

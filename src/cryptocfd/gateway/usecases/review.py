@@ -93,8 +93,8 @@ async def _waiting(conn: Connection, request_id: int) -> LiveRequest:
 
 def _approved_amount(request: LiveRequest, body: ApproveRequest | None) -> int | None:
     """The amount this approval approves: a deposit's corrected amount, else the asked one."""
-    raw = None if body is None else bytes(body.amount)
-    corrected = None if not raw or raw == b"null" else funding_amount(body.amount)  # type: ignore[union-attr]
+    given = body is not None and bytes(body.amount) not in (b"", b"null")
+    corrected = funding_amount(body.amount) if body is not None and given else None
     if corrected is None or corrected == request.amount_cents:
         return request.amount_cents
     if request.kind is not Kind.DEPOSIT:
@@ -164,7 +164,11 @@ async def _decide(
 async def reject(
     resources: Resources, operator: Operator, request_id: int, reason: str
 ) -> QueueEntryOut:
-    """Reject a request still waiting for its first decision, saying why."""
+    """Reject a request still waiting for its first decision, saying why (400 for a blank
+    reason)."""
+    reason = reason.strip()
+    if not reason:
+        raise ApiError(400, "INVALID_REQUEST", "reason: say why")
     at = now_utc(resources.clock)
     async with resources.pool.acquire() as conn, conn.transaction():
         request = await _waiting(conn, request_id)
@@ -178,9 +182,7 @@ async def reject(
                 request.id,
             )
             await book(resources, release)
-        request = await live_requests.move(
-            conn, request, Status.REJECTED, at, reason=reason.strip() or reason
-        )
+        request = await live_requests.move(conn, request, Status.REJECTED, at, reason=reason)
         await tell_trader(resources, conn, request)
         after = {**_state(request, len(given)), "reason": request.reason}
         await _audit(resources, conn, operator, f"{request.kind}.reject", request, before, after)
@@ -190,7 +192,10 @@ async def reject(
 async def paid(
     resources: Resources, operator: Operator, request_id: int, body: PaidRequest
 ) -> QueueEntryOut:
-    """Record the bank's reference of an approved withdrawal's payout."""
+    """Record the bank's reference of an approved withdrawal's payout (400 for a blank one)."""
+    reference = body.reference.strip()
+    if not reference:
+        raise ApiError(400, "INVALID_REQUEST", "reference: the bank's reference of the payout")
     at = now_utc(resources.clock)
     async with resources.pool.acquire() as conn, conn.transaction():
         request = await live_requests.lock(conn, request_id)
@@ -204,7 +209,7 @@ async def paid(
         given = (await live_requests.approvals(conn, [request.id]))[request.id]
         before = _state(request, len(given))
         request = await live_requests.move(
-            conn, request, Status.PAID, at, payout_reference=body.reference.strip()
+            conn, request, Status.PAID, at, payout_reference=reference
         )
         await tell_trader(resources, conn, request)
         after = {**_state(request, len(given)), "payout_reference": request.payout_reference}
