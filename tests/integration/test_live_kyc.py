@@ -222,3 +222,19 @@ async def test_funding_when_the_trader_is_verified_is_let_through(gateway: Gatew
     deposit = await ask(gateway, trader, "deposits", "100.00")
 
     assert deposit.status_code == 201, deposit.text
+
+
+async def test_kyc_document_when_this_gateway_cannot_reach_the_file_is_503_not_500(
+    gateway: Gateway,
+) -> None:
+    operator = await raised_operator(gateway)
+    trader = await new_trader(gateway)
+    request_id = (await submit_kyc(gateway, trader)).json()["request_id"]
+    for stored in (gateway.settings.state_path / "kyc").iterdir():
+        stored.unlink()  # as on a gateway whose state directory is not the shared one
+
+    answer = await gateway.client.get(
+        f"{REQUESTS}/{request_id}/documents/1", headers=operator.raised
+    )
+
+    assert answer.status_code == 503 and code_of(answer) == "DOCUMENT_UNAVAILABLE"

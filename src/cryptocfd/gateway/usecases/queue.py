@@ -117,9 +117,13 @@ async def document(
     if doc is None:
         message = f"request {request_id} has no document {position}"
         raise ApiError(404, "DOCUMENT_NOT_FOUND", message)
-    content = read_document(
-        resources.settings.state_path, resources.secret, request_id, position, doc.stored_as
-    )
+    try:
+        content = read_document(
+            resources.settings.state_path, resources.secret, request_id, position, doc.stored_as
+        )
+    except FileNotFoundError as exc:  # a gateway whose state directory is not the shared one
+        message = "this gateway cannot reach the KYC documents: its state directory is not shared"
+        raise ApiError(503, "DOCUMENT_UNAVAILABLE", message) from exc
     entry = AuditEntry(
         actor_id=operator.principal.user_id,
         actor=operator.email,
