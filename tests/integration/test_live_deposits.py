@@ -232,3 +232,28 @@ async def test_live_requests_when_listed_show_only_the_callers_own(gateway: Gate
     ids = [r["request_id"] for r in listed["requests"]]
     assert mine in ids and theirs not in ids
     assert {r["kind"] for r in listed["requests"]} == {"kyc", "deposit"}
+
+
+async def test_deposit_when_retried_with_its_idempotency_key_is_the_same_request(
+    gateway: Gateway,
+) -> None:
+    operator = await raised_operator(gateway)
+    trader = await verified_trader(gateway, operator)
+    keyed = {**trader.headers, "Idempotency-Key": "deposit-1"}
+    url = f"{LIVE}/deposits"
+
+    first = await gateway.client.post(url, headers=keyed, json={"amount": "100.00"})
+    again = await gateway.client.post(url, headers=keyed, json={"amount": "100"})
+    other = await gateway.client.post(url, headers=keyed, json={"amount": "100.01"})
+    bad_key = await gateway.client.post(
+        url, headers={**trader.headers, "Idempotency-Key": "x" * 65}, json={"amount": "1"}
+    )
+    stored = await gateway.sql(
+        "SELECT id FROM live_requests WHERE user_id = $1 AND kind = 'deposit'", trader.user_id
+    )
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert other.status_code == 409 and code_of(other) == "IDEMPOTENCY_KEY_REUSED"
+    assert bad_key.status_code == 400 and code_of(bad_key) == "INVALID_IDEMPOTENCY_KEY"
+    assert len(stored) == 1

@@ -4,6 +4,7 @@ and the payout's reference recorded."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from cryptocfd.core.money import Cents
@@ -188,3 +189,32 @@ async def test_the_withdrawal_queue_when_listed_shows_approved_ones_until_paid(
         (waiting, "requested"),
         (to_pay, "approved"),
     ]
+
+
+async def test_withdrawal_when_retried_with_its_idempotency_key_holds_once(
+    gateway: Gateway,
+) -> None:
+    operator = await raised_operator(gateway)
+    trader = await verified_trader(gateway, operator)
+    await deposited(gateway, trader, [operator], "500.00")
+    keyed = {**trader.headers, "Idempotency-Key": "withdraw-1"}
+    url = f"{LIVE}/withdrawals"
+
+    first = await gateway.client.post(url, headers=keyed, json={"amount": "100.00"})
+    again = await gateway.client.post(url, headers=keyed, json={"amount": "100.00"})
+    other = await gateway.client.post(url, headers=keyed, json={"amount": "90.00"})
+    at_once = await asyncio.gather(
+        *(
+            gateway.client.post(
+                url, headers={**keyed, "Idempotency-Key": "withdraw-2"}, json={"amount": "50"}
+            )
+            for _ in range(2)
+        )
+    )
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert other.status_code == 409 and code_of(other) == "IDEMPOTENCY_KEY_REUSED"
+    assert [a.status_code for a in at_once] == [201, 201]
+    assert at_once[0].json() == at_once[1].json()
+    assert live_figures(gateway, trader) == (50_000, 35_000)  # 100 and 50 held, once each

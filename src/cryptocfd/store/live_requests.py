@@ -17,6 +17,7 @@ import msgspec
 from cryptocfd.store.database import Connection, Db
 
 MAX_QUEUE = 200
+CLIENT_KEY_INDEX = "live_requests_client_key"
 HISTORY_PER_USER = 20  # the previous requests a queue entry shows of its trader
 
 
@@ -119,13 +120,17 @@ async def create(
     *,
     amount_cents: int | None = None,
     reference: str | None = None,
+    client_key: str | None = None,
 ) -> LiveRequest:
-    """A new request of ``kind`` in its first status, its first change recorded."""
+    """A new request of ``kind`` in its first status, its first change recorded; a
+    ``client_key`` another request of the kind holds raises ``asyncpg.UniqueViolationError``
+    on ``CLIENT_KEY_INDEX``."""
     status = Status.SUBMITTED if kind is Kind.KYC else Status.REQUESTED
     row = await conn.fetchrow(
         sql(
             "INSERT INTO live_requests (user_id, kind, status, amount_cents, reference,"
-            " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING",
+            " client_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+            " RETURNING",
             _COLUMNS,
         ),
         user_id,
@@ -133,11 +138,20 @@ async def create(
         status.value,
         amount_cents,
         reference,
+        client_key,
         at,
     )
     made = request_of(row)
     await record_change(conn, made.id, at, status)
     return made
+
+
+async def by_client_key(db: Db, kind: Kind, client_key: str) -> LiveRequest | None:
+    """The request of ``kind`` made with ``client_key``, if any."""
+    row = await db.fetchrow(
+        sql(SELECT, "WHERE kind = $1 AND client_key = $2"), kind.value, client_key
+    )
+    return None if row is None else request_of(row)
 
 
 async def record_change(

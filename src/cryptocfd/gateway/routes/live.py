@@ -8,7 +8,14 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 
 from cryptocfd.gateway.body import MAX_UPLOAD_BYTES
-from cryptocfd.gateway.deps import FORM_BODY, READS, Caller, Payload, ResourcesDep
+from cryptocfd.gateway.deps import (
+    FORM_BODY,
+    READS,
+    Caller,
+    IdempotencyKey,
+    Payload,
+    ResourcesDep,
+)
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.funding_schemas import (
     DepositOut,
@@ -96,22 +103,31 @@ async def kyc_status(resources: ResourcesDep, principal: Caller) -> KycOut:
 
 @post("/live/deposits", status_code=201, summary="Ask to deposit to the live account")
 async def request_deposit(
-    resources: ResourcesDep, principal: Caller, payload: Payload[FundingRequest]
+    resources: ResourcesDep,
+    principal: Caller,
+    payload: Payload[FundingRequest],
+    key: IdempotencyKey = None,
 ) -> DepositOut:
     """Verified traders only (else 403 ``KYC_REQUIRED``). Transfer the amount by bank quoting
     ``reference``; an operator confirms it arrived and the live balance is credited. A bad
-    amount (0 or less, more than 2 decimals) is 422 ``INVALID_AMOUNT``."""
-    return await funding.request_deposit(resources, principal, payload)
+    amount (0 or less, more than 2 decimals) is 422 ``INVALID_AMOUNT``. A retry with the same
+    ``Idempotency-Key`` gets the same request (another amount under it: 409
+    ``IDEMPOTENCY_KEY_REUSED``)."""
+    return await funding.request_deposit(resources, principal, payload, key)
 
 
 @post("/live/withdrawals", status_code=201, summary="Ask to withdraw from the live account")
 async def request_withdrawal(
-    resources: ResourcesDep, principal: Caller, payload: Payload[FundingRequest]
+    resources: ResourcesDep,
+    principal: Caller,
+    payload: Payload[FundingRequest],
+    key: IdempotencyKey = None,
 ) -> WithdrawalOut:
     """Verified traders only (else 403 ``KYC_REQUIRED``). The amount is held from the free
     margin at once (above it: 422 ``INSUFFICIENT_BALANCE``, nothing held), paid once an
-    operator approves, released if one rejects. 422 ``INVALID_AMOUNT`` for a bad amount."""
-    return await funding.request_withdrawal(resources, principal, payload)
+    operator approves, released if one rejects. 422 ``INVALID_AMOUNT`` for a bad amount. A
+    retry with the same ``Idempotency-Key`` gets the same request and holds nothing more."""
+    return await funding.request_withdrawal(resources, principal, payload, key)
 
 
 @get("/live/requests", opt=READS, summary="The caller's KYC status and live requests")

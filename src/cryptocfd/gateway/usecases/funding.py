@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from cryptocfd.core.clock import now_utc
+from cryptocfd.core.money import Cents
 from cryptocfd.gateway.auth import Principal
 from cryptocfd.gateway.errors import ApiError
 from cryptocfd.gateway.funding_schemas import (
@@ -34,6 +35,7 @@ from cryptocfd.gateway.usecases.funding_rules import (
     tell_trader,
 )
 from cryptocfd.gateway.usecases.kyc import kyc_out
+from cryptocfd.gateway.usecases.trading import request_id
 from cryptocfd.store import kyc_applications, live_requests
 from cryptocfd.store.live_requests import Change, Kind, LiveRequest
 from cryptocfd.trading.commands import HoldWithdrawal
@@ -52,49 +54,101 @@ def transfer_reference() -> str:
     )
 
 
+def _client_key(principal: Principal, key: str | None, kind: Kind) -> str | None:
+    """The client's ``Idempotency-Key`` scoped to the user and the kind (a 400 for a bad one)."""
+    return None if not key else request_id(principal, key, kind.value)
+
+
+async def _replayed(
+    resources: Resources, kind: Kind, client_key: str | None, cents: int
+) -> LiveRequest | None:
+    """The request an earlier call with the same key made, if any; a 409 if it was for
+    another amount."""
+    if client_key is None:
+        return None
+    found = await live_requests.by_client_key(resources.pool, kind, client_key)
+    if found is not None and found.amount_cents != cents:
+        message = "this Idempotency-Key was sent with another amount"
+        raise ApiError(409, "IDEMPOTENCY_KEY_REUSED", message)
+    return found
+
+
+def _key_taken(exc: asyncpg.UniqueViolationError) -> bool:
+    return exc.constraint_name == live_requests.CLIENT_KEY_INDEX
+
+
 async def request_deposit(
-    resources: Resources, principal: Principal, body: FundingRequest
+    resources: Resources, principal: Principal, body: FundingRequest, key: str | None
 ) -> DepositOut:
     """Ask to deposit ``amount``: a 422 for a bad amount, a 403 ``KYC_REQUIRED`` unless
-    verified; the reference to quote on the transfer."""
+    verified; the reference to quote on the transfer. A retry with the same
+    ``Idempotency-Key`` gets the same request."""
     cents = funding_amount(body.amount)
     await require_verified(resources.pool, principal.user_id)
-    at = now_utc(resources.clock)
-    for attempt in range(_REFERENCE_TRIES):
+    client_key = _client_key(principal, key, Kind.DEPOSIT)
+    made = await _replayed(resources, Kind.DEPOSIT, client_key, cents)
+    for _ in range(_REFERENCE_TRIES):
+        if made is not None:
+            break
         try:
             async with resources.pool.acquire() as conn, conn.transaction():
                 made = await live_requests.create(
                     conn,
                     principal.user_id,
                     Kind.DEPOSIT,
-                    at,
+                    now_utc(resources.clock),
                     amount_cents=cents,
                     reference=transfer_reference(),
+                    client_key=client_key,
                 )
                 await tell_trader(resources, conn, made)
-        except asyncpg.UniqueViolationError:  # the reference was taken: draw another
-            if attempt + 1 == _REFERENCE_TRIES:
+        except asyncpg.UniqueViolationError as exc:
+            # The same key sent twice at once (the first made it), or a reference drawn
+            # twice (draw another).
+            made = await _replayed(resources, Kind.DEPOSIT, client_key, cents)
+            if made is None and _key_taken(exc):
                 raise
-            continue
-        assert made.reference is not None
-        return DepositOut(made.id, made.reference, "requested", money(cents) or "")
-    raise AssertionError("unreachable")  # pragma: no cover
+    if made is None or made.reference is None:
+        raise RuntimeError("no unused transfer reference in several draws")
+    return DepositOut(made.id, made.reference, "requested", money(cents) or "")
 
 
 async def request_withdrawal(
-    resources: Resources, principal: Principal, body: FundingRequest
+    resources: Resources, principal: Principal, body: FundingRequest, key: str | None
 ) -> WithdrawalOut:
     """Ask to withdraw ``amount``: a 422 for a bad amount, a 403 ``KYC_REQUIRED`` unless
     verified. The engine holds the amount from the live account's free margin in the same
     transaction that records the request, so a refused hold (422 ``INSUFFICIENT_BALANCE``)
-    leaves no request, and an operator's rejection releases exactly what was held."""
+    leaves no request, and an operator's rejection releases exactly what was held. A retry
+    with the same ``Idempotency-Key`` gets the same request and holds nothing more."""
     cents = funding_amount(body.amount)
     user_id = principal.user_id
     await require_verified(resources.pool, user_id)
-    await open_live_account(resources, user_id)
+    client_key = _client_key(principal, key, Kind.WITHDRAWAL)
+    made = await _replayed(resources, Kind.WITHDRAWAL, client_key, cents)
+    if made is None:
+        await open_live_account(resources, user_id)
+        try:
+            made = await _hold(resources, user_id, cents, client_key)
+        except asyncpg.UniqueViolationError:  # the same key sent twice at once: the first won
+            made = await _replayed(resources, Kind.WITHDRAWAL, client_key, cents)
+            if made is None:
+                raise
+    return WithdrawalOut(made.id, "requested", money(cents) or "")
+
+
+async def _hold(
+    resources: Resources, user_id: int, cents: Cents, client_key: str | None
+) -> LiveRequest:
+    """Record the withdrawal and hold its amount in the engine, in one transaction."""
     async with resources.pool.acquire() as conn, conn.transaction():
         made = await live_requests.create(
-            conn, user_id, Kind.WITHDRAWAL, now_utc(resources.clock), amount_cents=cents
+            conn,
+            user_id,
+            Kind.WITHDRAWAL,
+            now_utc(resources.clock),
+            amount_cents=cents,
+            client_key=client_key,
         )
         # The hold's id is the request's: a sequence never hands it out again, even when
         # this transaction rolls back after the engine answered.
@@ -102,7 +156,7 @@ async def request_withdrawal(
         hold = HoldWithdrawal(f"funding:{made.id}:hold", ts, live_account(user_id), made.id, cents)
         await book(resources, hold)
         await tell_trader(resources, conn, made)
-    return WithdrawalOut(made.id, "requested", money(cents) or "")
+    return made
 
 
 def request_fields(request: LiveRequest) -> dict[str, Any]:

@@ -32,6 +32,7 @@ CREATE TABLE live_requests (
     reference text UNIQUE,  -- a deposit's bank-transfer reference
     payout_reference text,  -- a paid withdrawal's, as the operator recorded it
     reason text,  -- a rejection's
+    client_key text,  -- the trader's Idempotency-Key, scoped to them: a retry is answered
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
     CHECK ((kind = 'kyc') = (amount_cents IS NULL)),
@@ -39,6 +40,7 @@ CREATE TABLE live_requests (
 );
 CREATE INDEX live_requests_queue ON live_requests (kind, status, id);
 CREATE INDEX live_requests_by_user ON live_requests (user_id, id);
+CREATE UNIQUE INDEX live_requests_client_key ON live_requests (kind, client_key);
 -- At most one KYC application under review per user.
 CREATE UNIQUE INDEX live_requests_one_kyc_review ON live_requests (user_id)
     WHERE kind = 'kyc' AND status = 'submitted';
