@@ -3,8 +3,10 @@
 Every event that moves money books lines whose amounts sum to zero (cents, signed):
 
 - ``account:{id}:cash`` is the trader's balance: its lines sum to the engine's ``balance``.
-  An opening balance or a deposit is credited to it from ``funding:demo`` (demo money comes
-  from nowhere real, and a withdrawal goes back there); a close credits the PnL to it from
+  An opening balance or a deposit is credited to it from the funding account of its kind
+  (``funding:demo``: demo money comes from nowhere real; ``funding:live``: a live account's
+  comes from the bank an operator confirmed it arrived at), and a withdrawal goes back there,
+  so demo and live money never meet in one total; a close credits the PnL to it from
   ``house:cash``, whose lines therefore sum to the engine's ``house_balance``.
 - ``account:{id}:margin`` is margin in use: its lines sum to the engine's ``used_margin``. The
   other side is ``account:{id}:margin_reserve``, so reserving margin moves no cash, as the engine
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from cryptocfd.core.accounts import AccountKind, kind_of
 from cryptocfd.core.money import Cents
 from cryptocfd.trading.events import (
     AccountOpened,
@@ -44,9 +47,15 @@ from cryptocfd.trading.events import (
 )
 
 FUNDING = "funding:demo"
+LIVE_FUNDING = "funding:live"
 HOUSE_CASH = "house:cash"
 
 Line = tuple[str, Cents]  # (ledger account, signed amount)
+
+
+def funding_account(account_id: int) -> str:
+    """Where an account's deposits come from and its withdrawals go: demo or live money."""
+    return LIVE_FUNDING if kind_of(account_id) is AccountKind.LIVE else FUNDING
 
 
 def cash_account(account_id: int) -> str:
@@ -78,6 +87,10 @@ def _move(to: str, source: str, amount: Cents) -> list[Line]:
     return [(to, amount), (source, -amount)] if amount else []
 
 
+def _fund(account_id: int, amount: Cents) -> list[Line]:
+    return _move(cash_account(account_id), funding_account(account_id), amount)
+
+
 def _reserve(account_id: int, amount: Cents) -> list[Line]:
     return _move(margin_account(account_id), reserve_account(account_id), amount)
 
@@ -89,11 +102,11 @@ def _hold(account_id: int, amount: Cents) -> list[Line]:
 def ledger_lines(event: Event, reserved: int = 0) -> list[Line]:
     """The lines ``event`` books; ``reserved`` is the margin a filling pending entry held."""
     if isinstance(event, AccountOpened):
-        return _move(cash_account(event.account_id), FUNDING, event.balance)
+        return _fund(event.account_id, event.balance)
     if isinstance(event, FundsDeposited):
-        return _move(cash_account(event.account_id), FUNDING, event.amount)
+        return _fund(event.account_id, event.amount)
     if isinstance(event, FundsWithdrawn):
-        return _move(cash_account(event.account_id), FUNDING, -event.amount)
+        return _fund(event.account_id, -event.amount)
     if isinstance(event, OrderPlaced):
         return _reserve(event.account_id, event.margin)
     if isinstance(event, OrderCancelled | OrderExpired | OrderRejected):
@@ -105,7 +118,7 @@ def ledger_lines(event: Event, reserved: int = 0) -> list[Line]:
     if isinstance(event, WithdrawalReleased):
         return _hold(event.account_id, -event.amount)
     if isinstance(event, WithdrawalPaid):
-        paid = _move(cash_account(event.account_id), FUNDING, -event.amount)
+        paid = _fund(event.account_id, -event.amount)
         return paid + _hold(event.account_id, -event.amount)
     if isinstance(event, PositionClosed):
         pnl = _move(cash_account(event.account_id), HOUSE_CASH, event.pnl)

@@ -6,11 +6,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cryptocfd.core.accounts import AccountKind, account_id_of
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.store.ledger import (
     FUNDING,
     HOUSE_CASH,
+    LIVE_FUNDING,
     cash_account,
+    funding_account,
     ledger_lines,
     margin_account,
     reserve_account,
@@ -150,3 +153,13 @@ def test_ledger_lines_when_a_withdrawal_is_held_then_paid_move_cash_only_on_paym
         (withdrawal_account(7), -300),
         (withdrawal_reserve_account(7), 300),
     ]
+
+
+def test_ledger_lines_when_a_live_account_is_funded_use_the_live_funding_account() -> None:
+    live = account_id_of(7, AccountKind.LIVE)
+    deposited = FundsDeposited(live, Cents(50_000), 1)
+    paid = WithdrawalPaid(9, live, Cents(20_000), 2)
+
+    assert ledger_lines(deposited) == [(cash_account(live), 50_000), (LIVE_FUNDING, -50_000)]
+    assert ledger_lines(paid)[:2] == [(cash_account(live), -20_000), (LIVE_FUNDING, 20_000)]
+    assert funding_account(7) == FUNDING != LIVE_FUNDING == funding_account(live)
