@@ -10,7 +10,7 @@ import time
 import pytest
 
 from cryptocfd.core.money import Cents
-from cryptocfd.store.ledger import cash_account
+from cryptocfd.store.ledger import LIVE_FUNDING, cash_account
 from cryptocfd.trading.commands import Deposit
 from cryptocfd.trading.fingerprint import fingerprinted
 from tests.integration.engine_clients import applied_once, engine_client
@@ -98,6 +98,9 @@ async def test_approve_when_repeated_books_the_deposit_once_in_the_engine_and_th
             "SELECT amount, event FROM ledger_entries WHERE ledger_account = $1",
             cash_account(live_id(trader)),
         )
+        funding = await pool.fetch(
+            "SELECT amount FROM ledger_entries WHERE ledger_account = $1", LIVE_FUNDING
+        )
 
     assert first.status_code == 200, first.text
     assert first.json()["status"] == "approved" and first.json()["booked_amount"] == "500.00"
@@ -105,6 +108,7 @@ async def test_approve_when_repeated_books_the_deposit_once_in_the_engine_and_th
         assert replay.status_code == 409 and code_of(replay) == "REQUEST_ALREADY_DECIDED"
     assert live_figures(gateway, trader) == (50_000, 50_000)
     assert [(r["amount"], r["event"]) for r in cash] == [(50_000, "FundsDeposited")]
+    assert [r["amount"] for r in funding] == [-50_000]  # live money, apart from demo money
     applied = await applied_once(redis_url, gateway.streams)
     assert applied[f"funding:{request_id}:deposit"] == 1
 
