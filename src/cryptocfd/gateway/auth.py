@@ -54,11 +54,13 @@ class Principal(msgspec.Struct, frozen=True):
     key_id: int | None = None  # requests signed with an API key: the key
     window: Window | None = None  # the per-user limit's, where the route counts it
     account_id: int = 0
-    """The user's trading account (one per user, same id), set from ``user_id``: a field,
-    not a property, since every use case reads it."""
+    """The engine account the request acts on: the user's demo account (the same id) unless
+    the route acts on the account the request names (``deps.ON_ACCOUNT``, ``gateway.acting``).
+    A field, not a property, since every use case reads it."""
 
     def __post_init__(self) -> None:
-        msgspec.structs.force_setattr(self, "account_id", self.user_id)
+        if not self.account_id:  # user ids start at 1: 0 is "not chosen"
+            msgspec.structs.force_setattr(self, "account_id", self.user_id)
 
 
 class Bearer(msgspec.Struct, frozen=True):

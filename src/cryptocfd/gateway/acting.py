@@ -1,0 +1,72 @@
+"""The account a request acts on: the one it names, else the user's active one.
+
+A trade, balance or history request may name ``account=demo|live`` in its query string or
+as the JSON body's ``account`` field; naming it in both is allowed only when they agree. A
+request that names none acts on the user's active account (``store.active_accounts``). The
+answer is the engine account id (``core.accounts``), which every use case reads from the
+caller (``Principal.account_id``), so no use case chooses an account itself.
+
+Whether the account exists is the engine's to say: a live account not opened yet is refused
+where the engine is first asked about it (``usecases.send.ensure_account``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from cryptocfd.core.accounts import AccountKind, account_id_of
+from cryptocfd.gateway.errors import ApiError
+from cryptocfd.store.active_accounts import active_kind
+from cryptocfd.store.database import Db
+
+ACCOUNT_FIELD = "account"
+_KINDS = {kind.value: kind for kind in AccountKind}
+
+
+class _Named(msgspec.Struct):
+    """The one field of a body this module reads; the rest is the payload's (unknown fields
+    and all: the payload's decoder refuses what it does not know)."""
+
+    account: object = None
+
+
+def kind_named(value: object) -> AccountKind:
+    """The account kind ``value`` names, or a 422 ``INVALID_ACCOUNT``."""
+    kind = _KINDS.get(value) if isinstance(value, str) else None
+    if kind is None:
+        raise ApiError(422, "INVALID_ACCOUNT", f"account must be demo or live, not {value!r}")
+    return kind
+
+
+def body_account(raw: bytes) -> object:
+    """The ``account`` field of a JSON object body (``None`` when absent, or when the body is
+    no JSON object: the payload's decoder says what is wrong with it)."""
+    try:
+        return msgspec.json.decode(raw, type=_Named).account
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+
+
+def named_kind(query: Sequence[str], body: object) -> AccountKind | None:
+    """The kind the request names in its query (``account=`` values) and body field, or
+    ``None`` when it names none; a 422 ``INVALID_ACCOUNT`` for anything but demo or live and
+    ``ACCOUNT_CONFLICT`` when the two places (or two query values) disagree."""
+    named = {kind_named(value) for value in query}
+    if body is not None:
+        named.add(kind_named(body))
+    if len(named) > 1:
+        raise ApiError(
+            422, "ACCOUNT_CONFLICT", "the query and the body name different accounts: name one"
+        )
+    return named.pop() if named else None
+
+
+async def acting_account_id(db: Db, user_id: int, query: Sequence[str], body: object) -> int:
+    """The engine account ``user_id``'s request acts on: the one it names, else their active
+    one (one PostgreSQL read, only when it names none)."""
+    kind = named_kind(query, body)
+    if kind is None:
+        kind = await active_kind(db, user_id)
+    return account_id_of(user_id, kind)
