@@ -6,11 +6,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cryptocfd.core.accounts import AccountKind, account_id_of
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.store.ledger import (
     FUNDING,
     HOUSE_CASH,
     cash_account,
+    funding_account,
+    house_account,
     ledger_lines,
     margin_account,
     reserve_account,
@@ -123,3 +126,22 @@ def test_ledger_lines_when_the_event_moves_no_money_are_none() -> None:
     ]
 
     assert [ledger_lines(event) for event in quiet] == [[]] * len(quiet)
+
+
+def test_ledger_lines_when_the_account_is_live_use_the_live_house_and_funding_accounts() -> None:
+    live = account_id_of(7, AccountKind.LIVE)
+    opened, deposited, withdrawn = _money_events(live, 100, 0, 0)[:3]
+    closed = _money_events(live, 0, 5_000, 250)[-1]
+
+    assert (
+        ledger_lines(opened)
+        == ledger_lines(deposited)
+        == [
+            (f"account:{live}:cash", 100),
+            ("funding:live", -100),
+        ]
+    )
+    assert ledger_lines(withdrawn) == [(cash_account(live), -100), ("funding:live", 100)]
+    assert ledger_lines(closed)[:2] == [(cash_account(live), 250), ("house:live:cash", -250)]
+    assert {funding_account(kind) for kind in AccountKind} == {FUNDING, "funding:live"}
+    assert {house_account(kind) for kind in AccountKind} == {HOUSE_CASH, "house:live:cash"}
