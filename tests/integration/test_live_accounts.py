@@ -8,7 +8,9 @@ from __future__ import annotations
 import httpx
 
 from tests.integration.gateway_harness import Gateway
+from tests.integration.journal_world import caught_up, own_pool, running_journaler
 from tests.integration.live_accounts import Trader, open_live, signed_in_trader
+from tests.integration.test_api_keys import make_key, signed_get, signed_post
 
 BTC_BID, BTC_ASK = 6_400_000, 6_401_000
 LONG = {"asset": "BTC", "side": "long", "margin": "100.00", "leverage": 10}
@@ -252,3 +254,60 @@ async def test_idempotency_key_when_sent_on_each_account_is_a_request_of_each(
     assert live_again.json()["order_id"] == live.json()["order_id"]  # a retry: one order
     assert by_id_demo.json()["order_id"] != by_id_live.json()["order_id"]
     assert (await _balance(gateway, trader, "?account=live"))["used_margin"] == "200.00"
+
+
+async def test_api_key_when_a_request_names_live_acts_on_live_and_a_posts_query_is_refused(
+    gateway: Gateway,
+) -> None:
+    trader = await signed_in_trader(gateway)
+    await open_live(gateway, trader.user_id, cents=100_000)
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    key = await make_key(gateway, trader.headers)
+    client = gateway.client
+
+    live = await signed_post(client, key, "/trade/create", {**LONG, "account": "live"})
+    unsigned = await signed_post(client, key, "/trade/create?account=live", LONG)
+    live_figures = await signed_get(client, key, "/balance", "account=live")
+    default = await signed_get(client, key, "/balance")
+
+    assert live.status_code == 200, live.text
+    assert (unsigned.status_code, _code(unsigned)) == (400, "ACCOUNT_NOT_SIGNED")
+    assert live_figures.json()["used_margin"] == "100.00"  # the refused one placed nothing
+    assert default.json()["used_margin"] == "0.00"  # the active account: demo
+
+
+async def test_history_when_each_account_closed_a_trade_lists_only_that_accounts_closes(
+    gateway: Gateway,
+) -> None:
+    trader = await signed_in_trader(gateway)
+    await open_live(gateway, trader.user_id, cents=100_000)
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    client, headers = gateway.client, trader.headers
+    closed: dict[str, int] = {}
+    for account in ("live", "demo"):
+        opened = await client.post(
+            f"/api/v1/trade/create?account={account}", headers=headers, json=LONG
+        )
+        order_id = opened.json()["order_id"]
+        close = await client.post(
+            "/api/v1/trade/close", headers=headers, json={"order_id": order_id, "account": account}
+        )
+        assert close.status_code == 200, close.text
+        closed[account] = order_id
+
+    async with (
+        own_pool(gateway.database_url) as pool,
+        running_journaler(gateway.redis, gateway.streams, pool),
+    ):
+        await caught_up(pool, gateway.redis, gateway.streams)
+        live_page = await client.get("/api/v1/trade/closed?account=live", headers=headers)
+        demo_page = await client.get("/api/v1/trade/close", headers=headers)  # the default: demo
+        live_order = await client.get(
+            f"/api/v1/trade/orders/{closed['live']}?account=live", headers=headers
+        )
+        across = await client.get(f"/api/v1/trade/orders/{closed['live']}", headers=headers)
+
+    assert [t["order_id"] for t in live_page.json()["items"]] == [closed["live"]]
+    assert [t["order_id"] for t in demo_page.json()["items"]] == [closed["demo"]]
+    assert live_order.json()["status"] == "closed"
+    assert (across.status_code, _code(across)) == (404, "ORDER_NOT_FOUND")

@@ -6,6 +6,11 @@ request that names none acts on the user's active account (``store.active_accoun
 answer is the engine account id (``core.accounts``), which every use case reads from the
 caller (``Principal.account_id``), so no use case chooses an account itself.
 
+A request signed with an API key acts on the account it names the same way; but the
+signature of a POST covers its body, not its query string, so a signed POST names its account
+in the body (a query ``account`` there is 400 ``ACCOUNT_NOT_SIGNED``: anyone who saw the
+request could otherwise replay it on the other account).
+
 Whether the account exists is the engine's to say: a live account not opened yet is refused
 where the engine is first asked about it (``usecases.send.ensure_account``).
 """
@@ -38,6 +43,15 @@ def kind_named(value: object) -> AccountKind:
     if kind is None:
         raise ApiError(422, "INVALID_ACCOUNT", f"account must be demo or live, not {value!r}")
     return kind
+
+
+def unsigned_account() -> ApiError:
+    """The 400 of a signed POST naming its account in the query, which it does not sign."""
+    return ApiError(
+        400,
+        "ACCOUNT_NOT_SIGNED",
+        "a POST signed with an API key names its account in the body, which the signature covers",
+    )
 
 
 def body_account(raw: bytes) -> object:

@@ -35,7 +35,12 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import HeaderParameter
 from litestar.types import ControllerRouterHandler, Guard, Scope
 
-from cryptocfd.gateway.acting import ACCOUNT_FIELD, acting_account_id, body_account
+from cryptocfd.gateway.acting import (
+    ACCOUNT_FIELD,
+    acting_account_id,
+    body_account,
+    unsigned_account,
+)
 from cryptocfd.gateway.auth import (
     ALL_ROLES,
     CSRF_HEADER,
@@ -171,6 +176,8 @@ async def on_account(
         if raw and len(raw) <= MAX_BODY_BYTES and not _too_deep(raw):
             body = body_account(raw)
     query = request.query_params.getall(ACCOUNT_FIELD, [])
+    if query and principal.key_id is not None and request.method not in SAFE_METHODS:
+        raise unsigned_account()
     account_id = await acting_account_id(resources.pool, principal.user_id, query, body)
     return msgspec.structs.replace(principal, account_id=account_id)
 
