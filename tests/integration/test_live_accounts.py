@@ -16,6 +16,14 @@ BTC_BID, BTC_ASK = 6_400_000, 6_401_000
 LONG = {"asset": "BTC", "side": "long", "margin": "100.00", "leverage": 10}
 
 
+async def live_trader(gateway: Gateway, cents: int) -> Trader:
+    """A signed-in trader whose live account is open with ``cents``, BTC freshly quoted."""
+    trader = await signed_in_trader(gateway)
+    await open_live(gateway, trader.user_id, cents)
+    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    return trader
+
+
 def _code(answer: httpx.Response) -> str:
     return str(answer.json()["error"]["code"])
 
@@ -59,9 +67,7 @@ async def test_routes_when_the_live_account_is_not_open_answer_409_and_change_no
 
 
 async def test_trade_when_account_is_live_acts_on_the_live_account_alone(gateway: Gateway) -> None:
-    trader = await signed_in_trader(gateway)
-    await open_live(gateway, trader.user_id, cents=100_000)
-    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    trader = await live_trader(gateway, 100_000)
     client, headers = gateway.client, trader.headers
 
     live = await client.post(
@@ -115,9 +121,7 @@ async def test_orders_when_asked_on_the_other_account_or_by_another_user_are_404
 async def test_close_modify_and_cancel_when_account_is_live_in_the_query_or_body_act_on_live(
     gateway: Gateway,
 ) -> None:
-    trader = await signed_in_trader(gateway)
-    await open_live(gateway, trader.user_id, cents=100_000)
-    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    trader = await live_trader(gateway, 100_000)
     client, headers = gateway.client, trader.headers
     opened = await client.post("/api/v1/trade/create?account=live", headers=headers, json=LONG)
     limit = {**LONG, "order_type": "limit", "price": "60000", "account": "live"}
@@ -153,9 +157,7 @@ async def test_close_modify_and_cancel_when_account_is_live_in_the_query_or_body
 async def test_switch_when_live_is_open_makes_it_the_default_of_every_route_until_switched_back(
     gateway: Gateway,
 ) -> None:
-    trader = await signed_in_trader(gateway)
-    await open_live(gateway, trader.user_id, cents=50_000)
-    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    trader = await live_trader(gateway, 50_000)
     client, headers = gateway.client, trader.headers
 
     to_live = await client.post("/api/v1/account/active", headers=headers, json={"account": "live"})
@@ -184,9 +186,7 @@ async def test_switch_when_live_is_open_makes_it_the_default_of_every_route_unti
 async def test_account_when_named_badly_or_twice_differently_is_422_and_nothing_is_done(
     gateway: Gateway,
 ) -> None:
-    trader = await signed_in_trader(gateway)
-    await open_live(gateway, trader.user_id)
-    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    trader = await live_trader(gateway, 0)
     client, headers = gateway.client, trader.headers
 
     answers = [
@@ -233,9 +233,7 @@ async def test_reset_when_the_account_is_live_is_refused_and_the_live_money_stay
 async def test_idempotency_key_when_sent_on_each_account_is_a_request_of_each(
     gateway: Gateway,
 ) -> None:
-    trader = await signed_in_trader(gateway)
-    await open_live(gateway, trader.user_id, cents=100_000)
-    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    trader = await live_trader(gateway, 100_000)
     client = gateway.client
     headers = {**trader.headers, "Idempotency-Key": "same-key"}
     keyed = {**LONG, "client_order_id": "same-order"}
@@ -259,9 +257,7 @@ async def test_idempotency_key_when_sent_on_each_account_is_a_request_of_each(
 async def test_api_key_when_a_request_names_live_acts_on_live_and_a_posts_query_is_refused(
     gateway: Gateway,
 ) -> None:
-    trader = await signed_in_trader(gateway)
-    await open_live(gateway, trader.user_id, cents=100_000)
-    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    trader = await live_trader(gateway, 100_000)
     key = await make_key(gateway, trader.headers)
     client = gateway.client
 
@@ -279,9 +275,7 @@ async def test_api_key_when_a_request_names_live_acts_on_live_and_a_posts_query_
 async def test_history_when_each_account_closed_a_trade_lists_only_that_accounts_closes(
     gateway: Gateway,
 ) -> None:
-    trader = await signed_in_trader(gateway)
-    await open_live(gateway, trader.user_id, cents=100_000)
-    await gateway.tick("BTC", BTC_BID, BTC_ASK)
+    trader = await live_trader(gateway, 100_000)
     client, headers = gateway.client, trader.headers
     closed: dict[str, int] = {}
     for account in ("live", "demo"):

@@ -275,7 +275,9 @@ ACCOUNT_PARAMETER = {
 
 
 def account_operations(app: Litestar) -> set[tuple[str, str]]:
-    """The ``(method, path)`` of every handler that acts on the account a request names."""
+    """The ``(method, path)`` of every read that acts on the account a request names. A write
+    takes the query too, but is documented with its body's ``account`` field alone: the
+    signature of a POST signed with an API key covers only its body (``gateway.acting``)."""
     return {
         (method.lower(), route.path_format)
         for route in app.routes
@@ -283,6 +285,7 @@ def account_operations(app: Litestar) -> set[tuple[str, str]]:
         for handler in route.route_handlers
         if handler.opt.get(ON_ACCOUNT)
         for method in handler.http_methods
+        if method == "GET"
     }
 
 
