@@ -77,10 +77,15 @@ def named_kind(query: Sequence[str], body: object) -> AccountKind | None:
     return named.pop() if named else None
 
 
-async def acting_account_id(db: Db, user_id: int, query: Sequence[str], body: object) -> int:
-    """The engine account ``user_id``'s request acts on: the one it names, else their active
-    one (one PostgreSQL read, only when it names none)."""
-    kind = named_kind(query, body)
+async def acting_account_id(
+    db: Db, user_id: int, query: Sequence[str], body: bytes, *, signed_post: bool = False
+) -> int:
+    """The engine account ``user_id``'s request acts on: the one its ``query`` values or its
+    raw JSON ``body`` name, else their active one (one PostgreSQL read, only when it names
+    none); ``signed_post``: a POST signed with an API key, whose query may name nothing."""
+    if query and signed_post:
+        raise unsigned_account()
+    kind = named_kind(query, body_account(body) if body else None)
     if kind is None:
         kind = await active_kind(db, user_id)
     return account_id_of(user_id, kind)

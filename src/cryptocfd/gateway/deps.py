@@ -35,12 +35,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import HeaderParameter
 from litestar.types import ControllerRouterHandler, Guard, Scope
 
-from cryptocfd.gateway.acting import (
-    ACCOUNT_FIELD,
-    acting_account_id,
-    body_account,
-    unsigned_account,
-)
+from cryptocfd.gateway.acting import ACCOUNT_FIELD, acting_account_id
 from cryptocfd.gateway.auth import (
     ALL_ROLES,
     CSRF_HEADER,
@@ -170,15 +165,16 @@ async def on_account(
 ) -> Principal:
     """``principal`` acting on the account the request names in its query or JSON body, else
     on the user's active one (``gateway.acting``)."""
-    body: object = None
+    body = b""  # read only if the payload's decoder would: it says what is wrong with it
     if request.method not in SAFE_METHODS:
         raw = await request.body()  # Litestar keeps it: the payload provider reads it again
-        if raw and len(raw) <= MAX_BODY_BYTES and not _too_deep(raw):
-            body = body_account(raw)
+        if len(raw) <= MAX_BODY_BYTES and not _too_deep(raw):
+            body = raw
     query = request.query_params.getall(ACCOUNT_FIELD, [])
-    if query and principal.key_id is not None and request.method not in SAFE_METHODS:
-        raise unsigned_account()
-    account_id = await acting_account_id(resources.pool, principal.user_id, query, body)
+    signed_post = principal.key_id is not None and request.method not in SAFE_METHODS
+    account_id = await acting_account_id(
+        resources.pool, principal.user_id, query, body, signed_post=signed_post
+    )
     return msgspec.structs.replace(principal, account_id=account_id)
 
 

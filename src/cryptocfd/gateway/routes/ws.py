@@ -239,7 +239,9 @@ async def _follow_account(
         return _error("UNAUTHENTICATED", "sign in (session cookie or auth op) for orders")
     user_id = user_of(subscriber.account_id)
     try:
-        account_id = await acting_account_id(resources.pool, user_id, (), named)
+        # The message's field is read as a query's value is: the same names, the same codes.
+        named_in = () if named is None else (named,)
+        account_id = await acting_account_id(resources.pool, user_id, named_in, b"")
     except ApiError as exc:
         return _error(exc.code, exc.message)
     if account_id == subscriber.account_id:
