@@ -32,10 +32,11 @@ class Ran:
     err: str
 
 
-async def cryptocfd(gateway: Gateway, *args: str) -> Ran:
+async def cryptocfd(gateway: Gateway, *args: str, **more_env: str) -> Ran:
     """Run ``cryptocfd ARGS`` as its own process on the test's database."""
     env = {
         **os.environ,
+        **more_env,
         "DATABASE_URL": gateway.database_url,
         "CRYPTOCFD_ENV": "dev",
         "CRYPTOCFD_STATE_DIR": str(Path(gateway.settings.state_dir)),

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from cryptocfd.identity.apikeys import CLOCK_SKEW_MS
 from cryptocfd.store.database import asyncpg_dsn
 from tests.integration.gateway_harness import Client, Gateway
 
@@ -152,6 +153,24 @@ async def test_a_signed_request_when_replayed_is_refused_and_applied_once(
     assert first.status_code == 200, first.text
     assert (again.status_code, code_of(again)) == (401, "BAD_SIGNATURE")
     assert len(opened.json()["positions"]) == 1
+
+
+async def test_a_used_signature_when_marked_stays_marked_past_its_window_by_the_clock_skew(
+    gateway: Gateway,
+) -> None:
+    key = await make_key(gateway, await gateway.sign_in(_email()))
+
+    read = await signed_get(gateway.client, key, "/balance")
+    marks = [
+        k async for k in gateway.redis.scan_iter(f"{gateway.settings.redis_prefix}signature:*")
+    ]
+    ttls = [await gateway.redis.pttl(mark) for mark in marks]
+
+    # A gateway whose clock is up to CLOCK_SKEW_MS behind still takes the request for inside
+    # its 5 s window: the mark must outlive that, or it would accept the replay.
+    assert read.status_code == 200
+    assert len(ttls) == 1
+    assert 5_000 + 1_000 + CLOCK_SKEW_MS - 2_000 < ttls[0] <= 5_000 + 1_000 + CLOCK_SKEW_MS
 
 
 async def test_a_read_key_on_a_trade_route_is_refused_for_its_scope(gateway: Gateway) -> None:

@@ -14,6 +14,7 @@ from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
+from cryptocfd.core.money import Cents
 from cryptocfd.services.journaling import Journaler, applied_events
 from cryptocfd.services.reconcile import reconcile
 from cryptocfd.services.worker import run_worker
@@ -25,12 +26,17 @@ from cryptocfd.store.ledger import (
     ledger_sums,
     margin_account,
     reserve_account,
+    withdrawal_account,
+    withdrawal_reserve_account,
 )
+from cryptocfd.trading.commands import HoldWithdrawal, OpenAccount, PayWithdrawal, ReleaseWithdrawal
+from cryptocfd.trading.events import Accepted
 from cryptocfd.trading.queries import GetBalances, GetPortfolio
 from cryptocfd.trading.views import Portfolio
 from tests.integration.engine_harness import engine_and_client, store_in
 from tests.integration.journal_world import (
     GAMBLER,
+    T0,
     TRADER,
     WAITER,
     caught_up,
@@ -201,4 +207,34 @@ async def test_journal_when_quantity_entries_fill_away_from_their_prices_books_t
     assert view.account.used_margin == sums[margin_account(TRADER)] == sum(margins)
     assert view.account.balance == sums[cash_account(TRADER)] == 1_000_000
     assert sums[reserve_account(TRADER)] == -sum(margins)
+    assert report.clean, report
+
+
+async def test_journal_when_withdrawals_are_held_released_and_paid_books_them_and_reconciles(
+    redis_client: Redis, streams: Streams, own_database_url: str, tmp_path: Path
+) -> None:
+    async with (
+        engine_and_client(redis_client, streams, store_in(tmp_path)) as (_, client),
+        own_pool(own_database_url) as pool,
+        running_journaler(redis_client, streams, pool),
+    ):
+        for command in (
+            OpenAccount("open-w", T0, TRADER, Cents(100_000)),
+            HoldWithdrawal("hold-1", T0, TRADER, 1, Cents(30_000)),
+            HoldWithdrawal("hold-2", T0, TRADER, 2, Cents(20_000)),
+            HoldWithdrawal("hold-3", T0, TRADER, 3, Cents(10_000)),
+            ReleaseWithdrawal("release-2", T0, TRADER, 2),
+            PayWithdrawal("pay-1", T0, TRADER, 1),
+        ):
+            assert isinstance(await client.send(command), Accepted), command
+        await caught_up(pool, redis_client, streams)
+        sums = await ledger_sums(pool)
+        view = await client.portfolio(GetPortfolio("view-w", TRADER))
+        report = await reconcile(redis_client, streams, pool, client, wait_s=5)
+
+    assert isinstance(view, Portfolio)
+    assert (view.account.balance, view.account.withdrawals_held) == (70_000, 10_000)
+    assert view.account.free_margin == 60_000
+    assert sums[cash_account(TRADER)] == 70_000
+    assert sums[withdrawal_account(TRADER)] == 10_000 == -sums[withdrawal_reserve_account(TRADER)]
     assert report.clean, report

@@ -4,6 +4,9 @@ input exits with a clear message and code."""
 
 from __future__ import annotations
 
+import os
+import pwd
+
 from tests.integration.gateway_harness import Gateway
 from tests.integration.operators import cryptocfd, new_email
 
@@ -42,6 +45,21 @@ async def test_grant_when_run_twice_gives_the_role_once_and_audits_the_change_on
     assert rows[1]["after"] == '{"roles": ["operator", "risk"]}'
     assert all(str(row["actor"]).startswith("cli:") for row in rows)
     assert all(row["actor_id"] is None and row["client_addr"] is None for row in rows)
+
+
+async def test_grant_when_the_environment_names_another_user_audits_the_process_s_own(
+    gateway: Gateway,
+) -> None:
+    email = new_email()
+    me = await gateway.client.get("/api/v1/auth/me", headers=await gateway.sign_in(email))
+
+    ran = await cryptocfd(
+        gateway, "admin", "grant", email, "risk", USER="mallory", LOGNAME="mallory"
+    )
+    (row,) = await _audit_rows(gateway, int(me.json()["id"]))
+
+    assert ran.code == 0, ran.err
+    assert row["actor"] == f"cli:{pwd.getpwuid(os.getuid()).pw_name}" != "cli:mallory"
 
 
 async def test_revoke_when_the_role_is_held_takes_it_and_when_not_changes_nothing(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 from litestar import Response
 
 from cryptocfd.core.assets import AssetSpec
@@ -133,54 +134,32 @@ def _time(ms: int | None) -> str | None:
 
 def live_order(view: Portfolio, spec: AssetSpec, booked: JournaledOrder | None) -> OrderOut:
     """The order the engine holds now (the view narrowed to it), with what only the journal
-    knows of it (its type and when it was placed), if the journal has booked it yet."""
-    kind = None if booked is None else booked.order_type
-    placed = None if booked is None else booked.placed_at
-    realized = Cents(0) if booked is None else booked.realized_pnl
+    knows of it (its type and when it was placed), if the journal has booked it yet. The
+    fields it shares with an open position or a pending entry are formatted as those are."""
     if view.positions:
-        p = view.positions[0]
+        shown = msgspec.structs.asdict(position(view.positions[0], spec))
+        placed = shown["opened_at"] if booked is None else iso_ms(booked.placed_at)
         return OrderOut(
-            order_id=p.order_id,
-            asset=p.asset,
-            side=str(p.side),
+            **shown,
             status="open",
-            order_type=kind,
-            margin=format_cents(p.margin),
-            leverage=p.leverage,
+            order_type=None if booked is None else booked.order_type,
             price=None,
-            quantity=quantity(p.quantity),
-            open_price=price(p.open_price, spec),
-            take_profit=_price(p.take_profit, spec),
-            stop_loss=_price(p.stop_loss, spec),
-            trailing_distance=_price(p.trailing_distance, spec),
-            liquidation_price=price(p.liquidation_price, spec),
-            unrealized_pnl=format_cents(p.unrealized_pnl),
-            realized_pnl=format_cents(realized),
+            realized_pnl=format_cents(Cents(0) if booked is None else booked.realized_pnl),
             end_reason=None,
-            placed_at=_time(placed if placed is not None else p.opened_at),
-            opened_at=iso_ms(p.opened_at),
+            placed_at=placed,
             closed_at=None,
         )
-    (o,) = view.pending
+    (entry,) = view.pending
+    shown = msgspec.structs.asdict(pending(entry, spec))
+    del shown["expires_at"]  # an order's answer has no place for it
     return OrderOut(
-        order_id=o.order_id,
-        asset=o.asset,
-        side=str(o.side),
+        **shown,
         status="pending",
-        order_type=str(o.order_type),
-        margin=format_cents(o.margin),
-        leverage=o.leverage,
-        price=price(o.price, spec),
-        quantity=None if o.quantity is None else quantity(o.quantity),
         open_price=None,
-        take_profit=_price(o.take_profit, spec),
-        stop_loss=_price(o.stop_loss, spec),
-        trailing_distance=_price(o.trailing_distance, spec),
         liquidation_price=None,
         unrealized_pnl=None,
         realized_pnl=format_cents(Cents(0)),
         end_reason=None,
-        placed_at=iso_ms(o.placed_at),
         opened_at=None,
         closed_at=None,
     )

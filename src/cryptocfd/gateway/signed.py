@@ -21,6 +21,7 @@ from cryptocfd.gateway.ratelimit import Window, add_hits, check_hits, window_of,
 from cryptocfd.gateway.resources import CachedKey, Resources
 from cryptocfd.identity.apikeys import (
     AHEAD_MS,
+    CLOCK_SKEW_MS,
     Scope,
     SignatureRefused,
     Signed,
@@ -129,7 +130,8 @@ async def _gate(
     used = f"{resources.prefix}signature:{replay_key(signed)}"
     async with resources.redis.pipeline(transaction=False) as pipe:
         pipe.exists(revoked_key_marker(resources, signed.api_key))
-        pipe.set(used, b"1", nx=True, px=window_ms + AHEAD_MS)  # past its window it is stale
+        # Past its window (on any gateway's clock) the signature is stale, and the mark can go.
+        pipe.set(used, b"1", nx=True, px=window_ms + AHEAD_MS + CLOCK_SKEW_MS)
         if per_user_limit:
             add_hits(pipe, [windowed(f"{resources.prefix}rl:user:{key.user_id}", now_s)])
         results = await pipe.execute()

@@ -36,6 +36,10 @@ HEADER_SIGNATURE = "x-cfd-signature"
 DEFAULT_RECV_WINDOW_MS = 5_000
 MAX_RECV_WINDOW_MS = 60_000
 AHEAD_MS = 1_000  # how far ahead of the server's clock a timestamp may be
+CLOCK_SKEW_MS = 10_000
+"""How far apart two gateways' clocks may be. A used signature stays marked this much longer
+than its window, so a gateway whose clock is behind cannot accept it again in what it still
+takes for the window."""
 MAX_KEYS_PER_USER = 20
 API_KEY_PREFIX = "cfd_"
 

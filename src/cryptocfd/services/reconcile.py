@@ -41,6 +41,7 @@ from cryptocfd.store.ledger import (
     margin_account,
     stream_id,
     unbalanced_events,
+    withdrawal_account,
 )
 from cryptocfd.trading.events import Accepted, PositionModified, QuoteUpdated, TickHeld
 from cryptocfd.trading.queries import GetBalances
@@ -181,12 +182,17 @@ def compare(rows: list[BalanceRow], sums: dict[str, Cents], kind: AccountKind) -
             f"account {row.account_id} used margin",
             row.used_margin,
         )
+        expected[withdrawal_account(row.account_id)] = (
+            f"account {row.account_id} withdrawals held",
+            row.withdrawals_held,
+        )
     for account, (what, engine) in expected.items():
         ledger = sums.get(account, Cents(0))
         if ledger != engine:
             differences.append(Difference(what, engine, ledger))
     for account, ledger in sorted(sums.items()):
-        if account in expected or not account.endswith((":cash", ":margin")) or ledger == 0:
+        traced = account.endswith((":cash", ":margin", ":withdrawal_held"))
+        if account in expected or not traced or ledger == 0:
             continue
         owner = _trader_account(account)
         if owner is not None and kind_of(owner) is kind:

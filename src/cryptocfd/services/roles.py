@@ -6,7 +6,8 @@ and appends nothing.
 
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 
 import asyncpg
 
@@ -29,11 +30,13 @@ class NoSuchUser(LookupError):  # noqa: N818 - says what is missing
 
 
 def cli_actor() -> str:
-    """Who the audit trail says acted on the command line: the OS user running it."""
+    """Who the audit trail says acted on the command line: the OS user running it, by the
+    process's uid (``USER`` and ``LOGNAME`` are whatever the caller sets them to)."""
+    uid = os.getuid()
     try:
-        name = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a bare container)
-        name = "unknown"
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:  # no name for this uid (a bare container)
+        name = f"uid:{uid}"
     return f"{CLI_ACTOR_PREFIX}{name}"
 
 

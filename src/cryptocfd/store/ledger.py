@@ -16,6 +16,10 @@ Every event that moves money books lines whose amounts sum to zero (cents, signe
   cancelled, expired or rejected; a market open reserves it when it fills; a fill of a pending
   entry reserves only what differs from what the entry held (nothing, today); a close, full or
   partial, releases the margin it frees.
+- ``account:{id}:withdrawal_held`` is what the account holds for withdrawals: its lines sum
+  to the engine's ``held``, the other side being ``account:{id}:withdrawal_reserve``, so a hold
+  moves no cash either. A release undoes the hold; a payment undoes it and moves the cents from
+  the trader's cash back to the funding account, as a withdrawal does.
 
 Events that move no money (``QuoteUpdated``, ``TickHeld``, ``PositionModified``) book no lines,
 and neither does a zero amount. A line's ``amount`` is positive when it increases the ledger
@@ -39,6 +43,9 @@ from cryptocfd.trading.events import (
     OrderRejected,
     PositionClosed,
     PositionOpened,
+    WithdrawalHeld,
+    WithdrawalPaid,
+    WithdrawalReleased,
 )
 
 
@@ -74,7 +81,17 @@ def reserve_account(account_id: int) -> str:
     return f"account:{account_id}:margin_reserve"
 
 
-def _funding(event: AccountOpened | FundsDeposited | FundsWithdrawn) -> str:
+def withdrawal_account(account_id: int) -> str:
+    """The ledger account of what a trader holds for withdrawals."""
+    return f"account:{account_id}:withdrawal_held"
+
+
+def withdrawal_reserve_account(account_id: int) -> str:
+    """The other side of a trader's withdrawal holds."""
+    return f"account:{account_id}:withdrawal_reserve"
+
+
+def _funding(event: AccountOpened | FundsDeposited | FundsWithdrawn | WithdrawalPaid) -> str:
     return funding_account(kind_of(event.account_id))
 
 
@@ -84,6 +101,10 @@ def _move(to: str, source: str, amount: Cents) -> list[Line]:
 
 def _reserve(account_id: int, amount: Cents) -> list[Line]:
     return _move(margin_account(account_id), reserve_account(account_id), amount)
+
+
+def _hold(account_id: int, amount: Cents) -> list[Line]:
+    return _move(withdrawal_account(account_id), withdrawal_reserve_account(account_id), amount)
 
 
 def ledger_lines(event: Event, reserved: int = 0) -> list[Line]:
@@ -100,6 +121,13 @@ def ledger_lines(event: Event, reserved: int = 0) -> list[Line]:
         return _reserve(event.account_id, -event.margin)
     if isinstance(event, PositionOpened):
         return _reserve(event.account_id, event.margin - Cents(reserved))
+    if isinstance(event, WithdrawalHeld):
+        return _hold(event.account_id, event.amount)
+    if isinstance(event, WithdrawalReleased):
+        return _hold(event.account_id, -event.amount)
+    if isinstance(event, WithdrawalPaid):
+        paid = _move(cash_account(event.account_id), _funding(event), -event.amount)
+        return paid + _hold(event.account_id, -event.amount)
     if isinstance(event, PositionClosed):
         house = house_account(kind_of(event.account_id))
         pnl = _move(cash_account(event.account_id), house, event.pnl)

@@ -71,8 +71,18 @@ class PendingOrder(msgspec.Struct, gc=False):
     quantity: QtyUnits | None = None
 
 
+class WithdrawalHold(msgspec.Struct, frozen=True, gc=False):
+    """Cents of an account set aside for a withdrawal until it is paid or released."""
+
+    account_id: int
+    amount: Cents
+
+
 class Account:
     """Cash balance, margin in use (positions and pending entries), and what backs them.
+
+    ``held`` is the sum of the account's withdrawal holds: part of the balance that backs
+    nothing else, so free margin leaves it out.
 
     ``pnl`` caches the positions' unrealized PnL as of quote epoch ``epoch``; any accepted quote
     moves the epoch on, and opens and closes keep the cached sum current in between.
@@ -82,12 +92,23 @@ class Account:
     same on every engine that applied the same events, and survives snapshots and failover.
     """
 
-    __slots__ = ("balance", "epoch", "id", "pending", "pnl", "positions", "seq", "used_margin")
+    __slots__ = (
+        "balance",
+        "epoch",
+        "held",
+        "id",
+        "pending",
+        "pnl",
+        "positions",
+        "seq",
+        "used_margin",
+    )
 
     def __init__(self, account_id: int, balance: Cents) -> None:
         self.id = account_id
         self.balance = balance
         self.used_margin = Cents(0)
+        self.held = Cents(0)
         self.positions: dict[int, Position] = {}
         self.pending: dict[int, PendingOrder] = {}
         self.pnl = Cents(0)

@@ -71,6 +71,39 @@ class Withdraw(msgspec.Struct, frozen=True, tag=True, gc=False):
     fingerprint: Int | None = None
 
 
+class HoldWithdrawal(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """Set ``amount`` cents of an account aside for withdrawal ``withdrawal_id``, at most its
+    free margin: held money backs no margin and no other withdrawal until it is released or
+    paid. The id is the caller's (the funding request's), unique across accounts."""
+
+    request_id: str
+    ts: Int
+    account_id: Int
+    withdrawal_id: Int
+    amount: WireCents
+    fingerprint: Int | None = None
+
+
+class ReleaseWithdrawal(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """Give a held withdrawal's cents back to the account's free margin (it was refused)."""
+
+    request_id: str
+    ts: Int
+    account_id: Int
+    withdrawal_id: Int
+    fingerprint: Int | None = None
+
+
+class PayWithdrawal(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """Debit a held withdrawal's cents from the balance: the money has been sent."""
+
+    request_id: str
+    ts: Int
+    account_id: Int
+    withdrawal_id: Int
+    fingerprint: Int | None = None
+
+
 class PlaceOrder(msgspec.Struct, frozen=True, tag=True, gc=False):
     """Open a position now (market) or leave a limit or stop entry pending.
 
@@ -154,6 +187,9 @@ Command = (
     OpenAccount
     | Deposit
     | Withdraw
+    | HoldWithdrawal
+    | ReleaseWithdrawal
+    | PayWithdrawal
     | PlaceOrder
     | ModifyPosition
     | ClosePosition

@@ -176,10 +176,7 @@ def _open_market(
         margin, fixed = cmd.margin, None
     else:
         margin, fixed = margin_for(quantity, price, cmd.leverage, asset.divisor), quantity
-    # state.free_margin(account), with its cache check written out: this runs on every order.
-    pnl = account.pnl if account.epoch == state.quote_epoch else state.unrealized_pnl(account)
-    free = account.balance - account.used_margin
-    if margin > (free + pnl if pnl < 0 else free):
+    if margin > state.free_margin(account):
         return reject(RejectCode.INSUFFICIENT_BALANCE, "margin exceeds the free margin")
     event = open_event(asset, cmd, long, price, MARKET, state.next_order_id, cmd.ts, margin, fixed)
     if isinstance(event, Rejection):

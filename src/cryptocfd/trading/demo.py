@@ -16,6 +16,7 @@ from cryptocfd.trading.events import (
     FundsDeposited,
     FundsWithdrawn,
     OrderCancelled,
+    WithdrawalReleased,
 )
 from cryptocfd.trading.state import State
 
@@ -23,8 +24,9 @@ DEMO_BALANCE_CENTS = Cents(1_000_000)  # 10,000.00 USD: a new demo account's bal
 
 
 def reset_demo_account(state: State, cmd: ResetDemoAccount) -> Decision:
-    """Close every position as a full ``ClosePosition`` would, cancel every pending entry, then
-    deposit or withdraw the difference to the demo balance; refused whole if any close is."""
+    """Close every position as a full ``ClosePosition`` would, cancel every pending entry,
+    release every withdrawal hold, then deposit or withdraw the difference to the demo
+    balance; refused whole if any close is."""
     account = state.accounts.get(cmd.account_id)
     if account is None:
         return UNKNOWN_ACCOUNT
@@ -44,6 +46,9 @@ def reset_demo_account(state: State, cmd: ResetDemoAccount) -> Decision:
     for order_id in sorted(account.pending):
         order = account.pending[order_id]
         events.append(OrderCancelled(order_id, order.account_id, order.margin, cmd.ts))
+    for withdrawal_id, hold in sorted(state.withdrawals.items()):
+        if hold.account_id == account.id:  # never on the hot path: demo accounts hold none
+            events.append(WithdrawalReleased(withdrawal_id, account.id, hold.amount, cmd.ts))
     if balance < DEMO_BALANCE_CENTS:
         events.append(FundsDeposited(account.id, DEMO_BALANCE_CENTS - balance, cmd.ts))
     elif balance > DEMO_BALANCE_CENTS:

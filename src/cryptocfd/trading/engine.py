@@ -19,9 +19,12 @@ from cryptocfd.trading.commands import (
     ClosePosition,
     Command,
     Deposit,
+    HoldWithdrawal,
     ModifyPosition,
     OpenAccount,
+    PayWithdrawal,
     PlaceOrder,
+    ReleaseWithdrawal,
     ResetDemoAccount,
     Withdraw,
 )
@@ -51,6 +54,7 @@ from cryptocfd.trading.snapshot.remembered import (
 from cryptocfd.trading.snapshot.restore import restore_state
 from cryptocfd.trading.state import AccountView, State
 from cryptocfd.trading.ticks import decide_tick
+from cryptocfd.trading.withdrawals import hold_withdrawal, pay_withdrawal, release_withdrawal
 
 Outcome = Accepted | Rejection
 
@@ -69,6 +73,9 @@ _DECIDERS: dict[type[Any], Callable[[State, Any], Decision]] = {
     OpenAccount: open_account,
     Deposit: deposit,
     Withdraw: withdraw,
+    HoldWithdrawal: hold_withdrawal,
+    ReleaseWithdrawal: release_withdrawal,
+    PayWithdrawal: pay_withdrawal,
     PlaceOrder: place_order,
     ModifyPosition: modify_position,
     ClosePosition: close_position,

@@ -51,6 +51,33 @@ class FundsWithdrawn(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     ts: int
 
 
+class WithdrawalHeld(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
+    """Cents of an account were set aside for a withdrawal: its free margin fell by them."""
+
+    withdrawal_id: int
+    account_id: int
+    amount: Cents
+    ts: int
+
+
+class WithdrawalReleased(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
+    """A held withdrawal was given back to the account's free margin."""
+
+    withdrawal_id: int
+    account_id: int
+    amount: Cents
+    ts: int
+
+
+class WithdrawalPaid(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
+    """A held withdrawal left the account: its balance fell by the held cents."""
+
+    withdrawal_id: int
+    account_id: int
+    amount: Cents
+    ts: int
+
+
 class QuoteUpdated(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
     """The house quote moved: ``bid``/``ask`` include the markup, ``mark`` is the feed's mid."""
 
@@ -184,6 +211,9 @@ Event = (
     AccountOpened
     | FundsDeposited
     | FundsWithdrawn
+    | WithdrawalHeld
+    | WithdrawalReleased
+    | WithdrawalPaid
     | QuoteUpdated
     | TickHeld
     | OrderPlaced

@@ -37,6 +37,8 @@ class RejectCode(StrEnum):
     TICK_OUT_OF_ORDER = "TICK_OUT_OF_ORDER"
     INVALID_MESSAGE = "INVALID_MESSAGE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    WITHDRAWAL_EXISTS = "WITHDRAWAL_EXISTS"
+    WITHDRAWAL_NOT_FOUND = "WITHDRAWAL_NOT_FOUND"
 
 
 class Rejection(msgspec.Struct, frozen=True, tag="rejected", gc=False, array_like=True):

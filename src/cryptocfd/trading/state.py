@@ -20,6 +20,7 @@ from cryptocfd.trading.book import (
     PendingOrder,
     Position,
     Quote,
+    WithdrawalHold,
 )
 from cryptocfd.trading.commands import LONG
 from cryptocfd.trading.events import (
@@ -37,6 +38,9 @@ from cryptocfd.trading.events import (
     PositionOpened,
     QuoteUpdated,
     TickHeld,
+    WithdrawalHeld,
+    WithdrawalPaid,
+    WithdrawalReleased,
 )
 from cryptocfd.trading.triggers import TriggerBook
 
@@ -52,6 +56,7 @@ class AccountView(msgspec.Struct, frozen=True):
     margin_level_bps: Bps | None
     unrealized_pnl: Cents
     seq: int = 0  # the account's order events so far (``Account.seq``)
+    withdrawals_held: Cents = Cents(0)  # set aside for withdrawals: in no free margin
 
 
 class Thawing(Protocol):
@@ -77,6 +82,7 @@ class State:
         self.accounts: MutableMapping[int, Account] = {}
         self.positions: MutableMapping[int, Position] = {}
         self.pending: dict[int, PendingOrder] = {}
+        self.withdrawals: dict[int, WithdrawalHold] = {}  # held ones, by withdrawal id
         self.cold: Thawing | None = None
         for spec in assets:
             self.assets[spec.symbol] = AssetState(spec)
@@ -90,6 +96,9 @@ class State:
             AccountOpened: self._account_opened,
             FundsDeposited: self._funds_deposited,
             FundsWithdrawn: self._funds_withdrawn,
+            WithdrawalHeld: self._withdrawal_held,
+            WithdrawalReleased: self._withdrawal_released,
+            WithdrawalPaid: self._withdrawal_paid,
             QuoteUpdated: self._quote_updated,
             TickHeld: self._tick_held,
             OrderPlaced: self._order_placed,
@@ -142,7 +151,7 @@ class State:
         stands on cash and, with each position's loss capped at its margin, no balance can go
         below zero."""
         pnl = account.pnl if account.epoch == self.quote_epoch else self.unrealized_pnl(account)
-        free = account.balance - account.used_margin
+        free = account.balance - account.used_margin - account.held
         return free + pnl if pnl < 0 else free
 
     def account_view(self, account: Account) -> AccountView:
@@ -159,6 +168,7 @@ class State:
             margin_level_bps=Bps(equity * BPS // used) if used else None,
             unrealized_pnl=upnl,
             seq=account.seq,
+            withdrawals_held=account.held,
         )
 
     def seqs_after(self, events: tuple[Event, ...]) -> tuple[int, ...] | None:
@@ -196,6 +206,21 @@ class State:
 
     def _funds_withdrawn(self, e: FundsWithdrawn) -> None:
         self.accounts[e.account_id].balance -= e.amount
+        self.deposited -= e.amount
+
+    def _withdrawal_held(self, e: WithdrawalHeld) -> None:
+        self.withdrawals[e.withdrawal_id] = WithdrawalHold(e.account_id, e.amount)
+        self.accounts[e.account_id].held += e.amount
+
+    def _withdrawal_released(self, e: WithdrawalReleased) -> None:
+        del self.withdrawals[e.withdrawal_id]
+        self.accounts[e.account_id].held -= e.amount
+
+    def _withdrawal_paid(self, e: WithdrawalPaid) -> None:
+        del self.withdrawals[e.withdrawal_id]
+        account = self.accounts[e.account_id]
+        account.held -= e.amount
+        account.balance -= e.amount
         self.deposited -= e.amount
 
     def _quote_updated(self, e: QuoteUpdated) -> None:

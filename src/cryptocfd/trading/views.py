@@ -57,11 +57,12 @@ class Portfolio(msgspec.Struct, frozen=True, tag=True, array_like=True):
 
 
 class BalanceRow(msgspec.Struct, frozen=True, array_like=True):
-    """One account's cash and margin in use, in cents."""
+    """One account's cash, margin in use and withdrawal holds, in cents."""
 
     account_id: int
     balance: Cents
     used_margin: Cents
+    withdrawals_held: Cents = Cents(0)  # last and optional, as older replies lack it
 
 
 class Balances(msgspec.Struct, frozen=True, tag=True, array_like=True):
@@ -145,5 +146,7 @@ def balances(state: State, after_account_id: int, limit: int) -> Balances:
     """Up to ``limit`` accounts' balances, in account id order, after ``after_account_id``."""
     ids = sorted(i for i in state.accounts if i > after_account_id)[: max(limit, 0)]
     accounts = state.accounts
-    rows = tuple(BalanceRow(i, accounts[i].balance, accounts[i].used_margin) for i in ids)
+    rows = tuple(
+        BalanceRow(i, accounts[i].balance, accounts[i].used_margin, accounts[i].held) for i in ids
+    )
     return Balances(rows, state.house_balance)

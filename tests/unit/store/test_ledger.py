@@ -17,6 +17,8 @@ from cryptocfd.store.ledger import (
     ledger_lines,
     margin_account,
     reserve_account,
+    withdrawal_account,
+    withdrawal_reserve_account,
 )
 from cryptocfd.trading.commands import OrderType, Side
 from cryptocfd.trading.events import (
@@ -34,6 +36,9 @@ from cryptocfd.trading.events import (
     PositionOpened,
     QuoteUpdated,
     TickHeld,
+    WithdrawalHeld,
+    WithdrawalPaid,
+    WithdrawalReleased,
 )
 
 T0 = 1_700_000_000_000
@@ -46,6 +51,9 @@ def _money_events(account: int, amount: int, margin: int, pnl: int) -> list[Even
         AccountOpened(account, Cents(amount), T0),
         FundsDeposited(account, Cents(amount), T0),
         FundsWithdrawn(account, Cents(amount), T0),
+        WithdrawalHeld(5, account, Cents(amount), T0),
+        WithdrawalReleased(5, account, Cents(amount), T0),
+        WithdrawalPaid(5, account, Cents(amount), T0),
         OrderPlaced(
             9, account, "BTC", long, limit, PriceTicks(1), Cents(margin), 2, None, None, None, None,
             T0,
@@ -128,10 +136,30 @@ def test_ledger_lines_when_the_event_moves_no_money_are_none() -> None:
     assert [ledger_lines(event) for event in quiet] == [[]] * len(quiet)
 
 
+def test_ledger_lines_when_a_withdrawal_is_held_then_paid_move_cash_only_on_payment() -> None:
+    held, released, paid = _money_events(7, 300, 0, 0)[3:6]
+
+    assert ledger_lines(held) == [
+        (withdrawal_account(7), 300),
+        (withdrawal_reserve_account(7), -300),
+    ]
+    assert ledger_lines(released) == [
+        (withdrawal_account(7), -300),
+        (withdrawal_reserve_account(7), 300),
+    ]
+    assert ledger_lines(paid) == [
+        (cash_account(7), -300),
+        (FUNDING, 300),
+        (withdrawal_account(7), -300),
+        (withdrawal_reserve_account(7), 300),
+    ]
+
+
 def test_ledger_lines_when_the_account_is_live_use_the_live_house_and_funding_accounts() -> None:
     live = account_id_of(7, AccountKind.LIVE)
     opened, deposited, withdrawn = _money_events(live, 100, 0, 0)[:3]
     closed = _money_events(live, 0, 5_000, 250)[-1]
+    paid = _money_events(live, 300, 0, 0)[5]
 
     assert (
         ledger_lines(opened)
@@ -143,5 +171,6 @@ def test_ledger_lines_when_the_account_is_live_use_the_live_house_and_funding_ac
     )
     assert ledger_lines(withdrawn) == [(cash_account(live), -100), ("funding:live", 100)]
     assert ledger_lines(closed)[:2] == [(cash_account(live), 250), ("house:live:cash", -250)]
+    assert ledger_lines(paid)[:2] == [(cash_account(live), -300), ("funding:live", 300)]
     assert {funding_account(kind) for kind in AccountKind} == {FUNDING, "funding:live"}
     assert {house_account(kind) for kind in AccountKind} == {HOUSE_CASH, "house:live:cash"}

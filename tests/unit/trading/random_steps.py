@@ -24,10 +24,13 @@ from cryptocfd.trading.commands import (
     ClosePosition,
     Command,
     Deposit,
+    HoldWithdrawal,
     ModifyPosition,
     OpenAccount,
     OrderType,
+    PayWithdrawal,
     PlaceOrder,
+    ReleaseWithdrawal,
     ResetDemoAccount,
     Side,
     Withdraw,
@@ -62,6 +65,8 @@ class Snapshot:
     """(order id, account id) of every pending entry."""
     balances: dict[int, int]
     next_order_id: int
+    withdrawals: list[tuple[int, int]] = field(default_factory=list)
+    """(withdrawal id, account id) of every withdrawal hold."""
 
 
 @dataclass
@@ -72,6 +77,7 @@ class World:
     mids: dict[str, int] = field(default_factory=lambda: dict(START_MIDS))
     used_request_ids: list[str] = field(default_factory=list)
     serial: int = 0
+    withdrawal_ids: int = 0  # the last withdrawal id handed out
 
     def fresh_request_id(self) -> str:
         self.serial += 1
@@ -370,6 +376,40 @@ def draw_withdraw(data: st.DataObject, world: World, snap: Snapshot) -> Withdraw
     )
 
 
+def draw_hold(data: st.DataObject, world: World, snap: Snapshot) -> HoldWithdrawal:
+    """A hold under a new withdrawal id, now and then one already held."""
+    account_id = draw_account(data, snap)
+    if snap.withdrawals and rarely(data, 8):
+        withdrawal_id = data.draw(st.sampled_from(snap.withdrawals))[0]
+    else:
+        world.withdrawal_ids += 1
+        withdrawal_id = world.withdrawal_ids
+    return HoldWithdrawal(
+        draw_request_id(data, world),
+        draw_command_ts(data, world),
+        account_id,
+        withdrawal_id,
+        Cents(draw_amount(data, snap.balances.get(account_id, 100_000))),
+    )
+
+
+def draw_settle(
+    data: st.DataObject, world: World, snap: Snapshot
+) -> ReleaseWithdrawal | PayWithdrawal:
+    """A release or a payment: usually of a hold by its own account, sometimes of one that is
+    not held or not that account's."""
+    if snap.withdrawals and not rarely(data, 6):
+        withdrawal_id, account_id = data.draw(st.sampled_from(snap.withdrawals))
+        if rarely(data, 10):
+            account_id = draw_account(data, snap)
+    else:
+        withdrawal_id, account_id = world.withdrawal_ids + 1, draw_account(data, snap)
+    request_id, ts = draw_request_id(data, world), draw_command_ts(data, world)
+    if data.draw(st.booleans()):
+        return PayWithdrawal(request_id, ts, account_id, withdrawal_id)
+    return ReleaseWithdrawal(request_id, ts, account_id, withdrawal_id)
+
+
 def draw_open_account(data: st.DataObject, world: World) -> OpenAccount:
     account_id = data.draw(st.sampled_from(ACCOUNT_IDS))
     balance = -1 if rarely(data, 15) else 1_000 * data.draw(st.integers(0, 5_000))
@@ -399,6 +439,8 @@ STEP_KINDS = (
     "advance",
     "deposit",
     "withdraw",
+    "hold",
+    "settle",
     "open",
     "reset",
 )
@@ -432,6 +474,10 @@ def _draw_unkeyed(data: st.DataObject, world: World, snap: Snapshot) -> Command 
         return draw_deposit(data, world, snap)
     if kind == "withdraw":
         return draw_withdraw(data, world, snap)
+    if kind == "hold":
+        return draw_hold(data, world, snap)
+    if kind == "settle":
+        return draw_settle(data, world, snap)
     if kind == "open":
         return draw_open_account(data, world)
     if kind == "reset":

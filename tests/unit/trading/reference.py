@@ -22,10 +22,13 @@ from cryptocfd.trading.commands import (
     ClosePosition,
     Command,
     Deposit,
+    HoldWithdrawal,
     ModifyPosition,
     OpenAccount,
     OrderType,
+    PayWithdrawal,
     PlaceOrder,
+    ReleaseWithdrawal,
     ResetDemoAccount,
     Side,
     Withdraw,
@@ -47,6 +50,9 @@ from cryptocfd.trading.events import (
     PositionOpened,
     QuoteUpdated,
     TickHeld,
+    WithdrawalHeld,
+    WithdrawalPaid,
+    WithdrawalReleased,
 )
 from cryptocfd.trading.rejections import RejectCode, Rejection
 
@@ -223,6 +229,7 @@ class Reference:
         # request id -> (command ts of its first arrival, first outcome, its fingerprint).
         self.remembered: dict[str, tuple[int, Outcome, int | None]] = {}
         self.order_events: dict[int, int] = {}  # account id -> its order events so far
+        self.withdrawals: dict[int, tuple[int, int]] = {}  # withdrawal id -> (account, cents)
 
     def count_order_events(self, outcome: Outcome) -> Outcome:
         """Count a new outcome's order events to their accounts; the outcome."""
@@ -278,11 +285,16 @@ class Reference:
                 total += self.position_pnl(pos)
         return total
 
+    def withdrawals_held(self, account_id: int) -> int:
+        return sum(amount for owner, amount in self.withdrawals.values() if owner == account_id)
+
     def free_margin(self, account_id: int) -> int:
-        # Unrealized profit is not free margin; unrealized losses reduce it.
+        # Unrealized profit is not free margin; unrealized losses reduce it, and so do the
+        # cents held for withdrawals.
         balance = self.accounts[account_id].balance
         upnl = self.unrealized_pnl(account_id)
-        return balance + min(0, upnl) - self.used_margin(account_id)
+        used = self.used_margin(account_id) + self.withdrawals_held(account_id)
+        return balance + min(0, upnl) - used
 
     def view(self, account_id: int) -> RefAccountView:
         balance = self.accounts[account_id].balance
@@ -294,7 +306,7 @@ class Reference:
             balance=balance,
             equity=equity,
             used_margin=used,
-            free_margin=balance + min(0, upnl) - used,
+            free_margin=self.free_margin(account_id),
             margin_level_bps=equity * BPS // used if used else None,
             unrealized_pnl=upnl,
         )
@@ -348,6 +360,10 @@ class Reference:
             return self._close(command)
         if isinstance(command, ResetDemoAccount):
             return self._reset(command)
+        if isinstance(command, HoldWithdrawal):
+            return self._hold(command)
+        if isinstance(command, ReleaseWithdrawal | PayWithdrawal):
+            return self._settle(command)
         return self._cancel(command)
 
     # -- accounts ---------------------------------------------------------------------------
@@ -383,6 +399,35 @@ class Reference:
         self.deposited -= cmd.amount
         return Accepted((FundsWithdrawn(cmd.account_id, cmd.amount, cmd.ts),))
 
+    def _hold(self, cmd: HoldWithdrawal) -> Outcome:
+        if cmd.account_id not in self.accounts:
+            return refuse(RejectCode.UNKNOWN_ACCOUNT)
+        if cmd.amount <= 0:
+            return refuse(RejectCode.INVALID_AMOUNT)
+        if cmd.withdrawal_id in self.withdrawals:
+            return refuse(RejectCode.WITHDRAWAL_EXISTS)
+        if cmd.amount > self.free_margin(cmd.account_id):
+            return refuse(RejectCode.INSUFFICIENT_BALANCE)
+        self.withdrawals[cmd.withdrawal_id] = (cmd.account_id, cmd.amount)
+        return Accepted((WithdrawalHeld(cmd.withdrawal_id, cmd.account_id, cmd.amount, cmd.ts),))
+
+    def _settle(self, cmd: ReleaseWithdrawal | PayWithdrawal) -> Outcome:
+        """A release gives the held cents back; a payment takes them out of the balance."""
+        if cmd.account_id not in self.accounts:
+            return refuse(RejectCode.UNKNOWN_ACCOUNT)
+        held = self.withdrawals.get(cmd.withdrawal_id)
+        if held is None or held[0] != cmd.account_id:
+            return refuse(RejectCode.WITHDRAWAL_NOT_FOUND)
+        del self.withdrawals[cmd.withdrawal_id]
+        amount = Cents(held[1])
+        if isinstance(cmd, ReleaseWithdrawal):
+            return Accepted(
+                (WithdrawalReleased(cmd.withdrawal_id, cmd.account_id, amount, cmd.ts),)
+            )
+        self.accounts[cmd.account_id].balance -= amount
+        self.deposited -= amount
+        return Accepted((WithdrawalPaid(cmd.withdrawal_id, cmd.account_id, amount, cmd.ts),))
+
     def _reset(self, cmd: ResetDemoAccount) -> Outcome:
         """Every position closed whole, every entry cancelled, the balance set to the demo
         balance; nothing at all if any of the positions' quotes is missing or stale."""
@@ -403,6 +448,11 @@ class Reference:
             events.append(
                 OrderCancelled(order.order_id, order.account_id, Cents(order.margin), cmd.ts)
             )
+        for withdrawal_id in sorted(self.withdrawals):
+            owner, amount = self.withdrawals[withdrawal_id]
+            if owner == cmd.account_id:
+                del self.withdrawals[withdrawal_id]
+                events.append(WithdrawalReleased(withdrawal_id, owner, Cents(amount), cmd.ts))
         difference = DEMO_BALANCE_CENTS - account.balance
         account.balance += difference
         self.deposited += difference

@@ -86,6 +86,7 @@ def snapshot_of(ref: Reference) -> Snapshot:
         pending=[(o.order_id, o.account_id) for o in ref.pending],
         balances={a.account_id: a.balance for a in ref.accounts.values()},
         next_order_id=ref.next_order_id,
+        withdrawals=[(i, held[0]) for i, held in sorted(ref.withdrawals.items())],
     )
 
 
@@ -136,6 +137,7 @@ class Pair:
                 got.margin_level_bps,
                 got.unrealized_pnl,
                 got.seq,
+                got.withdrawals_held,
             ) == (
                 want.balance,
                 want.equity,
@@ -144,7 +146,10 @@ class Pair:
                 want.margin_level_bps,
                 want.unrealized_pnl,
                 ref.order_events.get(account_id, 0),
+                ref.withdrawals_held(account_id),
             ), self.context(f"account {account_id}: engine {got!r}, wanted {want!r}")
+        holds = {i: (h.account_id, h.amount) for i, h in state.withdrawals.items()}
+        assert holds == ref.withdrawals, self.context("withdrawal holds")
         got_positions = {
             p.id: (
                 p.account_id,

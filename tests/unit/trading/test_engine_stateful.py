@@ -112,6 +112,7 @@ class EngineMachine(RuleBasedStateMachine):
             pending=[(o.id, o.account_id) for o in state.pending.values()],
             balances={a.id: a.balance for a in state.accounts.values()},
             next_order_id=state.next_order_id,
+            withdrawals=[(i, h.account_id) for i, h in sorted(state.withdrawals.items())],
         )
 
     def view(self, account_id: int) -> AccountView:

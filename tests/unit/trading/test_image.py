@@ -30,6 +30,7 @@ def snapshot_of(engine: Engine) -> Snapshot:
         pending=[(o.id, o.account_id) for o in state.pending.values()],
         balances={a.id: a.balance for a in state.accounts.values()},
         next_order_id=state.next_order_id,
+        withdrawals=[(i, h.account_id) for i, h in sorted(state.withdrawals.items())],
     )
 
 

@@ -49,6 +49,7 @@ class ColdBook:
         positions: PositionColumns,
         pending: dict[int, list[PendingOrder]],
         groups: dict[str, dict[int, TrailGroup]],
+        held: dict[int, Cents],
     ) -> None:
         self.account_ids = unpack_ints(accounts.ids)  # ascending
         self.balances = unpack_ints(accounts.balances)
@@ -59,6 +60,7 @@ class ColdBook:
         self.columns = _Columns(positions)
         self.pending = pending
         self.groups = groups
+        self.held = held  # each account's withdrawal holds, summed
         self.thawed = bytearray(len(self.account_ids))
         self.left = len(self.account_ids)
         self.cursor = 0  # every account before it is thawed
@@ -111,6 +113,7 @@ class ColdBook:
         account_id = self.account_ids[index]
         account = Account(account_id, Cents(self.balances[index]))
         account.used_margin = Cents(self.used_margins[index])
+        account.held = self.held.get(account_id, Cents(0))
         if self.seqs is not None:
             account.seq = self.seqs[index]
         start, end = self.starts[index], self.starts[index + 1]

@@ -39,8 +39,8 @@ def _position_row(pos: Position) -> tuple[Any, ...]:
 
 
 def state_digest(state: State, request_ids: Iterable[str]) -> str:
-    """Hash accounts (their order event counts too), positions, pending entries, quotes, house
-    totals and remembered ids."""
+    """Hash accounts (their order event counts too), positions, pending entries, withdrawal
+    holds, quotes, house totals and remembered ids."""
     digest = hashlib.blake2b(digest_size=32)
     digest.update(_encode((state.house_balance, state.deposited, state.next_order_id)))
     for symbol in sorted(state.assets):
@@ -84,6 +84,9 @@ def state_digest(state: State, request_ids: Iterable[str]) -> str:
                 )
             )
         )
+    for withdrawal_id in sorted(state.withdrawals):
+        hold = state.withdrawals[withdrawal_id]
+        digest.update(_encode((withdrawal_id, hold.account_id, hold.amount)))
     for request_id in request_ids:
         digest.update(_encode(request_id))
     return digest.hexdigest()

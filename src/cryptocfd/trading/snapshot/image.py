@@ -23,8 +23,8 @@ from cryptocfd.trading.snapshot.columns import pack_ints, pack_keys
 from cryptocfd.trading.state import State
 from cryptocfd.trading.triggers import TriggerBook
 
-IMAGE_VERSION = 3  # 3 added the accounts' ``seqs``
-READABLE_VERSIONS = (2, 3)  # a version-2 image restores every account's seq as 0
+IMAGE_VERSION = 4  # 3 added the accounts' ``seqs``, 4 the withdrawal holds
+READABLE_VERSIONS = (2, 3, 4)  # a version-2 image restores every account's seq as 0
 
 # A position's flags byte: side and which optional fields it has, then its asset's index.
 LONG_FLAG = 1
@@ -141,8 +141,17 @@ class RememberedImage(msgspec.Struct, array_like=True, gc=False):
     table: memoryview  # a hash table of the ids (see ``remembered``)
 
 
+class WithdrawalRow(msgspec.Struct, array_like=True, gc=False):
+    """A held withdrawal."""
+
+    withdrawal_id: int
+    account_id: int
+    amount: Cents
+
+
 class EngineImage(msgspec.Struct, gc=False):
-    """Everything needed to rebuild an engine."""
+    """Everything needed to rebuild an engine. ``withdrawals`` is last and optional: an image
+    written before holds existed decodes with none."""
 
     version: int
     house_balance: Cents
@@ -154,6 +163,7 @@ class EngineImage(msgspec.Struct, gc=False):
     pending: list[PendingRow]
     triggers: list[TriggerImage]
     remembered: RememberedImage
+    withdrawals: list[WithdrawalRow] = msgspec.field(default_factory=list)
 
 
 def image_state(state: State, remembered: RememberedImage) -> EngineImage:
@@ -177,6 +187,7 @@ def image_state(state: State, remembered: RememberedImage) -> EngineImage:
         [_pending_row(o) for o in state.pending.values()],
         [_trigger_image(s, book, groups[s]) for s, book in state.triggers.items()],
         remembered,
+        [WithdrawalRow(i, h.account_id, h.amount) for i, h in sorted(state.withdrawals.items())],
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.trading.book import HeldTick, PendingOrder, Quote, TrailGroup
+from cryptocfd.core.money import Cents
+from cryptocfd.trading.book import HeldTick, PendingOrder, Quote, TrailGroup, WithdrawalHold
 from cryptocfd.trading.snapshot.cold import ColdBook, ThawingMap
 from cryptocfd.trading.snapshot.columns import unpack_keys
 from cryptocfd.trading.snapshot.image import (
@@ -44,6 +45,8 @@ def restore_state(image: EngineImage, assets: Iterable[AssetSpec]) -> State:
     }
     pending = [_pending_order(row) for row in image.pending]
     state.pending.update((order.id, order) for order in pending)
+    for row in image.withdrawals:
+        state.withdrawals[row.withdrawal_id] = WithdrawalHold(row.account_id, row.amount)
     _install_cold(state, image, pending, groups)
     return state
 
@@ -108,7 +111,10 @@ def _install_cold(
     by_account: dict[int, list[PendingOrder]] = {}
     for order in pending:
         by_account.setdefault(order.account_id, []).append(order)
-    book = ColdBook(image.accounts, image.positions, by_account, groups)
+    held: dict[int, Cents] = {}
+    for row in image.withdrawals:
+        held[row.account_id] = Cents(held.get(row.account_id, 0) + row.amount)
+    book = ColdBook(image.accounts, image.positions, by_account, groups, held)
     accounts = ThawingMap(book.accounts, book.thaw_account, book)
     positions = ThawingMap(book.positions, book.thaw_position, book)
     state.accounts, state.positions = accounts, positions
