@@ -6,6 +6,10 @@ Every event that moves money books lines whose amounts sum to zero (cents, signe
   An opening balance or a deposit is credited to it from ``funding:demo`` (demo money comes
   from nowhere real, and a withdrawal goes back there); a close credits the PnL to it from
   ``house:cash``, whose lines therefore sum to the engine's ``house_balance``.
+- A live account (its id says so, ``core.accounts``) books the same lines against the live
+  house and funding accounts, ``house:live:cash`` and ``funding:live``: demo and live money
+  are never one figure, and each kind's books sum to zero on their own. The engine keeps one
+  ``house_balance``: the sum of the two house accounts.
 - ``account:{id}:margin`` is margin in use: its lines sum to the engine's ``used_margin``. The
   other side is ``account:{id}:margin_reserve``, so reserving margin moves no cash, as the engine
   does (MetaTrader's model). A pending entry reserves its margin when placed and releases it when
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from cryptocfd.core.accounts import AccountKind, kind_of
 from cryptocfd.core.money import Cents
 from cryptocfd.trading.events import (
     AccountOpened,
@@ -43,8 +48,20 @@ from cryptocfd.trading.events import (
     WithdrawalReleased,
 )
 
-FUNDING = "funding:demo"
-HOUSE_CASH = "house:cash"
+
+def funding_account(kind: AccountKind) -> str:
+    """Where the money of ``kind``'s openings, deposits and withdrawals comes from and goes."""
+    return "funding:demo" if kind is AccountKind.DEMO else "funding:live"
+
+
+def house_account(kind: AccountKind) -> str:
+    """The house's cash against ``kind``'s accounts: the other side of their PnL."""
+    return "house:cash" if kind is AccountKind.DEMO else "house:live:cash"
+
+
+FUNDING = funding_account(AccountKind.DEMO)
+HOUSE_CASH = house_account(AccountKind.DEMO)
+HOUSE_ACCOUNTS = tuple(house_account(kind) for kind in AccountKind)
 
 Line = tuple[str, Cents]  # (ledger account, signed amount)
 
@@ -74,6 +91,10 @@ def withdrawal_reserve_account(account_id: int) -> str:
     return f"account:{account_id}:withdrawal_reserve"
 
 
+def _funding(event: AccountOpened | FundsDeposited | FundsWithdrawn | WithdrawalPaid) -> str:
+    return funding_account(kind_of(event.account_id))
+
+
 def _move(to: str, source: str, amount: Cents) -> list[Line]:
     return [(to, amount), (source, -amount)] if amount else []
 
@@ -89,11 +110,11 @@ def _hold(account_id: int, amount: Cents) -> list[Line]:
 def ledger_lines(event: Event, reserved: int = 0) -> list[Line]:
     """The lines ``event`` books; ``reserved`` is the margin a filling pending entry held."""
     if isinstance(event, AccountOpened):
-        return _move(cash_account(event.account_id), FUNDING, event.balance)
+        return _move(cash_account(event.account_id), _funding(event), event.balance)
     if isinstance(event, FundsDeposited):
-        return _move(cash_account(event.account_id), FUNDING, event.amount)
+        return _move(cash_account(event.account_id), _funding(event), event.amount)
     if isinstance(event, FundsWithdrawn):
-        return _move(cash_account(event.account_id), FUNDING, -event.amount)
+        return _move(cash_account(event.account_id), _funding(event), -event.amount)
     if isinstance(event, OrderPlaced):
         return _reserve(event.account_id, event.margin)
     if isinstance(event, OrderCancelled | OrderExpired | OrderRejected):
@@ -105,10 +126,11 @@ def ledger_lines(event: Event, reserved: int = 0) -> list[Line]:
     if isinstance(event, WithdrawalReleased):
         return _hold(event.account_id, -event.amount)
     if isinstance(event, WithdrawalPaid):
-        paid = _move(cash_account(event.account_id), FUNDING, -event.amount)
+        paid = _move(cash_account(event.account_id), _funding(event), -event.amount)
         return paid + _hold(event.account_id, -event.amount)
     if isinstance(event, PositionClosed):
-        pnl = _move(cash_account(event.account_id), HOUSE_CASH, event.pnl)
+        house = house_account(kind_of(event.account_id))
+        pnl = _move(cash_account(event.account_id), house, event.pnl)
         return pnl + _reserve(event.account_id, -event.margin)
     return []
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cryptocfd.core.accounts import AccountKind, account_id_of
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.store.ledger import (
     FUNDING,
     HOUSE_CASH,
     cash_account,
+    funding_account,
+    house_account,
     ledger_lines,
     margin_account,
     reserve_account,
@@ -150,3 +153,24 @@ def test_ledger_lines_when_a_withdrawal_is_held_then_paid_move_cash_only_on_paym
         (withdrawal_account(7), -300),
         (withdrawal_reserve_account(7), 300),
     ]
+
+
+def test_ledger_lines_when_the_account_is_live_use_the_live_house_and_funding_accounts() -> None:
+    live = account_id_of(7, AccountKind.LIVE)
+    opened, deposited, withdrawn = _money_events(live, 100, 0, 0)[:3]
+    closed = _money_events(live, 0, 5_000, 250)[-1]
+    paid = _money_events(live, 300, 0, 0)[5]
+
+    assert (
+        ledger_lines(opened)
+        == ledger_lines(deposited)
+        == [
+            (f"account:{live}:cash", 100),
+            ("funding:live", -100),
+        ]
+    )
+    assert ledger_lines(withdrawn) == [(cash_account(live), -100), ("funding:live", 100)]
+    assert ledger_lines(closed)[:2] == [(cash_account(live), 250), ("house:live:cash", -250)]
+    assert ledger_lines(paid)[:2] == [(cash_account(live), -300), ("funding:live", 300)]
+    assert {funding_account(kind) for kind in AccountKind} == {FUNDING, "funding:live"}
+    assert {house_account(kind) for kind in AccountKind} == {HOUSE_CASH, "house:live:cash"}
