@@ -61,7 +61,10 @@ def _order_id(outcome: Outcome) -> int:
     return event.order_id
 
 
-async def _tick(redis: Redis, streams: Streams, service: EngineService, bid: int, ts: int) -> None:
+async def quote_btc(
+    redis: Redis, streams: Streams, service: EngineService, bid: int, ts: int
+) -> None:
+    """Quote BTC at ``bid`` (the ask 10.00 above) at ``ts``, once the engine has it."""
     epoch = service.engine.state.quote_epoch
     await publish_tick(redis, streams, Tick("BTC", PriceTicks(bid), PriceTicks(bid + 1_000), ts))
     await until(lambda: service.engine.state.quote_epoch > epoch)
@@ -79,7 +82,7 @@ async def trade_session(
         )
     _accepted(await client.send(Deposit("dep", T0, TRADER, Cents(250_000))))
     _accepted(await client.send(Withdraw("wd", T0, WAITER, Cents(50_000))))
-    await _tick(redis, streams, service, 6_000_000, T0 + 1)
+    await quote_btc(redis, streams, service, 6_000_000, T0 + 1)
     s.closed_in_parts = _order_id(
         await client.send(
             PlaceOrder(
@@ -140,11 +143,11 @@ async def trade_session(
         PlaceOrder("big", T0 + 4, GAMBLER, "BTC", Side.LONG, Cents(10**9), 2)
     )
     assert not isinstance(rejected, Accepted)
-    await _tick(redis, streams, service, 6_030_000, T0 + 5)
+    await quote_btc(redis, streams, service, 6_030_000, T0 + 5)
     _accepted(
         await client.send(ClosePosition("half", T0 + 6, TRADER, s.closed_in_parts, Bps(5_000)))
     )
-    await _tick(redis, streams, service, 5_950_000, T0 + 7)  # liquidates and fills
+    await quote_btc(redis, streams, service, 5_950_000, T0 + 7)  # liquidates and fills
     _accepted(await client.send(ClosePosition("rest", T0 + 8, TRADER, s.closed_in_parts)))
     return s
 
@@ -156,7 +159,7 @@ async def quantity_entries(
     prices: a buy stop at 60,100.00 that the ask gaps past to 61,010.00, then a buy limit at
     60,500.00 that fills lower, at 59,910.00. Returns their order ids (stop, limit)."""
     _accepted(await client.send(OpenAccount("open-q", T0, TRADER, Cents(1_000_000))))
-    await _tick(redis, streams, service, 6_000_000, T0 + 1)
+    await quote_btc(redis, streams, service, 6_000_000, T0 + 1)
     entries = []
     for name, order_type, price, ts in (
         ("stop-q", OrderType.STOP, 6_010_000, T0 + 2),
@@ -167,7 +170,7 @@ async def quantity_entries(
             order, price=PriceTicks(price), quantity=QtyUnits(1_000_000)
         )
         entries.append(_order_id(await client.send(sized)))
-        await _tick(redis, streams, service, 6_100_000 if ts == T0 + 2 else 5_990_000, ts + 1)
+        await quote_btc(redis, streams, service, 6_100_000 if ts == T0 + 2 else 5_990_000, ts + 1)
     stop, limit = entries
     return stop, limit
 

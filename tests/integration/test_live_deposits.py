@@ -9,8 +9,9 @@ import time
 
 import pytest
 
+from cryptocfd.core.accounts import AccountKind
 from cryptocfd.core.money import Cents
-from cryptocfd.store.ledger import LIVE_FUNDING, cash_account
+from cryptocfd.store.ledger import cash_account, funding_account
 from cryptocfd.trading.commands import Deposit
 from cryptocfd.trading.fingerprint import fingerprinted
 from tests.integration.engine_clients import applied_once, engine_client
@@ -99,7 +100,8 @@ async def test_approve_when_repeated_books_the_deposit_once_in_the_engine_and_th
             cash_account(live_id(trader)),
         )
         funding = await pool.fetch(
-            "SELECT amount FROM ledger_entries WHERE ledger_account = $1", LIVE_FUNDING
+            "SELECT amount FROM ledger_entries WHERE ledger_account = $1",
+            funding_account(AccountKind.LIVE),
         )
 
     assert first.status_code == 200, first.text

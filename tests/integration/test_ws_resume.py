@@ -7,14 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import redis
 from redis import asyncio as aioredis
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -24,8 +22,8 @@ from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.gateway.resources import SEED_RECORDS
-from tests.integration.gateway_harness import newest_link, spend_link
-from tests.integration.platform_process import Platform, another_gateway, running_platform
+from tests.integration.platform_process import Platform, another_gateway
+from tests.integration.ws_platform import receive, signed_in, ws_platform
 
 PER_ACCOUNT = 4  # the events of one account each gateway holds for a resume, in these tests
 ENDS = ("resumed", "resync", "error")
@@ -36,25 +34,11 @@ def platform(
     redis_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     """An engine and a gateway that holds ``PER_ACCOUNT`` events of each account."""
-    prefix = f"test:{uuid.uuid4().hex[:12]}:"
     state = Path(tmp_path_factory.mktemp("resume"))
-    try:
-        with running_platform(
-            redis_url,
-            database_url,
-            prefix,
-            state,
-            CRYPTOCFD_RATE_PER_IP_PER_MIN="100000",
-            CRYPTOCFD_RATE_PER_USER_PER_MIN="100000",
-            CRYPTOCFD_WS_RESUME_PER_ACCOUNT=str(PER_ACCOUNT),
-        ) as running:
-            yield running
-    finally:
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
+    with ws_platform(
+        redis_url, database_url, state, CRYPTOCFD_WS_RESUME_PER_ACCOUNT=str(PER_ACCOUNT)
+    ) as running:
+        yield running
 
 
 class Trader:
@@ -100,37 +84,24 @@ class Trader:
 @pytest.fixture
 async def trader(platform: Platform, database_url: str, redis_url: str) -> Trader:
     """A new user, signed in through the emailed link."""
-    email = f"resume-{uuid.uuid4().hex[:8]}@example.com"
-    async with httpx.AsyncClient(base_url=platform.base_url) as client:
-        (await client.post("/api/v1/auth/login", json={"email": email})).raise_for_status()
-        link = await newest_link(database_url, email, platform.server_key)
-        answer = await spend_link(client, link)
-        answer.raise_for_status()
-    return Trader(platform, redis_url, answer.json()["access_token"])
+    tokens = await signed_in(platform, database_url, "resume")
+    return Trader(platform, redis_url, tokens["access_token"])
 
 
 def _ws_url(base_url: str) -> str:
     return base_url.replace("http://", "ws://") + "/api/v1/ws"
 
 
-async def _receive(socket: ClientConnection, timeout_s: float = 5.0) -> dict[str, Any]:
-    """The next frame that is not a heartbeat."""
-    while True:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout_s))
-        if message.get("type") != "heartbeat":
-            return message
-
-
 async def _signed_in(socket: ClientConnection, trader: Trader) -> None:
     await socket.send(json.dumps({"op": "auth", "access_token": trader.token}))
-    assert (await _receive(socket))["type"] == "authenticated"
+    assert (await receive(socket))["type"] == "authenticated"
 
 
 async def _subscribed(socket: ClientConnection, trader: Trader) -> dict[str, Any]:
     """Sign in and subscribe to ``orders``; the acknowledgement."""
     await _signed_in(socket, trader)
     await socket.send(json.dumps({"op": "subscribe", "channels": ["orders"]}))
-    ack = await _receive(socket)
+    ack = await receive(socket)
     assert ack["type"] == "subscribed", ack
     return ack
 
@@ -142,7 +113,7 @@ async def _resume(
     await socket.send(json.dumps({"op": "resume", "since": since}))
     frames: list[dict[str, Any]] = []
     while True:
-        message = await _receive(socket)
+        message = await receive(socket)
         if message.get("type") in ENDS:
             return frames, message
         assert message.get("channel") == "orders", message
@@ -150,7 +121,7 @@ async def _resume(
 
 
 async def _orders(socket: ClientConnection, count: int) -> list[dict[str, Any]]:
-    frames = [await _receive(socket) for _ in range(count)]
+    frames = [await receive(socket) for _ in range(count)]
     assert all(frame.get("channel") == "orders" for frame in frames), frames
     return frames
 
@@ -158,7 +129,7 @@ async def _orders(socket: ClientConnection, count: int) -> list[dict[str, Any]]:
 async def _quiet(socket: ClientConnection, seconds: float = 0.5) -> None:
     """Nothing but heartbeats arrives for ``seconds``."""
     with pytest.raises(TimeoutError):
-        await _receive(socket, seconds)
+        await receive(socket, seconds)
 
 
 async def test_orders_when_trading_number_each_event_one_after_the_last(trader: Trader) -> None:
@@ -350,7 +321,7 @@ async def test_resume_when_not_signed_in_or_without_since_is_refused(trader: Tra
         _frames, unsigned = await _resume(socket, 0)
         await _signed_in(socket, trader)
         await socket.send(json.dumps({"op": "resume"}))
-        without = await _receive(socket)
+        without = await receive(socket)
 
     assert unsigned["error"]["code"] == "UNAUTHENTICATED"
     assert without["error"]["code"] == "INVALID_MESSAGE"

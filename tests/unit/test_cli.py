@@ -26,6 +26,16 @@ def test_bench_engine_when_run_small_prints_a_summary_then_one_json_line(
     for name in ("commands_per_s", "ticks_per_s", "liquidation_burst_ms", "bytes_per_position"):
         assert figures[name] > 0
     assert figures["runs"] == 1
+    # Beside every figure, the calibration loop timed in the same process, and the figures in
+    # its units: a rate divided by it, a duration multiplied by it.
+    speed = figures["calibration_mloops_per_s"]
+    assert speed > 0
+    assert figures["commands_per_s_cal"] == pytest.approx(figures["commands_per_s"] / speed, 1e-2)
+    assert figures["liquidation_burst_ms_cal"] == pytest.approx(
+        figures["liquidation_burst_ms"] * 1e-3 * speed, 1e-2
+    )
+    assert "bytes_per_position_cal" not in figures
+    assert "calibration" in "\n".join(out[:-1])
 
 
 def test_bench_when_the_name_is_unknown_says_which_exist(

@@ -1,5 +1,7 @@
 // The HTTP API: JSON in and out, the session cookie, and the CSRF header on every write.
 import type {
+  AccountKind,
+  Accounts,
   ApiKey,
   ApiKeyCreated,
   Asset,
@@ -17,6 +19,24 @@ import type {
 } from "./types";
 
 const API = "/api/v1";
+
+// The account every trade, balance and history call names, so what is shown is always the
+// account the badge says, even while a switch is on its way.
+let acting: AccountKind = "demo";
+
+/** Make every account call from now on act on ``kind``. */
+export function actOn(kind: AccountKind): void {
+  acting = kind;
+}
+
+/** The account the calls act on. */
+export function actingOn(): AccountKind {
+  return acting;
+}
+
+function scoped(path: string): string {
+  return `${path}${path.includes("?") ? "&" : "?"}account=${acting}`;
+}
 
 /** A refusal from the API, carrying its `{"error": {"code", "message"}}`. */
 export class ApiError extends Error {
@@ -77,17 +97,19 @@ export const api = {
   assets: () => call<Asset[]>("GET", "/supportedAssets"),
   latestPrices: () => call<Quote[]>("GET", "/prices/latest"),
   markets: () => call<Market[]>("GET", "/markets"),
-  balance: () => call<Balance>("GET", "/balance"),
-  resetDemo: () => call<unknown>("POST", "/account/demo/reset"),
-  open: () => call<OpenOrders>("GET", "/trade/open"),
-  create: (order: CreateOrder) => call<CreateOrderOut>("POST", "/trade/create", order),
+  accounts: () => call<Accounts>("GET", "/account"),
+  switchAccount: (account: AccountKind) => call<Accounts>("POST", "/account/active", { account }),
+  balance: () => call<Balance>("GET", scoped("/balance")),
+  resetDemo: () => call<unknown>("POST", scoped("/account/demo/reset")),
+  open: () => call<OpenOrders>("GET", scoped("/trade/open")),
+  create: (order: CreateOrder) => call<CreateOrderOut>("POST", scoped("/trade/create"), order),
   close: (orderId: number, fraction?: string) =>
-    call<ClosedTrade>("POST", "/trade/close", fraction === undefined ? { order_id: orderId } : { order_id: orderId, fraction }),
+    call<ClosedTrade>("POST", scoped("/trade/close"), fraction === undefined ? { order_id: orderId } : { order_id: orderId, fraction }),
   modify: (orderId: number, exits: Record<string, string | null>) =>
-    call<unknown>("POST", "/trade/modify", { order_id: orderId, ...exits }),
-  cancel: (orderId: number) => call<unknown>("POST", "/trade/cancel", { order_id: orderId }),
+    call<unknown>("POST", scoped("/trade/modify"), { order_id: orderId, ...exits }),
+  cancel: (orderId: number) => call<unknown>("POST", scoped("/trade/cancel"), { order_id: orderId }),
   closed: (cursor: string | null, limit = 50) =>
-    call<ClosedPage>("GET", `/trade/closed?limit=${limit}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "")),
+    call<ClosedPage>("GET", scoped(`/trade/closed?limit=${limit}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""))),
   apiKeys: () => call<{ keys: ApiKey[] }>("GET", "/account/api-keys"),
   createApiKey: (key: NewApiKey) => call<ApiKeyCreated>("POST", "/account/api-keys", key),
   revokeApiKey: (keyId: number) => call<void>("DELETE", `/account/api-keys/${keyId}`),

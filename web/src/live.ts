@@ -1,4 +1,5 @@
 // The websocket: live prices and the trader's own order events, reconnecting when it drops.
+import { actingOn } from "./api";
 import { store } from "./store";
 import type { OrderEvent, Quote } from "./types";
 
@@ -30,7 +31,7 @@ function connect(): void {
   socket = ws;
   ws.addEventListener("open", () => {
     retryMs = 500;
-    ws.send(JSON.stringify({ op: "subscribe", channels: ["prices", "orders"] }));
+    ws.send(JSON.stringify({ op: "subscribe", channels: ["prices", "orders"], account: actingOn() }));
     store.connection.emit("live");
     void store.refresh().catch(() => undefined); // catch up on what happened while away
   });
@@ -49,6 +50,13 @@ function connect(): void {
     retryMs = Math.min(retryMs * 2, 10_000);
   });
 }
+
+// The orders channel follows the account shown: subscribing names the other moves it there.
+store.accountsChanged.on((accounts) => {
+  if (socket?.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify({ op: "subscribe", channels: ["orders"], account: accounts.active }));
+  }
+});
 
 export function startLive(): void {
   stopped = false;

@@ -1,7 +1,7 @@
 // What the terminal knows: assets, quotes, the account and its orders; panels listen to changes.
-import { api } from "./api";
+import { actOn, actingOn, api } from "./api";
 import { Signal } from "./signal";
-import type { Asset, Balance, ClosedTrade, OrderEvent, PendingOrder, Position, Quote, User } from "./types";
+import type { AccountKind, Accounts, Asset, Balance, ClosedTrade, OrderEvent, PendingOrder, Position, Quote, User } from "./types";
 
 export type NoticeKind = "info" | "success" | "error" | "warning";
 
@@ -21,6 +21,7 @@ class Store {
   balance: Balance | null = null;
   positions: Position[] = [];
   pending: PendingOrder[] = [];
+  accounts: Accounts | null = null;
 
   readonly quote = new Signal<Quote>();
   readonly selection = new Signal<string>();
@@ -30,6 +31,8 @@ class Store {
   readonly closed = new Signal<ClosedTrade | null>();
   readonly notice = new Signal<Notice>();
   readonly connection = new Signal<"live" | "connecting" | "offline">();
+  /** The trader's accounts changed: another one is active, or the live one opened. */
+  readonly accountsChanged = new Signal<Accounts>();
 
   private readonly told = new Set<string>();
   private refreshing: Promise<void> | null = null;
@@ -74,6 +77,33 @@ class Store {
     this.notice.emit({ kind, title, text });
   }
 
+  /** Whether ``kind``'s account is open (the demo one always is). */
+  isOpen(kind: AccountKind): boolean {
+    return this.accounts?.accounts.some((a) => a.account === kind && a.open) ?? kind === "demo";
+  }
+
+  /** Reload which accounts exist and which is active, and act on the active one. */
+  async loadAccounts(): Promise<void> {
+    this.showAccounts(await api.accounts());
+  }
+
+  /** Make ``kind`` the active account, then reload everything shown for it. */
+  async switchTo(kind: AccountKind): Promise<void> {
+    this.showAccounts(await api.switchAccount(kind));
+    this.positions = [];
+    this.pending = [];
+    this.portfolio.emit();
+    this.closed.emit(null); // the history is the other account's: load it again
+    await this.refresh();
+  }
+
+  /** Show ``accounts`` and act on the active one. */
+  showAccounts(accounts: Accounts): void {
+    this.accounts = accounts;
+    actOn(accounts.active);
+    this.accountsChanged.emit(accounts);
+  }
+
   /** Reload the balance and open orders; overlapping calls coalesce into one more round. */
   refresh(): Promise<void> {
     if (this.refreshing) {
@@ -83,7 +113,12 @@ class Store {
     this.refreshing = (async () => {
       do {
         this.again = false;
+        const kind = actingOn();
         const [balance, open] = await Promise.all([api.balance(), api.open()]);
+        if (kind !== actingOn()) {
+          this.again = true; // switched meanwhile: these figures are the other account's
+          continue;
+        }
         this.balance = balance;
         this.positions = open.positions;
         this.pending = open.pending;

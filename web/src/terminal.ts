@@ -15,9 +15,10 @@ const POLL_MS = 2000;
 const MARKETS_MS = 60_000; // the 24-hour reference moves a minute at a time
 
 export async function terminalPage(): Promise<HTMLElement> {
-  const [assets, quotes] = await Promise.all([
+  const [assets, quotes, accounts] = await Promise.all([
     api.assets(),
     api.latestPrices().catch(() => []),
+    api.accounts(),
     store.loadMarkets().catch(() => undefined),
   ]);
   store.assets = assets;
@@ -32,6 +33,8 @@ export async function terminalPage(): Promise<HTMLElement> {
   );
   followOrders();
   queueMicrotask(() => {
+    store.showAccounts(accounts); // the panels listen by now; every call acts on the active one
+
     for (const quote of quotes) store.setQuote(quote);
     void store.refresh().catch(() => undefined);
     startLive();

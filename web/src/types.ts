@@ -31,6 +31,15 @@ export interface Market {
   change_24h: string | null;
 }
 
+/** Which of the trader's accounts: play money or real money. */
+export type AccountKind = "demo" | "live";
+
+/** GET /account: the account requests act on when they name none, and which accounts are open. */
+export interface Accounts {
+  active: AccountKind;
+  accounts: { account: AccountKind; open: boolean }[];
+}
+
 export interface Balance {
   currency: string;
   balance: string;

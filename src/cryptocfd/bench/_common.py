@@ -1,5 +1,5 @@
-"""Shared bits of the benchmarks: medians over runs, the machine, the closing JSON line, and
-clearing a run's Redis keys."""
+"""Shared bits of the benchmarks: medians over runs, the machine, the calibration, the closing
+JSON line, and clearing a run's Redis keys."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
+
+from cryptocfd.bench._calibration import calibrated, mloops_per_s
 
 
 def machine() -> str:
@@ -35,7 +37,10 @@ def median(values: list[float]) -> float:
 
 
 def report(title: str, figures: Mapping[str, list[float]], targets: Mapping[str, str]) -> None:
-    """Print a table of medians (and every run), then the JSON line of medians."""
+    """Print a table of medians (and every run), then the JSON line of medians, each with the
+    calibration loop timed now beside it (``calibration``): ``calibration_mloops_per_s``, and
+    ``NAME_cal`` for every rate and duration, in the loop's units."""
+    mloops = mloops_per_s()
     console = Console(stderr=False)
     table = Table(title=f"{title} — {machine()}")
     table.add_column("figure")
@@ -47,6 +52,16 @@ def report(title: str, figures: Mapping[str, list[float]], targets: Mapping[str,
         table.add_row(name, f"{median(values):,.3f}", runs, targets.get(name, ""))
     console.print(table)
     line = {name: median(values) for name, values in figures.items()}
+    console.print(
+        f"calibration: {mloops:,.2f} M loops/s (rates divided by it, durations multiplied:"
+        " the _cal figures)"
+    )
+    line |= {
+        f"{name}_cal": float(f"{value:.4g}")  # four significant digits, whatever the size
+        for name, value in ((n, calibrated(n, v, mloops)) for n, v in list(line.items()))
+        if value is not None
+    }
+    line["calibration_mloops_per_s"] = round(mloops, 3)
     line["runs"] = max((len(v) for v in figures.values()), default=0)
     line["machine"] = machine()  # type: ignore[assignment]
     line["date"] = datetime.now(UTC).date().isoformat()  # type: ignore[assignment]

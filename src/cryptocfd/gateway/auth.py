@@ -54,11 +54,10 @@ class Principal(msgspec.Struct, frozen=True):
     key_id: int | None = None  # requests signed with an API key: the key
     window: Window | None = None  # the per-user limit's, where the route counts it
     account_id: int = 0
-    """The user's trading account (one per user, same id), set from ``user_id``: a field,
-    not a property, since every use case reads it."""
-
-    def __post_init__(self) -> None:
-        msgspec.structs.force_setattr(self, "account_id", self.user_id)
+    """The engine account the request acts on: the user's demo account (the same id, as
+    ``authenticate`` sets it) unless the route acts on the account the request names
+    (``deps.ON_ACCOUNT``, ``gateway.acting``). A field, not a property, since every use case
+    reads it."""
 
 
 class Bearer(msgspec.Struct, frozen=True):
@@ -107,7 +106,7 @@ async def authenticate(
         key, window = await check_signed(
             resources, credential, scope, per_user_limit=per_user_limit
         )
-        return Principal(key.user_id, key_id=key.key_id, window=window)
+        return Principal(key.user_id, key_id=key.key_id, window=window, account_id=key.user_id)
     now_ms = resources.clock.now_ms()
     if isinstance(credential, Bearer):
         try:
@@ -124,6 +123,7 @@ async def authenticate(
             signed_in_at_ms=claims.signed_in_at_ms,
             raised_at_ms=claims.raised_at_ms,
             window=window,
+            account_id=claims.user_id,
         )
     sid = credential.session_id
     id_hash = token_hash(sid)
@@ -142,6 +142,7 @@ async def authenticate(
         signed_in_at_ms=_ms(session.created_at),
         raised_at_ms=None if raised is None else _ms(raised),
         window=window,
+        account_id=session.user_id,
     )
 
 

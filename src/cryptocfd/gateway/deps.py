@@ -1,7 +1,9 @@
 """What a handler may receive, declared once: each name here is a typed parameter Litestar fills.
 
 - ``resources: ResourcesDep``: the process's connections, keys, assets and clock;
-- ``principal: Caller``: the signed-in caller (on the signed-in routes only);
+- ``principal: Caller``: the signed-in caller (on the signed-in routes only); on a route
+  that acts on an account (``ON_ACCOUNT``, in ``ACCOUNT_READS`` and ``ACCOUNT_TRADES``) its
+  ``account_id`` is the one the request names or the user's active one (``gateway.acting``);
 - ``payload: Payload[X]``: the request body, decoded exactly into the struct ``X`` it names
   (``X | None`` for an optional one); the OpenAPI document reads the same type;
 - ``key: IdempotencyKey``: the client's ``Idempotency-Key`` header, if any;
@@ -33,6 +35,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import HeaderParameter
 from litestar.types import ControllerRouterHandler, Guard, Scope
 
+from cryptocfd.gateway.acting import ACCOUNT_FIELD, acting_account_id
 from cryptocfd.gateway.auth import (
     ALL_ROLES,
     CSRF_HEADER,
@@ -73,6 +76,11 @@ READS = {API_SCOPE: ApiScope.READ}
 TRADES = {API_SCOPE: ApiScope.TRADE, PER_USER_LIMIT: True}
 """The opt of a trading write: an API key needs the ``trade`` scope, and it counts against
 the user's limit."""
+ON_ACCOUNT = "on_account"  # handler opt: it acts on the demo or live account (``gateway.acting``)
+ACCOUNT_READS = {**READS, ON_ACCOUNT: True}
+"""The opt of a read of the account the request names (default: the user's active one)."""
+ACCOUNT_TRADES = {**TRADES, ON_ACCOUNT: True}
+"""The opt of a trading write on the account the request names (default: the active one)."""
 CLIENT_IP = "client_ip"
 CLIENT_ADDR = "client_addr"
 OPERATOR = "operator"
@@ -148,7 +156,27 @@ async def provide_principal(request: Request[Any, Any, Any], resources: Resource
     )
     if principal.window is not None:  # the answer reports the per-user limit (edge.Edge)
         request.scope["state"][RATE_WINDOW] = principal.window
+    if opt.get(ON_ACCOUNT):
+        return await on_account(request, resources, principal)
     return principal
+
+
+async def on_account(
+    request: Request[Any, Any, Any], resources: Resources, principal: Principal
+) -> Principal:
+    """``principal`` acting on the account the request names in its query or JSON body, else
+    on the user's active one (``gateway.acting``)."""
+    body = b""  # read only if the payload's decoder would: it says what is wrong with it
+    if request.method not in SAFE_METHODS:
+        raw = await request.body()  # Litestar keeps it: the payload provider reads it again
+        if len(raw) <= MAX_BODY_BYTES and not _too_deep(raw):
+            body = raw
+    query = request.query_params.getall(ACCOUNT_FIELD, [])
+    signed_post = principal.key_id is not None and request.method not in SAFE_METHODS
+    account_id = await acting_account_id(
+        resources.pool, principal.user_id, query, body, signed_post=signed_post
+    )
+    return msgspec.structs.replace(principal, account_id=account_id)
 
 
 async def credential_of(request: Request[Any, Any, Any]) -> Credential:

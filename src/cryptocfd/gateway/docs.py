@@ -15,10 +15,13 @@ import msgspec
 from litestar import Litestar, Request, Response, get
 from litestar.routes import HTTPRoute
 
+from cryptocfd.core.accounts import AccountKind
+from cryptocfd.gateway.acting import ACCOUNT_FIELD
 from cryptocfd.gateway.body import schema_hook
 from cryptocfd.gateway.deps import (
     API_SCOPE,
     FORM_BODY,
+    ON_ACCOUNT,
     OPERATOR,
     PAYLOAD,
     PRINCIPAL,
@@ -35,7 +38,11 @@ from cryptocfd.store.history import CURSOR_PATTERN
 GROUPS = (
     ("auth", "Sign in by emailed link or mobile PIN; tokens and sessions", ("/api/v1/auth/",)),
     ("trade", "Open, change, close and cancel orders; closed history", ("/api/v1/trade/",)),
-    ("account", "Balance, margin and the demo account", ("/api/v1/balance", "/api/v1/account/")),
+    (
+        "account",
+        "Your demo and live accounts (which is active), balance, margin and the demo reset",
+        ("/api/v1/balance", "/api/v1/account"),
+    ),
     (
         "market",
         "Assets, quotes and candles; reading them needs no sign-in",
@@ -100,11 +107,13 @@ ERROR_STATUSES = {
     "409": (
         "In conflict with what is there: an Idempotency-Key sent with another request, an "
         "order closed as it opened, the most API keys a user may hold, a second factor set "
-        "up already"
+        "up already, a live account not open yet (`LIVE_ACCOUNT_NOT_OPEN`), a reset of a "
+        "live account (`NOT_A_DEMO_ACCOUNT`)"
     ),
     "422": (
         "Well-formed but refused now: insufficient balance, stale price, slippage…, or a "
-        "value no schema can check (`INVALID_PUBLIC_KEY`)"
+        "value no schema can check (`INVALID_PUBLIC_KEY`), an `account` other than demo or "
+        "live (`INVALID_ACCOUNT`) or named twice differently (`ACCOUNT_CONFLICT`)"
     ),
     "429": "Rate limited; `Retry-After` says when to come back",
     "503": (
@@ -279,6 +288,40 @@ def _document(
     return document
 
 
+ACCOUNT_PARAMETER = {
+    "name": ACCOUNT_FIELD,
+    "in": "query",
+    "required": False,
+    "description": (
+        "The account to act on (or the body's `account` field; both must agree): default, "
+        "your active one (GET /account)"
+    ),
+    "schema": {"type": "string", "enum": [kind.value for kind in AccountKind]},
+}
+
+
+def account_operations(app: Litestar) -> set[tuple[str, str]]:
+    """The ``(method, path)`` of every read that acts on the account a request names. A write
+    takes the query too, but is documented with its body's ``account`` field alone: the
+    signature of a POST signed with an API key covers only its body (``gateway.acting``)."""
+    return {
+        (method.lower(), route.path_format)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        if handler.opt.get(ON_ACCOUNT)
+        for method in handler.http_methods
+        if method == "GET"
+    }
+
+
+def _name_the_account(document: dict[str, Any], operations: set[tuple[str, str]]) -> None:
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if (method, path) in operations:
+                operation.setdefault("parameters", []).append(ACCOUNT_PARAMETER)
+
+
 _cache: dict[int, bytes] = {}
 
 
@@ -295,6 +338,7 @@ async def openapi_json(request: Request[Any, Any, Any], resources: ResourcesDep)
         document = _document(
             base, operations, documented_bodies(app), resources.assets, guarded, form_bodies(app)
         )
+        _name_the_account(document, account_operations(app))
         _cache[key] = msgspec.json.encode(document)
     return Response(_cache[key], media_type="application/json")
 

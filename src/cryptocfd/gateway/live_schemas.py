@@ -29,6 +29,10 @@ class ClientMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     op: Literal["subscribe", "unsubscribe", "auth", "ping", "resume"]
     channels: list[str] = msgspec.field(default_factory=list)
+    channel: str | None = None  # one channel, as ``channels: [channel]`` (both: all of them)
+    # ``subscribe`` to ``orders`` and ``resume``: ``demo`` or ``live``, the account whose
+    # events they follow (default: the user's active one, ``gateway.acting``).
+    account: str | None = None
     since: int | None = None  # ``resume``: the ``seq`` of the last ``orders`` frame the client has
     access_token: str | None = None
     # ``auth`` with an API key instead of a token: the request-signing headers' values, the

@@ -38,6 +38,14 @@ class _Body(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
 
 
+AccountName = Annotated[
+    Literal["demo", "live"],
+    Meta(description="The account to act on (or the query's account=); default: your active one"),
+]
+"""A body's ``account`` field: read by ``gateway.acting`` before the body is decoded, so it
+is declared on each body only to be accepted and documented."""
+
+
 # -- auth -----------------------------------------------------------------------------------
 
 
@@ -124,6 +132,31 @@ class BalanceOut(msgspec.Struct, frozen=True):
     unrealized_pnl: Money
 
 
+class AccountOut(msgspec.Struct, frozen=True):
+    """One of the user's accounts: ``open`` once the engine holds it (the demo account is
+    opened on first use; the live one when the user asks for it)."""
+
+    account: Literal["demo", "live"]
+    open: bool
+
+
+class AccountsOut(msgspec.Struct, frozen=True):
+    """The account requests act on when they name none, and each of the user's accounts."""
+
+    active: Literal["demo", "live"]
+    accounts: list[AccountOut]
+
+
+class ActiveAccountRequest(_Body, frozen=True, forbid_unknown_fields=True):
+    """Make ``account`` (``demo``, or ``live`` once it is open) the active one."""
+
+    # A string checked by ``acting.kind_named`` (422 ``INVALID_ACCOUNT``, as for a query's
+    # account=), documented as the two names it takes.
+    account: Annotated[
+        str, Meta(max_length=16, extra_json_schema={"enum": ["demo", "live"]}, examples=["live"])
+    ]
+
+
 class ResetOut(msgspec.Struct, frozen=True):
     """The demo account after a reset."""
 
@@ -161,6 +194,7 @@ class CreateOrderRequest(_Body, frozen=True, forbid_unknown_fields=True):
     expected_price: OptionalAmount = NO_AMOUNT
     expires_at: Timestamp | None = None
     client_order_id: ClientId | None = None
+    account: AccountName | UnsetType = UNSET
 
 
 class PositionOut(msgspec.Struct, frozen=True):
@@ -250,6 +284,7 @@ class CloseRequest(_Body, frozen=True, forbid_unknown_fields=True):
 
     order_id: OrderId
     fraction: OptionalAmount = NO_AMOUNT
+    account: AccountName | UnsetType = UNSET
 
 
 class ModifyRequest(_Body, frozen=True, forbid_unknown_fields=True):
@@ -259,12 +294,14 @@ class ModifyRequest(_Body, frozen=True, forbid_unknown_fields=True):
     take_profit: OptionalAmount | UnsetType = UNSET
     stop_loss: OptionalAmount | UnsetType = UNSET
     trailing_distance: OptionalAmount | UnsetType = UNSET
+    account: AccountName | UnsetType = UNSET
 
 
 class CancelRequest(_Body, frozen=True, forbid_unknown_fields=True):
     """Cancel a pending entry."""
 
     order_id: OrderId
+    account: AccountName | UnsetType = UNSET
 
 
 class ClosedOut(msgspec.Struct, frozen=True):

@@ -7,6 +7,10 @@
 3. Sum the ledger up to that record, compare each account's balance and used margin and the
    house's balance, and list every event whose lines do not sum to zero.
 
+Demo and live books are reported apart (``Book``): each kind's accounts, differences and the
+ledger's house cash against them (``store.ledger``), never one total of both. The engine keeps
+one house balance, so that one is compared with the two house accounts together.
+
 Exit status: 0 no differences, 1 differences, 2 could not compare (engine or journal behind).
 """
 
@@ -25,12 +29,14 @@ from cryptocfd.bus.client import EngineClient, EngineUnavailable
 from cryptocfd.bus.messages import FIELD, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
+from cryptocfd.core.accounts import AccountKind, kind_of
 from cryptocfd.core.money import Cents, format_cents
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import create_pool
 from cryptocfd.store.ledger import (
-    HOUSE_CASH,
+    HOUSE_ACCOUNTS,
     cash_account,
+    house_account,
     ledger_sums,
     margin_account,
     stream_id,
@@ -58,13 +64,34 @@ class Difference(msgspec.Struct, frozen=True):
     ledger: Cents | None
 
 
-class Report(msgspec.Struct, frozen=True):
-    """What reconciling found, as of record ``through``."""
+class Book(msgspec.Struct, frozen=True):
+    """One kind's accounts, demo or live, as reconciled: how many, where the engine and the
+    ledger differ, and the ledger's house cash against them."""
 
-    through: str | None
+    kind: AccountKind
     accounts: int
     differences: tuple[Difference, ...]
+    house: Cents
+
+
+class Report(msgspec.Struct, frozen=True):
+    """What reconciling found, as of record ``through``: the demo book, the live book, the
+    house balance the engine keeps for both, and the unbalanced events."""
+
+    through: str | None
+    books: tuple[Book, ...]
+    house: tuple[Difference, ...]  # the engine's one house balance against both house accounts
     unbalanced: tuple[tuple[str, int, Cents], ...]  # (record id, event index, sum of its lines)
+
+    @property
+    def accounts(self) -> int:
+        """How many accounts were compared, of both kinds."""
+        return sum(book.accounts for book in self.books)
+
+    @property
+    def differences(self) -> tuple[Difference, ...]:
+        """Every difference, of either book and the house."""
+        return (*(d for book in self.books for d in book.differences), *self.house)
 
     @property
     def clean(self) -> bool:
@@ -143,11 +170,13 @@ async def wait_until_booked(
         await asyncio.sleep(0.05)
 
 
-def compare(rows: list[BalanceRow], house: Cents, sums: dict[str, Cents]) -> list[Difference]:
-    """Every figure on which the engine's balances and the ledger's sums differ."""
+def compare(rows: list[BalanceRow], sums: dict[str, Cents], kind: AccountKind) -> Book:
+    """The book of ``kind``: every figure of its accounts on which the engine's balances and
+    the ledger's sums differ (``rows`` and ``sums`` may hold both kinds)."""
     differences = []
-    expected: dict[str, tuple[str, Cents]] = {HOUSE_CASH: ("house balance", house)}
-    for row in rows:
+    expected: dict[str, tuple[str, Cents]] = {}
+    ours = [row for row in rows if kind_of(row.account_id) is kind]
+    for row in ours:
         expected[cash_account(row.account_id)] = (f"account {row.account_id} balance", row.balance)
         expected[margin_account(row.account_id)] = (
             f"account {row.account_id} used margin",
@@ -162,13 +191,27 @@ def compare(rows: list[BalanceRow], house: Cents, sums: dict[str, Cents]) -> lis
         if ledger != engine:
             differences.append(Difference(what, engine, ledger))
     for account, ledger in sorted(sums.items()):
-        if (
-            account not in expected
-            and account.endswith((":cash", ":margin", ":withdrawal_held"))
-            and ledger != 0
-        ):
+        traced = account.endswith((":cash", ":margin", ":withdrawal_held"))
+        if account in expected or not traced or ledger == 0:
+            continue
+        owner = _trader_account(account)
+        if owner is not None and kind_of(owner) is kind:
             differences.append(Difference(f"ledger account {account}", None, ledger))
-    return differences
+    house = sums.get(house_account(kind), Cents(0))
+    return Book(kind, len(ours), tuple(differences), house)
+
+
+def compare_house(house: Cents, sums: dict[str, Cents]) -> tuple[Difference, ...]:
+    """The engine's house balance against the house accounts of both kinds together."""
+    ledger = Cents(sum(sums.get(account, 0) for account in HOUSE_ACCOUNTS))
+    return () if ledger == house else (Difference("house balance", house, ledger),)
+
+
+def _trader_account(ledger_account: str) -> int | None:
+    """The engine account of ``account:{id}:…``; ``None`` for a house or funding account."""
+    prefix, _, rest = ledger_account.partition(":")
+    number = rest.partition(":")[0]
+    return int(number) if prefix == "account" and number.isdigit() else None
 
 
 async def reconcile(
@@ -179,26 +222,36 @@ async def reconcile(
     if through is not None:
         await wait_until_booked(pool, redis, streams, through, wait_s)
     sums = await ledger_sums(pool, None if through is None else stream_id(through))
-    differences = compare(rows, house, sums)
+    books = tuple(compare(rows, sums, kind) for kind in AccountKind)
     unbalanced = await unbalanced_events(pool)
-    return Report(through, len(rows), tuple(differences), tuple(unbalanced))
+    return Report(through, books, compare_house(house, sums), tuple(unbalanced))
 
 
 def render(report: Report) -> list[str]:
-    """The report as lines of text."""
-    lines = [
-        f"{d.what}: engine {_cents(d.engine)}, ledger {_cents(d.ledger)}"
-        for d in report.differences
-    ]
+    """The report as lines of text: each book on its own, then the house and the events."""
+    lines = []
+    for book in report.books:
+        found = len(book.differences)
+        verdict = "matches the engine" if not found else f"{found} figures differ"
+        lines.append(
+            f"{book.kind} book: {book.accounts} accounts, house cash {_cents(book.house)}, "
+            f"{verdict}"
+        )
+        lines += [f"  {_difference(d)}" for d in book.differences]
+    lines += [_difference(d) for d in report.house]
     lines += [
         f"event {seq} of record {record_id}: its ledger lines sum to {_cents(total)}, not 0"
         for record_id, seq, total in report.unbalanced
     ]
-    if not lines:
+    if report.clean:
         lines.append(
             f"no differences ({report.accounts} accounts, through record {report.through})"
         )
     return lines
+
+
+def _difference(d: Difference) -> str:
+    return f"{d.what}: engine {_cents(d.engine)}, ledger {_cents(d.ledger)}"
 
 
 def _cents(amount: Cents | None) -> str:

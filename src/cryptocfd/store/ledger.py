@@ -3,11 +3,13 @@
 Every event that moves money books lines whose amounts sum to zero (cents, signed):
 
 - ``account:{id}:cash`` is the trader's balance: its lines sum to the engine's ``balance``.
-  An opening balance or a deposit is credited to it from the funding account of its kind
-  (``funding:demo``: demo money comes from nowhere real; ``funding:live``: a live account's
-  comes from the bank an operator confirmed it arrived at), and a withdrawal goes back there,
-  so demo and live money never meet in one total; a close credits the PnL to it from
+  An opening balance or a deposit is credited to it from ``funding:demo`` (demo money comes
+  from nowhere real, and a withdrawal goes back there); a close credits the PnL to it from
   ``house:cash``, whose lines therefore sum to the engine's ``house_balance``.
+- A live account (its id says so, ``core.accounts``) books the same lines against the live
+  house and funding accounts, ``house:live:cash`` and ``funding:live``: demo and live money
+  are never one figure, and each kind's books sum to zero on their own. The engine keeps one
+  ``house_balance``: the sum of the two house accounts.
 - ``account:{id}:margin`` is margin in use: its lines sum to the engine's ``used_margin``. The
   other side is ``account:{id}:margin_reserve``, so reserving margin moves no cash, as the engine
   does (MetaTrader's model). A pending entry reserves its margin when placed and releases it when
@@ -46,16 +48,22 @@ from cryptocfd.trading.events import (
     WithdrawalReleased,
 )
 
-FUNDING = "funding:demo"
-LIVE_FUNDING = "funding:live"
-HOUSE_CASH = "house:cash"
+
+def funding_account(kind: AccountKind) -> str:
+    """Where the money of ``kind``'s openings, deposits and withdrawals comes from and goes."""
+    return "funding:demo" if kind is AccountKind.DEMO else "funding:live"
+
+
+def house_account(kind: AccountKind) -> str:
+    """The house's cash against ``kind``'s accounts: the other side of their PnL."""
+    return "house:cash" if kind is AccountKind.DEMO else "house:live:cash"
+
+
+FUNDING = funding_account(AccountKind.DEMO)
+HOUSE_CASH = house_account(AccountKind.DEMO)
+HOUSE_ACCOUNTS = tuple(house_account(kind) for kind in AccountKind)
 
 Line = tuple[str, Cents]  # (ledger account, signed amount)
-
-
-def funding_account(account_id: int) -> str:
-    """Where an account's deposits come from and its withdrawals go: demo or live money."""
-    return LIVE_FUNDING if kind_of(account_id) is AccountKind.LIVE else FUNDING
 
 
 def cash_account(account_id: int) -> str:
@@ -83,12 +91,12 @@ def withdrawal_reserve_account(account_id: int) -> str:
     return f"account:{account_id}:withdrawal_reserve"
 
 
+def _funding(event: AccountOpened | FundsDeposited | FundsWithdrawn | WithdrawalPaid) -> str:
+    return funding_account(kind_of(event.account_id))
+
+
 def _move(to: str, source: str, amount: Cents) -> list[Line]:
     return [(to, amount), (source, -amount)] if amount else []
-
-
-def _fund(account_id: int, amount: Cents) -> list[Line]:
-    return _move(cash_account(account_id), funding_account(account_id), amount)
 
 
 def _reserve(account_id: int, amount: Cents) -> list[Line]:
@@ -102,11 +110,11 @@ def _hold(account_id: int, amount: Cents) -> list[Line]:
 def ledger_lines(event: Event, reserved: int = 0) -> list[Line]:
     """The lines ``event`` books; ``reserved`` is the margin a filling pending entry held."""
     if isinstance(event, AccountOpened):
-        return _fund(event.account_id, event.balance)
+        return _move(cash_account(event.account_id), _funding(event), event.balance)
     if isinstance(event, FundsDeposited):
-        return _fund(event.account_id, event.amount)
+        return _move(cash_account(event.account_id), _funding(event), event.amount)
     if isinstance(event, FundsWithdrawn):
-        return _fund(event.account_id, -event.amount)
+        return _move(cash_account(event.account_id), _funding(event), -event.amount)
     if isinstance(event, OrderPlaced):
         return _reserve(event.account_id, event.margin)
     if isinstance(event, OrderCancelled | OrderExpired | OrderRejected):
@@ -118,10 +126,11 @@ def ledger_lines(event: Event, reserved: int = 0) -> list[Line]:
     if isinstance(event, WithdrawalReleased):
         return _hold(event.account_id, -event.amount)
     if isinstance(event, WithdrawalPaid):
-        paid = _fund(event.account_id, -event.amount)
+        paid = _move(cash_account(event.account_id), _funding(event), -event.amount)
         return paid + _hold(event.account_id, -event.amount)
     if isinstance(event, PositionClosed):
-        pnl = _move(cash_account(event.account_id), HOUSE_CASH, event.pnl)
+        house = house_account(kind_of(event.account_id))
+        pnl = _move(cash_account(event.account_id), house, event.pnl)
         return pnl + _reserve(event.account_id, -event.margin)
     return []
 

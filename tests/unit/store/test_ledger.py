@@ -11,9 +11,9 @@ from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
 from cryptocfd.store.ledger import (
     FUNDING,
     HOUSE_CASH,
-    LIVE_FUNDING,
     cash_account,
     funding_account,
+    house_account,
     ledger_lines,
     margin_account,
     reserve_account,
@@ -155,11 +155,22 @@ def test_ledger_lines_when_a_withdrawal_is_held_then_paid_move_cash_only_on_paym
     ]
 
 
-def test_ledger_lines_when_a_live_account_is_funded_use_the_live_funding_account() -> None:
+def test_ledger_lines_when_the_account_is_live_use_the_live_house_and_funding_accounts() -> None:
     live = account_id_of(7, AccountKind.LIVE)
-    deposited = FundsDeposited(live, Cents(50_000), 1)
-    paid = WithdrawalPaid(9, live, Cents(20_000), 2)
+    opened, deposited, withdrawn = _money_events(live, 100, 0, 0)[:3]
+    closed = _money_events(live, 0, 5_000, 250)[-1]
+    paid = _money_events(live, 300, 0, 0)[5]
 
-    assert ledger_lines(deposited) == [(cash_account(live), 50_000), (LIVE_FUNDING, -50_000)]
-    assert ledger_lines(paid)[:2] == [(cash_account(live), -20_000), (LIVE_FUNDING, 20_000)]
-    assert funding_account(7) == FUNDING != LIVE_FUNDING == funding_account(live)
+    assert (
+        ledger_lines(opened)
+        == ledger_lines(deposited)
+        == [
+            (f"account:{live}:cash", 100),
+            ("funding:live", -100),
+        ]
+    )
+    assert ledger_lines(withdrawn) == [(cash_account(live), -100), ("funding:live", 100)]
+    assert ledger_lines(closed)[:2] == [(cash_account(live), 250), ("house:live:cash", -250)]
+    assert ledger_lines(paid)[:2] == [(cash_account(live), -300), ("funding:live", 300)]
+    assert {funding_account(kind) for kind in AccountKind} == {FUNDING, "funding:live"}
+    assert {house_account(kind) for kind in AccountKind} == {HOUSE_CASH, "house:live:cash"}

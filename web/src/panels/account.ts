@@ -1,10 +1,11 @@
-// The account bar: balance, equity, margins and margin level; demo reset, API keys, API docs,
-// sign out.
+// The account bar: which account is shown (and the switch), balance, equity, margins and margin
+// level; demo reset (on the demo account only), API keys, API docs, sign out.
 import { ApiError, api } from "../api";
 import { h, setText } from "../dom";
 import { grouped, tone } from "../format";
 import { stopLive } from "../live";
 import { store } from "../store";
+import { accountSwitch } from "./accountswitch";
 import { apiKeysButton } from "./apikeys";
 import type { Balance } from "../types";
 
@@ -51,12 +52,15 @@ export function accountBar(): HTMLElement {
   });
 
   const reset = resetButton();
+  store.accountsChanged.on((accounts) => {
+    reset.hidden = accounts.active !== "demo"; // a live account holds real money: never reset
+  });
   const user = h("span", { class: "user muted", title: store.user?.email ?? "" }, store.user?.email ?? "");
   const signOut = h("button", { type: "button", class: "btn btn-ghost btn-sm", onclick: signOutNow }, "Sign out");
   return h(
     "header",
     { class: "topbar" },
-    h("div", { class: "brand" }, h("span", { class: "brand-mark" }, "◆"), "CryptoCFD", h("span", { class: "badge" }, "DEMO")),
+    h("div", { class: "brand" }, h("span", { class: "brand-mark" }, "◆"), "CryptoCFD", accountSwitch()),
     stats,
     h(
       "nav",

@@ -7,7 +7,14 @@ from typing import Annotated
 from litestar import get, post
 from litestar.params import Parameter, QueryParameter
 
-from cryptocfd.gateway.deps import READS, TRADES, Caller, IdempotencyKey, Payload, ResourcesDep
+from cryptocfd.gateway.deps import (
+    ACCOUNT_READS,
+    ACCOUNT_TRADES,
+    Caller,
+    IdempotencyKey,
+    Payload,
+    ResourcesDep,
+)
 from cryptocfd.gateway.schemas import (
     CancelledOut,
     CancelRequest,
@@ -33,7 +40,7 @@ OrderIdPath = Annotated[int, Parameter(ge=1, le=2**53, description="an order id"
 @post(
     "/trade/create",
     status_code=200,
-    opt=TRADES,
+    opt=ACCOUNT_TRADES,
     summary="Open a position or place a pending entry",
 )
 async def create(
@@ -49,7 +56,7 @@ async def create(
     return await trading.create(resources, principal, payload, key)
 
 
-@get("/trade/open", opt=READS, summary="Open positions and pending entries")
+@get("/trade/open", opt=ACCOUNT_READS, summary="Open positions and pending entries")
 async def open_orders(
     resources: ResourcesDep, principal: Caller, asset: AssetFilter = None
 ) -> OpenOut:
@@ -57,7 +64,7 @@ async def open_orders(
     return await trading.open_orders(resources, principal, asset)
 
 
-@get("/trade/orders/{order_id:int}", opt=READS, summary="One order, in any state")
+@get("/trade/orders/{order_id:int}", opt=ACCOUNT_READS, summary="One order, in any state")
 async def order(resources: ResourcesDep, principal: Caller, order_id: OrderIdPath) -> OrderOut:
     """Pending, open, closed, liquidated, cancelled, expired or rejected: what became of it.
 
@@ -66,7 +73,12 @@ async def order(resources: ResourcesDep, principal: Caller, order_id: OrderIdPat
     return await trading.order(resources, principal, order_id)
 
 
-@post("/trade/close", status_code=200, opt=TRADES, summary="Close a position, fully or in part")
+@post(
+    "/trade/close",
+    status_code=200,
+    opt=ACCOUNT_TRADES,
+    summary="Close a position, fully or in part",
+)
 async def close(
     resources: ResourcesDep,
     principal: Caller,
@@ -84,7 +96,7 @@ async def close(
 @post(
     "/trade/modify",
     status_code=200,
-    opt=TRADES,
+    opt=ACCOUNT_TRADES,
     summary="Change a position's take-profit, stop or trail",
 )
 async def modify(
@@ -97,7 +109,7 @@ async def modify(
     return await trading.modify(resources, principal, payload, key)
 
 
-@post("/trade/cancel", status_code=200, opt=TRADES, summary="Cancel a pending entry")
+@post("/trade/cancel", status_code=200, opt=ACCOUNT_TRADES, summary="Cancel a pending entry")
 async def cancel(
     resources: ResourcesDep,
     principal: Caller,
@@ -108,7 +120,7 @@ async def cancel(
     return await trading.cancel(resources, principal, payload, key)
 
 
-@get("/trade/closed", opt=READS, summary="Closed trades, newest first")
+@get("/trade/closed", opt=ACCOUNT_READS, summary="Closed trades, newest first")
 async def closed_history(
     resources: ResourcesDep,
     principal: Caller,
@@ -120,7 +132,7 @@ async def closed_history(
     return await trading.closed_history(resources, principal, cursor, limit, asset)
 
 
-@get("/trade/close", opt=READS, summary="Closed trades (the path older clients call)")
+@get("/trade/close", opt=ACCOUNT_READS, summary="Closed trades (the path older clients call)")
 async def closed_history_alias(
     resources: ResourcesDep,
     principal: Caller,

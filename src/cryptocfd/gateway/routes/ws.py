@@ -1,7 +1,7 @@
 """``/api/v1/ws``: live prices and the signed-in user's order events.
 
 Client messages (``gateway/live_schemas.py`` has them and every frame sent back):
-``{"op": "subscribe", "channels": ["prices", "orders"]}``,
+``{"op": "subscribe", "channels": ["prices", "orders"]}`` (or ``"channel": "orders"``),
 ``{"op": "unsubscribe", "channels": [...]}``, ``{"op": "resume", "since": n}`` (signed in:
 ``orders`` from after the frame numbered ``n``, see ``gateway/resume.py``),
 ``{"op": "auth", "access_token": "..."}`` (or
@@ -13,6 +13,11 @@ the connection stays open.
 
 Every ``ws_heartbeat_s`` (4 s) the socket gets a ``{"type": "heartbeat", "ts": ...}`` frame,
 whatever else it gets: a client that hears nothing for longer knows the socket is dead.
+
+The ``orders`` channel (and ``resume``) follows one engine account at a time: the one the
+message names (``"account": "demo"|"live"``), else the user's active one; numbers (``seq``)
+and ``resume`` are that account's. Subscribing to the other account moves the channel there;
+a live account not open yet is refused (``LIVE_ACCOUNT_NOT_OPEN``).
 
 A sign-in is checked again every ``ws_recheck_s`` while the socket is open: once its session
 ends or its token family is revoked (a logout) or its access token expires, the ``orders``
@@ -36,6 +41,8 @@ from litestar.exceptions import WebSocketDisconnect
 from redis.exceptions import RedisError
 
 from cryptocfd.bus.client import EngineUnavailable
+from cryptocfd.core.accounts import AccountKind, kind_of, user_of
+from cryptocfd.gateway.acting import acting_account_id
 from cryptocfd.gateway.auth import SESSION_COOKIE, Bearer, Credential, Session, authenticate
 from cryptocfd.gateway.deps import ResourcesDep
 from cryptocfd.gateway.errors import ApiError, ErrorDetail
@@ -55,6 +62,7 @@ from cryptocfd.gateway.live_schemas import (
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.gateway.resume import engine_seq, resume
 from cryptocfd.gateway.signed import still_live
+from cryptocfd.gateway.usecases.send import LIVE_ACCOUNT_NOT_OPEN
 from cryptocfd.identity.apikeys import Scope, Signed
 from cryptocfd.market.candles import INTERVALS
 
@@ -198,24 +206,64 @@ async def _handle(
     if message.op == "resume":
         await _resume(resources, subscriber, message)
         return None
-    unknown = [c for c in message.channels if not _valid_channel(resources, c)]
+    channels = [*message.channels, *([message.channel] if message.channel else [])]
+    unknown = [c for c in channels if not _valid_channel(resources, c)]
     if unknown:
         return _error("UNKNOWN_CHANNEL", f"no such channel: {', '.join(unknown)}")
     if message.op == "subscribe":
-        if "orders" in message.channels and subscriber.account_id is None:
-            return _error("UNAUTHENTICATED", "sign in (session cookie or auth op) for orders")
-        starts_orders = "orders" in message.channels and "orders" not in subscriber.channels
-        resources.live.subscribe(subscriber, message.channels)
-        if "prices" in message.channels:  # start from the newest quotes, not the next tick
+        if "orders" in channels:
+            refused = await _follow_account(resources, subscriber, message.account)
+            if refused is not None:
+                return refused
+        starts_orders = "orders" in channels and "orders" not in subscriber.channels
+        resources.live.subscribe(subscriber, channels)
+        if "prices" in channels:  # start from the newest quotes, not the next tick
             for quote in resources.live.latest.values():
                 subscriber.prices[quote.asset] = encode_frame(PricesFrame(quote))
             subscriber.wake.set()
         if starts_orders:
             await _start_orders(resources, subscriber)
-        seq = subscriber.orders_seq if "orders" in message.channels else None
+        seq = subscriber.orders_seq if "orders" in channels else None
         return encode_frame(SubscribedFrame(sorted(subscriber.channels), seq))
-    resources.live.unsubscribe(subscriber, message.channels)
+    resources.live.unsubscribe(subscriber, channels)
     return encode_frame(SubscribedFrame(sorted(subscriber.channels)))
+
+
+async def _follow_account(
+    resources: Resources, subscriber: Subscriber, named: str | None
+) -> bytes | None:
+    """Point the socket's ``orders`` stream at the user's account ``named`` (else their
+    active one), starting it afresh if it followed the other; the error frame that refuses
+    it, if any (not signed in, a name other than demo or live, a live account not open)."""
+    if subscriber.account_id is None:
+        return _error("UNAUTHENTICATED", "sign in (session cookie or auth op) for orders")
+    user_id = user_of(subscriber.account_id)
+    try:
+        # The message's field is read as a query's value is: the same names, the same codes.
+        named_in = () if named is None else (named,)
+        account_id = await acting_account_id(resources.pool, user_id, named_in, b"")
+    except ApiError as exc:
+        return _error(exc.code, exc.message)
+    if account_id == subscriber.account_id:
+        return None
+    if kind_of(account_id) is AccountKind.LIVE and not await _live_open(resources, account_id):
+        return _error(LIVE_ACCOUNT_NOT_OPEN, "you have no live account yet")
+    resources.live.unsubscribe(subscriber, ["orders"])  # the other account's stream ends
+    subscriber.account_id = account_id
+    return None
+
+
+async def _live_open(resources: Resources, account_id: int) -> bool:
+    """Whether the engine holds the live ``account_id`` (the window holding its events says
+    so at once; an engine that does not answer soon is taken at the client's word: the
+    stream of an account never opened is merely empty)."""
+    if resources.live.window.newest(account_id) is not None:
+        return True
+    try:
+        async with asyncio.timeout(SUBSCRIBE_SEQ_WAIT_S):
+            return await engine_seq(resources, account_id) is not None
+    except (EngineUnavailable, TimeoutError):
+        return True
 
 
 async def _start_orders(resources: Resources, subscriber: Subscriber) -> None:
@@ -241,6 +289,8 @@ async def _resume(resources: Resources, subscriber: Subscriber, message: ClientM
         subscriber.push_event(_error("UNAUTHENTICATED", "sign in before resuming orders"))
     elif message.since is None or message.since < 0:
         subscriber.push_event(_error("INVALID_MESSAGE", "resume needs since: a seq, 0 or more"))
+    elif (refused := await _follow_account(resources, subscriber, message.account)) is not None:
+        subscriber.push_event(refused)
     else:
         await resume(resources, subscriber, message.since)
 
@@ -258,10 +308,12 @@ async def _auth(
     if sign_in is None:
         return _error("UNAUTHENTICATED", "access token invalid, expired or revoked")
     subscriber = connection.subscriber
-    if sign_in.user_id != subscriber.account_id:
+    followed = subscriber.account_id
+    if followed is None or user_of(followed) != sign_in.user_id:
         resources.live.unsubscribe(subscriber, ["orders"])  # another user's, if any
+        # Their demo account until a subscription names (or defaults to) one.
+        subscriber.account_id = sign_in.user_id
     connection.sign_in = sign_in
-    subscriber.account_id = sign_in.user_id
     return encode_frame(AuthenticatedFrame(sign_in.user_id))
 
 

@@ -1,5 +1,7 @@
 """Calling the engine on a user's behalf: outcomes turned into events or API errors, and the
-demo account opened on the spot if the engine has never seen the user."""
+demo account opened on the spot if the engine has never seen the user. A live account is never
+opened here (it holds real money, opened with the user's KYC at balance 0): one the engine
+does not know is a 409 ``LIVE_ACCOUNT_NOT_OPEN``."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from typing import NamedTuple, TypeVar
 
 import msgspec
 
+from cryptocfd.core.accounts import AccountKind, kind_of
 from cryptocfd.core.clock import Clock
 from cryptocfd.gateway.auth import Principal
-from cryptocfd.gateway.errors import rejected
+from cryptocfd.gateway.errors import ApiError, rejected
 from cryptocfd.gateway.metrics import ENGINE_ROUND_TRIP
 from cryptocfd.gateway.resources import Resources
 from cryptocfd.trading.commands import Command, OpenAccount
@@ -26,6 +29,7 @@ from cryptocfd.trading.views import Portfolio
 T = TypeVar("T")
 C = TypeVar("C", bound=Command)
 
+LIVE_ACCOUNT_NOT_OPEN = "LIVE_ACCOUNT_NOT_OPEN"
 GENERATED = "g:"  # the prefix of a request id the gateway made up (no client key)
 
 
@@ -132,11 +136,32 @@ async def portfolio_of(
     return view
 
 
-async def ensure_account(resources: Resources, user_id: int) -> None:
-    """Open the user's demo account in the engine if it is not open yet (safe to repeat)."""
+def live_account_not_open() -> ApiError:
+    """The 409 of a request on a live account the engine does not hold yet."""
+    return ApiError(
+        409,
+        LIVE_ACCOUNT_NOT_OPEN,
+        "you have no live account yet: it opens when you submit your KYC (POST /live/kyc)",
+    )
+
+
+async def account_open(resources: Resources, account_id: int) -> bool:
+    """Whether the engine holds ``account_id`` (asked of the engine: no copy is kept)."""
+    query = GetPortfolio(f"q:{uuid.uuid4().hex}", account_id, orders=False)
+    view = await _timed(resources.clock, resources.engine.portfolio(query))
+    if isinstance(view, Rejection) and not _unknown_account(view):
+        raise rejected(view)
+    return not isinstance(view, Rejection)
+
+
+async def ensure_account(resources: Resources, account_id: int) -> None:
+    """Open the user's demo account in the engine if it is not open yet (safe to repeat); a
+    live account is never opened here (409 ``LIVE_ACCOUNT_NOT_OPEN``)."""
+    if kind_of(account_id) is AccountKind.LIVE:
+        raise live_account_not_open()
     outcome = await resources.engine.send(
         OpenAccount(
-            f"open-account:{user_id}", resources.clock.now_ms(), user_id, DEMO_BALANCE_CENTS
+            f"open-account:{account_id}", resources.clock.now_ms(), account_id, DEMO_BALANCE_CENTS
         )
     )
     if isinstance(outcome, Rejection) and outcome.code is not RejectCode.ACCOUNT_EXISTS:

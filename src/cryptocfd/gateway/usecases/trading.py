@@ -228,13 +228,14 @@ def _quantity(raw: Raw) -> QtyUnits | UnsetType:
 
 
 def request_id(principal: Principal, key: str | None, operation: str) -> str:
-    """The engine request id: the client's idempotency key, scoped to the user and the
+    """The engine request id: the client's idempotency key, scoped to the account and the
     operation, or a new one. A retry with the same key gets the first outcome and changes
-    nothing; the same key on another operation is another request."""
+    nothing; the same key on another operation, or on the user's other account, is another
+    request. (A demo account's id is its user's, so demo keys read as they always have.)"""
     if key:
         if len(key) > 64 or not key.isascii() or not key.isprintable():
             raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", "keys are up to 64 printable ASCII")
-        return f"u{principal.user_id}:{operation}:{key}"
+        return f"u{principal.account_id}:{operation}:{key}"
     return f"{GENERATED}{uuid.uuid4().hex}"
 
 
