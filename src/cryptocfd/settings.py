@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from cryptocfd.core.money import DecimalFormatError, cents
+
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "placeholder", "dev", "test"})
 MIN_SECRET_CHARS = 32
 MIN_LEASE_TTL_MS = 150
@@ -84,6 +86,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     binance_ws_url: str = "wss://stream.binance.com:9443"
     # Days of synthetic history `cryptocfd up` seeds in dev into an empty candle store (0: none).
     seed_days: int = 30
+    # A deposit or withdrawal above this (cents) needs two operators' approvals: four eyes
+    # (``CRYPTOCFD_FOUR_EYES_ABOVE``, in dollars: 1000.00 by default).
+    four_eyes_above_cents: int = 100_000
 
     @property
     def trusted_proxy_list(self) -> tuple[str, ...]:
@@ -94,6 +99,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def state_path(self) -> Path:
         """The state directory (snapshots, development keys, private databases)."""
         return Path(self.state_dir)
+
+
+FOUR_EYES_VARIABLE = "CRYPTOCFD_FOUR_EYES_ABOVE"
+
+
+def _amounts(env: Mapping[str, str]) -> dict[str, int]:
+    """The settings given in dollars, in cents (exactly: never through a float)."""
+    if FOUR_EYES_VARIABLE not in env:
+        return {}
+    try:
+        value = cents(env[FOUR_EYES_VARIABLE].strip())
+    except DecimalFormatError as exc:
+        message = f"{FOUR_EYES_VARIABLE}: a dollar amount like 1000.00 ({exc})"
+        raise SettingsError(message) from exc
+    if value < 0:
+        raise SettingsError(f"{FOUR_EYES_VARIABLE} must be 0 or more")
+    return {"four_eyes_above_cents": int(value)}
 
 
 def _secret_problem(name: str, value: str | None) -> str | None:
@@ -185,6 +207,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for variable, field in names.items():
         if variable in env:
             raw[field] = env[variable]
+    raw.update(_amounts(env))
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:

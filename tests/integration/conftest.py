@@ -73,6 +73,18 @@ def own_database_url() -> Iterator[str]:
 
 
 @pytest.fixture
+async def own_gateway(
+    redis_client: Redis, redis_url: str, own_database_url: str, streams: Streams, tmp_path: Path
+) -> AsyncIterator[Gateway]:
+    """A gateway on a database of the test's own: its journal and outbox hold only the
+    test's own records and emails."""
+    async with held(
+        running_gateway(redis_client, redis_url, own_database_url, streams, tmp_path)
+    ) as gw:
+        yield gw
+
+
+@pytest.fixture
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     """A real SMTP server on a free port, and what it received."""
     inbox = Inbox()

@@ -418,3 +418,21 @@ def test_metrics_when_no_token_is_set_answer_a_dev_scraper_on_this_machine(
 
     assert answer.status_code == 200
     assert "cryptocfd_http_requests_total" in answer.text
+
+
+def test_socket_when_a_kyc_form_is_larger_than_16_kib_lets_it_reach_the_route(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    """The KYC route takes documents of up to 5 MB: the socket lets its body through (the
+    route then asks who is calling), and only past the upload limit refuses it unread."""
+    with gateway_process(redis_url, database_url, tmp_path) as platform:
+        base = platform.base_url
+        form = {"data": {"full_name": "A"}, "files": {"documents[]": ("a.png", b"x" * 2**20)}}
+        upload = httpx.post(f"{base}/api/v1/live/kyc", timeout=30, **form)  # type: ignore[arg-type]
+        elsewhere = httpx.post(f"{base}/api/v1/auth/login", timeout=30, **form)  # type: ignore[arg-type]
+        head = b"POST /api/v1/live/kyc HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data\r\n"
+        declared, _ = _raw(base, head + b"Content-Length: 20000000\r\n\r\n", 10)
+
+    assert upload.status_code == 401  # read past the socket, refused by the sign-in
+    assert elsewhere.status_code == 413
+    assert _status(declared) == 413

@@ -62,10 +62,16 @@ BEYOND_THE_SCHEMA = {
     "GET /api/v1/trade/close": "an asset filter names one of /supportedAssets",
     "GET /api/v1/udf/symbols": "a symbol is one of the assets (any case, CRYPTOCFD: or not)",
     "GET /api/v1/udf/history": "the same symbols, and a resolution of the eight in /udf/config",
+    "POST /api/v1/live/kyc": "documents are checked by content, an applicant is 18 or over",
+    "POST /api/v1/live/deposits": "an amount is more than 0, at most 2 decimals",
+    "POST /api/v1/live/withdrawals": "an amount is more than 0, at most 2 decimals",
 }
 # Of those, the ones refused with a 422 for a value no JSON Schema can check: name -> why.
 UNPROCESSABLE = {
     "POST /api/v1/account/api-keys": "a public_key must be an Ed25519 point of large order",
+    "POST /api/v1/live/kyc": "a document is a PDF, PNG or JPEG by its bytes (INVALID_KYC...)",
+    "POST /api/v1/live/deposits": "INVALID_AMOUNT: the brief's code and status for a bad amount",
+    "POST /api/v1/live/withdrawals": "INVALID_AMOUNT, as deposits",
 }
 SIGNING_HOOKS = Path(__file__).with_name("schemathesis_signing.py")
 HEARTBEAT_S = 0.3

@@ -175,3 +175,12 @@ def test_load_settings_when_the_resume_window_is_set_or_out_of_bounds_takes_it_o
         load_settings({"CRYPTOCFD_WS_RESUME_FRAMES": "0"})
     with pytest.raises(SettingsError, match="CRYPTOCFD_WS_RESUME_PER_ACCOUNT is at most 500"):
         load_settings({"CRYPTOCFD_WS_RESUME_PER_ACCOUNT": "501"})
+
+
+def test_load_settings_when_the_four_eyes_threshold_is_given_reads_dollars_exactly() -> None:
+    assert load_settings({}).four_eyes_above_cents == 100_000
+    assert load_settings({"CRYPTOCFD_FOUR_EYES_ABOVE": "2500.50"}).four_eyes_above_cents == 250_050
+    assert load_settings({"CRYPTOCFD_FOUR_EYES_ABOVE": " 0 "}).four_eyes_above_cents == 0
+    for bad in ("-1", "1e3", "10.001", "lots", ""):
+        with pytest.raises(SettingsError, match="CRYPTOCFD_FOUR_EYES_ABOVE"):
+            load_settings({"CRYPTOCFD_FOUR_EYES_ABOVE": bad})

@@ -26,8 +26,10 @@ from cryptocfd.gateway.routes import (
     apikeys,
     auth,
     devmail,
+    live,
     market,
     ops,
+    queues,
     totp,
     trade,
     udf,
@@ -65,13 +67,14 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
             *account.ROUTES,
             *apikeys.ROUTES,
             *market.PRIVATE_ROUTES,
+            *live.ROUTES,
         ],
         dependencies=signed_in_dependencies(),
     )
     # In the order the API document lists them: a link asked for, spent, then refreshed.
     public = Router("/", route_handlers=[*auth.LINK_ROUTES, *verify.ROUTES, *auth.TOKEN_ROUTES])
     # Every back-office route is behind the operator's guard (deps.back_office).
-    office = back_office(slot, [*admin.ROUTES])
+    office = back_office(slot, [*admin.ROUTES, *queues.ROUTES])
     api = Router(
         API, route_handlers=[public, private, office, *market.ROUTES, *udf.ROUTES, *ws.ROUTES]
     )

@@ -14,7 +14,19 @@ from typing import Annotated, Any
 
 import msgspec
 
+from cryptocfd.identity.kyc import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
+
 MAX_BODY_BYTES = 16_384
+MAX_UPLOAD_BYTES = (MAX_DOCUMENTS + 1) * MAX_DOCUMENT_BYTES + 64 * 1024
+"""The body of a route that takes files: a KYC form's documents, one too many still read so
+it gets its own 422 rather than a 413, and its text fields and multipart framing."""
+UPLOAD_PATHS = frozenset({b"/api/v1/live/kyc"})
+
+
+def body_limit(target: bytes) -> int:
+    """The most bytes a request to ``target`` (its path and query, as sent) may carry."""
+    return MAX_UPLOAD_BYTES if target.split(b"?", 1)[0] in UPLOAD_PATHS else MAX_BODY_BYTES
+
 
 Amount = Annotated[
     msgspec.Raw,

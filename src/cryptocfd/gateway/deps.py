@@ -86,6 +86,7 @@ CLIENT_ADDR = "client_addr"
 OPERATOR = "operator"
 ROLES = "roles"  # back-office handler opt: the roles that may call it (absent: any role)
 RAW_BODY = "raw_body"  # handler opt: the JSON body a handler that reads its own documents
+FORM_BODY = "form_body"  # handler opt: the JSON Schema of a multipart form a handler reads
 IDEMPOTENCY_HEADER = "idempotency-key"
 
 ResourcesDep = NamedDependency[Resources]

@@ -20,6 +20,7 @@ from cryptocfd.gateway.acting import ACCOUNT_FIELD
 from cryptocfd.gateway.body import schema_hook
 from cryptocfd.gateway.deps import (
     API_SCOPE,
+    FORM_BODY,
     ON_ACCOUNT,
     OPERATOR,
     PAYLOAD,
@@ -54,6 +55,11 @@ GROUPS = (
         ),
     ),
     ("tradingview", "TradingView's UDF datafeed over the same candles", ("/api/v1/udf/",)),
+    (
+        "live",
+        "KYC, and deposits and withdrawals of real money that operators approve",
+        ("/api/v1/live/",),
+    ),
     (
         "admin",
         "Operators only: a role granted on the command line, and a session or token raised "
@@ -149,6 +155,19 @@ def documented_bodies(app: Litestar) -> dict[tuple[str, str], type[Any]]:
     return bodies
 
 
+def form_bodies(app: Litestar) -> dict[tuple[str, str], dict[str, Any]]:
+    """The ``(method, path)`` of every handler that reads a multipart form itself, and the
+    form's schema (its ``FORM_BODY`` opt)."""
+    return {
+        (method.lower(), route.path_format): handler.opt[FORM_BODY]
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        if FORM_BODY in handler.opt
+        for method in handler.http_methods
+    }
+
+
 def candle_parameters(assets: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The query of ``GET /candles`` as ``market.candles.candle_query`` checks it."""
     # Litestar reads ``to=null`` as no bound, as for any optional parameter.
@@ -175,12 +194,22 @@ def _tag(path: str, operation: dict[str, Any]) -> None:
             return
 
 
+def _request_body(ref: dict[str, Any] | None, form: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An operation's documented body: a JSON struct's, or a multipart form's."""
+    if ref is not None:
+        return {"required": True, "content": {"application/json": {"schema": ref}}}
+    if form is not None:
+        return {"required": True, "content": {"multipart/form-data": form}}
+    return None
+
+
 def _document(
     base: dict[str, Any],
     signed_in: dict[tuple[str, str], str | None],
     bodies: dict[tuple[str, str], type[Any]],
     assets: Iterable[str],
     guarded: dict[tuple[str, str], list[dict[str, list[str]]]],
+    forms: dict[tuple[str, str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     document = copy.deepcopy(base)
     _constrain(document["paths"]["/api/v1/candles"]["get"], candle_parameters(assets))
@@ -232,12 +261,9 @@ def _document(
         for method, operation in item.items():
             if not isinstance(operation, dict):
                 continue
-            ref = body_refs.get((method, path))
-            if ref is not None:
-                operation["requestBody"] = {
-                    "required": True,
-                    "content": {"application/json": {"schema": ref}},
-                }
+            body = _request_body(body_refs.get((method, path)), (forms or {}).get((method, path)))
+            if body is not None:
+                operation["requestBody"] = body
             responses = operation.setdefault("responses", {})
             for status, text in ERROR_STATUSES.items():
                 if (method, path, status) in OWN_RESPONSES:
@@ -309,7 +335,9 @@ async def openapi_json(request: Request[Any, Any, Any], resources: ResourcesDep)
         base = app.openapi_schema.to_schema()
         guarded = OWN_SECURITY if resources.settings.metrics_token else {}
         operations = signed_in_operations(app)
-        document = _document(base, operations, documented_bodies(app), resources.assets, guarded)
+        document = _document(
+            base, operations, documented_bodies(app), resources.assets, guarded, form_bodies(app)
+        )
         _name_the_account(document, account_operations(app))
         _cache[key] = msgspec.json.encode(document)
     return Response(_cache[key], media_type="application/json")

@@ -7,7 +7,8 @@ refuse it, and one address may open any number of connections. The gateway's pro
 - headers: at most ``max_header_bytes`` as sent (431) and ``MAX_HEADERS`` of them (431),
   complete within ``header_timeout_s`` of the
   connection opening or the request's first byte (408, and the connection closes);
-- bodies: a ``Content-Length`` over ``body.MAX_BODY_BYTES`` is refused with 413 as soon as the
+- bodies: a ``Content-Length`` over ``body.body_limit`` (``MAX_BODY_BYTES``; more on the
+  routes that take files) is refused with 413 as soon as the
   headers are in, before a byte of the body is read; a chunked body is cut off at that size;
   a body must arrive within ``body_timeout_s`` of its headers (408);
 - websocket messages: over ``WS_MAX_MESSAGE_BYTES`` (after decompression) close the socket
@@ -36,7 +37,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from cryptocfd.gateway.body import MAX_BODY_BYTES
+from cryptocfd.gateway.body import body_limit
 from cryptocfd.gateway.edge import NO_FRAMING
 from cryptocfd.gateway.errors import error_json
 from cryptocfd.gateway.frames import FrameWritingProtocol
@@ -146,6 +147,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.header_bytes = 0  # the request line and headers, as sent
         self.header_count = 0
         self.body_bytes = 0
+        self.target = b""  # the request's path and query, as sent
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -186,12 +188,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         """Start the header clock of a request on a kept-alive connection."""
         super().on_message_begin()
         self.header_bytes, self.header_count, self.body_bytes = REQUEST_LINE_EXTRA, 0, 0
+        self.target = b""
         if self.timer is None:
             self.start_clock(self.limits.header_timeout_s, self.headers_too_slow)
 
     def on_url(self, url: bytes) -> None:
         """Count the target towards the header bytes."""
         self.header_bytes += len(url)
+        self.target += url
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -213,7 +217,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self.headers_too_large()
             return
         declared = self.content_length()
-        if declared is not None and declared > MAX_BODY_BYTES:
+        if declared is not None and declared > body_limit(self.target):
             self.body_too_large()
             return
         super().on_headers_complete()
@@ -225,7 +229,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self.refused:
             return
         self.body_bytes += len(body)
-        if self.body_bytes > MAX_BODY_BYTES:
+        if self.body_bytes > body_limit(self.target):
             self.body_too_large()
             return
         super().on_body(body)
@@ -252,7 +256,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def body_too_large(self) -> None:
         """413: the body is, or says it is, over the limit."""
-        self.refuse(413, "BODY_TOO_LARGE", f"bodies are at most {MAX_BODY_BYTES} bytes")
+        limit = body_limit(self.target)
+        self.refuse(413, "BODY_TOO_LARGE", f"bodies are at most {limit} bytes")
 
     def headers_too_slow(self) -> None:
         """408: the headers did not arrive in time."""

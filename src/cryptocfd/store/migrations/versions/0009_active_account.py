@@ -1,7 +1,7 @@
 """Which of a user's accounts, demo or live, their requests act on when they name none.
 
 Revision ID: 0009
-Revises: 0007 (0008 is another change's number: on merge, this one revises 0008)
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from cryptocfd.store.migrations.steps import run_each
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
