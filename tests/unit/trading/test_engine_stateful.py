@@ -24,12 +24,14 @@ from hypothesis.stateful import (
 from msgspec import UNSET
 
 from cryptocfd.core.assets import DEFAULT_ASSETS
-from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks
+from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks, QtyUnits
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     Command,
     Deposit,
+    HoldWithdrawal,
     OpenAccount,
+    PayWithdrawal,
     PlaceOrder,
     ResetDemoAccount,
     Withdraw,
@@ -46,6 +48,7 @@ from cryptocfd.trading.events import (
     PositionModified,
     PositionOpened,
     QuoteUpdated,
+    WithdrawalPaid,
 )
 from cryptocfd.trading.rejections import Rejection
 from cryptocfd.trading.snapshot.hashing import state_digest
@@ -58,10 +61,12 @@ from tests.unit.trading.random_steps import (
     draw_cancel,
     draw_close,
     draw_deposit,
+    draw_hold,
     draw_modify,
     draw_open_account,
     draw_place_order,
     draw_reset,
+    draw_settle,
     draw_tick,
     draw_withdraw,
     rarely,
@@ -124,6 +129,7 @@ class EngineMachine(RuleBasedStateMachine):
         """Apply one step, check what it must (and must not) have changed, and track it."""
         state = self.engine.state
         before = {account_id: self.view(account_id) for account_id in state.accounts}
+        reserved = {i: (o.margin, o.quantity, o.leverage) for i, o in state.pending.items()}
         digest_before = state_digest(state, [])
         repeat = not isinstance(command, Tick) and command.request_id in self.first_outcomes
         outcome = self.engine.apply(command)
@@ -149,13 +155,17 @@ class EngineMachine(RuleBasedStateMachine):
             self.net_deposits += command.amount
         elif isinstance(command, Withdraw):
             self.net_deposits -= command.amount
+        elif isinstance(command, PayWithdrawal):
+            (paid,) = outcome.events
+            assert isinstance(paid, WithdrawalPaid)
+            self.net_deposits -= paid.amount
         elif isinstance(command, ResetDemoAccount):
             for event in outcome.events:
                 if isinstance(event, FundsDeposited):
                     self.net_deposits += event.amount
                 elif isinstance(event, FundsWithdrawn):
                     self.net_deposits -= event.amount
-        self.check_slack(command, outcome.events, before)
+        self.check_slack(command, outcome.events, before, reserved)
         if isinstance(command, Tick) and isinstance(outcome.events[0], QuoteUpdated):
             self.check_no_exit_left_behind(command.asset)
         return outcome
@@ -204,10 +214,14 @@ class EngineMachine(RuleBasedStateMachine):
                 del self.position_of[event.order_id]
 
     def check_slack(
-        self, command: Command | Tick, events: tuple[Event, ...], before: dict[int, AccountView]
+        self,
+        command: Command | Tick,
+        events: tuple[Event, ...],
+        before: dict[int, AccountView],
+        reserved: dict[int, tuple[Cents, QtyUnits | None, int]],
     ) -> None:
-        """Cash less used margin only shrinks where a command was checked against free margin,
-        and never below zero.
+        """Cash less used margin and withdrawal holds only shrinks where it was checked against
+        free margin, and never below zero.
 
         Opening or placing an order reserves ``margin <= free margin = balance + min(0,
         unrealized PnL) - used margin``, and a withdrawal takes ``amount <= free margin``, so
@@ -217,7 +231,10 @@ class EngineMachine(RuleBasedStateMachine):
         position; and a close credits ``pnl >= -margin released`` (negative balance
         protection) while releasing that margin. A demo reset sets ``balance - used`` to the
         demo balance exactly. Hence ``balance >= used margin >= 0`` always. An order sized by
-        quantity reserves the margin its event says (worked out at the price).
+        quantity reserves the margin its event says (worked out at the price); an entry sized by
+        quantity that fills at another price posts the margin at that price, any increase taken
+        from free margin. A hold takes ``amount <= free margin``; a release gives it back, and a
+        payment takes the held cents out of the balance, which leaves the slack as it was.
         """
         state = self.engine.state
         reserver, taken = None, 0
@@ -230,10 +247,16 @@ class EngineMachine(RuleBasedStateMachine):
                 assert opened.quantity == command.quantity
                 assert opened.margin == margin_held(command.quantity, at, command.leverage, spec)
             reserver, taken = command.account_id, opened.margin
-        elif isinstance(command, Withdraw):
+        elif isinstance(command, Withdraw | HoldWithdrawal):
             reserver, taken = command.account_id, command.amount
+        filled = self.fills_taken(events, reserved)
         for account_id, account in state.accounts.items():
-            slack = account.balance - account.used_margin
+            held = sum(
+                (h.amount for h in state.withdrawals.values() if h.account_id == account_id),
+                Cents(0),
+            )
+            assert account.held == held
+            slack = account.balance - account.used_margin - held
             assert slack >= 0, f"account {account_id}: balance {account.balance} < used margin"
             if account_id not in before:
                 assert slack == self.slack[account_id]
@@ -248,11 +271,30 @@ class EngineMachine(RuleBasedStateMachine):
                 assert slack == self.slack[account_id] - taken
                 assert slack >= -min(0, upnl), "reserved more than the free margin"
             else:
-                assert slack >= self.slack[account_id], (
+                assert slack >= self.slack[account_id] - filled.get(account_id, 0), (
                     f"account {account_id}: balance - used margin fell from "
                     f"{self.slack[account_id]} to {slack} on {command!r}"
                 )
             self.slack[account_id] = slack
+
+    def fills_taken(
+        self, events: tuple[Event, ...], reserved: dict[int, tuple[Cents, QtyUnits | None, int]]
+    ) -> dict[int, int]:
+        """What the fills of entries sized by quantity took beyond their reservation, by
+        account; each posts the margin of its quantity at its fill's price."""
+        taken: dict[int, int] = {}
+        for event in events:
+            if not isinstance(event, PositionOpened) or event.order_id not in reserved:
+                continue
+            margin, quantity, leverage = reserved[event.order_id]
+            if quantity is None:
+                assert event.margin == margin
+                continue
+            spec = SPECS[event.asset]
+            assert event.margin == margin_held(quantity, event.open_price, leverage, spec)
+            more = event.margin - margin
+            taken[event.account_id] = taken.get(event.account_id, 0) + max(0, more)
+        return taken
 
     def check_no_exit_left_behind(self, asset: str) -> None:
         """After an accepted tick no position of its asset is at or past any of its exits."""
@@ -333,11 +375,15 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def move_cash(self, data: st.DataObject) -> None:
-        choice = data.draw(st.integers(0, 4))
+        choice = data.draw(st.integers(0, 8))
         if choice < 2:
             self.run(draw_deposit(data, self.world, self.snapshot()))
         elif choice < 4:
             self.run(draw_withdraw(data, self.world, self.snapshot()))
+        elif choice < 6:
+            self.run(draw_hold(data, self.world, self.snapshot()))
+        elif choice < 8:
+            self.run(draw_settle(data, self.world, self.snapshot()))
         else:
             self.run(draw_open_account(data, self.world))
 
@@ -377,20 +423,26 @@ class EngineMachine(RuleBasedStateMachine):
                 d = divisor(p.asset)
                 upnl += capped_pnl(p.long, p.open_price, close, p.quantity, p.margin, d)
             equity = account.balance + upnl
+            held = sum(
+                (h.amount for h in state.withdrawals.values() if h.account_id == account_id),
+                Cents(0),
+            )
             assert self.view(account_id) == AccountView(
                 account_id=account_id,
                 balance=account.balance,
                 equity=Cents(equity),
                 used_margin=Cents(used),
-                free_margin=Cents(account.balance + min(0, upnl) - used),
+                free_margin=Cents(account.balance + min(0, upnl) - used - held),
                 margin_level_bps=Bps(equity * BPS // used) if used else None,
                 unrealized_pnl=Cents(upnl),
                 seq=self.order_events.get(account_id, 0),
+                withdrawals_held=Cents(held),
             )
             assert account.used_margin == used
             assert used >= 0
-            # Cash covers every margin in use, so no balance is ever negative.
-            assert account.balance >= used >= 0
+            # Cash covers every margin in use and every hold, so no balance is ever negative
+            # and every hold can be paid.
+            assert account.balance >= used + held >= 0
 
     @invariant()
     def trailing_stops_are_tracked(self) -> None:
