@@ -23,8 +23,10 @@ from cryptocfd.trading.commands import (
     OpenAccount,
     PlaceOrder,
     ResetDemoAccount,
+    SetAssetControls,
     Withdraw,
 )
+from cryptocfd.trading.controls import set_asset_controls
 from cryptocfd.trading.decide import (
     Decision,
     cancel_order,
@@ -74,6 +76,7 @@ _DECIDERS: dict[type[Any], Callable[[State, Any], Decision]] = {
     ClosePosition: close_position,
     CancelOrder: cancel_order,
     ResetDemoAccount: reset_demo_account,
+    SetAssetControls: set_asset_controls,
 }
 
 

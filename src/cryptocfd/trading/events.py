@@ -14,7 +14,7 @@ from enum import StrEnum
 import msgspec
 
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
-from cryptocfd.trading.commands import OrderType, Side
+from cryptocfd.trading.commands import AssetMode, OrderType, Side
 
 
 class CloseReason(StrEnum):
@@ -180,6 +180,16 @@ class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     opened_at: int | None = None
 
 
+class AssetControlsSet(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
+    """An asset's controls were set to these values (``None``: no limit)."""
+
+    asset: str
+    mode: AssetMode
+    max_net_exposure: Cents | None
+    max_live_leverage: int | None
+    ts: int
+
+
 Event = (
     AccountOpened
     | FundsDeposited
@@ -193,6 +203,7 @@ Event = (
     | PositionOpened
     | PositionModified
     | PositionClosed
+    | AssetControlsSet
 )
 
 

@@ -37,6 +37,10 @@ class RejectCode(StrEnum):
     TICK_OUT_OF_ORDER = "TICK_OUT_OF_ORDER"
     INVALID_MESSAGE = "INVALID_MESSAGE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    ASSET_CLOSE_ONLY = "ASSET_CLOSE_ONLY"
+    ASSET_HALTED = "ASSET_HALTED"
+    EXPOSURE_LIMIT = "EXPOSURE_LIMIT"
+    INVALID_CONTROLS = "INVALID_CONTROLS"
 
 
 class Rejection(msgspec.Struct, frozen=True, tag="rejected", gc=False, array_like=True):
