@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
+from cryptocfd.core.accounts import LIVE_ACCOUNT_BASE
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks, QtyUnits, scaled_or_none
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
+    AssetMode,
     CancelOrder,
     ClosePosition,
     Command,
@@ -29,6 +31,7 @@ from cryptocfd.trading.commands import (
     OrderType,
     PlaceOrder,
     ResetDemoAccount,
+    SetAssetControls,
     Side,
     Withdraw,
 )
@@ -46,7 +49,9 @@ TRADED = ("BTC", "DOGE", "SOL")
 UNKNOWN_ASSET = "NOPE"
 START_MIDS = {"BTC": 6_000_000, "DOGE": 15_000, "SOL": 150_000}
 """60,000.00 USD, 0.15000 USD and 150.000 USD in each asset's price ticks."""
-ACCOUNT_IDS = (1, 2, 3)
+LIVE_ID = LIVE_ACCOUNT_BASE + 1
+"""A live account: the house's risk keeps live and demo figures apart."""
+ACCOUNT_IDS = (1, 2, 3, LIVE_ID)
 MISSING_ACCOUNT = 9
 
 
@@ -384,6 +389,32 @@ def draw_reset(data: st.DataObject, world: World, snap: Snapshot) -> ResetDemoAc
     return ResetDemoAccount(draw_request_id(data, world), draw_command_ts(data, world), account_id)
 
 
+def draw_controls(data: st.DataObject, world: World) -> SetAssetControls:
+    """Now and then an asset's controls: mostly back to open, sometimes a limit (often one
+    the book already passes), rarely a mode that refuses orders, or a limit out of range."""
+    asset = draw_asset(data)
+    spec = SPECS.get(asset, SPECS["BTC"])
+    mode = data.draw(
+        st.sampled_from((AssetMode.OPEN, AssetMode.OPEN, AssetMode.CLOSE_ONLY, AssetMode.HALTED))
+    )
+    exposure: int | None = None
+    if rarely(data, 2):
+        exposure = data.draw(st.sampled_from((-1, 0, 1_000, 100_000, 1_000_000, 10_000_000)))
+    leverage: int | None = None
+    if rarely(data, 2):
+        leverage = data.draw(
+            st.sampled_from((0, 1, 2, 10, spec.max_leverage, spec.max_leverage + 1))
+        )
+    return SetAssetControls(
+        draw_request_id(data, world),
+        draw_command_ts(data, world),
+        asset,
+        mode,
+        scaled_or_none(Cents, exposure),
+        leverage,
+    )
+
+
 STEP_KINDS = (
     "tick",
     "tick",
@@ -401,6 +432,7 @@ STEP_KINDS = (
     "withdraw",
     "open",
     "reset",
+    "controls",
 )
 
 
@@ -436,5 +468,7 @@ def _draw_unkeyed(data: st.DataObject, world: World, snap: Snapshot) -> Command 
         return draw_open_account(data, world)
     if kind == "reset":
         return draw_reset(data, world, snap)
+    if kind == "controls":
+        return draw_controls(data, world)
     draw_advance(data, world)
     return None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from msgspec import UNSET
 
+from cryptocfd.core.accounts import AccountKind
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.core.money import BPS, QTY_DECIMALS, Cents, PriceTicks, QtyUnits, scaled_or_none
 from cryptocfd.core.tick import Tick
@@ -27,6 +28,7 @@ from cryptocfd.trading.commands import (
     OrderType,
     PlaceOrder,
     ResetDemoAccount,
+    SetAssetControls,
     Side,
     Withdraw,
 )
@@ -34,6 +36,7 @@ from cryptocfd.trading.demo import DEMO_BALANCE_CENTS
 from cryptocfd.trading.events import (
     Accepted,
     AccountOpened,
+    AssetControlsSet,
     CloseReason,
     Event,
     FundsDeposited,
@@ -49,6 +52,15 @@ from cryptocfd.trading.events import (
     TickHeld,
 )
 from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.views import Risk
+from tests.unit.trading.reference_risk import (
+    RefControls,
+    brute_risk,
+    exposure_refused,
+    halted,
+    order_refused,
+    record_closes,
+)
 
 DAY_MS = 86_400_000
 
@@ -223,10 +235,13 @@ class Reference:
         # request id -> (command ts of its first arrival, first outcome, its fingerprint).
         self.remembered: dict[str, tuple[int, Outcome, int | None]] = {}
         self.order_events: dict[int, int] = {}  # account id -> its order events so far
+        self.controls: dict[str, RefControls] = {}  # assets off the default only
+        self.closes: list[PositionClosed] = []  # every close ever made, in order
 
     def count_order_events(self, outcome: Outcome) -> Outcome:
         """Count a new outcome's order events to their accounts; the outcome."""
         if isinstance(outcome, Accepted):
+            record_closes(self, outcome.events)
             for event in outcome.events:
                 if isinstance(event, ORDER_EVENT_TYPES):
                     account_id = event.account_id
@@ -299,6 +314,10 @@ class Reference:
             unrealized_pnl=upnl,
         )
 
+    def risk(self, kind: AccountKind, ts: int | None = None) -> Risk:
+        """The risk console's figures, recounted from every position and close."""
+        return brute_risk(self, kind, ts)
+
     def fresh_quote(self, asset: str, ts: int) -> RefQuote | Rejection:
         quote = self.quotes.get(asset)
         if quote is None:
@@ -348,7 +367,21 @@ class Reference:
             return self._close(command)
         if isinstance(command, ResetDemoAccount):
             return self._reset(command)
+        if isinstance(command, SetAssetControls):
+            return self._set_controls(command)
         return self._cancel(command)
+
+    def _set_controls(self, cmd: SetAssetControls) -> Outcome:
+        spec = self.specs.get(cmd.asset)
+        if spec is None:
+            return refuse(RejectCode.UNKNOWN_ASSET)
+        exposure, leverage = cmd.max_net_exposure, cmd.max_live_leverage
+        if exposure is not None and exposure < 0:
+            return refuse(RejectCode.INVALID_CONTROLS)
+        if leverage is not None and not 1 <= leverage <= spec.max_leverage:
+            return refuse(RejectCode.INVALID_CONTROLS)
+        self.controls[cmd.asset] = RefControls(cmd.mode, exposure, leverage)
+        return Accepted((AssetControlsSet(cmd.asset, cmd.mode, exposure, leverage, cmd.ts),))
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -391,6 +424,8 @@ class Reference:
             return refuse(RejectCode.UNKNOWN_ACCOUNT)
         mine = [pos for pos in self.positions if pos.account_id == cmd.account_id]
         for pos in mine:
+            if halted(self, pos.asset):
+                return refuse(RejectCode.ASSET_HALTED)
             quote = self.fresh_quote(pos.asset, cmd.ts)
             if isinstance(quote, Rejection):
                 return quote
@@ -444,6 +479,9 @@ class Reference:
             or (cmd.slippage_bps is not None and cmd.expected_price is None)
         ):
             return refuse(RejectCode.INVALID_SLIPPAGE)
+        problem = order_refused(self, cmd.asset, cmd.account_id, cmd.leverage)
+        if problem is not None:
+            return problem
         quote = self.fresh_quote(cmd.asset, cmd.ts)
         if isinstance(quote, Rejection):
             return quote
@@ -518,6 +556,9 @@ class Reference:
             return refuse(RejectCode.WOULD_LIQUIDATE)
         if sl is not None and (sl <= liq if long else sl >= liq):
             return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
+        problem = exposure_refused(self, asset, account_id, long, qty)
+        if problem is not None:
+            return problem
         armed_at = None if trailing is None else (quote.bid if long else quote.ask)
         self.positions.append(
             RefPosition(
@@ -578,6 +619,9 @@ class Reference:
             liq = liquidation_level(long, price, qty, margin, spec)
             if sl <= liq if long else sl >= liq:
                 return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
+        problem = exposure_refused(self, cmd.asset, cmd.account_id, long, qty)
+        if problem is not None:
+            return problem
         order_id = self.next_order_id
         self.next_order_id += 1
         self.pending.append(
@@ -681,6 +725,8 @@ class Reference:
             return refuse(RejectCode.ORDER_NOT_FOUND)
         if not 1 <= cmd.fraction_bps <= BPS:
             return refuse(RejectCode.INVALID_FRACTION)
+        if halted(self, pos.asset):
+            return refuse(RejectCode.ASSET_HALTED)
         quote = self.fresh_quote(pos.asset, cmd.ts)
         if isinstance(quote, Rejection):
             return quote
@@ -788,7 +834,9 @@ class Reference:
             short = margin - order.margin > self.free_margin(order.account_id)
             self.pending.remove(order)
             opened = (
-                refuse(RejectCode.INSUFFICIENT_BALANCE)
+                refuse(RejectCode.ASSET_HALTED)
+                if halted(self, order.asset)
+                else refuse(RejectCode.INSUFFICIENT_BALANCE)
                 if order.quantity is not None and short
                 else self._open(
                     order.order_id,
