@@ -33,7 +33,19 @@ def set_asset_controls(state: State, cmd: SetAssetControls) -> tuple[Event, ...]
     if leverage is not None and not 1 <= leverage <= highest:
         message = f"max_live_leverage must be 1 to {highest}"
         return Rejection(RejectCode.INVALID_CONTROLS, message)
-    return (AssetControlsSet(cmd.asset, cmd.mode, exposure, leverage, cmd.ts),)
+    was = asset.controls
+    return (
+        AssetControlsSet(
+            cmd.asset,
+            cmd.mode,
+            exposure,
+            leverage,
+            cmd.ts,
+            was.mode,
+            was.max_net_exposure,
+            was.max_live_leverage,
+        ),
+    )
 
 
 def halted_problem(asset: AssetState) -> Rejection | None:

@@ -181,13 +181,18 @@ class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
 
 
 class AssetControlsSet(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
-    """An asset's controls were set to these values (``None``: no limit)."""
+    """An asset's controls were set to these values (``None``: no limit); the ``was_``
+    fields are the controls they replaced, so the event alone tells what changed (the back
+    office's audit trail records both, the same on a retried request)."""
 
     asset: str
     mode: AssetMode
     max_net_exposure: Cents | None
     max_live_leverage: int | None
     ts: int
+    was_mode: AssetMode = AssetMode.OPEN
+    was_max_net_exposure: Cents | None = None
+    was_max_live_leverage: int | None = None
 
 
 Event = (

@@ -8,7 +8,7 @@ import msgspec
 
 from cryptocfd.core.accounts import AccountKind
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
-from cryptocfd.trading.book import PendingOrder, Position
+from cryptocfd.trading.book import AssetControls, PendingOrder, Position
 from cryptocfd.trading.commands import LONG, SHORT, OrderType, Side
 from cryptocfd.trading.state import AccountView, State
 
@@ -152,7 +152,8 @@ def balances(state: State, after_account_id: int, limit: int) -> Balances:
 
 class AssetRisk(msgspec.Struct, frozen=True, array_like=True):
     """One asset's open positions of one kind of account, at the mark (``docs/engine.md``,
-    "The house's risk"); ``mark`` is ``None`` (and every figure 0) before its first quote."""
+    "The house's risk"); ``mark`` is ``None`` (and every figure 0) before its first quote.
+    ``controls`` are the asset's, which bind both kinds."""
 
     asset: str
     mark: PriceTicks | None
@@ -161,6 +162,7 @@ class AssetRisk(msgspec.Struct, frozen=True, array_like=True):
     net_notional: Cents
     gross_notional: Cents
     house_unrealized_pnl: Cents
+    controls: AssetControls
 
 
 class Risk(msgspec.Struct, frozen=True, tag=True, array_like=True):
@@ -180,7 +182,10 @@ def risk(state: State, kind: AccountKind, ts: int | None) -> Risk:
         long_qty, short_qty = exposure.long_quantity, exposure.short_quantity
         quote = asset.quote
         if quote is None:
-            rows.append(AssetRisk(symbol, None, long_qty, short_qty, Cents(0), Cents(0), Cents(0)))
+            zero = Cents(0)
+            rows.append(
+                AssetRisk(symbol, None, long_qty, short_qty, zero, zero, zero, asset.controls)
+            )
             continue
         mark, divisor = quote.mark, asset.divisor
         traders = long_qty * mark - exposure.long_entry + exposure.short_entry - short_qty * mark
@@ -193,6 +198,7 @@ def risk(state: State, kind: AccountKind, ts: int | None) -> Risk:
                 (long_qty - short_qty) * mark // divisor,
                 (long_qty + short_qty) * mark // divisor,
                 -(traders // divisor),  # the traders' PnL floored: the house's rounds up
+                asset.controls,
             )
         )
     realized = state.risk.realized[kind]

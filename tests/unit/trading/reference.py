@@ -380,8 +380,22 @@ class Reference:
             return refuse(RejectCode.INVALID_CONTROLS)
         if leverage is not None and not 1 <= leverage <= spec.max_leverage:
             return refuse(RejectCode.INVALID_CONTROLS)
+        was = self.controls.get(cmd.asset, RefControls())
         self.controls[cmd.asset] = RefControls(cmd.mode, exposure, leverage)
-        return Accepted((AssetControlsSet(cmd.asset, cmd.mode, exposure, leverage, cmd.ts),))
+        return Accepted(
+            (
+                AssetControlsSet(
+                    cmd.asset,
+                    cmd.mode,
+                    exposure,
+                    leverage,
+                    cmd.ts,
+                    was.mode,
+                    scaled_or_none(Cents, was.max_net_exposure),
+                    was.max_live_leverage,
+                ),
+            )
+        )
 
     # -- accounts ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from cryptocfd.core.accounts import LIVE_ACCOUNT_BASE, AccountKind
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
+from cryptocfd.trading.book import AssetControls
 from cryptocfd.trading.commands import AssetMode
 from cryptocfd.trading.events import PositionClosed
 from cryptocfd.trading.rejections import RejectCode, Rejection
@@ -86,6 +87,13 @@ def exposure_refused(
     return None
 
 
+def controls_of(ref: Reference, asset: str) -> AssetControls:
+    """The asset's controls, as the risk view shows them."""
+    c = ref.controls.get(asset, RefControls())
+    exposure = None if c.max_net_exposure is None else Cents(c.max_net_exposure)
+    return AssetControls(c.mode, exposure, c.max_live_leverage)
+
+
 def brute_risk(ref: Reference, of_kind: AccountKind, ts: int | None) -> Risk:
     """The risk console's figures, recounted from every position and every close."""
     rows = []
@@ -97,7 +105,16 @@ def brute_risk(ref: Reference, of_kind: AccountKind, ts: int | None) -> Risk:
         if quote is None:
             zero = Cents(0)
             rows.append(
-                AssetRisk(symbol, None, QtyUnits(long_qty), QtyUnits(short_qty), zero, zero, zero)
+                AssetRisk(
+                    symbol,
+                    None,
+                    QtyUnits(long_qty),
+                    QtyUnits(short_qty),
+                    zero,
+                    zero,
+                    zero,
+                    controls_of(ref, symbol),
+                )
             )
             continue
         divisor = 10 ** (spec.price_decimals + 6)
@@ -117,6 +134,7 @@ def brute_risk(ref: Reference, of_kind: AccountKind, ts: int | None) -> Risk:
                 Cents(net * mark // divisor),
                 Cents((long_qty + short_qty) * mark // divisor),
                 Cents(-(traders // divisor)),
+                controls_of(ref, symbol),
             )
         )
     closes = [c for c in ref.closes if kind(c.account_id) is of_kind]
