@@ -52,6 +52,7 @@ from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import AccountView
 from cryptocfd.trading.views import risk
 from tests.unit.trading.random_steps import (
+    LIVE_ID,
     START_MIDS,
     T0,
     Snapshot,
@@ -207,8 +208,9 @@ class Pair:
 
 
 def start(pair: Pair, data: st.DataObject, world: World) -> None:
-    """Two funded accounts and a first quote for BTC and SOL; DOGE starts without one."""
-    for account_id in (1, 2):
+    """Two funded demo accounts and a live one, and a first quote for BTC and SOL; DOGE starts
+    without one."""
+    for account_id in (1, 2, LIVE_ID):
         balance = 1_000 * data.draw(st.integers(0, 5_000))
         pair.apply(OpenAccount(world.fresh_request_id(), world.now, account_id, Cents(balance)))
     for asset in ("BTC", "SOL"):
