@@ -70,7 +70,8 @@ async def test_an_admin_route_when_the_caller_is_not_a_raised_operator_is_refuse
     trader = await gateway.sign_in(new_email("trader"))
     email = new_email()
     unraised = await gateway.sign_in(email)
-    await grant(gateway, email)
+    # admin passes every route's roles (ROLES), so only the missing second factor refuses it.
+    await grant(gateway, email, "admin")
     key = await make_key(gateway, await gateway.sign_in(email), scopes=["read", "trade"])
 
     stranger = await _call(gateway.client, method, path, {})

@@ -10,14 +10,23 @@ from cryptocfd.bus.client import EngineClient
 from cryptocfd.bus.messages import ANSWER_VERSION, FIELD, decode_answer, decode_record
 from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
+from cryptocfd.core.accounts import AccountKind
 from cryptocfd.core.money import Cents, PriceTicks
 from cryptocfd.core.tick import Tick
 from cryptocfd.services.engine.service import EngineService
-from cryptocfd.trading.commands import ClosePosition, OpenAccount, OrderType, PlaceOrder, Side
+from cryptocfd.trading.commands import (
+    AssetMode,
+    ClosePosition,
+    OpenAccount,
+    OrderType,
+    PlaceOrder,
+    SetAssetControls,
+    Side,
+)
 from cryptocfd.trading.events import Accepted
-from cryptocfd.trading.queries import GetBalances, GetPortfolio
+from cryptocfd.trading.queries import GetBalances, GetPortfolio, GetRisk
 from cryptocfd.trading.rejections import RejectCode, Rejection
-from cryptocfd.trading.views import Balances, Portfolio
+from cryptocfd.trading.views import Balances, Portfolio, Risk
 from tests.integration.engine_harness import engine_and_client, publish_tick, store_in
 from tests.waiting import until
 
@@ -199,3 +208,32 @@ async def test_send_with_view_when_repeated_answers_the_first_outcome_and_the_vi
     assert isinstance(second_view, Portfolio)
     assert [p.order_id for p in first_view.positions] == [1]
     assert second_view.positions == ()  # the position the first outcome opened is closed now
+
+
+async def test_risk_when_asked_after_trades_and_controls_answers_the_house_figures(
+    redis_client: Redis, streams: Streams, tmp_path: Path
+) -> None:
+    async with engine_and_client(redis_client, streams, store_in(tmp_path)) as (service, client):
+        await _account_and_btc_quote(redis_client, streams, service, client)
+        await client.send(PlaceOrder("buy", T0 + 1, 7, "BTC", Side.LONG, Cents(10_000), 10))
+        halted = await client.send(SetAssetControls("halt", T0 + 2, "BTC", AssetMode.HALTED))
+        refused = await client.send(
+            PlaceOrder("buy2", T0 + 3, 7, "BTC", Side.LONG, Cents(10_000), 10)
+        )
+        records_before = await redis_client.xlen(streams.records)
+        demo = await client.risk(GetRisk("r1", AccountKind.DEMO, T0 + 3))
+        live = await client.risk(GetRisk("r2", AccountKind.LIVE, T0 + 3))
+        records_after = await redis_client.xlen(streams.records)
+
+    assert isinstance(halted, Accepted)
+    assert isinstance(refused, Rejection)
+    assert refused.code is RejectCode.ASSET_HALTED
+    assert isinstance(demo, Risk)
+    btc = next(row for row in demo.assets if row.asset == "BTC")
+    assert btc.long_quantity > 0
+    assert btc.short_quantity == 0
+    assert btc.mark == 6_000_500
+    notional = int(btc.long_quantity) * 6_000_500 // 10**8  # the quantity at the mark, in cents
+    assert (btc.gross_notional, btc.net_notional) == (notional, notional)
+    assert all((row.long_quantity, row.short_quantity) == (0, 0) for row in live.assets)
+    assert records_after == records_before  # a query is not an event

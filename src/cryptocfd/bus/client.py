@@ -31,9 +31,9 @@ from cryptocfd.bus.replies import entries, stream_entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.trading.commands import Command
 from cryptocfd.trading.engine import Outcome
-from cryptocfd.trading.queries import GetBalances, GetPortfolio, Query
+from cryptocfd.trading.queries import GetBalances, GetPortfolio, GetRisk, Query
 from cryptocfd.trading.rejections import Rejection
-from cryptocfd.trading.views import Balances, Portfolio
+from cryptocfd.trading.views import Balances, Portfolio, Risk
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class EngineClient:
         account's portfolio narrowed to the order the command opened or touched."""
         answer = await self._request(self._answers, command, view=True)
         outcome, view = answer.outcome, answer.result
-        if outcome is None or isinstance(view, Balances):
+        if outcome is None or isinstance(view, Balances | Risk):
             raise UnexpectedAnswer("an outcome and a portfolio", answer)
         return outcome, view
 
@@ -134,7 +134,7 @@ class EngineClient:
         """An account's figures, positions and pending entries, as of every command sent
         before this query."""
         view = (await self._request(self._answers, query)).result
-        if isinstance(view, Balances):
+        if isinstance(view, Balances | Risk):
             raise UnexpectedAnswer("a portfolio", view)
         return view
 
@@ -144,6 +144,14 @@ class EngineClient:
         if not isinstance(page, Balances):
             raise UnexpectedAnswer("balances", page)
         return page
+
+    async def risk(self, query: GetRisk) -> Risk:
+        """The house's exposure to one kind of account and its realized PnL (the risk
+        console), as of every command sent before this query."""
+        figures = (await self._request(self._answers, query)).result
+        if not isinstance(figures, Risk):
+            raise UnexpectedAnswer("the house's risk", figures)
+        return figures
 
     async def _request(
         self,

@@ -21,7 +21,7 @@ from cryptocfd.trading.commands import Command
 from cryptocfd.trading.events import Accepted
 from cryptocfd.trading.queries import Query
 from cryptocfd.trading.rejections import RejectCode, Rejection
-from cryptocfd.trading.views import Balances, Portfolio
+from cryptocfd.trading.views import Balances, Portfolio, Risk
 
 VERSION = 1  # commands, ticks and records
 ANSWER_VERSION = 2  # answers: 2 added ``outcome`` (a command's view had its own answer in 1)
@@ -36,7 +36,7 @@ class Answer(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """
 
     request_id: str
-    result: Portfolio | Balances | Rejection
+    result: Portfolio | Balances | Risk | Rejection
     v: int = ANSWER_VERSION
     outcome: Accepted | Rejection | None = None
 

@@ -30,6 +30,7 @@ from cryptocfd.gateway.routes import (
     market,
     ops,
     queues,
+    risk,
     totp,
     trade,
     udf,
@@ -74,7 +75,7 @@ def create_app(settings: Settings, clock: Clock = WALL) -> Litestar:
     # In the order the API document lists them: a link asked for, spent, then refreshed.
     public = Router("/", route_handlers=[*auth.LINK_ROUTES, *verify.ROUTES, *auth.TOKEN_ROUTES])
     # Every back-office route is behind the operator's guard (deps.back_office).
-    office = back_office(slot, [*admin.ROUTES, *queues.ROUTES])
+    office = back_office(slot, [*admin.ROUTES, *queues.ROUTES, *risk.ROUTES])
     api = Router(
         API, route_handlers=[public, private, office, *market.ROUTES, *udf.ROUTES, *ws.ROUTES]
     )

@@ -88,6 +88,9 @@ _UNPROCESSABLE = {
     RejectCode.PRICE_STALE,
     RejectCode.CLOSE_TOO_SMALL,
     RejectCode.ACCOUNT_EXISTS,
+    RejectCode.ASSET_CLOSE_ONLY,
+    RejectCode.ASSET_HALTED,
+    RejectCode.EXPOSURE_LIMIT,
 }
 
 

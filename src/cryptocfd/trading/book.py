@@ -11,7 +11,7 @@ import msgspec
 
 from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits, ValueDivisor
-from cryptocfd.trading.commands import OrderType
+from cryptocfd.trading.commands import AssetMode, OrderType
 
 
 class TrailGroup:
@@ -139,10 +139,22 @@ class HeldTick:
         self.ts = ts
 
 
+class AssetControls(msgspec.Struct, frozen=True, gc=False):
+    """What the house lets traders do in an asset (``docs/engine.md``, "Controls")."""
+
+    mode: AssetMode = AssetMode.OPEN
+    max_net_exposure: Cents | None = None
+    max_live_leverage: int | None = None
+
+
+OPEN_CONTROLS = AssetControls()
+"""An asset's controls until an operator sets them: the hot paths compare against this one."""
+
+
 class AssetState:
     """Everything the engine holds per asset, with the spec's derived constants at hand."""
 
-    __slots__ = ("divisor", "held", "quote", "spec", "step")
+    __slots__ = ("controls", "divisor", "held", "quote", "spec", "step")
 
     def __init__(self, spec: AssetSpec) -> None:
         self.spec = spec
@@ -150,3 +162,4 @@ class AssetState:
         self.step = spec.quantity_step
         self.quote: Quote | None = None
         self.held: HeldTick | None = None
+        self.controls = OPEN_CONTROLS

@@ -33,6 +33,14 @@ class OrderType(StrEnum):
     STOP = "stop"
 
 
+class AssetMode(StrEnum):
+    """What an asset's controls let traders do (``docs/engine.md``, "Controls")."""
+
+    OPEN = "open"
+    CLOSE_ONLY = "close_only"
+    HALTED = "halted"
+
+
 # Enum members read through their class cost ~60 ns each on Python 3.11; the hot paths compare
 # against these module constants instead.
 LONG = Side.LONG
@@ -183,6 +191,20 @@ class ResetDemoAccount(msgspec.Struct, frozen=True, tag=True, gc=False):
     fingerprint: Int | None = None
 
 
+class SetAssetControls(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """Set an asset's controls whole: its mode, the largest net exposure in cents one kind of
+    account (live or demo) may hold in it, and the highest leverage a live account may use
+    (``None``: no limit)."""
+
+    request_id: str
+    ts: Int
+    asset: str
+    mode: AssetMode
+    max_net_exposure: WireCents | None = None
+    max_live_leverage: Int | None = None
+    fingerprint: Int | None = None
+
+
 Command = (
     OpenAccount
     | Deposit
@@ -195,4 +217,5 @@ Command = (
     | ClosePosition
     | CancelOrder
     | ResetDemoAccount
+    | SetAssetControls
 )

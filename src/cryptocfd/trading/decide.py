@@ -12,7 +12,7 @@ from msgspec import UNSET
 
 from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import BPS, Cents, PriceTicks, QtyUnits, format_scaled
-from cryptocfd.trading.book import Account, AssetState, Quote
+from cryptocfd.trading.book import OPEN_CONTROLS, Account, AssetState, Quote
 from cryptocfd.trading.commands import (
     LIMIT,
     LONG,
@@ -27,6 +27,7 @@ from cryptocfd.trading.commands import (
     PlaceOrder,
     Withdraw,
 )
+from cryptocfd.trading.controls import exposure_problem, halted_problem, order_problem
 from cryptocfd.trading.events import (
     AccountOpened,
     CloseReason,
@@ -146,6 +147,10 @@ def place_order(state: State, cmd: PlaceOrder) -> Decision:
         problem = shape_problem(cmd, asset.spec)
         if problem is not None:
             return problem
+    if asset.controls is not OPEN_CONTROLS:
+        problem = order_problem(asset, cmd.account_id, cmd.leverage)
+        if problem is not None:
+            return problem
     quote = asset.quote
     if quote is None or cmd.ts - quote.ts > asset.spec.staleness_ms:
         return quote_problem(asset)
@@ -181,6 +186,10 @@ def _open_market(
     event = open_event(asset, cmd, long, price, MARKET, state.next_order_id, cmd.ts, margin, fixed)
     if isinstance(event, Rejection):
         return event
+    if asset.controls is not OPEN_CONTROLS:
+        problem = exposure_problem(state, asset, cmd.account_id, long, event.quantity)
+        if problem is not None:
+            return problem
     return (event,)
 
 
@@ -285,6 +294,10 @@ def _place_pending(
         liq = liquidation_price(long, price, qty, margin, maintenance, asset.divisor)
         if sl <= liq if long else sl >= liq:
             return stop_beyond(liq, asset.spec)
+    if asset.controls is not OPEN_CONTROLS:
+        problem = exposure_problem(state, asset, cmd.account_id, long, qty)
+        if problem is not None:
+            return problem
     return (
         OrderPlaced(
             state.next_order_id,
@@ -347,6 +360,9 @@ def close_position(state: State, cmd: ClosePosition) -> Decision:
     if problem is not None:
         return problem
     asset = state.assets[pos.asset]
+    problem = halted_problem(asset)
+    if problem is not None:
+        return problem
     quote = asset.quote
     if quote is None or cmd.ts - quote.ts > asset.spec.staleness_ms:
         return quote_problem(asset)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cryptocfd.core.money import Cents
 from cryptocfd.trading.commands import ResetDemoAccount
+from cryptocfd.trading.controls import halted_problem
 from cryptocfd.trading.decide import UNKNOWN_ACCOUNT, Decision, close_event, quote_problem
 from cryptocfd.trading.events import (
     CloseReason,
@@ -35,6 +36,9 @@ def reset_demo_account(state: State, cmd: ResetDemoAccount) -> Decision:
     for order_id in sorted(account.positions):
         pos = account.positions[order_id]
         asset = state.assets[pos.asset]
+        problem = halted_problem(asset)
+        if problem is not None:
+            return problem
         quote = asset.quote
         if quote is None or cmd.ts - quote.ts > asset.spec.staleness_ms:
             return quote_problem(asset)

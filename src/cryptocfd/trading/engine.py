@@ -26,8 +26,10 @@ from cryptocfd.trading.commands import (
     PlaceOrder,
     ReleaseWithdrawal,
     ResetDemoAccount,
+    SetAssetControls,
     Withdraw,
 )
+from cryptocfd.trading.controls import set_asset_controls
 from cryptocfd.trading.decide import (
     Decision,
     cancel_order,
@@ -81,6 +83,7 @@ _DECIDERS: dict[type[Any], Callable[[State, Any], Decision]] = {
     ClosePosition: close_position,
     CancelOrder: cancel_order,
     ResetDemoAccount: reset_demo_account,
+    SetAssetControls: set_asset_controls,
 }
 
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 import msgspec
 
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
-from cryptocfd.trading.commands import OrderType, Side
+from cryptocfd.trading.commands import AssetMode, OrderType, Side
 
 
 class CloseReason(StrEnum):
@@ -207,6 +207,21 @@ class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     opened_at: int | None = None
 
 
+class AssetControlsSet(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
+    """An asset's controls were set to these values (``None``: no limit); the ``was_``
+    fields are the controls they replaced, so the event alone tells what changed (the back
+    office's audit trail records both, the same on a retried request)."""
+
+    asset: str
+    mode: AssetMode
+    max_net_exposure: Cents | None
+    max_live_leverage: int | None
+    ts: int
+    was_mode: AssetMode = AssetMode.OPEN
+    was_max_net_exposure: Cents | None = None
+    was_max_live_leverage: int | None = None
+
+
 Event = (
     AccountOpened
     | FundsDeposited
@@ -223,6 +238,7 @@ Event = (
     | PositionOpened
     | PositionModified
     | PositionClosed
+    | AssetControlsSet
 )
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import msgspec
 
+from cryptocfd.core.accounts import AccountKind
 from cryptocfd.trading.commands import (
     CancelOrder,
     ClosePosition,
     Command,
     ModifyPosition,
+    SetAssetControls,
 )
 from cryptocfd.trading.decide import UNKNOWN_ACCOUNT
 from cryptocfd.trading.events import (
@@ -27,7 +29,7 @@ from cryptocfd.trading.events import (
 )
 from cryptocfd.trading.rejections import Rejection
 from cryptocfd.trading.state import State
-from cryptocfd.trading.views import Balances, Portfolio, balances, portfolio
+from cryptocfd.trading.views import Balances, Portfolio, Risk, balances, portfolio, risk
 
 MAX_BALANCES_PAGE = 10_000  # a bigger page is cut to this: one answer stays a few MB at most
 
@@ -52,11 +54,22 @@ class GetBalances(msgspec.Struct, frozen=True, tag=True, gc=False):
     limit: int = 1000
 
 
-Query = GetPortfolio | GetBalances
+class GetRisk(msgspec.Struct, frozen=True, tag=True, gc=False):
+    """Ask for the house's exposure to one kind of account, and its realized PnL; ``ts`` (the
+    caller's clock) says which UTC day "today" is."""
+
+    request_id: str
+    account_kind: AccountKind = AccountKind.LIVE
+    ts: int | None = None
 
 
-def answer(state: State, query: Query) -> Portfolio | Balances | Rejection:
+Query = GetPortfolio | GetBalances | GetRisk
+
+
+def answer(state: State, query: Query) -> Portfolio | Balances | Risk | Rejection:
     """What ``query`` asks, or why it cannot be answered (an unknown account)."""
+    if isinstance(query, GetRisk):
+        return risk(state, query.account_kind, query.ts)
     if isinstance(query, GetBalances):
         return balances(state, query.after_account_id, min(query.limit, MAX_BALANCES_PAGE))
     found = portfolio(state, query.account_id, query.order_id, orders=query.orders)
@@ -94,7 +107,10 @@ def view_after(
     state: State, command: Command, outcome: Accepted | Rejection
 ) -> Portfolio | Rejection:
     """The account's portfolio just after ``command``, narrowed to the order it opened or
-    touched (no order: the figures alone), for a caller that asked for it with the command."""
+    touched (no order: the figures alone), for a caller that asked for it with the command.
+    A command about no account (an asset's controls) has no view."""
+    if isinstance(command, SetAssetControls):
+        return UNKNOWN_ACCOUNT
     order_id = touched_order(command, outcome)
     found = portfolio(state, command.account_id, order_id, orders=order_id is not None)
     return UNKNOWN_ACCOUNT if found is None else found

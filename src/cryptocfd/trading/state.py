@@ -14,7 +14,9 @@ import msgspec
 from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import BPS, Bps, Cents
 from cryptocfd.trading.book import (
+    OPEN_CONTROLS,
     Account,
+    AssetControls,
     AssetState,
     HeldTick,
     PendingOrder,
@@ -26,6 +28,7 @@ from cryptocfd.trading.commands import LONG
 from cryptocfd.trading.events import (
     ORDER_EVENTS,
     AccountOpened,
+    AssetControlsSet,
     Event,
     FundsDeposited,
     FundsWithdrawn,
@@ -42,6 +45,7 @@ from cryptocfd.trading.events import (
     WithdrawalPaid,
     WithdrawalReleased,
 )
+from cryptocfd.trading.risk import HouseRisk
 from cryptocfd.trading.triggers import TriggerBook
 
 
@@ -87,6 +91,7 @@ class State:
         for spec in assets:
             self.assets[spec.symbol] = AssetState(spec)
             self.triggers[spec.symbol] = TriggerBook(self.positions, self.pending)
+        self.risk = HouseRisk(self.assets)
         self.house_balance = Cents(0)
         self.deposited = Cents(0)
         self.next_order_id = 1
@@ -108,6 +113,7 @@ class State:
             PositionOpened: self._position_opened,
             PositionModified: self._position_modified,
             PositionClosed: self._position_closed,
+            AssetControlsSet: self._controls_set,
         }
 
     def settle(self, accounts: dict[int, Account], positions: dict[int, Position]) -> None:
@@ -234,6 +240,11 @@ class State:
         self.quote_epoch += 1
         self.triggers[e.asset].follow(e.bid, e.ask)
 
+    def _controls_set(self, e: AssetControlsSet) -> None:
+        controls = AssetControls(e.mode, e.max_net_exposure, e.max_live_leverage)
+        # The default is kept as the one object the hot paths compare with.
+        self.assets[e.asset].controls = OPEN_CONTROLS if controls == OPEN_CONTROLS else controls
+
     def _tick_held(self, e: TickHeld) -> None:
         self.assets[e.asset].held = HeldTick(e.bid, e.ask, e.ts)
 
@@ -301,6 +312,7 @@ class State:
         self.positions[order_id] = pos
         account.positions[order_id] = pos
         account.seq += 1
+        self.risk.opened(e)
         asset = self.assets[e.asset]
         if account.epoch == self.quote_epoch:
             # position_pnl(pos) written out: this runs on every open.
@@ -343,6 +355,7 @@ class State:
         self.house_balance -= e.pnl
         account.used_margin -= e.margin
         account.seq += 1
+        self.risk.closed(e)
         triggers = self.triggers[pos.asset]
         if not e.remaining_quantity:
             if cached:  # closed whole at this very quote, its PnL is what it contributed

@@ -21,7 +21,8 @@ from heapq import heappop
 from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import BPS, Bps, PriceTicks
 from cryptocfd.core.tick import Tick
-from cryptocfd.trading.book import AssetState, PendingOrder
+from cryptocfd.trading.book import OPEN_CONTROLS, AssetState, PendingOrder
+from cryptocfd.trading.controls import exposure_problem, halted_problem
 from cryptocfd.trading.decide import Decision, close_event, open_event, reject
 from cryptocfd.trading.events import (
     CloseReason,
@@ -228,6 +229,9 @@ def _fill_event(
     a stop that fills past its own price after a gap would otherwise hold a notional its
     leverage does not cover. Any increase over what it reserved comes from free margin.
     """
+    problem = halted_problem(asset)
+    if problem is not None:
+        return problem
     margin, quantity = order.margin, order.quantity
     if quantity is not None:
         margin = margin_for(quantity, price, order.leverage, asset.divisor)
@@ -236,7 +240,7 @@ def _fill_event(
                 RejectCode.INSUFFICIENT_BALANCE,
                 "the margin at the fill's price exceeds the free margin",
             )
-    return open_event(
+    event = open_event(
         asset,
         order,
         long=order.long,
@@ -247,3 +251,8 @@ def _fill_event(
         margin=margin,
         quantity=quantity,
     )
+    if isinstance(event, PositionOpened) and asset.controls is not OPEN_CONTROLS:
+        problem = exposure_problem(state, asset, order.account_id, order.long, event.quantity)
+        if problem is not None:
+            return problem
+    return event

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import msgspec
 
+from cryptocfd.core.accounts import AccountKind
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
-from cryptocfd.trading.book import PendingOrder, Position
+from cryptocfd.trading.book import AssetControls, PendingOrder, Position
 from cryptocfd.trading.commands import LONG, SHORT, OrderType, Side
 from cryptocfd.trading.state import AccountView, State
 
@@ -150,3 +151,58 @@ def balances(state: State, after_account_id: int, limit: int) -> Balances:
         BalanceRow(i, accounts[i].balance, accounts[i].used_margin, accounts[i].held) for i in ids
     )
     return Balances(rows, state.house_balance)
+
+
+class AssetRisk(msgspec.Struct, frozen=True, array_like=True):
+    """One asset's open positions of one kind of account, at the mark (``docs/engine.md``,
+    "The house's risk"); ``mark`` is ``None`` (and every figure 0) before its first quote.
+    ``controls`` are the asset's, which bind both kinds."""
+
+    asset: str
+    mark: PriceTicks | None
+    long_quantity: QtyUnits
+    short_quantity: QtyUnits
+    net_notional: Cents
+    gross_notional: Cents
+    house_unrealized_pnl: Cents
+    controls: AssetControls
+
+
+class Risk(msgspec.Struct, frozen=True, tag=True, array_like=True):
+    """The house's exposure to one kind of account, per asset, and its realized PnL."""
+
+    account_kind: AccountKind
+    assets: tuple[AssetRisk, ...]
+    house_realized_pnl_today: Cents
+    house_realized_pnl_total: Cents
+
+
+def risk(state: State, kind: AccountKind, ts: int | None) -> Risk:
+    """The risk console's figures for ``kind``, from the sums the state keeps: O(assets)."""
+    rows = []
+    for symbol, asset in state.assets.items():
+        exposure = state.risk.exposure[symbol][kind]
+        long_qty, short_qty = exposure.long_quantity, exposure.short_quantity
+        quote = asset.quote
+        if quote is None:
+            zero = Cents(0)
+            rows.append(
+                AssetRisk(symbol, None, long_qty, short_qty, zero, zero, zero, asset.controls)
+            )
+            continue
+        mark, divisor = quote.mark, asset.divisor
+        traders = long_qty * mark - exposure.long_entry + exposure.short_entry - short_qty * mark
+        rows.append(
+            AssetRisk(
+                symbol,
+                mark,
+                long_qty,
+                short_qty,
+                (long_qty - short_qty) * mark // divisor,
+                (long_qty + short_qty) * mark // divisor,
+                -(traders // divisor),  # the traders' PnL floored: the house's rounds up
+                asset.controls,
+            )
+        )
+    realized = state.risk.realized[kind]
+    return Risk(kind, tuple(rows), state.risk.today(kind, ts), realized.total)

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
+from cryptocfd.core.accounts import LIVE_ACCOUNT_BASE
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks, QtyUnits, scaled_or_none
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
+    AssetMode,
     CancelOrder,
     ClosePosition,
     Command,
@@ -32,6 +34,7 @@ from cryptocfd.trading.commands import (
     PlaceOrder,
     ReleaseWithdrawal,
     ResetDemoAccount,
+    SetAssetControls,
     Side,
     Withdraw,
 )
@@ -50,6 +53,9 @@ UNKNOWN_ASSET = "NOPE"
 START_MIDS = {"BTC": 6_000_000, "DOGE": 15_000, "SOL": 150_000}
 """60,000.00 USD, 0.15000 USD and 150.000 USD in each asset's price ticks."""
 ACCOUNT_IDS = (1, 2, 3)
+LIVE_ID = LIVE_ACCOUNT_BASE + 1
+"""A live account, which ``draw_step`` may open: the house's risk keeps live and demo figures
+apart. (Not among ``ACCOUNT_IDS``, so the tests drawing accounts on their own draw as before.)"""
 MISSING_ACCOUNT = 9
 
 
@@ -410,8 +416,10 @@ def draw_settle(
     return ReleaseWithdrawal(request_id, ts, account_id, withdrawal_id)
 
 
-def draw_open_account(data: st.DataObject, world: World) -> OpenAccount:
-    account_id = data.draw(st.sampled_from(ACCOUNT_IDS))
+def draw_open_account(
+    data: st.DataObject, world: World, ids: tuple[int, ...] = ACCOUNT_IDS
+) -> OpenAccount:
+    account_id = data.draw(st.sampled_from(ids))
     balance = -1 if rarely(data, 15) else 1_000 * data.draw(st.integers(0, 5_000))
     return OpenAccount(
         draw_request_id(data, world), draw_command_ts(data, world), account_id, Cents(balance)
@@ -422,6 +430,32 @@ def draw_reset(data: st.DataObject, world: World, snap: Snapshot) -> ResetDemoAc
     """A demo reset, of an account with positions (and so quotes that may be stale) or not."""
     account_id = draw_account(data, snap)
     return ResetDemoAccount(draw_request_id(data, world), draw_command_ts(data, world), account_id)
+
+
+def draw_controls(data: st.DataObject, world: World) -> SetAssetControls:
+    """Now and then an asset's controls: mostly back to open, sometimes a limit (often one
+    the book already passes), rarely a mode that refuses orders, or a limit out of range."""
+    asset = draw_asset(data)
+    spec = SPECS.get(asset, SPECS["BTC"])
+    mode = data.draw(
+        st.sampled_from((AssetMode.OPEN, AssetMode.OPEN, AssetMode.CLOSE_ONLY, AssetMode.HALTED))
+    )
+    exposure: int | None = None
+    if rarely(data, 2):
+        exposure = data.draw(st.sampled_from((-1, 0, 1_000, 100_000, 1_000_000, 10_000_000)))
+    leverage: int | None = None
+    if rarely(data, 2):
+        leverage = data.draw(
+            st.sampled_from((0, 1, 2, 10, spec.max_leverage, spec.max_leverage + 1))
+        )
+    return SetAssetControls(
+        draw_request_id(data, world),
+        draw_command_ts(data, world),
+        asset,
+        mode,
+        scaled_or_none(Cents, exposure),
+        leverage,
+    )
 
 
 STEP_KINDS = (
@@ -443,6 +477,7 @@ STEP_KINDS = (
     "settle",
     "open",
     "reset",
+    "controls",
 )
 
 
@@ -479,8 +514,10 @@ def _draw_unkeyed(data: st.DataObject, world: World, snap: Snapshot) -> Command 
     if kind == "settle":
         return draw_settle(data, world, snap)
     if kind == "open":
-        return draw_open_account(data, world)
+        return draw_open_account(data, world, (*ACCOUNT_IDS, LIVE_ID))
     if kind == "reset":
         return draw_reset(data, world, snap)
+    if kind == "controls":
+        return draw_controls(data, world)
     draw_advance(data, world)
     return None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from msgspec import UNSET
 
+from cryptocfd.core.accounts import AccountKind
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
 from cryptocfd.core.money import BPS, QTY_DECIMALS, Cents, PriceTicks, QtyUnits, scaled_or_none
 from cryptocfd.core.tick import Tick
@@ -30,6 +31,7 @@ from cryptocfd.trading.commands import (
     PlaceOrder,
     ReleaseWithdrawal,
     ResetDemoAccount,
+    SetAssetControls,
     Side,
     Withdraw,
 )
@@ -37,6 +39,7 @@ from cryptocfd.trading.demo import DEMO_BALANCE_CENTS
 from cryptocfd.trading.events import (
     Accepted,
     AccountOpened,
+    AssetControlsSet,
     CloseReason,
     Event,
     FundsDeposited,
@@ -55,6 +58,15 @@ from cryptocfd.trading.events import (
     WithdrawalReleased,
 )
 from cryptocfd.trading.rejections import RejectCode, Rejection
+from cryptocfd.trading.views import Risk
+from tests.unit.trading.reference_risk import (
+    RefControls,
+    brute_risk,
+    exposure_refused,
+    halted,
+    order_refused,
+    record_closes,
+)
 
 DAY_MS = 86_400_000
 
@@ -230,10 +242,13 @@ class Reference:
         self.remembered: dict[str, tuple[int, Outcome, int | None]] = {}
         self.order_events: dict[int, int] = {}  # account id -> its order events so far
         self.withdrawals: dict[int, tuple[int, int]] = {}  # withdrawal id -> (account, cents)
+        self.controls: dict[str, RefControls] = {}  # assets off the default only
+        self.closes: list[PositionClosed] = []  # every close ever made, in order
 
     def count_order_events(self, outcome: Outcome) -> Outcome:
         """Count a new outcome's order events to their accounts; the outcome."""
         if isinstance(outcome, Accepted):
+            record_closes(self, outcome.events)
             for event in outcome.events:
                 if isinstance(event, ORDER_EVENT_TYPES):
                     account_id = event.account_id
@@ -311,6 +326,10 @@ class Reference:
             unrealized_pnl=upnl,
         )
 
+    def risk(self, kind: AccountKind, ts: int | None = None) -> Risk:
+        """The risk console's figures, recounted from every position and close."""
+        return brute_risk(self, kind, ts)
+
     def fresh_quote(self, asset: str, ts: int) -> RefQuote | Rejection:
         quote = self.quotes.get(asset)
         if quote is None:
@@ -364,7 +383,35 @@ class Reference:
             return self._hold(command)
         if isinstance(command, ReleaseWithdrawal | PayWithdrawal):
             return self._settle(command)
+        if isinstance(command, SetAssetControls):
+            return self._set_controls(command)
         return self._cancel(command)
+
+    def _set_controls(self, cmd: SetAssetControls) -> Outcome:
+        spec = self.specs.get(cmd.asset)
+        if spec is None:
+            return refuse(RejectCode.UNKNOWN_ASSET)
+        exposure, leverage = cmd.max_net_exposure, cmd.max_live_leverage
+        if exposure is not None and exposure < 0:
+            return refuse(RejectCode.INVALID_CONTROLS)
+        if leverage is not None and not 1 <= leverage <= spec.max_leverage:
+            return refuse(RejectCode.INVALID_CONTROLS)
+        was = self.controls.get(cmd.asset, RefControls())
+        self.controls[cmd.asset] = RefControls(cmd.mode, exposure, leverage)
+        return Accepted(
+            (
+                AssetControlsSet(
+                    cmd.asset,
+                    cmd.mode,
+                    exposure,
+                    leverage,
+                    cmd.ts,
+                    was.mode,
+                    scaled_or_none(Cents, was.max_net_exposure),
+                    was.max_live_leverage,
+                ),
+            )
+        )
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -436,6 +483,8 @@ class Reference:
             return refuse(RejectCode.UNKNOWN_ACCOUNT)
         mine = [pos for pos in self.positions if pos.account_id == cmd.account_id]
         for pos in mine:
+            if halted(self, pos.asset):
+                return refuse(RejectCode.ASSET_HALTED)
             quote = self.fresh_quote(pos.asset, cmd.ts)
             if isinstance(quote, Rejection):
                 return quote
@@ -494,6 +543,9 @@ class Reference:
             or (cmd.slippage_bps is not None and cmd.expected_price is None)
         ):
             return refuse(RejectCode.INVALID_SLIPPAGE)
+        problem = order_refused(self, cmd.asset, cmd.account_id, cmd.leverage)
+        if problem is not None:
+            return problem
         quote = self.fresh_quote(cmd.asset, cmd.ts)
         if isinstance(quote, Rejection):
             return quote
@@ -568,6 +620,9 @@ class Reference:
             return refuse(RejectCode.WOULD_LIQUIDATE)
         if sl is not None and (sl <= liq if long else sl >= liq):
             return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
+        problem = exposure_refused(self, asset, account_id, long, qty)
+        if problem is not None:
+            return problem
         armed_at = None if trailing is None else (quote.bid if long else quote.ask)
         self.positions.append(
             RefPosition(
@@ -628,6 +683,9 @@ class Reference:
             liq = liquidation_level(long, price, qty, margin, spec)
             if sl <= liq if long else sl >= liq:
                 return refuse(RejectCode.STOP_LOSS_BEYOND_LIQUIDATION)
+        problem = exposure_refused(self, cmd.asset, cmd.account_id, long, qty)
+        if problem is not None:
+            return problem
         order_id = self.next_order_id
         self.next_order_id += 1
         self.pending.append(
@@ -731,6 +789,8 @@ class Reference:
             return refuse(RejectCode.ORDER_NOT_FOUND)
         if not 1 <= cmd.fraction_bps <= BPS:
             return refuse(RejectCode.INVALID_FRACTION)
+        if halted(self, pos.asset):
+            return refuse(RejectCode.ASSET_HALTED)
         quote = self.fresh_quote(pos.asset, cmd.ts)
         if isinstance(quote, Rejection):
             return quote
@@ -838,7 +898,9 @@ class Reference:
             short = margin - order.margin > self.free_margin(order.account_id)
             self.pending.remove(order)
             opened = (
-                refuse(RejectCode.INSUFFICIENT_BALANCE)
+                refuse(RejectCode.ASSET_HALTED)
+                if halted(self, order.asset)
+                else refuse(RejectCode.INSUFFICIENT_BALANCE)
                 if order.quantity is not None and short
                 else self._open(
                     order.order_id,

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
+from cryptocfd.core.accounts import AccountKind
 from cryptocfd.core.assets import DEFAULT_ASSETS
 from cryptocfd.core.money import BPS, Bps, Cents, PriceTicks, scaled_or_none
 from cryptocfd.core.tick import Tick
@@ -49,7 +50,9 @@ from cryptocfd.trading.events import (
 )
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import AccountView
+from cryptocfd.trading.views import risk
 from tests.unit.trading.random_steps import (
+    LIVE_ID,
     START_MIDS,
     T0,
     Snapshot,
@@ -97,9 +100,11 @@ class Pair:
         self.engine = Engine(assets=DEFAULT_ASSETS)
         self.ref = Reference(assets=DEFAULT_ASSETS)
         self.history: list[Command | Tick] = []
+        self.ts = 0  # the newest step's time: what "today" of the risk figures is asked at
 
     def apply(self, command: Command | Tick) -> Outcome:
         self.history.append(command)
+        self.ts = command.ts
         got = self.engine.apply(command)
         want = self.ref.apply(command)
         if isinstance(want, Rejection):
@@ -202,11 +207,15 @@ class Pair:
             for o in ref.pending
         }
         assert got_pending == want_pending, self.context("pending entries")
+        for kind in AccountKind:
+            got_risk, want_risk = risk(state, kind, self.ts), ref.risk(kind, self.ts)
+            assert got_risk == want_risk, self.context(f"{kind} risk: {got_risk!r}, {want_risk!r}")
 
 
 def start(pair: Pair, data: st.DataObject, world: World) -> None:
-    """Two funded accounts and a first quote for BTC and SOL; DOGE starts without one."""
-    for account_id in (1, 2):
+    """Two funded demo accounts and a live one, and a first quote for BTC and SOL; DOGE starts
+    without one."""
+    for account_id in (1, 2, LIVE_ID):
         balance = 1_000 * data.draw(st.integers(0, 5_000))
         pair.apply(OpenAccount(world.fresh_request_id(), world.now, account_id, Cents(balance)))
     for asset in ("BTC", "SOL"):

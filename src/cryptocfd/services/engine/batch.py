@@ -30,13 +30,13 @@ from cryptocfd.bus.streams import ENGINE_GROUP, Streams
 from cryptocfd.services.engine.lease import OURS_LUA, Lease, LeaseLost
 from cryptocfd.trading.engine import Engine
 from cryptocfd.trading.events import Accepted
-from cryptocfd.trading.queries import GetBalances, GetPortfolio, answer, view_after
+from cryptocfd.trading.queries import GetBalances, GetPortfolio, GetRisk, answer, view_after
 
 log = logging.getLogger(__name__)
 
 BATCH = 512
 VIEWS_MAXLEN = 100_000  # answers are read within seconds; keep about this many
-_QUERIES: Final = (GetPortfolio, GetBalances)  # a tuple, not a union built per command
+_QUERIES: Final = (GetPortfolio, GetBalances, GetRisk)  # a tuple, not a union built per command
 
 Inputs = list[tuple[str, list[Entry]]]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from cryptocfd.trading.book import Position
+from cryptocfd.trading.book import OPEN_CONTROLS, Position
 from cryptocfd.trading.state import State
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -36,6 +36,21 @@ def _position_row(pos: Position) -> tuple[Any, ...]:
         pos.opened_at,
         None if group is None else group.extreme,
     )
+
+
+def _risk_digest(digest: Any, state: State) -> None:
+    """The controls of every asset off its default, and the house's realized PnL once a
+    position has closed: a state that never used them hashes as it did before they were."""
+    for symbol in sorted(state.assets):
+        c = state.assets[symbol].controls
+        if c is not OPEN_CONTROLS:
+            digest.update(
+                _encode(("controls", symbol, str(c.mode), c.max_net_exposure, c.max_live_leverage))
+            )
+    risk = state.risk
+    if risk.day >= 0:
+        realized = [(r.total, r.today) for r in risk.realized.values()]
+        digest.update(_encode(("realized", risk.day, realized)))
 
 
 def state_digest(state: State, request_ids: Iterable[str]) -> str:
@@ -87,6 +102,7 @@ def state_digest(state: State, request_ids: Iterable[str]) -> str:
     for withdrawal_id in sorted(state.withdrawals):
         hold = state.withdrawals[withdrawal_id]
         digest.update(_encode((withdrawal_id, hold.account_id, hold.amount)))
+    _risk_digest(digest, state)
     for request_id in request_ids:
         digest.update(_encode(request_id))
     return digest.hexdigest()

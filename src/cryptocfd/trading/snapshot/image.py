@@ -17,8 +17,9 @@ from operator import attrgetter
 import msgspec
 
 from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
-from cryptocfd.trading.book import Account, PendingOrder, TrailGroup
-from cryptocfd.trading.commands import OrderType
+from cryptocfd.trading.book import OPEN_CONTROLS, Account, PendingOrder, TrailGroup
+from cryptocfd.trading.commands import AssetMode, OrderType
+from cryptocfd.trading.risk import KINDS
 from cryptocfd.trading.snapshot.columns import pack_ints, pack_keys
 from cryptocfd.trading.state import State
 from cryptocfd.trading.triggers import TriggerBook
@@ -149,9 +150,34 @@ class WithdrawalRow(msgspec.Struct, array_like=True, gc=False):
     amount: Cents
 
 
+class RiskImage(msgspec.Struct, array_like=True, gc=False):
+    """The house's risk sums (``trading.risk``): the realized PnL and its day, and every
+    asset's exposures. ``exposure`` is ``pack_keys`` of, for each asset of ``symbols`` and
+    each kind of ``risk.KINDS``, its four sums (``Exposure.as_ints``): entry notionals may
+    pass 64 bits."""
+
+    day: int
+    realized: list[tuple[Cents, Cents]]  # (total, today) in the order of ``risk.KINDS``
+    symbols: list[str]
+    exposure: memoryview
+
+
+class ControlsRow(msgspec.Struct, array_like=True, gc=False):
+    """An asset's controls, for an asset that has left the default."""
+
+    asset: str
+    mode: AssetMode
+    max_net_exposure: Cents | None
+    max_live_leverage: int | None
+
+
 class EngineImage(msgspec.Struct, gc=False):
-    """Everything needed to rebuild an engine. ``withdrawals`` is last and optional: an image
-    written before holds existed decodes with none."""
+    """Everything needed to rebuild an engine.
+
+    ``withdrawals`` (version 4), ``risk`` and ``controls`` came after version 3 and default
+    to nothing: an image written before them restores no withdrawal holds, its exposures from
+    its positions, the realized PnL as 0 and every asset open.
+    """
 
     version: int
     house_balance: Cents
@@ -164,6 +190,8 @@ class EngineImage(msgspec.Struct, gc=False):
     triggers: list[TriggerImage]
     remembered: RememberedImage
     withdrawals: list[WithdrawalRow] = msgspec.field(default_factory=list)
+    risk: RiskImage | None = None
+    controls: list[ControlsRow] = msgspec.field(default_factory=list)
 
 
 def image_state(state: State, remembered: RememberedImage) -> EngineImage:
@@ -188,7 +216,21 @@ def image_state(state: State, remembered: RememberedImage) -> EngineImage:
         [_trigger_image(s, book, groups[s]) for s, book in state.triggers.items()],
         remembered,
         [WithdrawalRow(i, h.account_id, h.amount) for i, h in sorted(state.withdrawals.items())],
+        _risk_image(state),
+        [
+            ControlsRow(symbol, c.mode, c.max_net_exposure, c.max_live_leverage)
+            for symbol, asset in state.assets.items()
+            if (c := asset.controls) is not OPEN_CONTROLS
+        ],
     )
+
+
+def _risk_image(state: State) -> RiskImage:
+    risk = state.risk
+    symbols = list(risk.exposure)
+    sums = [n for s in symbols for kind in KINDS for n in risk.exposure[s][kind].as_ints()]
+    realized = [(risk.realized[kind].total, risk.realized[kind].today) for kind in KINDS]
+    return RiskImage(risk.day, realized, symbols, pack_keys(sums))
 
 
 def _quote_row(state: State, symbol: str) -> QuoteRow:

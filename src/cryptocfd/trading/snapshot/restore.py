@@ -8,13 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from cryptocfd.core.accounts import kind_of
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import Cents
-from cryptocfd.trading.book import HeldTick, PendingOrder, Quote, TrailGroup, WithdrawalHold
+from cryptocfd.core.money import Cents, PriceQty, PriceTicks, QtyUnits
+from cryptocfd.trading.book import (
+    AssetControls,
+    HeldTick,
+    PendingOrder,
+    Quote,
+    TrailGroup,
+    WithdrawalHold,
+)
+from cryptocfd.trading.risk import KINDS
 from cryptocfd.trading.snapshot.cold import ColdBook, ThawingMap
-from cryptocfd.trading.snapshot.columns import unpack_keys
+from cryptocfd.trading.snapshot.columns import unpack_ints, unpack_keys
 from cryptocfd.trading.snapshot.image import (
+    ASSET_SHIFT,
     HEAPS,
+    LONG_FLAG,
     READABLE_VERSIONS,
     EngineImage,
     PendingRow,
@@ -32,6 +43,7 @@ def restore_state(image: EngineImage, assets: Iterable[AssetSpec]) -> State:
     state = State(assets)
     unknown = {row.asset for row in image.quotes} - set(state.assets)
     unknown |= {t.asset for t in image.triggers if t.asset not in state.assets and _holds(t)}
+    unknown |= {row.asset for row in image.controls} - set(state.assets)
     if unknown:
         raise ValueError(f"the image holds assets that are not configured: {sorted(unknown)}")
     state.house_balance, state.deposited = image.house_balance, image.deposited
@@ -47,8 +59,50 @@ def restore_state(image: EngineImage, assets: Iterable[AssetSpec]) -> State:
     state.pending.update((order.id, order) for order in pending)
     for row in image.withdrawals:
         state.withdrawals[row.withdrawal_id] = WithdrawalHold(row.account_id, row.amount)
+    _restore_risk(state, image)
     _install_cold(state, image, pending, groups)
     return state
+
+
+def _restore_risk(state: State, image: EngineImage) -> None:
+    """Put the controls and the house's risk sums back; recount the sums from the positions'
+    columns for an image written before it kept them."""
+    for row in image.controls:
+        controls = AssetControls(row.mode, row.max_net_exposure, row.max_live_leverage)
+        state.assets[row.asset].controls = controls
+    risk, found = state.risk, image.risk
+    if found is None:
+        _recount_exposure(state, image)
+        return
+    risk.day = found.day
+    for kind, (total, today) in zip(KINDS, found.realized, strict=True):
+        risk.realized[kind].total, risk.realized[kind].today = total, today
+    sums = unpack_keys(found.exposure)
+    for n, (symbol, kind) in enumerate((s, k) for s in found.symbols for k in KINDS):
+        if symbol in risk.exposure:  # an asset no longer configured holds no position
+            exposure = risk.exposure[symbol][kind]
+            long_qty, short_qty, long_entry, short_entry = sums[4 * n : 4 * n + 4]
+            exposure.long_quantity = QtyUnits(long_qty)
+            exposure.short_quantity = QtyUnits(short_qty)
+            exposure.long_entry = PriceQty(long_entry)
+            exposure.short_entry = PriceQty(short_entry)
+
+
+def _recount_exposure(state: State, image: EngineImage) -> None:
+    """Count every position of the image's columns into its asset's and kind's sums."""
+    columns = image.positions
+    flags, symbols = columns.flags, columns.assets
+    quantities, prices = unpack_ints(columns.quantities), unpack_ints(columns.open_prices)
+    counts = unpack_ints(image.accounts.position_counts)
+    row = 0
+    for account_id, count in zip(unpack_ints(image.accounts.ids), counts, strict=True):
+        kind = kind_of(account_id)
+        for index in range(row, row + count):
+            flag = flags[index]
+            exposure = state.risk.exposure[symbols[flag >> ASSET_SHIFT]][kind]
+            long = bool(flag & LONG_FLAG)
+            exposure.add(long, QtyUnits(quantities[index]), PriceTicks(prices[index]))
+        row += count
 
 
 def _pending_order(entry: PendingRow) -> PendingOrder:
