@@ -13,9 +13,9 @@ Every event that moves money books lines whose amounts sum to zero (cents, signe
   entry reserves only what differs from what the entry held (nothing, today); a close, full or
   partial, releases the margin it frees.
 
-Events that move no money (``QuoteUpdated``, ``TickHeld``, ``PositionModified``) book no lines,
-and neither does a zero amount. A line's ``amount`` is positive when it increases the ledger
-account it names.
+Events that move no money (``QuoteUpdated``, ``TickHeld``, ``PositionModified``,
+``MarginCalled``) book no lines, and neither does a zero amount. A line's ``amount`` is positive
+when it increases the ledger account it names.
 """
 
 from __future__ import annotations

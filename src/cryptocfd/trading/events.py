@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import msgspec
 
-from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
+from cryptocfd.core.money import Bps, Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.commands import OrderType, Side
 
 
@@ -180,6 +180,18 @@ class PositionClosed(msgspec.Struct, frozen=True, tag=True, gc=False, array_like
     opened_at: int | None = None
 
 
+class MarginCalled(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
+    """A tick's mark reached a position's margin-call price from above it (one notice per
+    crossing); ``margin_level_bps`` is the position's equity at ``mark`` over its margin."""
+
+    order_id: int
+    account_id: int
+    asset: str
+    mark: PriceTicks
+    margin_level_bps: Bps
+    ts: int
+
+
 Event = (
     AccountOpened
     | FundsDeposited
@@ -193,6 +205,7 @@ Event = (
     | PositionOpened
     | PositionModified
     | PositionClosed
+    | MarginCalled
 )
 
 
@@ -206,6 +219,7 @@ OrderEvent = (
     | PositionOpened
     | PositionModified
     | PositionClosed
+    | MarginCalled
 )
 ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
     OrderPlaced,
@@ -215,6 +229,7 @@ ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
     PositionOpened,
     PositionModified,
     PositionClosed,
+    MarginCalled,
 )
 
 
