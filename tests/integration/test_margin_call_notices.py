@@ -1,14 +1,19 @@
 """Margin calls reach the trader: a ``margin_call`` event on the websocket's ``orders`` channel,
-numbered in the account's ``seq``, once per crossing, from the real engine and gateway."""
+numbered in the account's ``seq``, once per crossing, from the real engine and gateway; and one
+email per call through the worker's outbox to a real SMTP server, never two for a record
+delivered twice."""
 
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import json
 import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +23,22 @@ import redis
 from redis import asyncio as aioredis
 from websockets.asyncio.client import ClientConnection, connect
 
+from cryptocfd.bus.messages import FIELD, decode_record
+from cryptocfd.bus.replies import entries
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.core.money import PriceTicks
 from cryptocfd.core.tick import Tick
-from tests.integration.gateway_harness import newest_link, spend_link
+from cryptocfd.services.journaling import applied_events
+from cryptocfd.services.worker import run_worker
+from cryptocfd.store.database import create_pool
+from cryptocfd.store.journal import Delivered, book_records
+from cryptocfd.store.keyfiles import server_key
+from cryptocfd.store.margin_call_mail import MarginCallMail
+from tests.integration.gateway_harness import Gateway, newest_link, running_gateway, spend_link
 from tests.integration.platform_process import Platform, running_platform
+from tests.integration.smtp_inbox import Inbox
+from tests.waiting import until
 
 # BTC long, margin 100.00 at x100 from an ask near 60,000.00: the margin call (75%) sits about
 # 0.25% below the open, the liquidation (50%) about 0.5% below.
@@ -124,3 +139,94 @@ async def test_ws_when_the_mark_crosses_a_positions_call_price_sends_one_margin_
     assert second["data"]["event"] == "margin_call"
     assert second["data"]["order_id"] == order_id
     assert second["seq"] == first["seq"] + 1
+
+
+async def test_worker_when_a_position_is_called_twice_mails_the_trader_once_per_call(
+    redis_client: aioredis.Redis,
+    redis_url: str,
+    own_database_url: str,
+    streams: Streams,
+    tmp_path: Path,
+    smtp_server: tuple[Inbox, int],
+) -> None:
+    inbox, smtp_port = smtp_server
+    recipient = "called@example.com"
+    stopping = asyncio.Event()
+    async with running_gateway(
+        redis_client,
+        redis_url,
+        own_database_url,
+        streams,
+        tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+    ) as gateway:
+        worker = asyncio.create_task(run_worker(gateway.settings, stopping))
+        try:
+            headers = await _signed_in(gateway, inbox, recipient)
+            await gateway.tick("BTC", OPEN_MID - 5_000, OPEN_MID + 5_000)
+            created = await gateway.client.post(
+                "/api/v1/trade/create",
+                headers=headers,
+                json={"asset": "BTC", "side": "long", "margin": "100", "leverage": 100},
+            )
+            assert created.status_code == 200, created.text
+            for mid in (CALLED_MID, OPEN_MID, CALLED_MID):  # called, re-armed, called again
+                await gateway.tick("BTC", mid - 5_000, mid + 5_000)
+            await until(lambda: len(_margin_calls(inbox, recipient)) == 2, 20.0, why="two calls")
+        finally:
+            stopping.set()
+            await worker
+        # The records delivered once more, as after a crash before the acknowledgement.
+        pool = await create_pool(own_database_url)
+        try:
+            again = await book_records(
+                pool, await _every_record(redis_client, streams), _mail(gateway)
+            )
+            queued = await pool.fetchval(
+                "SELECT count(*) FROM email_outbox WHERE recipient = $1 AND subject LIKE $2",
+                recipient,
+                "Margin call%",
+            )
+        finally:
+            await pool.close()
+
+    order_id = created.json()["order_id"]
+    mails = _margin_calls(inbox, recipient)
+    assert [subject for subject, _body in mails] == [
+        f"Margin call: your BTC position #{order_id}"
+    ] * 2
+    assert "59820.00" in mails[0][1]
+    assert (again, queued) == (0, 2)
+
+
+async def _signed_in(gateway: Gateway, inbox: Inbox, email: str) -> dict[str, str]:
+    answer = await gateway.client.post("/api/v1/auth/login", json={"email": email})
+    assert answer.status_code == 202
+    tokens = await gateway.verify_json(await inbox.link_to(email))
+    assert tokens.status_code == 200, tokens.text
+    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+
+
+def _margin_calls(inbox: Inbox, recipient: str) -> list[tuple[str, str]]:
+    """(subject, plain body) of every margin-call email ``recipient`` received, in order."""
+    found = []
+    for to, text in inbox.messages:
+        message = email.message_from_string(text, policy=email.policy.default)
+        subject = str(message["Subject"])
+        if recipient in to and subject.startswith("Margin call"):
+            body = message.get_body(("plain",))
+            assert isinstance(body, EmailMessage), text
+            found.append((subject, body.get_content()))
+    return found
+
+
+async def _every_record(redis_client: aioredis.Redis, streams: Streams) -> list[Delivered]:
+    return [
+        (entry_id.decode(), applied_events(decode_record(fields[FIELD])))
+        for entry_id, fields in entries(await redis_client.xrange(streams.records))
+    ]
+
+
+def _mail(gateway: Gateway) -> MarginCallMail:
+    return MarginCallMail(server_key(gateway.settings), gateway.settings.public_url)
