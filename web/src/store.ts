@@ -21,6 +21,8 @@ class Store {
   balance: Balance | null = null;
   positions: Position[] = [];
   pending: PendingOrder[] = [];
+  /** Positions told of a margin call in this session: order id -> the equity's share of the margin, in %. */
+  readonly marginCalls = new Map<number, string>();
 
   readonly quote = new Signal<Quote>();
   readonly selection = new Signal<string>();
