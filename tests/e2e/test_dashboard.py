@@ -19,10 +19,15 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import redis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from cryptocfd.bus.messages import FIELD, TickMessage, encode
+from cryptocfd.bus.streams import Streams
+from cryptocfd.core.money import PriceTicks
+from cryptocfd.core.tick import Tick
 from tests.e2e.conftest import ARTIFACTS
 from tests.integration.platform_process import Platform
 from tests.integration.smtp_inbox import Inbox
@@ -343,3 +348,44 @@ def test_trader_when_pasting_an_ed25519_public_key_makes_a_key_with_no_secret(
     assert rows == 1  # the refused paste made no key
     assert status == 200
     assert forged == 401
+
+
+def test_trader_when_the_price_drops_to_a_positions_margin_call_sees_the_notice_on_it(
+    browser: Browser, platform: Platform, mail: tuple[Inbox, int], redis_url: str
+) -> None:
+    inbox, _port = mail
+    context = browser.new_context(
+        base_url=platform.base_url, viewport={"width": 1440, "height": 900}
+    )
+    page = context.new_page()
+    sign_in(page, platform, inbox, "e2e-called@example.com")
+    # A 100x BTC long: its margin call (75% of the margin) is ~0.25% under the open, its
+    # liquidation (50%) ~0.5% under.
+    opened = api_json(
+        page,
+        "POST",
+        "/api/v1/trade/create",
+        {"asset": "BTC", "side": "long", "margin": "100", "leverage": 100},
+    )
+    row = page.locator(f"#tabpanel-positions tr[data-order-id='{opened['order_id']}']")
+    expect(row).to_have_count(1, timeout=WAIT_MS)
+    expect(row.locator(".margin-call")).to_have_count(0)
+
+    # The feed drops 0.35%: past the call, short of the liquidation.
+    latest = {q["asset"]: q for q in api_json(page, "GET", "/api/v1/prices/latest")}
+    mid = int(Decimal(latest["BTC"]["mark"]) * 100)
+    dropped = mid * 9_965 // 10_000
+    tick = Tick(
+        "BTC", PriceTicks(dropped - 100), PriceTicks(dropped + 100), int(time.time() * 1000)
+    )
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.xadd(Streams(platform.prefix).prices, {FIELD: encode(TickMessage(tick))})
+    finally:
+        client.close()
+
+    expect(row.locator(".margin-call")).to_have_text("Margin call", timeout=WAIT_MS)
+    notice = page.locator(".notice", has_text=f"Margin call: BTC #{opened['order_id']}")
+    expect(notice).to_be_visible(timeout=WAIT_MS)
+    page.screenshot(path=ARTIFACTS / "dashboard-margin-call.png")
+    context.close()

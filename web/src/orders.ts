@@ -24,6 +24,10 @@ function describe(event: OrderEvent): void {
       store.notify("error", `Liquidated: ${event.asset ?? ""} ${id}`, `Stopped out at ${grouped(event.close_price)} · P/L ${grouped(event.pnl)}`);
       store.closed.emit(null);
       break;
+    case "margin_call":
+      store.marginCalls.set(event.order_id, event.margin_level ?? "");
+      store.notify("warning", `Margin call: ${event.asset ?? ""} ${id}`, `Equity at ${event.margin_level ?? ""}% of the margin at a mark of ${grouped(event.mark)} (call level ${event.margin_call_level ?? ""}%). Close or reduce it before it is liquidated.`);
+      break;
     case "order_placed":
       if (store.once(`placed:${event.order_id}`)) store.notify("info", `${event.order_type ?? ""} order placed`, `${event.asset ?? ""} at ${grouped(event.price)} · ${id}`);
       break;

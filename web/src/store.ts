@@ -22,6 +22,8 @@ class Store {
   positions: Position[] = [];
   pending: PendingOrder[] = [];
   accounts: Accounts | null = null;
+  /** Positions told of a margin call in this session: order id -> the equity's share of the margin, in %. */
+  readonly marginCalls = new Map<number, string>();
 
   readonly quote = new Signal<Quote>();
   readonly selection = new Signal<string>();

@@ -156,6 +156,9 @@ export interface OrderEvent {
   remaining_quantity?: string;
   order_type?: string;
   price?: string;
+  mark?: string;
+  margin_level?: string;
+  margin_call_level?: string;
   at?: string;
 }
 

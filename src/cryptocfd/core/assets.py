@@ -17,7 +17,9 @@ class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     the position is stopped out when its equity falls to half its margin). ``spread_markup_bps``
     is the total spread the house adds to the feed's, half on each side. ``sanity_band_bps`` is
     the largest move from the last accepted mid that a single tick may make before it is held for
-    confirmation.
+    confirmation. ``margin_call_bps`` is the share of its margin at which a position's equity
+    gives the trader a margin call; it lies above ``maintenance_bps``, so the call comes before the
+    liquidation.
     """
 
     symbol: str
@@ -29,6 +31,7 @@ class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     spread_markup_bps: Bps = Bps(4)
     staleness_ms: int = 10_000
     sanity_band_bps: Bps = Bps(1000)
+    margin_call_bps: Bps = Bps(7500)
 
     def __post_init__(self) -> None:
         problems = []
@@ -43,6 +46,8 @@ class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             problems.append("max_leverage must be 1..1000")
         if not 0 <= self.maintenance_bps < BPS:
             problems.append("maintenance_bps must be 0..9999")
+        if not self.maintenance_bps < self.margin_call_bps <= BPS:
+            problems.append("margin_call_bps must be above maintenance_bps and at most 10000")
         if not 0 <= self.spread_markup_bps <= 1000:
             problems.append("spread_markup_bps must be 0..1000")
         if self.staleness_ms <= 0 or self.sanity_band_bps <= 0:

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from cryptocfd.bus.messages import Record
 from cryptocfd.core.assets import AssetSpec
-from cryptocfd.core.money import format_cents
+from cryptocfd.core.money import format_cents, format_scaled
 from cryptocfd.core.tick import Tick
 from cryptocfd.gateway.errors import ErrorDetail
 from cryptocfd.gateway.frames import WriteFrame, text_frame
@@ -38,6 +38,7 @@ from cryptocfd.gateway.live_schemas import (
     CandleFrame,
     CandleOut,
     LiquidatedOut,
+    MarginCallOut,
     OrderCancelledOut,
     OrderEventData,
     OrderExpiredOut,
@@ -66,6 +67,7 @@ from cryptocfd.trading.events import (
     ORDER_EVENTS,
     Accepted,
     Event,
+    MarginCalled,
     OrderCancelled,
     OrderEvent,
     OrderExpired,
@@ -212,6 +214,15 @@ def _order_event(event: Event, spec: AssetSpec | None) -> OrderEventData | None:
             asset=event.asset,
             order_type=str(event.order_type),
             price=price(event.price, spec),
+            at=iso_ms(event.ts),
+        )
+    if isinstance(event, MarginCalled) and spec is not None:
+        return MarginCallOut(
+            order_id=event.order_id,
+            asset=event.asset,
+            mark=price(event.mark, spec),
+            margin_level=format_scaled(event.margin_level_bps, 2),
+            margin_call_level=format_scaled(spec.margin_call_bps, 2),
             at=iso_ms(event.ts),
         )
     if isinstance(event, OrderCancelled | OrderExpired | OrderRejected | PositionModified):

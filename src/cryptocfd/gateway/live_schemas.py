@@ -145,8 +145,27 @@ class PositionModifiedOut(OrderNoteOut, frozen=True, tag="position_modified"):
     """A position's exits changed."""
 
 
+class MarginCallOut(OrderEventOut, frozen=True, tag="margin_call"):
+    """A position's equity at the mark fell to its asset's margin-call level (one notice each
+    time the mark crosses it): ``margin_level`` is that equity as a percentage of the position's
+    margin, ``margin_call_level`` the asset's threshold, both with two decimals."""
+
+    asset: str
+    mark: str
+    margin_level: str
+    margin_call_level: str
+    at: str
+
+
 OrderNote = OrderCancelledOut | OrderExpiredOut | OrderRejectedOut | PositionModifiedOut
-OrderEventData = PositionOpenedOut | PositionClosedOut | LiquidatedOut | OrderPlacedOut | OrderNote
+OrderEventData = (
+    PositionOpenedOut
+    | PositionClosedOut
+    | LiquidatedOut
+    | OrderPlacedOut
+    | MarginCallOut
+    | OrderNote
+)
 
 
 class OrdersFrame(

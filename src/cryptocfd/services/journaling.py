@@ -28,6 +28,7 @@ from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
 from cryptocfd.services.retrying import TRANSIENT, Retry, wait_for
 from cryptocfd.store.journal import Delivered, book_records
 from cryptocfd.store.locks import JOURNAL_LOCK
+from cryptocfd.store.margin_call_mail import MarginCallMail
 from cryptocfd.trading.events import Accepted, Event
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,15 @@ class Journaler:
     """Books the records stream into PostgreSQL, in the journal consumer group."""
 
     def __init__(
-        self, redis: Redis, streams: Streams, pool: asyncpg.Pool, batch: int = BATCH
+        self,
+        redis: Redis,
+        streams: Streams,
+        pool: asyncpg.Pool,
+        batch: int = BATCH,
+        mail: MarginCallMail | None = None,
     ) -> None:
         self.redis = redis
+        self.mail = mail  # emails the margin calls it books
         self.stream = streams.records
         self.pool = pool
         self.batch = batch
@@ -83,7 +90,7 @@ class Journaler:
 
     async def book(self, batch: list[Delivered]) -> int:
         """Book a batch in PostgreSQL; return how many records were new."""
-        new = await book_records(self.pool, batch)
+        new = await book_records(self.pool, batch, self.mail)
         self.booked += new
         return new
 

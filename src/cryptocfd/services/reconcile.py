@@ -43,13 +43,19 @@ from cryptocfd.store.ledger import (
     unbalanced_events,
     withdrawal_account,
 )
-from cryptocfd.trading.events import Accepted, PositionModified, QuoteUpdated, TickHeld
+from cryptocfd.trading.events import (
+    Accepted,
+    MarginCalled,
+    PositionModified,
+    QuoteUpdated,
+    TickHeld,
+)
 from cryptocfd.trading.queries import GetBalances
 from cryptocfd.trading.views import BalanceRow
 
 PAGE = 1000
 TRIES = 5
-MONEYLESS = (QuoteUpdated, TickHeld, PositionModified)
+MONEYLESS = (QuoteUpdated, TickHeld, PositionModified, MarginCalled)
 
 
 class CannotReconcile(Exception):  # noqa: N818 - it is a refusal, not a failure

@@ -1,5 +1,6 @@
 """Builds and runs the worker process from settings (``cryptocfd worker``): the journaling
-consumer, the outbox sender and the candle writer, side by side, until SIGTERM or SIGINT.
+consumer (which also queues the margin-call emails), the outbox sender and the candle writer,
+side by side, until SIGTERM or SIGINT.
 
 Each consumer waits out PostgreSQL and Redis being away on its own. A consumer that ends any
 other way (a bug, a record it cannot read) takes the whole process down, with a non-zero exit:
@@ -27,6 +28,7 @@ from cryptocfd.services.retrying import TRANSIENT, Retry
 from cryptocfd.settings import Settings
 from cryptocfd.store.database import create_pool
 from cryptocfd.store.keyfiles import server_key
+from cryptocfd.store.margin_call_mail import MarginCallMail
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,10 @@ async def run_worker(settings: Settings, stopping: asyncio.Event | None = None) 
         return
     try:
         streams = Streams(settings.redis_prefix)
-        journaler = Journaler(redis, streams, pool)
-        sender = OutboxSender(pool, build_mailer(settings), server_key(settings))
+        key = server_key(settings)
+        mail = MarginCallMail(key, settings.public_url)
+        journaler = Journaler(redis, streams, pool, mail=mail)
+        sender = OutboxSender(pool, build_mailer(settings), key)
         print("worker ready: journaling and sending email", flush=True)
         await run_consumers(
             {

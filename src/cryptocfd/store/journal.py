@@ -16,6 +16,9 @@ For each event of an applied, accepted record:
 - ``ledger_entries`` gets the event's double-entry lines (see ``cryptocfd.store.ledger``), with
   ``seq`` the event's index in its record and ``line`` the line's index in the event.
 
+Each ``MarginCalled`` of a newly booked record queues its email to the trader in the same
+transaction (``store/margin_call_mail.py``), so a record delivered twice mails once.
+
 Records that were not applied (repeats, unreadable inputs) or were rejected come with no
 events: they are marked booked and book nothing, as they changed no state.
 """
@@ -29,8 +32,10 @@ import asyncpg
 
 from cryptocfd.store.database import Connection
 from cryptocfd.store.ledger import ledger_lines
+from cryptocfd.store.margin_call_mail import MarginCallMail
 from cryptocfd.trading.events import (
     Event,
+    MarginCalled,
     OrderCancelled,
     OrderExpired,
     OrderPlaced,
@@ -49,8 +54,11 @@ class JournalError(Exception):
     """The records contradict what the journal booked before: a bug, or records out of order."""
 
 
-async def book_records(pool: asyncpg.Pool, records: Sequence[Delivered]) -> int:
-    """Book ``records`` (in stream order) in one transaction; return how many were new."""
+async def book_records(
+    pool: asyncpg.Pool, records: Sequence[Delivered], mail: MarginCallMail | None = None
+) -> int:
+    """Book ``records`` (in stream order) in one transaction; return how many were new. With
+    ``mail``, each margin call of a new record queues its email."""
     if not records:
         return 0
     async with pool.acquire() as conn, conn.transaction():
@@ -65,6 +73,8 @@ async def book_records(pool: asyncpg.Pool, records: Sequence[Delivered]) -> int:
             if record_id in new:
                 for seq, event in enumerate(events):
                     ledger.extend(await _book_event(conn, record_id, seq, event))
+                    if mail is not None and isinstance(event, MarginCalled):
+                        await mail.enqueue(conn, event)
         if ledger:
             await conn.executemany(
                 "INSERT INTO ledger_entries"

@@ -21,9 +21,9 @@ Every event that moves money books lines whose amounts sum to zero (cents, signe
   moves no cash either. A release undoes the hold; a payment undoes it and moves the cents from
   the trader's cash back to the funding account, as a withdrawal does.
 
-Events that move no money (``QuoteUpdated``, ``TickHeld``, ``PositionModified``) book no lines,
-and neither does a zero amount. A line's ``amount`` is positive when it increases the ledger
-account it names.
+Events that move no money (``QuoteUpdated``, ``TickHeld``, ``PositionModified``,
+``MarginCalled``) book no lines, and neither does a zero amount. A line's ``amount`` is positive
+when it increases the ledger account it names.
 """
 
 from __future__ import annotations

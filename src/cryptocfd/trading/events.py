@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import msgspec
 
-from cryptocfd.core.money import Cents, PriceTicks, QtyUnits
+from cryptocfd.core.money import Bps, Cents, PriceTicks, QtyUnits
 from cryptocfd.trading.commands import AssetMode, OrderType, Side
 
 
@@ -222,6 +222,18 @@ class AssetControlsSet(msgspec.Struct, frozen=True, tag=True, gc=False, array_li
     was_max_live_leverage: int | None = None
 
 
+class MarginCalled(msgspec.Struct, frozen=True, tag=True, gc=False, array_like=True):
+    """A tick's mark reached a position's margin-call price from above it (one notice per
+    crossing); ``margin_level_bps`` is the position's equity at ``mark`` over its margin."""
+
+    order_id: int
+    account_id: int
+    asset: str
+    mark: PriceTicks
+    margin_level_bps: Bps
+    ts: int
+
+
 Event = (
     AccountOpened
     | FundsDeposited
@@ -239,6 +251,7 @@ Event = (
     | PositionModified
     | PositionClosed
     | AssetControlsSet
+    | MarginCalled
 )
 
 
@@ -252,6 +265,7 @@ OrderEvent = (
     | PositionOpened
     | PositionModified
     | PositionClosed
+    | MarginCalled
 )
 ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
     OrderPlaced,
@@ -261,6 +275,7 @@ ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
     PositionOpened,
     PositionModified,
     PositionClosed,
+    MarginCalled,
 )
 
 

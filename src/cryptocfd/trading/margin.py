@@ -67,7 +67,22 @@ def liquidation_price(
     """Mark price at which the position's equity falls to ``maintenance_bps`` of its margin.
 
     The distance from the open price is floored, so the trigger sits at or before the exact point:
-    a long's at or above it, a short's at or below it.
+    a long's at or above it, a short's at or below it. With ``margin_call_bps`` in place of
+    ``maintenance_bps`` it is the position's margin-call price, rounded the same way.
     """
     distance = margin * (BPS - maintenance_bps) * divisor // (quantity * BPS)
     return open_price - distance if long else open_price + distance
+
+
+def margin_level_bps(
+    long: bool,  # noqa: FBT001
+    open_price: PriceTicks,
+    mark: PriceTicks,
+    quantity: QtyUnits,
+    margin: Cents,
+    divisor: ValueDivisor,
+) -> Bps:
+    """A position's equity at ``mark`` (margin plus capped PnL) as a share of its margin,
+    floored."""
+    equity = margin + capped_pnl(long, open_price, mark, quantity, margin, divisor)
+    return Bps(equity * BPS // margin)

@@ -32,6 +32,7 @@ from cryptocfd.trading.events import (
     Event,
     FundsDeposited,
     FundsWithdrawn,
+    MarginCalled,
     OrderCancelled,
     OrderExpired,
     OrderPlaced,
@@ -90,7 +91,7 @@ class State:
         self.cold: Thawing | None = None
         for spec in assets:
             self.assets[spec.symbol] = AssetState(spec)
-            self.triggers[spec.symbol] = TriggerBook(self.positions, self.pending)
+            self.triggers[spec.symbol] = TriggerBook(self.positions, self.pending, spec)
         self.risk = HouseRisk(self.assets)
         self.house_balance = Cents(0)
         self.deposited = Cents(0)
@@ -114,6 +115,7 @@ class State:
             PositionModified: self._position_modified,
             PositionClosed: self._position_closed,
             AssetControlsSet: self._controls_set,
+            MarginCalled: self._margin_called,
         }
 
     def settle(self, accounts: dict[int, Account], positions: dict[int, Position]) -> None:
@@ -238,7 +240,9 @@ class State:
             quote.bid, quote.ask, quote.mark, quote.ts = e.bid, e.ask, e.mark, e.ts
         asset.held = None
         self.quote_epoch += 1
-        self.triggers[e.asset].follow(e.bid, e.ask)
+        triggers = self.triggers[e.asset]
+        triggers.follow(e.bid, e.ask)
+        triggers.rearm(e.mark)
 
     def _controls_set(self, e: AssetControlsSet) -> None:
         controls = AssetControls(e.mode, e.max_net_exposure, e.max_live_leverage)
@@ -325,6 +329,9 @@ class State:
             account.pnl += value if value > -e.margin else -e.margin
         triggers = self.triggers[e.asset]
         triggers.add_liquidation(pos)
+        quote = asset.quote
+        assert quote is not None
+        triggers.add_margin_call(pos, quote.mark)
         if e.take_profit is not None or e.stop_loss is not None or e.trailing_distance is not None:
             quote = asset.quote
             assert quote is not None
@@ -364,7 +371,8 @@ class State:
             del account.positions[order_id]
             if pos.trail_group is not None:
                 triggers.disarm_trailing(pos)
-            triggers.forget(1 + (pos.take_profit is not None) + (pos.stop_loss is not None))
+            # Its liquidation and margin-call entries, and its exits.
+            triggers.forget(2 + (pos.take_profit is not None) + (pos.stop_loss is not None))
             return
         if cached:
             account.pnl -= self.position_pnl(pos)
@@ -373,6 +381,13 @@ class State:
         pos.margin = e.remaining_margin
         pos.liquidation_price = e.liquidation_price
         triggers.add_liquidation(pos)
-        triggers.forget(1)  # the old liquidation entry
+        quote = self.assets[pos.asset].quote
+        assert quote is not None
+        triggers.add_margin_call(pos, quote.mark)
+        triggers.forget(2)  # the old liquidation and margin-call entries
         if cached:
             account.pnl += self.position_pnl(pos)
+
+    def _margin_called(self, e: MarginCalled) -> None:
+        self.triggers[e.asset].add_rearm(self.positions[e.order_id])
+        self.accounts[e.account_id].seq += 1

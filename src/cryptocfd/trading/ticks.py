@@ -12,6 +12,8 @@ The order, documented in ``docs/engine.md``:
    ``PositionOpened``, by order id; one that cannot fill gets ``OrderRejected``.
 5. Exits, including those of positions just filled: ``PositionClosed`` by order id, each for
    one reason: liquidation (mark) before stop-loss before trailing stop before take-profit.
+6. Margin calls of the positions still open that the mark reached from above their call price:
+   ``MarginCalled`` by order id (a position closed in step 5 gets only its close).
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from cryptocfd.trading.decide import Decision, close_event, open_event, reject
 from cryptocfd.trading.events import (
     CloseReason,
     Event,
+    MarginCalled,
     OrderExpired,
     OrderRejected,
     PositionOpened,
     QuoteUpdated,
     TickHeld,
 )
-from cryptocfd.trading.margin import margin_for
+from cryptocfd.trading.margin import margin_for, margin_level_bps
 from cryptocfd.trading.rejections import RejectCode, Rejection
 from cryptocfd.trading.state import State
 from cryptocfd.trading.triggers import (
@@ -104,6 +107,8 @@ def decide_tick(state: State, tick: Tick) -> Decision:
     first = accept_quote(state, tick)
     if isinstance(first, Rejection):
         return first
+    quote = state.assets[tick.asset].quote
+    before = None if quote is None else quote.mark  # the quote is updated in place
     state.evolve(first)
     if type(first) is TickHeld:
         return (first,)
@@ -135,7 +140,27 @@ def decide_tick(state: State, tick: Tick) -> Decision:
         )
         state.evolve(event)
         events.append(event)
+    if before is not None:
+        _margin_calls(state, asset, triggers, before, first, events)
     return tuple(events)
+
+
+def _margin_calls(
+    state: State,
+    asset: AssetState,
+    triggers: TriggerBook,
+    before: PriceTicks,
+    quote: QuoteUpdated,
+    events: list[Event],
+) -> None:
+    """Step 6, after the exits, so a position closed on this tick is no longer there."""
+    mark, divisor = quote.mark, asset.divisor
+    for order_id in sorted(triggers.margin_calls(before, mark)):
+        pos = state.positions[order_id]
+        level = margin_level_bps(pos.long, pos.open_price, mark, pos.quantity, pos.margin, divisor)
+        event = MarginCalled(order_id, pos.account_id, pos.asset, mark, level, quote.ts)
+        state.evolve(event)
+        events.append(event)
 
 
 def _reached(triggers: TriggerBook, bid: PriceTicks, ask: PriceTicks, mark: PriceTicks) -> bool:
@@ -156,7 +181,13 @@ def _reached(triggers: TriggerBook, bid: PriceTicks, ask: PriceTicks, mark: Pric
     if heap and heap[0] < (1 - ask) << LEVEL_SHIFT:
         return True
     heap = triggers.ask_up
-    return bool(heap) and heap[0] < (ask + 1) << LEVEL_SHIFT
+    if heap and heap[0] < (ask + 1) << LEVEL_SHIFT:
+        return True
+    heap = triggers.call_down
+    if heap and heap[0] < (1 - mark) << LEVEL_SHIFT:
+        return True
+    heap = triggers.call_up
+    return bool(heap) and heap[0] < (mark + 1) << LEVEL_SHIFT
 
 
 def _expire(state: State, triggers: TriggerBook, ts: int, events: list[Event]) -> None:

@@ -11,6 +11,17 @@ since the bid last exceeded some level shares that level as its peak. The groups
 (oldest peak highest); when the bid rises past the newest groups they merge into one, smaller
 into larger, so each trailing stop moves O(log n) times in all rather than on every tick. Each
 group has one entry in the heaps, at ``peak - smallest distance``.
+
+Margin calls have heaps of their own, on the mark: a position is *armed* while the mark is above
+its margin-call price (a long's; below, a short's) and *called* while it is at or past it, so its
+state is a function of the mark and never stored. An armed position has an entry in ``call_down``
+(long) or ``call_up`` (short) at its call price, which the tick that reaches it pops
+(``margin_calls``); a called one has an entry one tick beyond its call price in ``rearm_up`` (long)
+or ``rearm_down`` (short), which the quote that recovers past it pops, putting the call entry back
+(``rearm``). Re-arming runs as the quote is applied (``State.evolve``), so an engine that only
+follows the events keeps the same entries; a call entry popped by the leader is still in a
+follower's heap, which is why ``margin_calls`` also checks that the mark before the tick was above
+the level.
 """
 
 from __future__ import annotations
@@ -18,9 +29,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from heapq import heapify, heappop, heappush
 
+from cryptocfd.core.assets import AssetSpec
 from cryptocfd.core.money import PriceTicks
 from cryptocfd.trading.book import PendingOrder, Position, TrailGroup
 from cryptocfd.trading.commands import LIMIT
+from cryptocfd.trading.margin import liquidation_price
 
 LEVEL_SHIFT = 44
 KIND_SHIFT = 40
@@ -34,8 +47,12 @@ STOP_LOSS = 1
 TRAILING = 2
 TAKE_PROFIT = 3
 ENTRY = 4
+MARGIN_CALL = 5  # never an exit: kept in heaps of its own
+REARM = 6
 
 COMPACT_MIN_GARBAGE = 4096
+ONE_TICK = PriceTicks(1)
+DEDUPED = frozenset(("call_down", "call_up", "rearm_up", "rearm_down"))
 
 
 def down_key(level: PriceTicks, kind: int, ident: int) -> int:
@@ -72,7 +89,11 @@ class TriggerBook:
         "ask_up",
         "bid_down",
         "bid_up",
+        "call_bps",
+        "call_down",
+        "call_up",
         "compact_at",
+        "divisor",
         "expiry",
         "garbage",
         "groups",
@@ -82,12 +103,18 @@ class TriggerBook:
         "next_gid",
         "pending",
         "positions",
+        "rearm_down",
+        "rearm_up",
         "short_trail",
     )
 
-    def __init__(self, positions: Mapping[int, Position], pending: dict[int, PendingOrder]) -> None:
+    def __init__(
+        self, positions: Mapping[int, Position], pending: dict[int, PendingOrder], spec: AssetSpec
+    ) -> None:
         self.positions = positions
         self.pending = pending
+        self.call_bps = spec.margin_call_bps
+        self.divisor = spec.value_divisor
         self.bid_down: list[int] = []  # long stop-loss, long trailing groups, sell stop entries
         self.bid_up: list[int] = []  # long take-profit, sell limit entries
         self.ask_down: list[int] = []  # short take-profit, buy limit entries
@@ -95,6 +122,10 @@ class TriggerBook:
         self.mark_down: list[int] = []  # long liquidations
         self.mark_up: list[int] = []  # short liquidations
         self.expiry: list[int] = []  # expires_at << 40 | order_id
+        self.call_down: list[int] = []  # armed long margin calls
+        self.call_up: list[int] = []  # armed short margin calls
+        self.rearm_up: list[int] = []  # called longs, one tick above their call price
+        self.rearm_down: list[int] = []  # called shorts, one tick below their call price
         self.long_trail: list[TrailGroup] = []  # stack: peaks fall toward the top
         self.short_trail: list[TrailGroup] = []  # stack: troughs rise toward the top
         self.groups: dict[int, TrailGroup] = {}
@@ -131,6 +162,84 @@ class TriggerBook:
             heappush(self.mark_down, (-pos.liquidation_price << LEVEL_SHIFT) | pos.id)
         else:
             heappush(self.mark_up, (pos.liquidation_price << LEVEL_SHIFT) | pos.id)
+
+    # -- margin calls -----------------------------------------------------------------------
+
+    def call_price(self, pos: Position) -> PriceTicks:
+        """The mark at which ``pos``'s equity falls to the asset's margin-call share of its
+        margin, rounded as its liquidation price is."""
+        return liquidation_price(
+            pos.long, pos.open_price, pos.quantity, pos.margin, self.call_bps, self.divisor
+        )
+
+    def add_margin_call(self, pos: Position, mark: PriceTicks) -> None:
+        """Index ``pos``'s margin call as the mark finds it (when it opens, and after a partial
+        close): armed above its call price, called at or past it."""
+        self.index_margin_call(pos.id, pos.long, self.call_price(pos), mark)
+
+    def index_margin_call(
+        self,
+        ident: int,
+        long: bool,  # noqa: FBT001
+        level: PriceTicks,
+        mark: PriceTicks,
+    ) -> None:
+        """Index position ``ident``'s margin call at ``level`` as ``mark`` finds it (a restore
+        calls this straight from the image's columns)."""
+        if long:
+            if mark <= level:
+                heappush(self.rearm_up, up_key(level + ONE_TICK, REARM, ident))
+            else:
+                heappush(self.call_down, down_key(level, MARGIN_CALL, ident))
+        elif mark >= level:
+            heappush(self.rearm_down, down_key(level - ONE_TICK, REARM, ident))
+        else:
+            heappush(self.call_up, up_key(level, MARGIN_CALL, ident))
+
+    def add_rearm(self, pos: Position) -> None:
+        """Index the recovery that re-arms ``pos``'s margin call, once it has been called."""
+        level = self.call_price(pos)
+        if pos.long:
+            heappush(self.rearm_up, up_key(level + ONE_TICK, REARM, pos.id))
+        else:
+            heappush(self.rearm_down, down_key(level - ONE_TICK, REARM, pos.id))
+
+    def rearm(self, mark: PriceTicks) -> None:
+        """Re-arm the margin calls of the positions the mark has recovered past."""
+        heap = self.rearm_up
+        threshold = up_threshold(mark)
+        while heap and heap[0] < threshold:
+            key = heappop(heap)
+            if self.is_live(key, down=False):
+                level, _, ident = decode(key, down=False)
+                heappush(self.call_down, down_key(level - ONE_TICK, MARGIN_CALL, ident))
+        heap = self.rearm_down
+        threshold = down_threshold(mark)
+        while heap and heap[0] < threshold:
+            key = heappop(heap)
+            if self.is_live(key, down=True):
+                level, _, ident = decode(key, down=True)
+                heappush(self.call_up, up_key(level + ONE_TICK, MARGIN_CALL, ident))
+
+    def margin_calls(self, before: PriceTicks, mark: PriceTicks) -> set[int]:
+        """Pop the armed margin calls ``mark`` reached; the ids of the positions that were
+        armed at ``before``, the mark of the quote before (and still hold the level)."""
+        called: set[int] = set()
+        heap = self.call_down
+        threshold = down_threshold(mark)
+        while heap and heap[0] < threshold:
+            key = heappop(heap)
+            level, _, ident = decode(key, down=True)
+            if before > level and self.is_live(key, down=True):
+                called.add(ident)
+        heap = self.call_up
+        threshold = up_threshold(mark)
+        while heap and heap[0] < threshold:
+            key = heappop(heap)
+            level, _, ident = decode(key, down=False)
+            if before < level and self.is_live(key, down=False):
+                called.add(ident)
+        return called
 
     def add_pending(self, order: PendingOrder) -> None:
         """Index a pending entry by the side of the quote it waits on, and its expiry."""
@@ -276,6 +385,10 @@ class TriggerBook:
             + len(self.mark_down)
             + len(self.mark_up)
             + len(self.expiry)
+            + len(self.call_down)
+            + len(self.call_up)
+            + len(self.rearm_up)
+            + len(self.rearm_down)
         )
 
     def is_live(self, key: int, down: bool) -> bool:  # noqa: FBT001
@@ -292,6 +405,10 @@ class TriggerBook:
             return False
         if kind == LIQUIDATION:
             return pos.liquidation_price == level
+        if kind == MARGIN_CALL:
+            return self.call_price(pos) == level
+        if kind == REARM:
+            return self.call_price(pos) == (level - 1 if pos.long else level + 1)
         if kind == STOP_LOSS:
             return pos.stop_loss == level
         return pos.take_profit == level
@@ -305,9 +422,15 @@ class TriggerBook:
             ("ask_up", False),
             ("mark_down", True),
             ("mark_up", False),
+            ("call_down", True),
+            ("call_up", False),
+            ("rearm_up", False),
+            ("rearm_down", True),
         ):
             is_live = self.is_live
             heap = [k for k in getattr(self, name) if is_live(k, down)]
+            if name in DEDUPED:  # a follower may hold a call entry twice (see the docstring)
+                heap = sorted(set(heap))
             heapify(heap)
             setattr(self, name, heap)
         pending = self.pending

@@ -161,6 +161,10 @@ def draw_tick(data: st.DataObject, world: World, snap: Snapshot) -> Tick:
     else:
         bps = data.draw(st.integers(-60, 60))
     mid = scaled(mid, bps)
+    if rarely(data, 8) and asset in START_MIDS:
+        # Back near where the walk began: positions opened there swing through their margin
+        # calls and liquidations and back, so calls re-arm and fire again.
+        mid = scaled(START_MIDS[asset], data.draw(st.integers(-150, 150)))
     # Now and then a wide quote (up to 3%): the ask then sits far above the mark, so a long
     # at high leverage would be liquidated at once (WOULD_LIQUIDATE).
     widest_bps = 300 if rarely(data, 6) else 6

@@ -3,7 +3,8 @@
 It shares nothing with the engine but the vocabulary (commands, events, rejection codes, asset
 specs): plain lists and dicts, no indexes, no caches. Every tick scans every position and every
 pending entry, and every trailing stop keeps its own peak (longs) or trough (shorts), moved on
-every accepted quote. Slow on purpose, so that it is obviously right; the differential tests
+every accepted quote; margin calls compare every position's call price with the mark before and
+after each tick. Slow on purpose, so that it is obviously right; the differential tests
 assert that the engine produces exactly the same events and rejection codes.
 """
 
@@ -16,7 +17,15 @@ from msgspec import UNSET
 
 from cryptocfd.core.accounts import AccountKind
 from cryptocfd.core.assets import DEFAULT_ASSETS, AssetSpec
-from cryptocfd.core.money import BPS, QTY_DECIMALS, Cents, PriceTicks, QtyUnits, scaled_or_none
+from cryptocfd.core.money import (
+    BPS,
+    QTY_DECIMALS,
+    Bps,
+    Cents,
+    PriceTicks,
+    QtyUnits,
+    scaled_or_none,
+)
 from cryptocfd.core.tick import Tick
 from cryptocfd.trading.commands import (
     CancelOrder,
@@ -44,6 +53,7 @@ from cryptocfd.trading.events import (
     Event,
     FundsDeposited,
     FundsWithdrawn,
+    MarginCalled,
     OrderCancelled,
     OrderExpired,
     OrderPlaced,
@@ -194,6 +204,18 @@ def liquidation_level(long: bool, open_price: int, qty: int, margin: int, spec: 
     return open_price - dist if long else open_price + dist
 
 
+def margin_call_level(long: bool, open_price: int, qty: int, margin: int, spec: AssetSpec) -> int:
+    """``open -/+ margin * (10000 - margin_call) * D // (quantity * 10000)``."""
+    dist = margin * (BPS - spec.margin_call_bps) * value_divisor(spec) // (qty * BPS)
+    return open_price - dist if long else open_price + dist
+
+
+def under_margin_call(pos: RefPosition, mark: int, spec: AssetSpec) -> bool:
+    """Whether ``mark`` is at or past the position's margin-call price."""
+    level = margin_call_level(pos.long, pos.open_price, pos.quantity, pos.margin, spec)
+    return mark <= level if pos.long else mark >= level
+
+
 def crosses(long: bool, order_type: OrderType, price: int, bid: int, ask: int) -> bool:
     """Whether a pending entry's watched side of the quote has reached its price."""
     if long:
@@ -219,6 +241,7 @@ ORDER_EVENT_TYPES = (
     PositionOpened,
     PositionModified,
     PositionClosed,
+    MarginCalled,
 )
 
 
@@ -860,6 +883,8 @@ class Reference:
             if held_mid is None or abs(mid - held_mid) * BPS > band * held_mid:
                 self.held[tick.asset] = (tick.bid, tick.ask, tick.ts)
                 return Accepted((TickHeld(tick.asset, tick.bid, tick.ask, tick.ts),))
+        before = None if current is None else current.mark
+        open_before = {p.order_id for p in self.positions if p.asset == tick.asset}
         markup = spec.spread_markup_bps
         bid = max(1, tick.bid - ceil_div(tick.bid * markup, 2 * BPS))
         ask = tick.ask + ceil_div(tick.ask * markup, 2 * BPS)
@@ -934,6 +959,25 @@ class Reference:
             reason = self.exit_reason(pos)
             if reason is not None:
                 events.append(self._close_part(pos, reason, pos.quantity, pos.margin, tick.ts))
+
+        # 6. Margin calls: open before the tick and still open, above the call price before
+        # it and at or past it now.
+        if before is not None:
+            for pos in self.positions:
+                if (
+                    pos.order_id in open_before
+                    and not under_margin_call(pos, before, spec)
+                    and under_margin_call(pos, mid, spec)
+                ):
+                    pnl = capped_pnl(
+                        pos.long, pos.open_price, mid, pos.quantity, pos.margin, value_divisor(spec)
+                    )
+                    level = (pos.margin + pnl) * BPS // pos.margin
+                    events.append(
+                        MarginCalled(
+                            pos.order_id, pos.account_id, pos.asset, mid, Bps(level), tick.ts
+                        )
+                    )
         return Accepted(tuple(events))
 
     def exit_reason(self, pos: RefPosition) -> CloseReason | None:

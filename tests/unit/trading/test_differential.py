@@ -41,6 +41,7 @@ from cryptocfd.trading.events import (
     Accepted,
     CloseReason,
     FundsDeposited,
+    MarginCalled,
     OrderExpired,
     OrderPlaced,
     OrderRejected,
@@ -624,3 +625,42 @@ def test_request_id_when_repeated_past_the_window_after_an_out_of_order_arrival_
     engine.apply(first)
     assert engine.apply(repeat) == Accepted((FundsDeposited(1, Cents(5_000), T0 + day + 1),))
     assert engine.state.accounts[1].balance == 20_000
+
+
+# -- margin calls -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_margin_calls_when_the_market_swings_through_call_prices_match_across_restores(
+    seed: int,
+) -> None:
+    """Positions at every leverage while BTC swings up and down around where they opened, so
+    that margin calls fire, re-arm and fire again; now and then the engine is imaged and
+    restored (the reference is not), and it must go on calling exactly as the reference does."""
+    rng = random.Random(seed)
+    pair = Pair()
+    pair.apply(OpenAccount("open", T0, 1, Cents(10**12)))
+    now, mid = T0, 6_000_000
+    pair.apply(Tick("BTC", PriceTicks(mid - 500), PriceTicks(mid + 500), now))
+    calls: Counter[int] = Counter()
+    for n in range(3_000):
+        now += rng.randint(0, 300)
+        r = rng.random()
+        if r < 0.15 or not pair.ref.positions:
+            side = Side.LONG if rng.random() < 0.5 else Side.SHORT
+            pair.apply(
+                PlaceOrder(f"mc-{n}", now, 1, "BTC", side, Cents(100_000), rng.randint(10, 100))
+            )
+        elif r < 0.2:
+            order_id = rng.choice(pair.ref.positions).order_id
+            pair.apply(ClosePosition(f"mc-{n}", now, 1, order_id, Bps(rng.randint(1, 9_000))))
+        elif r < 0.22:
+            pair.engine = Engine.from_image(pair.engine.image(), DEFAULT_ASSETS)
+        else:
+            # A swing of up to 0.6% either way of 60,000.00, where the positions open.
+            mid = 6_000_000 * (BPS + rng.randint(-60, 60)) // BPS
+            outcome = pair.apply(Tick("BTC", PriceTicks(mid - 500), PriceTicks(mid + 500), now))
+            assert isinstance(outcome, Accepted)
+            calls.update(e.order_id for e in outcome.events if isinstance(e, MarginCalled))
+    assert sum(calls.values()) > 50, "the swings should cross many call prices"
+    assert max(calls.values()) > 2, "a position should be called again after recovering"

@@ -36,7 +36,8 @@ def test_asset_spec_when_only_required_fields_given_takes_the_documented_default
         spec.spread_markup_bps,
         spec.staleness_ms,
         spec.sanity_band_bps,
-    ) == (5000, 4, 10_000, 1000)
+        spec.margin_call_bps,
+    ) == (5000, 4, 10_000, 1000, 7500)
 
 
 @pytest.mark.parametrize(
@@ -67,6 +68,8 @@ def test_asset_spec_when_decimals_given_derives_divisor_and_step(
         ("max_leverage", 1001),
         ("maintenance_bps", -1),
         ("maintenance_bps", 10_000),
+        ("margin_call_bps", 5000),  # at the maintenance level: the call would not come first
+        ("margin_call_bps", 10_001),
         ("spread_markup_bps", -1),
         ("spread_markup_bps", 1001),
         ("staleness_ms", 0),
@@ -107,7 +110,9 @@ def test_asset_spec_when_symbol_mixes_upper_case_letters_and_digits_is_accepted(
         ("max_leverage", 1),
         ("max_leverage", 1000),
         ("maintenance_bps", 0),
-        ("maintenance_bps", 9999),
+        ("maintenance_bps", 7499),  # just below the default margin call, 7500
+        ("margin_call_bps", 5001),
+        ("margin_call_bps", 10_000),
         ("spread_markup_bps", 0),
         ("spread_markup_bps", 1000),
         ("staleness_ms", 1),
@@ -118,6 +123,17 @@ def test_asset_spec_when_a_value_is_on_the_edge_of_its_range_is_accepted(
     field: str, value: Any
 ) -> None:
     assert getattr(_spec(**{field: value}), field) == value
+
+
+def test_asset_spec_when_maintenance_is_9999_and_margin_call_10000_is_accepted() -> None:
+    spec = _spec(maintenance_bps=9999, margin_call_bps=10_000)
+
+    assert (spec.maintenance_bps, spec.margin_call_bps) == (9999, 10_000)
+
+
+def test_asset_spec_when_maintenance_is_at_or_above_the_margin_call_raises() -> None:
+    with pytest.raises(ValueError, match="margin_call_bps must be above maintenance_bps"):
+        _spec(maintenance_bps=7500)
 
 
 def test_asset_spec_when_several_values_are_bad_names_every_problem() -> None:

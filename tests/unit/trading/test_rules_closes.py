@@ -156,7 +156,7 @@ def test_tick_when_partially_closed_remainder_reaches_its_new_liquidation_price_
     events_of(tick(engine, 1020))
     events_of(engine.apply(close(opened.order_id, 3_333)))
 
-    assert kinds(tick(engine, 952)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 952)) == ["QuoteUpdated", "MarginCalled"]
     closed = only(tick(engine, 951), PositionClosed)
 
     assert (closed.reason, closed.quantity, closed.margin, closed.pnl) == (
@@ -180,7 +180,7 @@ def test_close_position_when_short_partial_moves_liquidation_price() -> None:
     assert (closed.quantity, closed.margin, closed.pnl) == (25_000_000, 2_550, 0)
     assert (closed.remaining_quantity, closed.remaining_margin) == (75_000_000, 7_450)
     assert closed.liquidation_price == 1049
-    assert kinds(tick(engine, 1048)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 1048)) == ["QuoteUpdated", "MarginCalled"]
     assert only(tick(engine, 1049), PositionClosed).reason == "liquidated"
 
 

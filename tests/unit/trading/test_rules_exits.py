@@ -87,7 +87,7 @@ def test_tick_when_bid_falls_to_long_stop_loss_closes_with_the_loss() -> None:
     engine = make_engine(bid=1000, balance=50_000)
     open_position(engine, LONG, stop_loss=970)
 
-    assert kinds(tick(engine, 971)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 971)) == ["QuoteUpdated", "MarginCalled"]
     closed = only(tick(engine, 970), PositionClosed)
 
     # pnl = (970 - 1000) * 10^8 // 10^6 = -3,000
@@ -116,7 +116,7 @@ def test_tick_when_ask_rises_to_short_stop_loss_closes_with_the_loss() -> None:
     engine = make_engine(bid=1000)
     open_position(engine, SHORT, stop_loss=1030)
 
-    assert kinds(tick(engine, 1029)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 1029)) == ["QuoteUpdated", "MarginCalled"]
     closed = only(tick(engine, 1025, 1035), PositionClosed)
 
     # closes at the ask 1035: pnl = (1000 - 1035) * 10^8 // 10^6 = -3,500
@@ -248,7 +248,10 @@ def test_modify_position_when_values_given_emits_position_modified_and_moves_the
             opened.order_id, ACCOUNT, PriceTicks(1040), PriceTicks(960), None, False, T0
         ),
     )
-    assert kinds(tick(engine, 965)) == ["QuoteUpdated"]  # the old stop-loss 970 is gone
+    assert kinds(tick(engine, 965)) == [
+        "QuoteUpdated",
+        "MarginCalled",
+    ]  # the old stop-loss 970 is gone
     assert kinds(tick(engine, 1039)) == ["QuoteUpdated"]
     assert only(tick(engine, 1040), PositionClosed).reason == "take_profit"
 
@@ -288,7 +291,7 @@ def test_modify_position_when_stop_loss_none_removes_it() -> None:
 
     events_of(engine.apply(modify(opened.order_id, stop_loss=None)))
 
-    assert kinds(tick(engine, 1040)) == ["QuoteUpdated"]  # liquidation is at 1050
+    assert kinds(tick(engine, 1040)) == ["QuoteUpdated", "MarginCalled"]  # liquidation is at 1050
 
 
 def test_modify_position_when_trailing_none_removes_the_trailing_stop() -> None:
@@ -298,7 +301,7 @@ def test_modify_position_when_trailing_none_removes_the_trailing_stop() -> None:
     modified = only(engine.apply(modify(opened.order_id, trailing_distance=None)), PositionModified)
 
     assert (modified.trailing_distance, modified.rearm_trailing) == (None, False)
-    assert kinds(tick(engine, 960)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 960)) == ["QuoteUpdated", "MarginCalled"]
 
 
 def test_modify_position_when_take_profit_not_beyond_current_bid_rejects_invalid_take_profit() -> (

@@ -30,7 +30,7 @@ def test_tick_when_mark_falls_to_long_liquidation_price_liquidates_at_the_bid() 
     opened = open_position(engine, LONG)
     assert opened.liquidation_price == 950
 
-    assert kinds(tick(engine, 951)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 951)) == ["QuoteUpdated", "MarginCalled"]
     outcome = tick(engine, 950)
 
     assert only(outcome, PositionClosed) == PositionClosed(
@@ -62,7 +62,7 @@ def test_tick_when_mark_rises_to_short_liquidation_price_liquidates_at_the_ask()
     opened = open_position(engine, SHORT)
     assert opened.liquidation_price == 1050
 
-    assert kinds(tick(engine, 1049)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 1049)) == ["QuoteUpdated", "MarginCalled"]
     closed = only(tick(engine, 1050), PositionClosed)
 
     assert (closed.reason, closed.close_price, closed.pnl) == (CloseReason.LIQUIDATED, 1050, -5_000)
@@ -74,7 +74,7 @@ def test_tick_when_bid_passes_long_liquidation_but_mark_does_not_keeps_the_posit
     engine = make_engine(bid=1000)
     open_position(engine, LONG)
 
-    assert kinds(tick(engine, 940, 962)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 940, 962)) == ["QuoteUpdated", "MarginCalled"]
     closed = only(tick(engine, 940, 960), PositionClosed)  # mark 950
 
     # Closed at the bid 940: pnl = -60 * 100 = -6,000.
@@ -86,7 +86,7 @@ def test_tick_when_ask_passes_short_liquidation_but_mark_does_not_keeps_the_posi
     engine = make_engine(bid=1000)
     open_position(engine, SHORT)
 
-    assert kinds(tick(engine, 1040, 1058)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 1040, 1058)) == ["QuoteUpdated", "MarginCalled"]
     assert only(tick(engine, 1042, 1058), PositionClosed).close_price == 1058  # mark 1050
 
 

@@ -46,7 +46,7 @@ VIEW_BYTES = bytes.fromhex(
 SPEC_JSON = (
     b'{"symbol":"DOGE","name":"Dogecoin","price_decimals":5,"quantity_decimals":0,'
     b'"max_leverage":20,"maintenance_bps":5000,"spread_markup_bps":8,"staleness_ms":10000,'
-    b'"sanity_band_bps":1000}'
+    b'"sanity_band_bps":1000,"margin_call_bps":7500}'
 )
 
 

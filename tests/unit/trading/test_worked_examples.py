@@ -161,7 +161,10 @@ def test_btc_long_when_mark_reaches_the_liquidation_price_is_liquidated() -> Non
     # watches the mark, the close pays the bid.
     engine = _btc_engine()
     _open(engine, "long")
-    assert kinds(tick(engine, 5_701_092, 5_703_094, asset="BTC", ts=T0 + 1)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 5_701_092, 5_703_094, asset="BTC", ts=T0 + 1)) == [
+        "QuoteUpdated",
+        "MarginCalled",
+    ]
 
     outcome = tick(engine, 5_701_090, 5_703_090, asset="BTC", ts=T0 + 2)
 
@@ -249,7 +252,10 @@ def test_btc_short_when_mark_reaches_the_liquidation_price_is_liquidated() -> No
     #       = -302,151 * 16,672,700 // 10^8 = -5,037,672,977,700 // 10^8 = -50,377 (-50,376.73)
     engine = _btc_engine()
     _open(engine, "short")
-    assert kinds(tick(engine, 6_296_689, 6_298_691, asset="BTC", ts=T0 + 1)) == ["QuoteUpdated"]
+    assert kinds(tick(engine, 6_296_689, 6_298_691, asset="BTC", ts=T0 + 1)) == [
+        "QuoteUpdated",
+        "MarginCalled",
+    ]
 
     closed = only(tick(engine, 6_296_691, 6_298_691, asset="BTC", ts=T0 + 2), PositionClosed)
 

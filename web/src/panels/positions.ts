@@ -32,7 +32,7 @@ export function positionsPanel(): HTMLElement {
   let signature = "";
 
   function render(): void {
-    const next = JSON.stringify(store.positions.map((p) => [p.order_id, p.quantity, p.take_profit, p.stop_loss, p.trailing_distance, p.liquidation_price]));
+    const next = JSON.stringify(store.positions.map((p) => [p.order_id, p.quantity, p.take_profit, p.stop_loss, p.trailing_distance, p.liquidation_price, store.marginCalls.get(p.order_id)]));
     if (next === signature) {
       for (const position of store.positions) {
         const row = rows.get(position.order_id);
@@ -86,7 +86,7 @@ function positionRow(position: Position): { row: Row; tr: HTMLTableRowElement; e
   const tr = h(
     "tr",
     { "data-order-id": position.order_id, "data-side": position.side },
-    h("td", {}, h("strong", {}, position.asset), h("small", { class: "muted id" }, ` #${position.order_id}`)),
+    h("td", {}, h("strong", {}, position.asset), h("small", { class: "muted id" }, ` #${position.order_id}`), marginCallBadge(position.order_id)),
     h("td", { class: position.side === "long" ? "up" : "down" }, `${sideLabel(position.side)} ${position.leverage}×`),
     h("td", { class: "num" }, grouped(position.quantity)),
     h("td", { class: "num" }, grouped(position.margin)),
@@ -124,6 +124,13 @@ function positionRow(position: Position): { row: Row; tr: HTMLTableRowElement; e
       });
   });
   return { row: { position, current, pnl }, tr, editor };
+}
+
+/** The margin-call notice on a position's row, once the websocket told of one. */
+function marginCallBadge(orderId: number): HTMLElement | null {
+  const level = store.marginCalls.get(orderId);
+  if (level === undefined) return null;
+  return h("span", { class: "badge margin-call", role: "status", title: `Equity at ${level}% of the margin` }, "Margin call");
 }
 
 function modifyEditor(position: Position): HTMLTableRowElement {

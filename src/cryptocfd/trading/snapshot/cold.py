@@ -57,7 +57,7 @@ class ColdBook:
         seqs = accounts.seqs
         self.seqs = None if seqs is None else unpack_ints(seqs)  # None: a version-2 image
         self.starts = array("q", accumulate(unpack_ints(accounts.position_counts), initial=0))
-        self.columns = _Columns(positions)
+        self.columns = PositionColumnsView(positions)
         self.pending = pending
         self.groups = groups
         self.held = held  # each account's withdrawal holds, summed
@@ -133,13 +133,13 @@ def _has(flag: int) -> bytes:
     return bytes(1 if k & flag else 0 for k in range(256))
 
 
-_LONG = [bool(k & LONG_FLAG) for k in range(256)]
+LONG_ROWS = [bool(k & LONG_FLAG) for k in range(256)]  # a flags byte -> whether it is a long
 _HAS_TAKE_PROFIT = _has(TAKE_PROFIT_FLAG)
 _HAS_STOP_LOSS = _has(STOP_LOSS_FLAG)
 _HAS_TRAILING = _has(TRAILING_FLAG)
 
 
-class _Columns:
+class PositionColumnsView:
     """The position columns of an image, unpacked, and positions built from rows of them."""
 
     def __init__(self, columns: PositionColumns) -> None:
@@ -171,7 +171,7 @@ class _Columns:
                 self.ids[start:end],
                 repeat(account_id),
                 map(self.symbols.__getitem__, flags),
-                map(_LONG.__getitem__, flags),
+                map(LONG_ROWS.__getitem__, flags),
                 self.margins[start:end],
                 self.leverages[start:end],
                 self.quantities[start:end],

@@ -19,8 +19,9 @@ from cryptocfd.trading.book import (
     TrailGroup,
     WithdrawalHold,
 )
+from cryptocfd.trading.margin import liquidation_price
 from cryptocfd.trading.risk import KINDS
-from cryptocfd.trading.snapshot.cold import ColdBook, ThawingMap
+from cryptocfd.trading.snapshot.cold import LONG_ROWS, ColdBook, PositionColumnsView, ThawingMap
 from cryptocfd.trading.snapshot.columns import unpack_ints, unpack_keys
 from cryptocfd.trading.snapshot.image import (
     ASSET_SHIFT,
@@ -60,7 +61,8 @@ def restore_state(image: EngineImage, assets: Iterable[AssetSpec]) -> State:
     for row in image.withdrawals:
         state.withdrawals[row.withdrawal_id] = WithdrawalHold(row.account_id, row.amount)
     _restore_risk(state, image)
-    _install_cold(state, image, pending, groups)
+    book = _install_cold(state, image, pending, groups)
+    _index_margin_calls(state, book.columns)
     return state
 
 
@@ -103,6 +105,28 @@ def _recount_exposure(state: State, image: EngineImage) -> None:
             long = bool(flag & LONG_FLAG)
             exposure.add(long, QtyUnits(quantities[index]), PriceTicks(prices[index]))
         row += count
+
+
+def _index_margin_calls(state: State, columns: PositionColumnsView) -> None:
+    """Index every position's margin call from the image's columns, as its asset's mark finds
+    it: the image holds no margin-call state, since a position is called exactly while the mark
+    is at or past its call price."""
+    triggers, assets = state.triggers, state.assets
+    for row, flag in enumerate(columns.flags):
+        symbol = columns.symbols[flag]
+        book, asset = triggers[symbol], assets[symbol]
+        quote = asset.quote
+        assert quote is not None  # a position exists only once its asset has a quote
+        long = LONG_ROWS[flag]
+        level = liquidation_price(
+            long,
+            PriceTicks(columns.open_prices[row]),
+            QtyUnits(columns.quantities[row]),
+            Cents(columns.margins[row]),
+            book.call_bps,
+            asset.divisor,
+        )
+        book.index_margin_call(columns.ids[row], long, level, quote.mark)
 
 
 def _pending_order(entry: PendingRow) -> PendingOrder:
@@ -160,7 +184,7 @@ def _install_cold(
     image: EngineImage,
     pending: list[PendingOrder],
     groups: dict[str, dict[int, TrailGroup]],
-) -> None:
+) -> ColdBook:
     """Leave accounts and positions in their columns, behind maps that thaw them when read."""
     by_account: dict[int, list[PendingOrder]] = {}
     for order in pending:
@@ -177,3 +201,4 @@ def _install_cold(
     book.on_thawed = lambda: state.settle(book.accounts, book.positions)
     state.cold = book
     book.warm(0)  # an image without accounts settles at once
+    return book
