@@ -52,3 +52,5 @@ def kill_engine(process: subprocess.Popen[bytes]) -> None:
     """Stop an engine without its closing snapshot (a benchmark leaves no state it needs)."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    if process.stdout is not None:
+        process.stdout.close()

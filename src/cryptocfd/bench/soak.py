@@ -180,6 +180,7 @@ async def _run(args: argparse.Namespace, redis: Redis, streams: Streams) -> list
             **ONE_ADDRESS_LOAD,
             "CRYPTOCFD_RATE_PER_USER_PER_MIN": str(10**9),
             "CRYPTOCFD_LOGINS_PER_IP_PER_MIN": str(10**6),
+            "CRYPTOCFD_LOGIN_LINKS_PER_IP_PER_HOUR": str(10**6),  # --users sign in at once
         }
         subprocess.run([sys.executable, "-m", "cryptocfd.cli", "migrate"], env=env, check=True)
         cadence = {
@@ -208,6 +209,8 @@ async def _run(args: argparse.Namespace, redis: Redis, streams: Streams) -> list
             if worker is not None:
                 worker.terminate()
                 worker.wait(10)
+                assert worker.stdout is not None
+                worker.stdout.close()
             kill_engine(engine)
             log.close()
             await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -304,14 +307,15 @@ def _print_samples(samples: list[Sample]) -> None:
             ", ".join(f"{p:.1f}" for p in s.pauses_ms),
             f"{s.generator_cpu:.0%}",
         )
-    Console().print(table)
+    console = Console(width=150)  # a log is wider than a terminal's default guess
+    console.print(table)
     memory = Table(title="RSS MiB, per process and sample")
     memory.add_column("process")
     for s in samples:
         memory.add_column(f"{s.minute:.2f}", justify="right")
     for who in samples[-1].rss_kb:
         memory.add_row(who, *(f"{s.rss_kb.get(who, 0) / 1024:.1f}" for s in samples))
-    Console().print(memory)
+    console.print(memory)
 
 
 def _headline(samples: list[Sample], seconds: float) -> dict[str, list[float]]:
