@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 
 def start_engine(
@@ -18,9 +19,10 @@ def start_engine(
     key_hex: str,
     until: bytes = b"engine ready",
     extra: Mapping[str, str] | None = None,
+    log: IO[bytes] | None = None,
 ) -> tuple[subprocess.Popen[bytes], float]:
     """Start an engine; return it and the milliseconds until it said it was serving (or, for
-    a standby, ``until``)."""
+    a standby, ``until``). Its log goes to ``log`` if given, else nowhere."""
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
@@ -36,7 +38,7 @@ def start_engine(
         [sys.executable, "-m", "cryptocfd.cli", "engine"],
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log if log is not None else subprocess.DEVNULL,
         start_new_session=True,
     )
     assert process.stdout is not None
@@ -50,3 +52,5 @@ def kill_engine(process: subprocess.Popen[bytes]) -> None:
     """Stop an engine without its closing snapshot (a benchmark leaves no state it needs)."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    if process.stdout is not None:
+        process.stdout.close()

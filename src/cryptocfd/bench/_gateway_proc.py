@@ -20,16 +20,22 @@ ONE_ADDRESS_LOAD = {
 
 @contextlib.asynccontextmanager
 async def running_gateway(
-    env: dict[str, str], port: int, workers: int = 1, ready: str = "/readyz"
+    env: dict[str, str],
+    port: int,
+    workers: int = 1,
+    ready: str = "/readyz",
+    started: list[subprocess.Popen[bytes]] | None = None,
 ) -> AsyncIterator[str]:
     """Start a gateway on ``port``, wait until ``ready`` answers 200, and yield its base URL;
-    stop it at the end."""
+    stop it at the end. The process is appended to ``started`` if given (to watch it)."""
     base = f"http://127.0.0.1:{port}"
     gateway = subprocess.Popen(  # noqa: S603 - our own command line
         [sys.executable, "-m", "cryptocfd.cli", "gateway", "--port", str(port),
          "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    if started is not None:
+        started.append(gateway)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=1) as client:
             for _ in range(300):

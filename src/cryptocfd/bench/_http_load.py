@@ -74,23 +74,28 @@ async def open_loop(
     next_request: Callable[[int], bytes],
     rate: int,
     seconds: float,
+    answered: Callable[[int, int, bytes, float], None] | None = None,
 ) -> tuple[list[float], dict[int, int]]:
     """Send at a constant ``rate`` for ``seconds``. Latency runs from each request's scheduled
-    time, so a stall counts against every request it delayed (no coordinated omission)."""
+    time, so a stall counts against every request it delayed (no coordinated omission).
+    ``answered(n, status, body, latency_ms)`` hears each answer, if given."""
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for connection in connections:
         idle.put_nowait(connection)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
 
-    async def one(scheduled: float, raw: bytes) -> None:
+    async def one(n: int, scheduled: float, raw: bytes) -> None:
         connection = await idle.get()
         try:
-            status, _ = await connection.request(raw)
+            status, body = await connection.request(raw)
         finally:
             idle.put_nowait(connection)
-        latencies.append((time.perf_counter() - scheduled) * 1000)
+        latency = (time.perf_counter() - scheduled) * 1000
+        latencies.append(latency)
         statuses[status] = statuses.get(status, 0) + 1
+        if answered is not None:
+            answered(n, status, body, latency)
 
     tasks = []
     began = time.perf_counter()
@@ -99,6 +104,6 @@ async def open_loop(
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(scheduled, next_request(n))))
+        tasks.append(asyncio.create_task(one(n, scheduled, next_request(n))))
     await asyncio.gather(*tasks)
     return latencies, statuses

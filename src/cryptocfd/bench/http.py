@@ -29,11 +29,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
-import asyncpg
 import httpx
 from redis.asyncio import Redis
 
@@ -41,56 +38,12 @@ from cryptocfd.bench._common import drop_keys, report
 from cryptocfd.bench._engine_proc import kill_engine, start_engine
 from cryptocfd.bench._gateway_proc import ONE_ADDRESS_LOAD, running_gateway
 from cryptocfd.bench._http_load import Connection, build, closed_loop, open_loop
+from cryptocfd.bench._platform import fresh_ticks, sign_in
 from cryptocfd.bench._postgres import admin, database_url
 from cryptocfd.bus.streams import Streams
-from cryptocfd.bus.ticks import publish_ticks
-from cryptocfd.core.money import PriceTicks
-from cryptocfd.core.tick import Tick
 from cryptocfd.services.embedded.binaries import free_port
-from cryptocfd.store.database import asyncpg_dsn
-from cryptocfd.store.outbox import open_body
 
 USERS = 32
-JSON = "application/json"
-
-
-async def _ticks(redis: Redis, streams: Streams, stop: asyncio.Event) -> None:
-    """Keep BTC quoted and fresh (the engine refuses opens on a stale price)."""
-    step = 0
-    while not stop.is_set():
-        bid = 6_400_000 + (step % 20) * 100
-        tick = Tick("BTC", PriceTicks(bid), PriceTicks(bid + 1_000), int(time.time() * 1000))
-        await publish_ticks(redis, streams, [tick], maxlen=10_000)
-        step += 1
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.25)
-
-
-async def _sign_in(base: str, database_url: str, key: str, count: int) -> list[str]:
-    """Sign ``count`` users in through their links, opened from the sealed outbox with the
-    gateway's server key (the worker, which would email them, is not running)."""
-    tokens = []
-    async with httpx.AsyncClient(base_url=base) as client:
-        connection = await asyncpg.connect(asyncpg_dsn(database_url))
-        try:
-            for n in range(count):
-                email = f"bench-{n}@example.com"
-                (await client.post("/api/v1/auth/login", json={"email": email})).raise_for_status()
-                sealed = await connection.fetchval(
-                    "SELECT sealed_body FROM email_outbox WHERE recipient = $1 ORDER BY id DESC",
-                    email,
-                )
-                body = open_body(key.encode(), email, sealed)
-                link = next(w for w in body.split() if "/auth/verify?" in w)
-                token = parse_qs(urlsplit(link).query)["token"][0]
-                answer = await client.post(
-                    "/api/v1/auth/verify", json={"token": token}, headers={"Accept": JSON}
-                )
-                answer.raise_for_status()
-                tokens.append(answer.json()["access_token"])
-        finally:
-            await connection.close()
-    return tokens
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -212,10 +165,10 @@ async def _bench(args: argparse.Namespace) -> list[dict[str, float]]:
         }
         subprocess.run([sys.executable, "-m", "cryptocfd.cli", "migrate"], env=env, check=True)
         engine, _ = start_engine(redis_url, streams.prefix, Path(state), secrets.token_hex(32))
-        ticker = asyncio.create_task(_ticks(redis, streams, stop))
+        ticker = asyncio.create_task(fresh_ticks(redis, streams, stop))
         try:
             async with running_gateway(env, port, args.workers) as base:
-                tokens = await _sign_in(base, db_url, key, USERS)
+                tokens = await sign_in(base, db_url, key, USERS)
                 keys = await _api_keys(base, tokens) if args.signed else []
                 return [await _measure(args, port, tokens, keys) for _ in range(args.runs)]
         finally:

@@ -2,10 +2,10 @@
 
 Starts ``cryptocfd engine`` and ``cryptocfd gateway`` on a throwaway key prefix and database,
 opens ``--clients`` websocket connections subscribed to ``prices`` (in this process, on
-uvloop, each a ``_Client`` protocol), then publishes ticks as the feed does (the engine's price
-stream and the ticks channel, ``bus/ticks.py``) at ``--rate`` per second. Each tick carries its
-publish time in its timestamp; every client notes when the quote reached it. The figure is the
-p99 of (arrival - publish) over every delivery, per run.
+uvloop, each a ``_ws_client.Client`` protocol), then publishes ticks as the feed does (the
+engine's price stream and the ticks channel, ``bus/ticks.py``) at ``--rate`` per second. Each
+tick carries its publish time in its timestamp; every client notes when the quote reached it.
+The figure is the p99 of (arrival - publish) over every delivery, per run.
 
 The load generator shares the two cores with the gateway, so it is kept as cheap as it can be:
 whatever it spends is taken from the process it measures.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import secrets
 import statistics
@@ -24,20 +23,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import cast
 
-import msgspec
 import uvloop
 from redis.asyncio import Redis
-from websockets.client import ClientProtocol
-from websockets.frames import Frame, Opcode
-from websockets.http11 import Response
-from websockets.uri import parse_uri
 
 from cryptocfd.bench._common import drop_keys, report
 from cryptocfd.bench._engine_proc import kill_engine, start_engine
 from cryptocfd.bench._gateway_proc import ONE_ADDRESS_LOAD, running_gateway
 from cryptocfd.bench._postgres import admin, database_url
+from cryptocfd.bench._ws_client import SUBSCRIBE_PRICES, Client
 from cryptocfd.bus.streams import Streams
 from cryptocfd.bus.ticks import publish_ticks
 from cryptocfd.core.money import PriceTicks
@@ -45,111 +39,16 @@ from cryptocfd.core.tick import Tick
 from cryptocfd.services.embedded.binaries import free_port
 
 
-class _Quote(msgspec.Struct):
-    asset: str
-    ts: int
-
-
-class _Message(msgspec.Struct):
-    channel: str | None = None
-    data: _Quote | None = None
-
-
-_decode = msgspec.json.Decoder(_Message).decode
-_SUBSCRIBE = json.dumps({"op": "subscribe", "channels": ["prices"]})
-
-
-class _Client(asyncio.Protocol):
-    """One websocket client, read from asyncio's callback: no task per connection and none per
-    message, so the load generator, which shares the two cores with the gateway, stays cheap.
-
-    The ``websockets`` sans-I/O protocol does the opening handshake, the subscription and every
-    frame the client sends. Once subscribed, the quotes are read by ``_read_frames``: a server's
-    frames are unmasked and these are small and whole, so a header and a slice are all a quote
-    costs, a fraction of the general parser's work. Arrival is stamped when the bytes reach
-    this process, before they are parsed."""
-
-    def __init__(self, url: str, latencies: list[float]) -> None:
-        self.ws = ClientProtocol(parse_uri(url))
-        self.latencies = latencies
-        self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
-        self.pending = b""  # the start of a frame split across reads
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        self.ws.send_request(self.ws.connect())
-        self._flush()
-
-    def data_received(self, data: bytes) -> None:
-        arrived = time.time() * 1000
-        if self.subscribed.done():
-            self._read_frames(self.pending + data if self.pending else data, arrived)
-            return
-        self.ws.receive_data(data)
-        for event in self.ws.events_received():
-            if isinstance(event, Response):
-                self.ws.send_text(_SUBSCRIBE.encode())
-            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                self._message(bytes(event.data), arrived)
-        self._flush()
-
-    def _read_frames(self, data: bytes, arrived: float) -> None:
-        at, end = 0, len(data)
-        while end - at >= 2:
-            head, size = data[at], data[at + 1]
-            start = at + 2
-            if size == 126:
-                if end - at < 4:
-                    break
-                size, start = int.from_bytes(data[at + 2 : at + 4]), at + 4
-            elif size > 126:
-                raise ValueError("the gateway sent a masked or huge frame")
-            if end < start + size:
-                break
-            if not head & 0x80:
-                raise ValueError("the gateway fragmented a message")
-            opcode = Opcode(head & 0x0F)
-            payload = data[start : start + size]
-            at = start + size
-            if opcode is Opcode.TEXT:
-                self._message(payload, arrived)
-            elif opcode is Opcode.PING:
-                self.ws.send_pong(payload)
-                self._flush()
-        self.pending = data[at:]
-
-    def _message(self, raw: bytes, arrived: float) -> None:
-        message = _decode(raw)
-        if message.channel is None:
-            if not self.subscribed.done():
-                self.subscribed.set_result(None)  # the "subscribed" reply
-        elif message.data is not None and message.data.asset == "BTC":
-            self.latencies.append(arrived - message.data.ts)
-
-    def _flush(self) -> None:
-        assert self.transport is not None
-        for chunk in self.ws.data_to_send():
-            if chunk:
-                self.transport.write(chunk)
-            else:  # the protocol asks for the end of the stream after a close
-                self.transport.close()
-
-    def close(self) -> None:
-        """Send a close frame and end the connection."""
-        self.ws.send_close()
-        self._flush()
-        assert self.transport is not None
-        self.transport.close()
-
-
 async def _run(args: argparse.Namespace, port: int, redis: Redis, streams: Streams) -> float:
     loop = asyncio.get_running_loop()
     url = f"ws://127.0.0.1:{port}/api/v1/ws"
     latencies: list[float] = []
-    clients: list[_Client] = []
+    clients: list[Client] = []
+    hello = [SUBSCRIBE_PRICES]
     for _ in range(args.clients):
-        _, client = await loop.create_connection(lambda: _Client(url, latencies), "127.0.0.1", port)
+        _, client = await loop.create_connection(
+            lambda: Client(url, latencies, hello), "127.0.0.1", port
+        )
         await client.subscribed
         clients.append(client)
     await asyncio.sleep(1.0)  # let the snapshots of prices pass

@@ -3,8 +3,11 @@ comes first, and the header stamped with the clock's wall time."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
+
+import pytest
 
 from cryptocfd.core.clock import ManualClock
 from cryptocfd.services.engine.snapshotting import Cadence, Snapshotter
@@ -50,3 +53,17 @@ def test_write_now_when_the_clock_says_so_stamps_the_header_with_its_time(tmp_pa
     (written,) = snapshots.store.valid()
     assert (written.header.created_ms, written.header.last_record_id) == (1_800_000_000_000, "7-1")
     assert written.header.sequence == 1
+
+
+async def test_fork_when_a_snapshot_is_taken_logs_the_engines_pause(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    snapshots = snapshotter(tmp_path, ManualClock())
+    caplog.set_level(logging.INFO, logger="cryptocfd.services.engine.snapshotting")
+
+    snapshots.fork(Engine(), "9-0")
+    await snapshots.wait()
+
+    (pause,) = snapshots.stats.pauses_ms
+    assert f"snapshot 1 forked: the engine paused {pause:.2f} ms" in caplog.messages
+    assert snapshots.stats.taken == 1

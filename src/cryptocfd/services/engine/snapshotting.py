@@ -77,7 +77,9 @@ class Snapshotter:
                 log.exception("snapshot %d failed", self.sequence)
             finally:
                 os._exit(code)
-        self.stats.pauses_ms.append((time.perf_counter() - started) * 1000)
+        pause_ms = (time.perf_counter() - started) * 1000
+        self.stats.pauses_ms.append(pause_ms)
+        log.info("snapshot %d forked: the engine paused %.2f ms", self.sequence, pause_ms)
         self.child = pid
         self._started()
 
