@@ -371,20 +371,27 @@ def test_trader_when_the_price_drops_to_a_positions_margin_call_sees_the_notice_
     expect(row).to_have_count(1, timeout=WAIT_MS)
     expect(row.locator(".margin-call")).to_have_count(0)
 
-    # The feed drops 0.35%: past the call, short of the liquidation.
-    latest = {q["asset"]: q for q in api_json(page, "GET", "/api/v1/prices/latest")}
-    mid = int(Decimal(latest["BTC"]["mark"]) * 100)
-    dropped = mid * 9_965 // 10_000
-    tick = Tick(
-        "BTC", PriceTicks(dropped - 100), PriceTicks(dropped + 100), int(time.time() * 1000)
-    )
+    # The mark drops to three quarters of the way to the liquidation: past the call (at half
+    # way, 75% of the margin left), short of the liquidation (50%). The simulated feed runs on
+    # beside it, so a tick of ours can arrive after one of the feed's with a later time and be
+    # refused as out of order: send it again, freshly stamped, until the call shows.
+    position = opened["position"]
+    open_price = int(Decimal(position["open_price"]) * 100)
+    liquidation = int(Decimal(position["liquidation_price"]) * 100)
+    mark = open_price - (open_price - liquidation) * 3 // 4
+    badge = row.locator(".margin-call")
     client = redis.Redis.from_url(redis_url)
     try:
-        client.xadd(Streams(platform.prefix).prices, {FIELD: encode(TickMessage(tick))})
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while badge.count() == 0 and time.monotonic() < deadline:
+            now_ms = int(time.time() * 1000)
+            tick = Tick("BTC", PriceTicks(mark - 100), PriceTicks(mark + 100), now_ms)
+            client.xadd(Streams(platform.prefix).prices, {FIELD: encode(TickMessage(tick))})
+            page.wait_for_timeout(1_000)
     finally:
         client.close()
 
-    expect(row.locator(".margin-call")).to_have_text("Margin call", timeout=WAIT_MS)
+    expect(badge).to_have_text("Margin call", timeout=WAIT_MS)
     notice = page.locator(".notice", has_text=f"Margin call: BTC #{opened['order_id']}")
     expect(notice).to_be_visible(timeout=WAIT_MS)
     page.screenshot(path=ARTIFACTS / "dashboard-margin-call.png")
