@@ -17,14 +17,18 @@ where the engine is first asked about it (``usecases.send.ensure_account``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 
 from cryptocfd.core.accounts import AccountKind, account_id_of
 from cryptocfd.gateway.errors import ApiError
+from cryptocfd.gateway.resources import Resources
 from cryptocfd.store.active_accounts import active_kind
-from cryptocfd.store.database import Db
+from cryptocfd.store.database import UNAVAILABLE, Db, unreachable
+from cryptocfd.trading.queries import GetPortfolio
+from cryptocfd.trading.rejections import RejectCode, Rejection
 
 ACCOUNT_FIELD = "account"
 _KINDS = {kind.value: kind for kind in AccountKind}
@@ -78,14 +82,39 @@ def named_kind(query: Sequence[str], body: object) -> AccountKind | None:
 
 
 async def acting_account_id(
-    db: Db, user_id: int, query: Sequence[str], body: bytes, *, signed_post: bool = False
+    db: Db,
+    user_id: int,
+    query: Sequence[str],
+    body: bytes,
+    live_open: Callable[[int], Awaitable[bool]],
+    *,
+    signed_post: bool = False,
 ) -> int:
     """The engine account ``user_id``'s request acts on: the one its ``query`` values or its
     raw JSON ``body`` name, else their active one (one PostgreSQL read, only when it names
-    none); ``signed_post``: a POST signed with an API key, whose query may name nothing."""
+    none); ``signed_post``: a POST signed with an API key, whose query may name nothing.
+
+    Trading must go on while PostgreSQL is away. Without it the active account is unknown,
+    but a user whose live account the engine does not hold (``live_open``) has only the demo
+    one to act on; for one who has both, the database's error stands (a 503)."""
     if query and signed_post:
         raise unsigned_account()
     kind = named_kind(query, body_account(body) if body else None)
     if kind is None:
-        kind = await active_kind(db, user_id)
+        try:
+            kind = await active_kind(db, user_id)
+        except (*UNAVAILABLE, OSError) as exc:  # type: ignore[misc]  # a tuple of classes
+            if isinstance(exc, OSError) and not unreachable(exc):
+                raise
+            if await live_open(account_id_of(user_id, AccountKind.LIVE)):
+                raise
+            kind = AccountKind.DEMO
     return account_id_of(user_id, kind)
+
+
+async def engine_holds(resources: Resources, account_id: int) -> bool:
+    """Whether the engine holds ``account_id``; any answer but "no such account" counts as
+    yes, so a doubt never picks the demo account for a user who may have chosen live."""
+    query = GetPortfolio(f"q:{uuid.uuid4().hex}", account_id, orders=False)
+    view = await resources.engine.portfolio(query)
+    return not (isinstance(view, Rejection) and view.code is RejectCode.UNKNOWN_ACCOUNT)

@@ -35,7 +35,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import HeaderParameter
 from litestar.types import ControllerRouterHandler, Guard, Scope
 
-from cryptocfd.gateway.acting import ACCOUNT_FIELD, acting_account_id
+from cryptocfd.gateway.acting import ACCOUNT_FIELD, acting_account_id, engine_holds
 from cryptocfd.gateway.auth import (
     ALL_ROLES,
     CSRF_HEADER,
@@ -174,7 +174,12 @@ async def on_account(
     query = request.query_params.getall(ACCOUNT_FIELD, [])
     signed_post = principal.key_id is not None and request.method not in SAFE_METHODS
     account_id = await acting_account_id(
-        resources.pool, principal.user_id, query, body, signed_post=signed_post
+        resources.pool,
+        principal.user_id,
+        query,
+        body,
+        lambda live: engine_holds(resources, live),
+        signed_post=signed_post,
     )
     return msgspec.structs.replace(principal, account_id=account_id)
 

@@ -42,7 +42,7 @@ from redis.exceptions import RedisError
 
 from cryptocfd.bus.client import EngineUnavailable
 from cryptocfd.core.accounts import AccountKind, kind_of, user_of
-from cryptocfd.gateway.acting import acting_account_id
+from cryptocfd.gateway.acting import acting_account_id, engine_holds
 from cryptocfd.gateway.auth import SESSION_COOKIE, Bearer, Credential, Session, authenticate
 from cryptocfd.gateway.deps import ResourcesDep
 from cryptocfd.gateway.errors import ApiError, ErrorDetail
@@ -241,7 +241,9 @@ async def _follow_account(
     try:
         # The message's field is read as a query's value is: the same names, the same codes.
         named_in = () if named is None else (named,)
-        account_id = await acting_account_id(resources.pool, user_id, named_in, b"")
+        account_id = await acting_account_id(
+            resources.pool, user_id, named_in, b"", lambda live: engine_holds(resources, live)
+        )
     except ApiError as exc:
         return _error(exc.code, exc.message)
     if account_id == subscriber.account_id:
