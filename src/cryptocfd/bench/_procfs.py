@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import resource
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid: int) -> int:
@@ -32,3 +35,20 @@ def children(pid: int) -> list[int]:
         if parent == pid:
             found.append(int(entry))
     return sorted(found)
+
+
+def own_cpu_s() -> float:
+    """The CPU seconds this process has used (user and system, every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_s(pid: int) -> float:
+    """The CPU seconds process ``pid`` has used (user and system); 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    # utime and stime are the 14th and 15th fields; the 3rd is the first after the name.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS

@@ -21,7 +21,6 @@ import functools
 import json
 import os
 import re
-import resource
 import secrets
 import statistics
 import subprocess
@@ -43,7 +42,7 @@ from cryptocfd.bench._gateway_proc import ONE_ADDRESS_LOAD, running_gateway
 from cryptocfd.bench._http_load import Connection, build, open_loop
 from cryptocfd.bench._platform import fresh_ticks, sign_in
 from cryptocfd.bench._postgres import admin, database_url
-from cryptocfd.bench._procfs import children, rss_kb
+from cryptocfd.bench._procfs import children, own_cpu_s, rss_kb
 from cryptocfd.bench._ws_client import Client
 from cryptocfd.bus.streams import JOURNAL_GROUP, Streams
 from cryptocfd.services.embedded.binaries import free_port
@@ -151,11 +150,6 @@ async def _prefix_bytes(redis: Redis, prefix: str) -> int:
     return total
 
 
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def _run(args: argparse.Namespace, redis: Redis, streams: Streams) -> list[Sample]:
     name = f"cryptocfd_bench_{secrets.token_hex(4)}"
     db_url = database_url(name)
@@ -261,13 +255,13 @@ async def _soak(
     began = time.perf_counter()
     try:
         for _ in range(max(1, round(duration / period))):
-            cpu = _cpu_s()
+            cpu = own_cpu_s()
             at = time.perf_counter()
             await open_loop(connections, orders.request, args.rate, period, orders.answered)
             orders.offset += int(args.rate * period)
             sample, orders.sample = orders.sample, Sample(0.0)
             sample.minute = (time.perf_counter() - began) / 60
-            sample.generator_cpu = (_cpu_s() - cpu) / (time.perf_counter() - at)
+            sample.generator_cpu = (own_cpu_s() - cpu) / (time.perf_counter() - at)
             named = _processes(pids["engine"], pids["gateway"], pids["worker"])
             sample.rss_kb = {who: rss_kb(pid) for who, pid in named.items()}
             sample.redis_used = int((await redis.info("memory"))["used_memory"])
