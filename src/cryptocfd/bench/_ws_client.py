@@ -46,11 +46,17 @@ class Client(asyncio.Protocol):
         self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
         self.pending = b""  # the start of a frame split across reads
+        self.closing = False  # we asked to close: an end after this is not a drop
+        self.dropped = False  # the connection ended before we closed it
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.ws.send_request(self.ws.connect())
         self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        del exc  # a drop is a drop, whatever ended it
+        self.dropped = not self.closing
 
     def data_received(self, data: bytes) -> None:
         arrived = time.time() * 1000
@@ -111,6 +117,7 @@ class Client(asyncio.Protocol):
 
     def close(self) -> None:
         """Send a close frame and end the connection."""
+        self.closing = True
         self.ws.send_close()
         self._flush()
         assert self.transport is not None
